@@ -1,0 +1,286 @@
+/**
+ * The HTTP API (protocol §5) on Fastify: schemas on every route, one error
+ * handler that gives every failure the spec's shape and status, rate limits,
+ * body and connection limits, and admin and development routes that are off
+ * unless configured. Handlers stay short: parse, call the node, serialize.
+ * @module
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import rateLimit from '@fastify/rate-limit';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { encodeTx, txSignBytes } from '../codec/tx.js';
+import { createSigner } from '../crypto/ed25519.js';
+import { devAccount } from '../crypto/keys.js';
+import { ErrorCode, FastposError, isFastposError } from '../errors.js';
+import type { FastposNode } from '../node/node.js';
+import type { Tx } from '../types/index.js';
+import { ERROR_STATUS } from './errorStatus.js';
+import * as S from './schemas.js';
+
+export interface ApiOptions {
+  readonly bodyLimitBytes: number;
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  readonly maxConnections: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly adminToken?: string | undefined;
+  readonly devSigning: boolean;
+  readonly metrics: boolean;
+  /** Where admin backups go (a folder per backup is made inside). */
+  readonly backupDir: string;
+  readonly logger: Logger;
+}
+
+function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return reply.code(ERROR_STATUS[code]).send({ error: { code, message } });
+}
+
+/** Maps any error thrown while serving a request to the spec's error shape. */
+function toApiError(err: FastifyError | FastposError | Error): { code: ErrorCode; message: string } {
+  if (isFastposError(err)) return { code: err.code, message: err.message };
+  const fe = err as FastifyError;
+  if (fe.validation !== undefined) return { code: ErrorCode.INVALID_REQUEST, message: fe.message };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: ErrorCode.PAYLOAD_TOO_LARGE, message: 'request body is larger than the limit' };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { code: ErrorCode.INVALID_JSON, message: `body is not valid JSON: ${fe.message}` };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: ErrorCode.INVALID_JSON, message: 'body is empty but content-type is application/json' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: ErrorCode.UNSUPPORTED_MEDIA_TYPE, message: 'send JSON with content-type: application/json' };
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError) return { code: ErrorCode.INVALID_JSON, message: `body is not valid JSON: ${err.message}` };
+  if (fe.statusCode === 429) return { code: ErrorCode.RATE_LIMITED, message: fe.message };
+  if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) return { code: ErrorCode.INVALID_REQUEST, message: fe.message };
+  return { code: ErrorCode.INTERNAL, message: 'internal error' };
+}
+
+function tokenMatches(given: string, expected: string): boolean {
+  // Hash both sides so the comparison takes the same time whatever the lengths.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export async function createApi(node: FastposNode, opts: ApiOptions): Promise<FastifyInstance> {
+  const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false });
+  const coercing = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false });
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimitBytes,
+    requestTimeout: opts.requestTimeoutMs,
+    keepAliveTimeout: opts.keepAliveTimeoutMs,
+    maxParamLength: 200,
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : coercing.compile(schema)));
+  app.server.maxConnections = opts.maxConnections;
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const { code, message } = toApiError(err);
+    if (ERROR_STATUS[code] >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    return sendError(reply, code, message);
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, ErrorCode.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  if (opts.rateLimitMax > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      max: opts.rateLimitMax,
+      timeWindow: opts.rateLimitWindowMs,
+      allowList: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+      errorResponseBuilder: (_req, ctx) =>
+        Object.assign(new FastposError(ErrorCode.RATE_LIMITED, `rate limit of ${ctx.max} requests per ${ctx.after === undefined ? 'window' : 'window; retry in ' + ctx.after}`), { statusCode: 429 }),
+    });
+  }
+
+  const m = node.metrics;
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    m.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
+    m.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    done();
+  });
+
+  // ------------------------------------------------------------------ txs
+  app.post('/tx', { schema: { body: S.txBody, querystring: S.txSubmitQuery } }, async (req, reply) => {
+    const { idempotent } = req.query as { idempotent: boolean };
+    const st = await node.submitTx(req.body, { idempotent });
+    if (st.status === 'pending') return reply.code(202).send({ id: st.id, status: st.status });
+    return reply.code(200).send(st);
+  });
+
+  app.get('/tx', { schema: { querystring: S.txGetQuery } }, async (req, reply) => {
+    const { id } = req.query as { id: string };
+    const st = node.txStatus(id);
+    if (st === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `tx ${id} is not known to this node`);
+    return st;
+  });
+
+  app.get('/tx/pending', { schema: { querystring: S.txPendingQuery } }, async (req) => {
+    const q = req.query as { from?: string; offset: number; limit: number; withMeta: boolean };
+    const { total, items } = node.mempool.pending({ ...(q.from === undefined ? {} : { from: q.from }), offset: q.offset, limit: q.limit });
+    const list = items.map((d) => ({ id: d.id, status: 'pending', tx: encodeTx(d.tx) }));
+    return q.withMeta ? { items: list, meta: { total, offset: q.offset, limit: q.limit } } : list;
+  });
+
+  app.get('/tx/finalized', { schema: { querystring: S.txFinalizedQuery } }, async (req) => {
+    const q = req.query as {
+      from?: string; to?: string; address?: string; kind?: string; success?: boolean;
+      fromHeight?: number; toHeight?: number; order: 'asc' | 'desc'; offset: number; limit: number; withMeta: boolean;
+    };
+    const { withMeta, ...query } = q;
+    const { total, items } = node.queryFinalized(query);
+    const list = items.map((r) => ({
+      id: r.id, status: 'finalized', height: r.height, index: r.index, blockHash: r.blockHash,
+      success: r.result.success, ...(r.result.error === undefined ? {} : { error: r.result.error }), tx: r.tx,
+    }));
+    return withMeta ? { items: list, meta: { total, offset: q.offset, limit: q.limit } } : list;
+  });
+
+  // ------------------------------------------------------------------ chain reads
+  app.get('/accounts/:address', { schema: { params: S.addressParams, querystring: S.emptyQuery } }, async (req) => {
+    const { address } = req.params as { address: string };
+    const a = node.account(address);
+    return { address, balance: a.balance.toString(), nonce: a.nonce, pendingNonce: a.pendingNonce };
+  });
+
+  app.get('/blocks/latest', { schema: { querystring: S.emptyQuery } }, async (_req, reply) => {
+    const b = node.latestBlock;
+    if (b === null) return sendError(reply, ErrorCode.NOT_FOUND, 'no block has been finalized yet');
+    return node.encodeBlock(b);
+  });
+
+  app.get('/blocks/:height', { schema: { params: S.heightParams, querystring: S.emptyQuery } }, async (req, reply) => {
+    const { height } = req.params as { height: number };
+    const b = height === 0 ? undefined : node.getBlock(height);
+    if (b === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `no finalized block at height ${height} (latest is ${node.height})`);
+    return node.encodeBlock(b);
+  });
+
+  app.get('/blocks', { schema: { querystring: S.blocksQuery } }, async (req) => {
+    const { from, limit } = req.query as { from: number; limit: number };
+    return node.store.getBlocks(from, limit).map((b) => node.encodeBlock(b));
+  });
+
+  app.get('/validators', { schema: { querystring: S.emptyQuery } }, async () => {
+    const set = node.validatorSet;
+    const power = new Map(set.validators.map((v) => [v.id, v.votingPower]));
+    return node.validatorList().map((v) => ({
+      id: v.id,
+      pubKey: v.pubKey,
+      address: v.id,
+      rewardAddress: v.rewardAddress,
+      stake: v.stake.toString(),
+      delegated: v.delegated.toString(),
+      votingPower: (power.get(v.id) ?? 0n).toString(),
+      workWeight: v.workWeight,
+      status: v.status,
+    }));
+  });
+
+  app.get('/status', { schema: { querystring: S.emptyQuery } }, async () => {
+    const latest = node.latestBlock;
+    return {
+      chainId: node.genesis.chainId,
+      nodeId: node.nodeId,
+      genesisHash: node.genesisHash,
+      latestHeight: node.height,
+      latestHash: latest?.hash ?? node.genesisHash,
+      latestTime: latest?.block.header.timestamp ?? node.genesis.genesisTime,
+      stateRoot: node.stateRoot,
+      epoch: 0,
+      peers: [],
+      syncing: false,
+      producing: node.canFinalizeAlone() && !node.isPaused,
+      paused: node.isPaused,
+      mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
+      validatorSetHash: node.validatorSet.hash,
+      backend: node.store.backend,
+    };
+  });
+
+  app.get('/healthz', { schema: { querystring: S.emptyQuery } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { querystring: S.emptyQuery } }, async (_req, reply) => {
+    const checks = { stateLoaded: node.isStarted, synced: true, finalizing: node.canFinalizeAlone() && !node.isPaused };
+    if (checks.stateLoaded && checks.synced && checks.finalizing) return { ready: true, checks };
+    const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([k]) => k);
+    return sendError(reply, ErrorCode.NOT_READY, `not ready: ${failing.join(', ')}`);
+  });
+
+  if (opts.metrics) {
+    app.get('/metrics', { schema: { querystring: S.emptyQuery } }, async (_req, reply) => {
+      const text = await m.registry.metrics();
+      return reply.type(m.registry.contentType).send(text);
+    });
+  }
+
+  // ------------------------------------------------------------------ admin
+  await app.register(async (admin) => {
+    admin.addHook('onRequest', async (req, reply) => {
+      if (opts.adminToken === undefined) return sendError(reply, ErrorCode.ADMIN_DISABLED, 'admin API is disabled: no adminToken is configured');
+      const h = req.headers.authorization;
+      if (h === undefined || !h.startsWith('Bearer ')) return sendError(reply, ErrorCode.UNAUTHORIZED, 'send Authorization: Bearer <adminToken>');
+      if (!tokenMatches(h.slice(7), opts.adminToken)) return sendError(reply, ErrorCode.FORBIDDEN, 'admin token is wrong');
+      return undefined;
+    });
+    admin.get('/status', { schema: { querystring: S.emptyQuery } }, async () => ({
+      paused: node.isPaused,
+      producing: node.canFinalizeAlone() && !node.isPaused,
+      heldValidators: node.heldValidatorIds(),
+      mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
+      height: node.height,
+    }));
+    admin.post('/production/pause', { schema: { body: S.emptyBody } }, async () => {
+      node.pause();
+      return { paused: true };
+    });
+    admin.post('/production/resume', { schema: { body: S.emptyBody } }, async () => {
+      node.resume();
+      return { paused: false };
+    });
+    admin.post('/backup', { schema: { body: S.emptyBody } }, async () => {
+      const dir = join(opts.backupDir, `backup-${node.height}-${Date.now()}`);
+      mkdirSync(opts.backupDir, { recursive: true });
+      await node.store.backup(dir);
+      return { dir, height: node.height };
+    });
+  }, { prefix: '/admin' });
+
+  // ------------------------------------------------------------------ development
+  await app.register(async (dev) => {
+    dev.addHook('onRequest', async (_req, reply) => {
+      if (!opts.devSigning) return sendError(reply, ErrorCode.DEV_SIGNING_DISABLED, 'node-side signing is disabled (devSigning: false)');
+      return undefined;
+    });
+    dev.post('/transfer', { schema: { body: S.devTransferBody } }, async (req, reply) => {
+      const b = req.body as { devAccount: number; to: string; amount: string; fee?: string };
+      const key = devAccount(b.devAccount);
+      const unsigned: Omit<Tx, 'signature'> = {
+        chainId: node.genesis.chainId,
+        kind: 'transfer',
+        from: key.address,
+        pubKey: key.publicKey,
+        nonce: node.account(key.address).pendingNonce,
+        fee: BigInt(b.fee ?? node.genesis.params.minFee.toString()),
+        payload: { to: b.to, amount: BigInt(b.amount) },
+      };
+      const signature = createSigner(key.privateKey).sign(txSignBytes(unsigned));
+      const st = await node.submitTx(encodeTx({ ...unsigned, signature }));
+      return reply.code(202).send({ id: st.id, status: st.status });
+    });
+  }, { prefix: '/dev' });
+
+  return app;
+}

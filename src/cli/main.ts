@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+/**
+ * The `fastpos` command line: start a node, initialize a data dir, manage keys,
+ * sign and submit transfers. Bad flags or config end with a message on stderr
+ * and exit code 2; runtime failures with exit code 1.
+ * @module
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ApiError, FastposClient, signTransfer } from '../client/index.js';
+import { loadConfig, renderConfigYaml } from '../config/index.js';
+import { generateKeyPair } from '../crypto/ed25519.js';
+import { devAccount } from '../crypto/keys.js';
+import { isFastposError } from '../errors.js';
+import { keyFileFor, loadKeyFile, saveKeyFile } from '../node/keyFile.js';
+import { runNode } from '../node/run.js';
+import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, encodeGenesis, genesisHash } from '../state/genesis.js';
+import type { Genesis, GenesisAccount } from '../types/index.js';
+
+const USAGE = `fastpos — a simplified, auditable proof-of-stake node
+
+Usage:
+  fastpos start [--config FILE] [--data-dir DIR] [--host H] [--port P] [--<any config key> V]
+  fastpos init [--data-dir DIR] [--chain-id ID] [--dev-accounts N] [--force]
+  fastpos keys generate [--out FILE]
+  fastpos keys show --file FILE
+  fastpos tx transfer --to ADDR --amount N [--fee N] [--nonce N]
+                      (--key-file FILE | --dev-account I) [--node URL] [--wait] [--timeout-ms MS]
+  fastpos --help | --version
+
+Every config key is a flag (--kebab-case) and an environment variable
+(FASTPOS_UPPER_SNAKE); see docs/configuration.md.`;
+
+class UsageError extends Error {}
+
+function parse<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false } as const).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function int(v: string | undefined, name: string, def?: number): number {
+  if (v === undefined) {
+    if (def === undefined) throw new UsageError(`--${name} is required`);
+    return def;
+  }
+  if (!/^[0-9]{1,15}$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer, got "${v}"`);
+  return Number(v);
+}
+
+async function cmdStart(args: string[]): Promise<void> {
+  const { config } = loadConfig({ argv: args, env: process.env });
+  await runNode(config, { handleSignals: true });
+}
+
+function cmdInit(args: string[]): void {
+  const v = parse(args, {
+    'data-dir': { type: 'string' },
+    'chain-id': { type: 'string' },
+    'dev-accounts': { type: 'string' },
+    force: { type: 'boolean' },
+  });
+  const dataDir = resolve(v['data-dir'] ?? '.fastpos');
+  const chainId = v['chain-id'] ?? DEVNET_CHAIN_ID;
+  if (!/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) throw new UsageError('--chain-id must be 1-64 characters of [a-zA-Z0-9._-]');
+  const devnet = /(^|[-_.])(devnet|localnet)([-_.]|$)/.test(chainId);
+  const devAccounts = int(v['dev-accounts'], 'dev-accounts', devnet ? 10 : 0);
+  if (!devnet && devAccounts > 0) throw new UsageError('--dev-accounts is only for devnet chain ids: the dev keys are public');
+  mkdirSync(dataDir, { recursive: true });
+  const files = ['config.yaml', 'genesis.json', 'validator_key.json', 'account_key.json'].map((f) => join(dataDir, f));
+  const existing = files.filter((f) => existsSync(f));
+  if (existing.length > 0 && !v.force) throw new UsageError(`${existing.join(', ')} already exist; pass --force to overwrite`);
+  const validator = saveKeyFile(files[2]!, generateKeyPair().privateKey, { overwrite: true });
+  const account = saveKeyFile(files[3]!, generateKeyPair().privateKey, { overwrite: true });
+  const accounts: GenesisAccount[] = [{ address: account.address, balance: 1_000_000_000_000n }];
+  for (let i = 0; i < devAccounts; i++) accounts.push({ address: devAccount(i).address, balance: 1_000_000_000_000n });
+  const genesis: Genesis = {
+    chainId,
+    genesisTime: Date.now(),
+    treasury: generateKeyPair().publicKey.slice(0, 40),
+    params: DEFAULT_PARAMS,
+    accounts,
+    validators: [{ pubKey: validator.publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT }],
+  };
+  writeFileSync(files[1]!, JSON.stringify(encodeGenesis(genesis), null, 2) + '\n');
+  writeFileSync(files[0]!, renderConfigYaml({ dataDir: '.' }));
+  process.stdout.write(
+    JSON.stringify({ dataDir, chainId, genesisHash: genesisHash(genesis), validatorId: validator.address, account: account.address, files }, null, 2) + '\n',
+  );
+}
+
+function cmdKeys(args: string[]): void {
+  const [sub, ...rest] = args;
+  if (sub === 'generate') {
+    const v = parse(rest, { out: { type: 'string' } });
+    const kp = generateKeyPair();
+    if (v.out !== undefined) {
+      const k = saveKeyFile(v.out, kp.privateKey);
+      process.stdout.write(JSON.stringify({ file: v.out, publicKey: k.publicKey, address: k.address }, null, 2) + '\n');
+    } else {
+      process.stdout.write(JSON.stringify({ type: 'ed25519', ...kp, address: keyFileFor(kp.privateKey).address }, null, 2) + '\n');
+    }
+    return;
+  }
+  if (sub === 'show') {
+    const v = parse(rest, { file: { type: 'string' } });
+    if (v.file === undefined) throw new UsageError('keys show needs --file FILE');
+    const k = loadKeyFile(v.file);
+    process.stdout.write(JSON.stringify({ publicKey: k.publicKey, address: k.address }, null, 2) + '\n');
+    return;
+  }
+  throw new UsageError('keys needs a subcommand: generate or show');
+}
+
+async function cmdTx(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'transfer') throw new UsageError('tx needs a subcommand: transfer');
+  const v = parse(rest, {
+    to: { type: 'string' },
+    amount: { type: 'string' },
+    fee: { type: 'string' },
+    nonce: { type: 'string' },
+    'key-file': { type: 'string' },
+    'dev-account': { type: 'string' },
+    node: { type: 'string' },
+    wait: { type: 'boolean' },
+    'timeout-ms': { type: 'string' },
+  });
+  if (v.to === undefined || !/^[0-9a-f]{40}$/.test(v.to)) throw new UsageError('--to must be an address: 40 lowercase hex characters');
+  if (v.amount === undefined || !/^[1-9][0-9]{0,38}$/.test(v.amount)) throw new UsageError('--amount must be a positive integer');
+  if (v.fee !== undefined && !/^(0|[1-9][0-9]{0,38})$/.test(v.fee)) throw new UsageError('--fee must be a non-negative integer');
+  if ((v['key-file'] === undefined) === (v['dev-account'] === undefined)) throw new UsageError('give exactly one of --key-file FILE or --dev-account I');
+  const seed = v['key-file'] !== undefined ? loadKeyFile(v['key-file']).privateKey : devAccount(int(v['dev-account'], 'dev-account')).privateKey;
+  const client = new FastposClient(v.node ?? process.env.FASTPOS_NODE ?? 'http://127.0.0.1:26657');
+  const status = await client.status();
+  const from = keyFileFor(seed).address;
+  const nonce = v.nonce !== undefined ? int(v.nonce, 'nonce') : (await client.account(from)).pendingNonce;
+  const { id, tx } = signTransfer(seed, { chainId: status.chainId, nonce, to: v.to, amount: v.amount, fee: v.fee ?? '1' });
+  const res = await client.submitTx(tx);
+  if (!v.wait) {
+    process.stdout.write(JSON.stringify({ ...res, id }, null, 2) + '\n');
+    return;
+  }
+  const final = await client.waitForTx(id, { timeoutMs: int(v['timeout-ms'], 'timeout-ms', 30_000) });
+  process.stdout.write(JSON.stringify(final, null, 2) + '\n');
+  if (final.status !== 'finalized' || final.success !== true) process.exitCode = 1;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'start':
+      return cmdStart(args);
+    case 'init':
+      return cmdInit(args);
+    case 'keys':
+      return cmdKeys(args);
+    case 'tx':
+      return cmdTx(args);
+    case '--version':
+    case 'version': {
+      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(pkg.version + '\n');
+      return;
+    }
+    case undefined:
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE + '\n');
+      return;
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof UsageError) {
+    process.stderr.write(`fastpos: ${e.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (isFastposError(e)) {
+    process.stderr.write(`fastpos: ${e.code}: ${e.message}\n`);
+    process.exit(e.code === 'INVALID_CONFIG' || e.code === 'INVALID_GENESIS' ? 2 : 1);
+  }
+  if (e instanceof ApiError) {
+    process.stderr.write(`fastpos: node answered ${e.status} ${e.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`fastpos: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,140 @@
+import { sha256Hex } from '../crypto/hash.js';
+import { ErrorCode, FastposError } from '../errors.js';
+import type { Block, BlockHeader, Commit, CommitSignature, FinalizedBlock, TxResult } from '../types/index.js';
+import { canonicalJson } from './canonical.js';
+import { decodeTx, encodeTx } from './tx.js';
+
+export const BLOCK_DOMAIN = 'fastpos/block/v1\n';
+export const P2P_DOMAIN = 'fastpos/p2p/v1\n';
+export const COMMIT_DOMAIN = 'fastpos/commit/v1\n';
+export const BLOCK_VERSION = 1;
+
+/** Block hash: hex(sha256("fastpos/block/v1\n" + canonicalJSON(header))) (protocol §4). */
+export function blockHash(header: BlockHeader): string {
+  return sha256Hex(BLOCK_DOMAIN + canonicalJson(header));
+}
+
+/** Hash of a commit certificate, carried as `lastCommitHash` by the next block. */
+export function commitHash(commit: Commit | null): string {
+  if (commit === null) return '0'.repeat(64);
+  return sha256Hex(COMMIT_DOMAIN + canonicalJson(commit));
+}
+
+export type VoteType = 'prevote' | 'precommit';
+
+/**
+ * Signing bytes of a vote envelope (protocol §6):
+ * "fastpos/p2p/v1\n" + canonicalJSON({type, chainId, height, round, validatorId, payload}).
+ */
+export function voteSignBytes(v: {
+  type: VoteType;
+  chainId: string;
+  height: number;
+  round: number;
+  validatorId: string;
+  blockHash: string | null;
+}): Buffer {
+  const envelope = {
+    type: v.type,
+    chainId: v.chainId,
+    height: v.height,
+    round: v.round,
+    validatorId: v.validatorId,
+    payload: { blockHash: v.blockHash },
+  };
+  return Buffer.from(P2P_DOMAIN + canonicalJson(envelope), 'utf8');
+}
+
+export interface WireBlock {
+  header: BlockHeader;
+  hash: string;
+  txs: Record<string, unknown>[];
+  results: { success: boolean; error?: string }[];
+  commit: Commit;
+  lastCommit: Commit | null;
+}
+
+export function encodeFinalizedBlock(fb: FinalizedBlock): WireBlock {
+  return {
+    header: fb.block.header,
+    hash: fb.hash,
+    txs: fb.block.txs.map((d) => encodeTx(d.tx)),
+    results: fb.results.map((r) => (r.error === undefined ? { success: r.success } : { success: r.success, error: r.error })),
+    commit: fb.commit,
+    lastCommit: fb.block.lastCommit,
+  };
+}
+
+function bad(message: string): never {
+  throw new FastposError(ErrorCode.INVALID_BLOCK, message);
+}
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX40 = /^[0-9a-f]{40}$/;
+const HEX128 = /^[0-9a-f]{128}$/;
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+export function decodeHeader(j: unknown): BlockHeader {
+  if (!isObj(j)) bad('header must be an object');
+  const h = j;
+  const str = (k: string, re: RegExp): string => {
+    const v = h[k];
+    if (typeof v !== 'string' || !re.test(v)) bad(`header.${k} is malformed`);
+    return v;
+  };
+  const num = (k: string): number => {
+    const v = h[k];
+    if (!isUint(v)) bad(`header.${k} must be a non-negative integer`);
+    return v;
+  };
+  if (Object.keys(h).length !== 12) bad('header must have exactly the 12 fields of block version 1');
+  if (typeof h.chainId !== 'string') bad('header.chainId must be a string');
+  return {
+    version: num('version'),
+    chainId: h.chainId,
+    height: num('height'),
+    round: num('round'),
+    timestamp: num('timestamp'),
+    prevHash: str('prevHash', HEX64),
+    proposer: str('proposer', HEX40),
+    txRoot: str('txRoot', HEX64),
+    txCount: num('txCount'),
+    stateRoot: str('stateRoot', HEX64),
+    validatorSetHash: str('validatorSetHash', HEX64),
+    lastCommitHash: str('lastCommitHash', HEX64),
+  };
+}
+
+export function decodeCommit(j: unknown): Commit {
+  if (!isObj(j)) throw new FastposError(ErrorCode.INVALID_COMMIT, 'commit must be an object');
+  const { height, round, blockHash: hash, signatures } = j;
+  if (!isUint(height) || !isUint(round)) throw new FastposError(ErrorCode.INVALID_COMMIT, 'commit height and round must be non-negative integers');
+  if (typeof hash !== 'string' || !HEX64.test(hash)) throw new FastposError(ErrorCode.INVALID_COMMIT, 'commit.blockHash is malformed');
+  if (!Array.isArray(signatures)) throw new FastposError(ErrorCode.INVALID_COMMIT, 'commit.signatures must be an array');
+  const sigs: CommitSignature[] = signatures.map((s: unknown) => {
+    if (!isObj(s) || typeof s.validatorId !== 'string' || !HEX40.test(s.validatorId) || typeof s.signature !== 'string' || !HEX128.test(s.signature)) {
+      throw new FastposError(ErrorCode.INVALID_COMMIT, 'commit signature entries need validatorId (40 hex) and signature (128 hex)');
+    }
+    return { validatorId: s.validatorId, signature: s.signature };
+  });
+  return { height, round, blockHash: hash, signatures: sigs };
+}
+
+/** Decodes a wire block (from storage, a peer or a sync response). Checks only structure and the hash. */
+export function decodeFinalizedBlock(j: unknown): FinalizedBlock {
+  if (!isObj(j)) bad('block must be an object');
+  const header = decodeHeader(j.header);
+  if (!Array.isArray(j.txs)) bad('txs must be an array');
+  const txs = j.txs.map((t) => decodeTx(t));
+  if (!Array.isArray(j.results) || j.results.length !== txs.length) bad('results must have one entry per tx');
+  const results: TxResult[] = j.results.map((r: unknown) => {
+    if (!isObj(r) || typeof r.success !== 'boolean') bad('result entries need a boolean success');
+    return typeof r.error === 'string' ? { success: r.success, error: r.error } : { success: r.success };
+  });
+  const commit = decodeCommit(j.commit);
+  const lastCommit = j.lastCommit === null || j.lastCommit === undefined ? null : decodeCommit(j.lastCommit);
+  const hash = blockHash(header);
+  if (j.hash !== hash) bad(`block hash mismatch at height ${header.height}: expected ${hash}, got ${String(j.hash)}`);
+  const block: Block = { header, txs, lastCommit };
+  return { block, hash, results, commit };
+}

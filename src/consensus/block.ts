@@ -1,0 +1,140 @@
+import { BLOCK_VERSION, blockHash, commitHash } from '../codec/block.js';
+import { txRoot } from '../codec/merkle.js';
+import { ZERO_HASH } from '../crypto/hash.js';
+import { ErrorCode, FastposError, isFastposError } from '../errors.js';
+import { BlockExecution, executeBlockTxs, type BlockContext } from '../state/execute.js';
+import type { StateDiff, WorldState } from '../state/worldState.js';
+import type { Block, BlockHeader, ChainParams, Commit, DecodedTx, TxResult, Validator, ValidatorSet } from '../types/index.js';
+import { selectProposer } from './proposer.js';
+
+/** What a block at `height` builds on. */
+export interface ChainTip {
+  readonly height: number;
+  readonly hash: string;
+  readonly timestamp: number;
+  /** Certificate of the tip (null at genesis). */
+  readonly commit: Commit | null;
+}
+
+export interface BlockEnv {
+  readonly chainId: string;
+  readonly params: ChainParams;
+  readonly treasury: string;
+  readonly set: ValidatorSet;
+  /** Validators by id (for reward addresses). */
+  readonly validator: (id: string) => Validator | undefined;
+}
+
+export interface ExecutedBlock {
+  readonly block: Block;
+  readonly hash: string;
+  readonly results: readonly TxResult[];
+  readonly diff: StateDiff;
+}
+
+/** A tx the proposer could not include, with the reason. */
+export interface SkippedTx {
+  readonly tx: DecodedTx;
+  readonly error: FastposError;
+}
+
+function contextFor(env: BlockEnv, proposer: string): BlockContext {
+  const feeRecipient = env.params.feeRecipient === 'treasury' ? env.treasury : (env.validator(proposer)?.rewardAddress ?? proposer);
+  return { chainId: env.chainId, params: env.params, feeRecipient };
+}
+
+/**
+ * Builds the block for (tip.height + 1, round) from candidate txs in priority
+ * order: each is applied in turn; one that may not be in a block is skipped
+ * (and reported), and the block stops at the tx-count or byte limit.
+ */
+export function buildBlock(p: {
+  env: BlockEnv;
+  state: WorldState;
+  tip: ChainTip;
+  round: number;
+  timestamp: number;
+  candidates: Iterable<DecodedTx>;
+}): ExecutedBlock & { skipped: SkippedTx[] } {
+  const { env, state, tip } = p;
+  const height = tip.height + 1;
+  const proposer = selectProposer(env.set, height, p.round).id;
+  const ex = new BlockExecution(state, contextFor(env, proposer));
+  const txs: DecodedTx[] = [];
+  const skipped: SkippedTx[] = [];
+  let bytes = 0;
+  for (const d of p.candidates) {
+    if (txs.length >= env.params.maxBlockTxs) break;
+    if (bytes + d.size > env.params.maxBlockBytes) continue;
+    try {
+      ex.apply(d);
+    } catch (e) {
+      if (!isFastposError(e)) throw e;
+      skipped.push({ tx: d, error: e });
+      continue;
+    }
+    txs.push(d);
+    bytes += d.size;
+  }
+  const diff = state.diff(ex.changes);
+  const header: BlockHeader = {
+    version: BLOCK_VERSION,
+    chainId: env.chainId,
+    height,
+    round: p.round,
+    // Strictly after the previous block, whatever the local clock says.
+    timestamp: Math.max(p.timestamp, tip.timestamp + 1),
+    prevHash: tip.hash,
+    proposer,
+    txRoot: txRoot(txs.map((d) => d.id)),
+    txCount: txs.length,
+    stateRoot: diff.stateRoot,
+    validatorSetHash: env.set.hash,
+    lastCommitHash: commitHash(tip.commit),
+  };
+  const block: Block = { header, txs, lastCommit: tip.commit };
+  return { block, hash: blockHash(header), results: ex.results, diff, skipped };
+}
+
+function invalid(message: string): never {
+  throw new FastposError(ErrorCode.INVALID_BLOCK, message);
+}
+
+/**
+ * Deterministic validity of a proposed or received block on top of `tip`
+ * (consensus notes: "block validity"): header fields, proposer of the round,
+ * limits, tx root, the carried previous certificate's hash, and execution of
+ * every tx with the resulting state root. Tx signatures must have been verified
+ * by the caller; the previous certificate's signatures too (`verifyCommit`).
+ */
+export function validateBlock(p: { env: BlockEnv; state: WorldState; tip: ChainTip; block: Block }): ExecutedBlock {
+  const { env, state, tip, block } = p;
+  const h = block.header;
+  if (h.version !== BLOCK_VERSION) invalid(`block version must be ${BLOCK_VERSION}, got ${h.version}`);
+  if (h.chainId !== env.chainId) invalid(`chainId must be ${env.chainId}, got ${h.chainId}`);
+  if (h.height !== tip.height + 1) invalid(`height must be ${tip.height + 1}, got ${h.height}`);
+  if (h.prevHash !== tip.hash) invalid(`prevHash must be ${tip.hash}, got ${h.prevHash}`);
+  if (h.timestamp <= tip.timestamp) invalid(`timestamp ${h.timestamp} is not after the previous block's ${tip.timestamp}`);
+  const expected = selectProposer(env.set, h.height, h.round).id;
+  if (h.proposer !== expected) invalid(`proposer of height ${h.height} round ${h.round} is ${expected}, got ${h.proposer}`);
+  if (h.validatorSetHash !== env.set.hash) invalid(`validatorSetHash must be ${env.set.hash}, got ${h.validatorSetHash}`);
+  if (h.txCount !== block.txs.length) invalid(`txCount ${h.txCount} but ${block.txs.length} txs`);
+  if (block.txs.length > env.params.maxBlockTxs) invalid(`${block.txs.length} txs exceed maxBlockTxs ${env.params.maxBlockTxs}`);
+  const bytes = block.txs.reduce((s, d) => s + d.size, 0);
+  if (bytes > env.params.maxBlockBytes) invalid(`${bytes} tx bytes exceed maxBlockBytes ${env.params.maxBlockBytes}`);
+  const root = txRoot(block.txs.map((d) => d.id));
+  if (h.txRoot !== root) invalid(`txRoot must be ${root}, got ${h.txRoot}`);
+  const ids = new Set(block.txs.map((d) => d.id));
+  if (ids.size !== block.txs.length) invalid('block contains a tx twice');
+  if (tip.height === 0) {
+    if (block.lastCommit !== null || h.lastCommitHash !== ZERO_HASH) invalid('block 1 carries no previous certificate');
+  } else {
+    if (block.lastCommit === null) invalid(`block ${h.height} must carry the certificate of block ${tip.height}`);
+    if (block.lastCommit.height !== tip.height || block.lastCommit.blockHash !== tip.hash) invalid('lastCommit is not for the previous block');
+    if (h.lastCommitHash !== commitHash(block.lastCommit)) invalid('lastCommitHash does not match lastCommit');
+  }
+  const { changes, results } = executeBlockTxs(state, block.txs, contextFor(env, h.proposer));
+  const diff = state.diff(changes);
+  if (diff.stateRoot !== h.stateRoot) invalid(`stateRoot must be ${diff.stateRoot}, got ${h.stateRoot}`);
+  return { block, hash: blockHash(h), results, diff };
+}

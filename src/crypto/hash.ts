@@ -1,0 +1,19 @@
+import { createHash } from 'node:crypto';
+
+/** SHA-256 of bytes or a UTF-8 string, as a Buffer. */
+export function sha256(data: Uint8Array | string): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+/** SHA-256 as lowercase hex. */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** SHAKE-256 extendable output of `length` bytes. */
+export function shake256(data: Uint8Array | string, length: number): Buffer {
+  return createHash('shake256', { outputLength: length }).update(data).digest();
+}
+
+/** 32 zero bytes in hex: the "no previous" hash. */
+export const ZERO_HASH = '0'.repeat(64);

@@ -1,0 +1,70 @@
+/**
+ * Typed errors with stable codes. Every code a client can see is listed here
+ * once; api/ maps each one to an HTTP status in a table that the type checker
+ * keeps complete. A broken internal invariant is not a FastposError: it is an
+ * `assert` that stops the node.
+ * @module
+ */
+
+export const ErrorCode = {
+  // request shape
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  INVALID_JSON: 'INVALID_JSON',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  // tx validity (stateless)
+  INVALID_TX: 'INVALID_TX',
+  UNSUPPORTED_TX_KIND: 'UNSUPPORTED_TX_KIND',
+  INVALID_SIGNATURE: 'INVALID_SIGNATURE',
+  WRONG_CHAIN_ID: 'WRONG_CHAIN_ID',
+  SENDER_MISMATCH: 'SENDER_MISMATCH',
+  INVALID_AMOUNT: 'INVALID_AMOUNT',
+  FEE_TOO_LOW: 'FEE_TOO_LOW',
+  TX_TOO_LARGE: 'TX_TOO_LARGE',
+  // tx validity (stateful)
+  INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
+  NONCE_TOO_LOW: 'NONCE_TOO_LOW',
+  NONCE_TOO_HIGH: 'NONCE_TOO_HIGH',
+  DUPLICATE_TX: 'DUPLICATE_TX',
+  NONCE_CONFLICT: 'NONCE_CONFLICT',
+  // pool policy
+  MEMPOOL_FULL: 'MEMPOOL_FULL',
+  SENDER_LIMIT: 'SENDER_LIMIT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  // lookups and auth
+  NOT_FOUND: 'NOT_FOUND',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  ADMIN_DISABLED: 'ADMIN_DISABLED',
+  DEV_SIGNING_DISABLED: 'DEV_SIGNING_DISABLED',
+  NOT_READY: 'NOT_READY',
+  // blocks and certificates (from peers, storage or sync)
+  INVALID_BLOCK: 'INVALID_BLOCK',
+  INVALID_COMMIT: 'INVALID_COMMIT',
+  // operator-side
+  INVALID_CONFIG: 'INVALID_CONFIG',
+  INVALID_GENESIS: 'INVALID_GENESIS',
+  CORRUPT_DATA: 'CORRUPT_DATA',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class FastposError extends Error {
+  override readonly name = 'FastposError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly meta?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export function isFastposError(e: unknown): e is FastposError {
+  return e instanceof FastposError;
+}
+
+/** Internal invariant: failing it is a bug, and the node must stop rather than go on. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant violated: ${message}`);
+}

@@ -1,0 +1,20 @@
+/**
+ * The mempool: pending txs waiting for a block. Pure and deterministic (no I/O,
+ * no clock, no randomness: heights and times come from the caller). Admission
+ * reuses the state machine's `validateTxBasics` and adds pool policy (nonce
+ * window, replacement by fee bump, per-sender cap, funds for the sender's whole
+ * pending run, size limits with lowest-fee eviction); `candidates` yields txs
+ * in block-building order; `update` follows finalized blocks (inclusion,
+ * recheck of touched senders, expiry) and keeps bounded records of dropped txs.
+ * @module
+ */
+export {
+  Mempool,
+  type AddResult,
+  type DropReason,
+  type DroppedRecord,
+  type MempoolOptions,
+  type MempoolUpdate,
+  type PendingPage,
+  type PendingQuery,
+} from './mempool.js';

@@ -1,0 +1,64 @@
+/**
+ * Prometheus metrics of one node as a typed object on its own registry (so
+ * several nodes can live in one process, as the tests and simulations do).
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'fastpos_' });
+  const r = [registry];
+  return {
+    registry,
+    finalizedHeight: new Gauge({ name: 'fastpos_finalized_height', help: 'Height of the latest finalized block', registers: r }),
+    blocksFinalized: new Counter({ name: 'fastpos_blocks_finalized_total', help: 'Blocks finalized by this node', registers: r }),
+    txsFinalized: new Counter({ name: 'fastpos_txs_finalized_total', help: 'Txs finalized, by result', labelNames: ['result'] as const, registers: r }),
+    blockTxs: new Histogram({
+      name: 'fastpos_block_txs',
+      help: 'Txs per finalized block',
+      buckets: [0, 1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+      registers: r,
+    }),
+    finalityLatency: new Histogram({
+      name: 'fastpos_finality_latency_seconds',
+      help: 'Time from tx admission to finalization on this node',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: r,
+    }),
+    blockCommitSeconds: new Histogram({
+      name: 'fastpos_block_commit_seconds',
+      help: 'Time to make one finalized block durable in the store',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: r,
+    }),
+    blockBuildSeconds: new Histogram({
+      name: 'fastpos_block_build_seconds',
+      help: 'Time to build and execute one block',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: r,
+    }),
+    mempoolSize: new Gauge({ name: 'fastpos_mempool_txs', help: 'Txs waiting in the mempool', registers: r }),
+    mempoolBytes: new Gauge({ name: 'fastpos_mempool_bytes', help: 'Bytes of txs waiting in the mempool', registers: r }),
+    mempoolDropped: new Counter({
+      name: 'fastpos_mempool_dropped_total',
+      help: 'Txs dropped from the mempool, by reason (evicted, expired, replaced, stale_nonce, insufficient_funds, ...)',
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
+    txRejected: new Counter({ name: 'fastpos_tx_rejected_total', help: 'Txs refused at admission, by error code', labelNames: ['code'] as const, registers: r }),
+    txAccepted: new Counter({ name: 'fastpos_tx_accepted_total', help: 'Txs admitted to the mempool', registers: r }),
+    proposals: new Counter({ name: 'fastpos_validator_proposals_total', help: 'Blocks proposed with a key this node holds', labelNames: ['validator'] as const, registers: r }),
+    votes: new Counter({ name: 'fastpos_validator_votes_total', help: 'Votes signed with a key this node holds, by type', labelNames: ['validator', 'type'] as const, registers: r }),
+    httpRequests: new Counter({ name: 'fastpos_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['method', 'route', 'status'] as const, registers: r }),
+    httpDuration: new Histogram({
+      name: 'fastpos_http_request_duration_seconds',
+      help: 'HTTP request duration by route',
+      labelNames: ['route'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: r,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

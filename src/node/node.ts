@@ -1,0 +1,467 @@
+/**
+ * The node: the one place that wires the pure parts (codec, state, consensus,
+ * mempool) to the outside world (store, clock, timers, signature workers,
+ * metrics, logs). The API and the CLI talk to a node only through the public
+ * methods of `FastposNode`.
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { encodeFinalizedBlock } from '../codec/block.js';
+import { KEY_PREFIX, encodeStateValue } from '../codec/state.js';
+import { decodeTx, encodeTx } from '../codec/tx.js';
+import { buildBlock, type BlockEnv, type ChainTip } from '../consensus/block.js';
+import { signPrecommit, sortSignatures, verifyCommit } from '../consensus/commit.js';
+import { selectProposer } from '../consensus/proposer.js';
+import { buildValidatorSet } from '../consensus/validatorSet.js';
+import { createSigner, type Signer } from '../crypto/ed25519.js';
+import { addressFromPubKey } from '../crypto/keys.js';
+import { ErrorCode, FastposError, assert } from '../errors.js';
+import { Mempool, type DroppedRecord, type MempoolOptions } from '../mempool/index.js';
+import type { Metrics } from '../metrics/index.js';
+import { createMetrics } from '../metrics/index.js';
+import { getAccount, type BlockContext } from '../state/execute.js';
+import { genesisEntries, genesisHash as computeGenesisHash, usesDevKeys } from '../state/genesis.js';
+import { WorldState } from '../state/worldState.js';
+import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
+import type { Account, Commit, DecodedTx, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
+import { createVerifier, type SignatureVerifier } from './verifier.js';
+
+export interface Clock {
+  now(): number;
+}
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface NodeOptions {
+  readonly genesis: Genesis;
+  /** Private seeds (hex) of the validator keys this node signs with. */
+  readonly validatorKeys: readonly string[];
+  readonly mempool: MempoolOptions;
+  readonly minBlockIntervalMs: number;
+  readonly idleBlockIntervalMs: number;
+  readonly verifyWorkers: number;
+  readonly allowDevKeys: boolean;
+  readonly nodeId?: string;
+}
+
+export interface NodeDeps {
+  readonly store: ChainStore;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly timers?: Timers;
+  readonly metrics?: Metrics;
+  readonly verifier?: SignatureVerifier;
+}
+
+export type TxStatus =
+  | { id: string; status: 'pending'; tx: Record<string, unknown> }
+  | { id: string; status: 'finalized'; height: number; index: number; blockHash: string; success: boolean; error?: string; tx: Record<string, unknown> }
+  | { id: string; status: 'dropped'; error: string; message: string; height: number; tx: Record<string, unknown> };
+
+/** Chain ids on which the public development keys are expected. */
+export function isDevChainId(chainId: string): boolean {
+  return /(^|[-_.])(devnet|localnet)([-_.]|$)/.test(chainId);
+}
+
+const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export class FastposNode extends EventEmitter {
+  readonly genesis: Genesis;
+  readonly genesisHash: string;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly store: ChainStore;
+  readonly mempool: Mempool;
+  readonly nodeId: string;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly verifier: SignatureVerifier;
+  private readonly ownsVerifier: boolean;
+  private readonly signers = new Map<string, Signer>();
+  private world!: WorldState;
+  private set!: ValidatorSet;
+  private validators = new Map<string, Validator>();
+  private tip!: ChainTip;
+  private latest: FinalizedBlock | null = null;
+  private paused = false;
+  private started = false;
+  private stopped = false;
+  private timer: unknown = null;
+  private timerAt = Infinity;
+  private lastBlockAt = 0;
+  /** Admission time of pending txs, for the finality latency metric. */
+  private readonly admittedAt = new Map<string, number>();
+
+  constructor(
+    private readonly opts: NodeOptions,
+    deps: NodeDeps,
+  ) {
+    super();
+    this.genesis = opts.genesis;
+    this.genesisHash = computeGenesisHash(opts.genesis);
+    this.store = deps.store;
+    this.log = deps.logger;
+    this.clock = deps.clock ?? { now: () => Date.now() };
+    this.timers = deps.timers ?? realTimers;
+    this.metrics = deps.metrics ?? createMetrics({ defaultMetrics: false });
+    this.ownsVerifier = deps.verifier === undefined;
+    this.verifier = deps.verifier ?? createVerifier(opts.verifyWorkers);
+    const ctx: BlockContext = { chainId: opts.genesis.chainId, params: opts.genesis.params, feeRecipient: opts.genesis.treasury };
+    this.mempool = new Mempool(opts.mempool, ctx);
+    for (const seed of opts.validatorKeys) {
+      const s = createSigner(seed);
+      this.signers.set(addressFromPubKey(s.publicKey), s);
+    }
+    this.nodeId = opts.nodeId ?? [...this.signers.keys()][0] ?? this.genesisHash.slice(0, 40);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Opens the store, loads and verifies the chain, and starts producing blocks. */
+  start(): void {
+    assert(!this.started, 'node started twice');
+    const g = this.genesis;
+    if (!isDevChainId(g.chainId) && usesDevKeys(g) && !this.opts.allowDevKeys) {
+      throw new FastposError(
+        ErrorCode.INVALID_GENESIS,
+        `chain "${g.chainId}" is not a devnet but its genesis funds or seats the public development keys; use a devnet chainId or --allow-dev-keys`,
+      );
+    }
+    const loaded = this.store.open();
+    if (loaded.genesisHash === null) {
+      this.world = WorldState.fromEntries(genesisEntries(g));
+      const encoded = new Map<string, string>();
+      for (const [k, v] of this.world.allEntries()) encoded.set(k, encodeStateValue(k, v));
+      this.store.initGenesis(this.genesisHash, encoded, this.world.accumulatorBytes);
+      this.tip = { height: 0, hash: this.genesisHash, timestamp: g.genesisTime, commit: null };
+      this.log.info({ chainId: g.chainId, genesisHash: this.genesisHash }, 'initialized a new chain from genesis');
+    } else {
+      if (loaded.genesisHash !== this.genesisHash) {
+        throw new FastposError(
+          ErrorCode.INVALID_GENESIS,
+          `the data dir holds a chain of genesis ${loaded.genesisHash}, but the configured genesis hashes to ${this.genesisHash}`,
+        );
+      }
+      this.world = WorldState.fromEntries(loaded.entries);
+      this.verifyLoaded(loaded.accumulator, loaded.latest);
+      this.latest = loaded.latest;
+      this.tip = loaded.latest === null
+        ? { height: 0, hash: this.genesisHash, timestamp: g.genesisTime, commit: null }
+        : { height: loaded.height, hash: loaded.latest.hash, timestamp: loaded.latest.block.header.timestamp, commit: loaded.latest.commit };
+      this.log.info({ height: this.tip.height, hash: this.tip.hash, entries: this.world.size }, 'loaded chain from store');
+    }
+    this.refreshValidators();
+    this.metrics.finalizedHeight.set(this.tip.height);
+    this.started = true;
+    this.lastBlockAt = this.clock.now();
+    const power = this.heldPower();
+    if (!this.canFinalizeAlone()) {
+      this.log.warn({ held: power.toString(), total: this.set.totalPower.toString() }, 'this node holds less than 2/3 of voting power and cannot finalize blocks alone');
+    }
+    this.schedule();
+  }
+
+  /** Checks what the store returned: state commitment, latest block and its certificate. */
+  private verifyLoaded(accumulator: Buffer | null, latest: FinalizedBlock | null): void {
+    const file = this.store.backend === 'sqlite' ? 'chain.sqlite' : 'state.json';
+    if (accumulator !== null && !accumulator.equals(this.world.accumulatorBytes)) {
+      throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the stored state commitment does not match the stored state rows`);
+    }
+    if (latest === null) return;
+    if (latest.block.header.stateRoot !== this.world.stateRoot) {
+      throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: state root ${this.world.stateRoot} does not match block ${latest.block.header.height} (${latest.block.header.stateRoot})`);
+    }
+    const set = buildValidatorSet(this.validatorsFromState());
+    try {
+      verifyCommit({ chainId: this.genesis.chainId, set, commit: latest.commit, height: latest.block.header.height, blockHash: latest.hash });
+    } catch (e) {
+      throw new FastposError(ErrorCode.CORRUPT_DATA, `the certificate of stored block ${latest.block.header.height} does not verify: ${(e as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ownsVerifier) await this.verifier.close();
+    this.store.close();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  get height(): number {
+    return this.tip.height;
+  }
+  get latestBlock(): FinalizedBlock | null {
+    return this.latest;
+  }
+  get validatorSet(): ValidatorSet {
+    return this.set;
+  }
+  get isPaused(): boolean {
+    return this.paused;
+  }
+  get isStarted(): boolean {
+    return this.started && !this.stopped;
+  }
+  get stateRoot(): string {
+    return this.world.stateRoot;
+  }
+
+  account(address: string): Account & { pendingNonce: number } {
+    const a = getAccount(this.world, address);
+    return { ...a, pendingNonce: this.mempool.pendingNonce(address, this.world) };
+  }
+
+  validatorList(): Validator[] {
+    return [...this.validators.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  getBlock(height: number): FinalizedBlock | undefined {
+    if (this.latest !== null && height === this.latest.block.header.height) return this.latest;
+    return this.store.getBlock(height);
+  }
+
+  txStatus(id: string): TxStatus | undefined {
+    const pending = this.mempool.get(id);
+    if (pending !== undefined) return { id, status: 'pending', tx: encodeTx(pending.tx) };
+    const fin = this.store.getTx(id);
+    if (fin !== undefined) return finalizedStatus(fin);
+    const dropped = this.mempool.dropped(id);
+    if (dropped !== undefined) return droppedStatus(dropped);
+    return undefined;
+  }
+
+  queryFinalized(q: TxQuery): { total: number; items: FinalizedTxRecord[] } {
+    return this.store.queryTxs(q);
+  }
+
+  heldValidatorIds(): string[] {
+    return [...this.signers.keys()].sort();
+  }
+
+  /** Whether the keys held here carry at least 2/3 of voting power. */
+  canFinalizeAlone(): boolean {
+    return 3n * this.heldPower() >= 2n * this.set.totalPower && this.set.totalPower > 0n;
+  }
+
+  private heldPower(): bigint {
+    return this.set.validators.filter((v) => this.signers.has(v.id)).reduce((s, v) => s + v.votingPower, 0n);
+  }
+
+  // ---------------------------------------------------------------- txs
+
+  /**
+   * Admission of a wire tx: decode, cheap state checks, signature (off the main
+   * thread), then the pool. Throws FastposError for every refusal.
+   */
+  async submitTx(json: unknown, opts: { idempotent?: boolean } = {}): Promise<TxStatus> {
+    if (!this.isStarted) throw new FastposError(ErrorCode.NOT_READY, 'node is not running');
+    let d: DecodedTx;
+    try {
+      d = decodeTx(json);
+      const known = this.knownStatus(d);
+      if (known !== undefined) {
+        if (opts.idempotent) return known;
+        throw new FastposError(ErrorCode.DUPLICATE_TX, `tx ${d.id} is already ${known.status}`);
+      }
+      this.mempool.check(d, this.world);
+      const ok = await this.verifier.verify({ pubKey: d.tx.pubKey, message: d.signBytes, signature: d.tx.signature });
+      if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `signature does not verify for pubKey ${d.tx.pubKey}`);
+      if (this.stopped) throw new FastposError(ErrorCode.NOT_READY, 'node is stopping');
+      // The state may have moved while the signature was checked: the pool re-checks.
+      const again = this.knownStatus(d);
+      if (again !== undefined) {
+        if (opts.idempotent) return again;
+        throw new FastposError(ErrorCode.DUPLICATE_TX, `tx ${d.id} is already ${again.status}`);
+      }
+      const { evicted, replaced } = this.mempool.add(d, this.world, this.tip.height, this.clock.now());
+      for (const r of evicted) this.onDropped(r);
+      if (replaced !== undefined) this.onDropped(replaced);
+    } catch (e) {
+      if (e instanceof FastposError) this.metrics.txRejected.inc({ code: e.code });
+      throw e;
+    }
+    this.admittedAt.set(d.id, performance.now());
+    this.metrics.txAccepted.inc();
+    this.updatePoolGauges();
+    this.schedule();
+    return { id: d.id, status: 'pending', tx: encodeTx(d.tx) };
+  }
+
+  /** Status of a tx already known here (pending or finalized); dropped txs may be submitted again. */
+  private knownStatus(d: DecodedTx): TxStatus | undefined {
+    if (this.mempool.has(d.id)) return { id: d.id, status: 'pending', tx: encodeTx(d.tx) };
+    // Only a tx whose nonce is already used can be finalized: skip the store otherwise.
+    if (d.tx.nonce < getAccount(this.world, d.tx.from).nonce) {
+      const fin = this.store.getTx(d.id);
+      if (fin !== undefined) return finalizedStatus(fin);
+    }
+    return undefined;
+  }
+
+  private onDropped(r: DroppedRecord): void {
+    this.admittedAt.delete(r.id);
+    this.metrics.mempoolDropped.inc({ reason: r.reason });
+  }
+
+  private updatePoolGauges(): void {
+    this.metrics.mempoolSize.set(this.mempool.size);
+    this.metrics.mempoolBytes.set(this.mempool.bytes);
+  }
+
+  // ---------------------------------------------------------------- admin
+
+  pause(): void {
+    this.paused = true;
+    this.log.warn('block production paused by an operator');
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.log.warn('block production resumed by an operator');
+    this.schedule();
+  }
+
+  // ---------------------------------------------------------------- production
+
+  /** Arms the production timer: soon after the last block when txs wait, at the idle interval otherwise. */
+  private schedule(): void {
+    if (!this.isStarted || this.paused) return;
+    const interval = this.mempool.size > 0 ? this.opts.minBlockIntervalMs : this.opts.idleBlockIntervalMs;
+    const at = Math.max(this.lastBlockAt + interval, this.clock.now());
+    if (this.timer !== null) {
+      if (this.timerAt <= at) return;
+      this.timers.clearTimeout(this.timer);
+    }
+    this.timerAt = at;
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.produce();
+    }, Math.max(0, at - this.clock.now()));
+  }
+
+  private env(): BlockEnv {
+    return { chainId: this.genesis.chainId, params: this.genesis.params, treasury: this.genesis.treasury, set: this.set, validator: (id) => this.validators.get(id) };
+  }
+
+  /**
+   * Builds, certifies, stores and applies the next block. On a single node the
+   * node signs a precommit with every validator key it holds; the certificate
+   * is then checked by the same `verifyCommit` every other node uses.
+   */
+  produce(): FinalizedBlock | undefined {
+    if (!this.isStarted || this.paused) return undefined;
+    if (!this.canFinalizeAlone()) return undefined;
+    const height = this.tip.height + 1;
+    const round = this.firstHeldRound(height);
+    if (round === undefined) return undefined;
+    const t0 = performance.now();
+    const built = buildBlock({ env: this.env(), state: this.world, tip: this.tip, round, timestamp: this.clock.now(), candidates: this.mempool.candidates(this.world) });
+    const signatures = sortSignatures(
+      this.set.validators
+        .filter((v) => this.signers.has(v.id))
+        .map((v) => signPrecommit({ chainId: this.genesis.chainId, height, round, blockHash: built.hash, validatorId: v.id, signer: this.signers.get(v.id)! })),
+    );
+    const commit: Commit = { height, round, blockHash: built.hash, signatures };
+    verifyCommit({ chainId: this.genesis.chainId, set: this.set, commit, height, blockHash: built.hash });
+    const fb: FinalizedBlock = { block: built.block, hash: built.hash, results: built.results, commit };
+    const t1 = performance.now();
+    this.store.commitBlock({ block: fb, changes: built.diff.encoded, accumulator: built.diff.accumulator.toBytes() });
+    const t2 = performance.now();
+    this.world.apply(built.diff);
+    this.latest = fb;
+    this.tip = { height, hash: fb.hash, timestamp: fb.block.header.timestamp, commit };
+    this.lastBlockAt = this.clock.now();
+
+    // The block is final and durable: now tell everyone.
+    const touched: string[] = [];
+    for (const key of built.diff.changes.keys()) if (key.startsWith(KEY_PREFIX.account)) touched.push(key.slice(KEY_PREFIX.account.length));
+    for (const s of built.skipped) {
+      if (s.error.code !== ErrorCode.NONCE_TOO_HIGH) {
+        const r = this.mempool.drop(s.tx.id, s.error.code.toLowerCase(), s.error.message, height, this.clock.now());
+        if (r !== undefined) this.onDropped(r);
+      }
+    }
+    const dropped = this.mempool.update({ height, now: this.clock.now(), included: fb.block.txs.map((d) => d.id), touched, state: this.world });
+    for (const r of dropped) this.onDropped(r);
+    this.recordMetrics(fb, t1 - t0, t2 - t1);
+    this.emit('finalized', fb);
+    this.log.debug({ height, hash: fb.hash, txs: fb.block.txs.length }, 'finalized block');
+    this.schedule();
+    return fb;
+  }
+
+  private firstHeldRound(height: number): number | undefined {
+    for (let r = 0; r < this.set.validators.length; r++) {
+      if (this.signers.has(selectProposer(this.set, height, r).id)) return r;
+    }
+    return undefined;
+  }
+
+  private recordMetrics(fb: FinalizedBlock, buildMs: number, commitMs: number): void {
+    const m = this.metrics;
+    m.finalizedHeight.set(fb.block.header.height);
+    m.blocksFinalized.inc();
+    m.blockTxs.observe(fb.block.txs.length);
+    m.blockBuildSeconds.observe(buildMs / 1000);
+    m.blockCommitSeconds.observe(commitMs / 1000);
+    m.proposals.inc({ validator: fb.block.header.proposer });
+    for (const s of fb.commit.signatures) m.votes.inc({ validator: s.validatorId, type: 'precommit' });
+    const now = performance.now();
+    let ok = 0;
+    fb.block.txs.forEach((d, i) => {
+      if (fb.results[i]!.success) ok++;
+      const at = this.admittedAt.get(d.id);
+      if (at !== undefined) {
+        m.finalityLatency.observe((now - at) / 1000);
+        this.admittedAt.delete(d.id);
+      }
+    });
+    if (ok > 0) m.txsFinalized.inc({ result: 'success' }, ok);
+    if (fb.block.txs.length - ok > 0) m.txsFinalized.inc({ result: 'failed' }, fb.block.txs.length - ok);
+    this.updatePoolGauges();
+  }
+
+  private validatorsFromState(): Validator[] {
+    const out: Validator[] = [];
+    for (const [k, v] of this.world.allEntries()) if (k.startsWith(KEY_PREFIX.validator)) out.push(v as Validator);
+    return out;
+  }
+
+  private refreshValidators(): void {
+    this.validators = new Map(this.validatorsFromState().map((v) => [v.id, v]));
+    this.set = buildValidatorSet(this.validators.values());
+  }
+
+  /** Wire JSON of a block for the API. */
+  encodeBlock(fb: FinalizedBlock): ReturnType<typeof encodeFinalizedBlock> {
+    return encodeFinalizedBlock(fb);
+  }
+}
+
+
+function finalizedStatus(f: FinalizedTxRecord): TxStatus {
+  return {
+    id: f.id,
+    status: 'finalized',
+    height: f.height,
+    index: f.index,
+    blockHash: f.blockHash,
+    success: f.result.success,
+    ...(f.result.error === undefined ? {} : { error: f.result.error }),
+    tx: f.tx,
+  };
+}
+
+function droppedStatus(r: DroppedRecord): TxStatus {
+  return { id: r.id, status: 'dropped', error: r.reason.toUpperCase(), message: r.message, height: r.height, tx: encodeTx(r.tx.tx) };
+}

@@ -1,0 +1,137 @@
+/**
+ * Starts a node from a configuration: genesis, keys, store, node, HTTP API,
+ * and an orderly shutdown on SIGINT/SIGTERM (API first, then the node).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { createApi } from '../api/server.js';
+import type { NodeConfig } from '../config/index.js';
+import { devValidator } from '../crypto/keys.js';
+import { ErrorCode, FastposError } from '../errors.js';
+import { createMetrics } from '../metrics/index.js';
+import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
+import { createChainStore } from '../storage/index.js';
+import type { Genesis } from '../types/index.js';
+import { loadKeyFile } from './keyFile.js';
+import { FastposNode, isDevChainId } from './node.js';
+
+export interface RunningNode {
+  readonly node: FastposNode;
+  readonly app: FastifyInstance;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export function loadGenesis(config: Pick<NodeConfig, 'dataDir' | 'genesisFile'>): { genesis: Genesis; source: string } {
+  const path = config.genesisFile ?? (existsSync(join(config.dataDir, 'genesis.json')) ? join(config.dataDir, 'genesis.json') : undefined);
+  if (path === undefined) return { genesis: defaultDevnetGenesis(), source: 'built-in devnet' };
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new FastposError(ErrorCode.INVALID_GENESIS, `genesis file ${path} cannot be read as JSON: ${(e as Error).message}`);
+  }
+  try {
+    return { genesis: decodeGenesis(json), source: path };
+  } catch (e) {
+    if (e instanceof FastposError) throw new FastposError(e.code, `genesis file ${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The validator keys this node signs with: its key file, or on a devnet the public dev validator keys of the genesis set. */
+export function loadValidatorKeys(config: Pick<NodeConfig, 'dataDir' | 'validatorKeyFile'>, genesis: Genesis): string[] {
+  const path = config.validatorKeyFile ?? (existsSync(join(config.dataDir, 'validator_key.json')) ? join(config.dataDir, 'validator_key.json') : undefined);
+  if (path !== undefined) return [loadKeyFile(path).privateKey];
+  if (!isDevChainId(genesis.chainId)) return [];
+  const seated = new Set(genesis.validators.map((v) => v.pubKey));
+  const keys: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const k = devValidator(i);
+    if (seated.has(k.publicKey)) keys.push(k.privateKey);
+  }
+  return keys;
+}
+
+export async function runNode(config: NodeConfig, opts: { logger?: Logger; handleSignals?: boolean } = {}): Promise<RunningNode> {
+  const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'fastpos' } });
+  const { genesis, source } = loadGenesis(config);
+  const validatorKeys = loadValidatorKeys(config, genesis);
+  const store = createChainStore(config.stateBackend, config.dataDir);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const node = new FastposNode(
+    {
+      genesis,
+      validatorKeys,
+      mempool: {
+        maxTxs: config.mempoolMaxTxs,
+        maxBytes: config.mempoolMaxBytes,
+        maxPerSender: config.mempoolMaxPerSender,
+        nonceWindow: config.mempoolNonceWindow,
+        ttlBlocks: config.mempoolTtlBlocks,
+        replaceBumpPercent: config.mempoolReplaceBumpPercent,
+        droppedMax: config.droppedRetentionMax,
+        droppedTtlMs: config.droppedRetentionMs,
+      },
+      minBlockIntervalMs: config.minBlockIntervalMs,
+      idleBlockIntervalMs: config.idleBlockIntervalMs,
+      verifyWorkers: config.verifyWorkers,
+      allowDevKeys: config.allowDevKeys,
+    },
+    { store, logger, metrics },
+  );
+  node.start();
+  logger.info({ genesis: source, chainId: genesis.chainId, dataDir: config.dataDir, backend: config.stateBackend, validators: node.heldValidatorIds() }, 'node started');
+  const app = await createApi(node, {
+    bodyLimitBytes: config.bodyLimitBytes,
+    rateLimitMax: config.rateLimitMax,
+    rateLimitWindowMs: config.rateLimitWindowMs,
+    maxConnections: config.maxConnections,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    adminToken: config.adminToken,
+    devSigning: config.devSigning,
+    metrics: config.metrics,
+    backupDir: join(config.dataDir, 'backups'),
+    logger,
+  });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url }, 'API listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await app.close();
+      await node.stop();
+      logger.info('node stopped');
+    })();
+    return closing;
+  };
+  if (opts.handleSignals) {
+    const onSignal = (sig: string): void => {
+      logger.info({ signal: sig }, 'shutting down');
+      const force = setTimeout(() => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      force.unref();
+      close().then(() => process.exit(0), (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  return { node, app, url, close };
+}

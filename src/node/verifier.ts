@@ -1,0 +1,114 @@
+import { Worker } from 'node:worker_threads';
+import type { KeyObject } from 'node:crypto';
+import { verifySignature } from '../crypto/ed25519.js';
+import type { VerifyBatch } from './verifyWorker.js';
+
+export interface VerifyItem {
+  readonly pubKey: string;
+  readonly message: Uint8Array;
+  readonly signature: string;
+}
+
+/** Verifies Ed25519 signatures off the main thread, batching what arrives in one turn of the event loop. */
+export interface SignatureVerifier {
+  verify(item: VerifyItem): Promise<boolean>;
+  verifyMany(items: readonly VerifyItem[]): Promise<boolean[]>;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  item: VerifyItem;
+  resolve: (ok: boolean) => void;
+}
+
+const MAX_BATCH = 256;
+
+class InlineVerifier implements SignatureVerifier {
+  private readonly cache = new Map<string, KeyObject>();
+  async verify(item: VerifyItem): Promise<boolean> {
+    return verifySignature(item.pubKey, item.message, item.signature, this.cache);
+  }
+  async verifyMany(items: readonly VerifyItem[]): Promise<boolean[]> {
+    return items.map((i) => verifySignature(i.pubKey, i.message, i.signature, this.cache));
+  }
+  async close(): Promise<void> {}
+}
+
+class WorkerPoolVerifier implements SignatureVerifier {
+  private readonly workers: { worker: Worker; inflight: number }[] = [];
+  private readonly callbacks = new Map<number, (results: Uint8Array) => void>();
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(threads: number) {
+    const here = new URL(import.meta.url);
+    // Running from TypeScript sources (tests) or from the compiled build.
+    const file = here.pathname.endsWith('.ts') ? './verifyWorker.ts' : './verifyWorker.js';
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(new URL(file, here));
+      worker.unref();
+      const slot = { worker, inflight: 0 };
+      worker.on('message', (m: { id: number; results: Uint8Array }) => {
+        slot.inflight--;
+        const cb = this.callbacks.get(m.id);
+        this.callbacks.delete(m.id);
+        cb?.(m.results);
+      });
+      worker.on('error', (e) => {
+        // A crashed verifier is a bug; fail loudly rather than accept unverified txs.
+        throw e;
+      });
+      this.workers.push(slot);
+    }
+  }
+
+  verify(item: VerifyItem): Promise<boolean> {
+    if (this.closed) return Promise.reject(new Error('verifier closed'));
+    return new Promise((resolve) => {
+      this.queue.push({ item, resolve });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  verifyMany(items: readonly VerifyItem[]): Promise<boolean[]> {
+    return Promise.all(items.map((i) => this.verify(i)));
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const queue = this.queue;
+    this.queue = [];
+    // Spread the turn's work evenly, in chunks, over the least busy workers.
+    const chunks = Math.max(this.workers.length, Math.ceil(queue.length / MAX_BATCH));
+    const size = Math.ceil(queue.length / chunks);
+    for (let start = 0; start < queue.length; start += size) {
+      const part = queue.slice(start, start + size);
+      const slot = this.workers.reduce((a, b) => (b.inflight < a.inflight ? b : a));
+      const id = this.nextId++;
+      const batch: VerifyBatch = {
+        id,
+        pubKeys: part.map((p) => p.item.pubKey),
+        messages: part.map((p) => p.item.message),
+        signatures: part.map((p) => p.item.signature),
+      };
+      this.callbacks.set(id, (results) => part.forEach((p, i) => p.resolve(results[i] === 1)));
+      slot.inflight++;
+      slot.worker.postMessage(batch);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
+
+/** `threads` = 0 verifies on the calling thread. */
+export function createVerifier(threads: number): SignatureVerifier {
+  return threads > 0 ? new WorkerPoolVerifier(threads) : new InlineVerifier();
+}

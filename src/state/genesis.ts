@@ -1,0 +1,152 @@
+import { canonicalJson } from '../codec/canonical.js';
+import { accountKey, validatorKey, type StateValue } from '../codec/state.js';
+import { isAddress, parseAmount } from '../codec/tx.js';
+import { sha256Hex } from '../crypto/hash.js';
+import { addressFromPubKey, devAccount, devValidator } from '../crypto/keys.js';
+import { ErrorCode, FastposError } from '../errors.js';
+import type { ChainParams, Genesis, GenesisAccount, GenesisValidator, Validator } from '../types/index.js';
+
+export const DEVNET_CHAIN_ID = 'fastpos-devnet';
+export const NEUTRAL_WORK_WEIGHT = 10_000;
+export const DEFAULT_PARAMS: ChainParams = {
+  minFee: 1n,
+  feeRecipient: 'proposer',
+  maxBlockTxs: 2_000,
+  maxBlockBytes: 1_048_576,
+  maxTxBytes: 4_096,
+};
+
+/** Treasury of the default devnet: a fixed address nobody holds a key for. */
+export const DEVNET_TREASURY = sha256Hex('fastpos-devnet-treasury').slice(0, 40);
+
+/**
+ * The deterministic default devnet: dev validator 0 (stake 1,000,000) and dev
+ * accounts 0–9 with 1,000,000,000,000 each. Same bytes, same hash, everywhere.
+ */
+export function defaultDevnetGenesis(opts: { validators?: number; accounts?: number } = {}): Genesis {
+  const accounts: GenesisAccount[] = [];
+  for (let i = 0; i < (opts.accounts ?? 10); i++) accounts.push({ address: devAccount(i).address, balance: 1_000_000_000_000n });
+  const validators: GenesisValidator[] = [];
+  for (let i = 0; i < (opts.validators ?? 1); i++) validators.push({ pubKey: devValidator(i).publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT });
+  return { chainId: DEVNET_CHAIN_ID, genesisTime: 1_767_225_600_000, treasury: DEVNET_TREASURY, params: DEFAULT_PARAMS, accounts, validators };
+}
+
+export function encodeGenesis(g: Genesis): Record<string, unknown> {
+  return {
+    chainId: g.chainId,
+    genesisTime: g.genesisTime,
+    treasury: g.treasury,
+    params: { ...g.params, minFee: g.params.minFee.toString() },
+    accounts: g.accounts.map((a) => ({ address: a.address, balance: a.balance.toString() })),
+    validators: g.validators.map((v) => ({
+      pubKey: v.pubKey,
+      stake: v.stake.toString(),
+      workWeight: v.workWeight,
+      ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress }),
+    })),
+  };
+}
+
+export function genesisHash(g: Genesis): string {
+  return sha256Hex('fastpos/genesis/v1\n' + canonicalJson(encodeGenesis(g)));
+}
+
+function bad(message: string): never {
+  throw new FastposError(ErrorCode.INVALID_GENESIS, message);
+}
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function only(o: Record<string, unknown>, where: string, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) bad(`${where}: unknown key "${k}"`);
+}
+
+function amount(v: unknown, where: string): bigint {
+  try {
+    return parseAmount(v, where);
+  } catch {
+    return bad(`${where} must be a decimal string`);
+  }
+}
+
+/** Parses and checks a genesis document, naming the first field that is wrong. */
+export function decodeGenesis(j: unknown): Genesis {
+  if (!isObj(j)) bad('genesis must be a JSON object');
+  only(j, 'genesis', ['chainId', 'genesisTime', 'treasury', 'params', 'accounts', 'validators']);
+  const { chainId, genesisTime, treasury, params, accounts, validators } = j;
+  if (typeof chainId !== 'string' || !/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) bad('chainId must be 1-64 characters of [a-zA-Z0-9._-]');
+  if (!isUint(genesisTime)) bad('genesisTime must be Unix milliseconds');
+  if (!isAddress(treasury)) bad('treasury must be an address (40 lowercase hex)');
+  const p = isObj(params) ? params : {};
+  only(p, 'params', ['minFee', 'feeRecipient', 'maxBlockTxs', 'maxBlockBytes', 'maxTxBytes']);
+  const num = (k: keyof ChainParams, min: number): number => {
+    const v = p[k] ?? DEFAULT_PARAMS[k];
+    if (!isUint(v) || v < min) bad(`params.${k} must be an integer >= ${min}`);
+    return v;
+  };
+  const feeRecipient = p.feeRecipient ?? DEFAULT_PARAMS.feeRecipient;
+  if (feeRecipient !== 'proposer' && feeRecipient !== 'treasury') bad('params.feeRecipient must be "proposer" or "treasury"');
+  const parsedParams: ChainParams = {
+    minFee: p.minFee === undefined ? DEFAULT_PARAMS.minFee : amount(p.minFee, 'params.minFee'),
+    feeRecipient,
+    maxBlockTxs: num('maxBlockTxs', 1),
+    maxBlockBytes: num('maxBlockBytes', 1024),
+    maxTxBytes: num('maxTxBytes', 512),
+  };
+  if (!Array.isArray(accounts)) bad('accounts must be an array');
+  const seen = new Set<string>();
+  const parsedAccounts = accounts.map((a: unknown, i): GenesisAccount => {
+    if (!isObj(a)) bad(`accounts[${i}] must be an object`);
+    only(a, `accounts[${i}]`, ['address', 'balance']);
+    if (!isAddress(a.address)) bad(`accounts[${i}].address must be 40 lowercase hex`);
+    if (seen.has(a.address)) bad(`accounts[${i}].address ${a.address} appears twice`);
+    seen.add(a.address);
+    return { address: a.address, balance: amount(a.balance, `accounts[${i}].balance`) };
+  });
+  if (!Array.isArray(validators) || validators.length === 0) bad('validators must be a non-empty array');
+  const seenV = new Set<string>();
+  const parsedValidators = validators.map((v: unknown, i): GenesisValidator => {
+    if (!isObj(v)) bad(`validators[${i}] must be an object`);
+    only(v, `validators[${i}]`, ['pubKey', 'stake', 'workWeight', 'rewardAddress']);
+    if (typeof v.pubKey !== 'string' || !/^[0-9a-f]{64}$/.test(v.pubKey)) bad(`validators[${i}].pubKey must be 64 lowercase hex`);
+    if (seenV.has(v.pubKey)) bad(`validators[${i}].pubKey appears twice`);
+    seenV.add(v.pubKey);
+    const stake = amount(v.stake, `validators[${i}].stake`);
+    if (stake === 0n) bad(`validators[${i}].stake must be positive`);
+    const workWeight = v.workWeight ?? NEUTRAL_WORK_WEIGHT;
+    if (!isUint(workWeight) || workWeight > 1_000_000) bad(`validators[${i}].workWeight must be basis points from 0 to 1000000`);
+    if (v.rewardAddress !== undefined && !isAddress(v.rewardAddress)) bad(`validators[${i}].rewardAddress must be 40 lowercase hex`);
+    return { pubKey: v.pubKey, stake, workWeight, ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress as string }) };
+  });
+  return { chainId, genesisTime, treasury, params: parsedParams, accounts: parsedAccounts, validators: parsedValidators };
+}
+
+/** State entries at height 0. */
+export function genesisEntries(g: Genesis): [string, StateValue][] {
+  const out: [string, StateValue][] = g.accounts.map((a) => [accountKey(a.address), { balance: a.balance, nonce: 0 }]);
+  for (const v of g.validators) {
+    const id = addressFromPubKey(v.pubKey);
+    const val: Validator = {
+      id,
+      pubKey: v.pubKey,
+      rewardAddress: v.rewardAddress ?? id,
+      stake: v.stake,
+      delegated: 0n,
+      workWeight: v.workWeight,
+      status: 'active',
+    };
+    out.push([validatorKey(id), val]);
+  }
+  return out;
+}
+
+/** Whether the genesis funds or seats any of the public development keys (first 100 of each). */
+export function usesDevKeys(g: Genesis): boolean {
+  const devAddrs = new Set<string>();
+  const devPubs = new Set<string>();
+  for (let i = 0; i < 100; i++) {
+    devAddrs.add(devAccount(i).address);
+    devPubs.add(devValidator(i).publicKey);
+  }
+  return g.accounts.some((a) => devAddrs.has(a.address)) || g.validators.some((v) => devPubs.has(v.pubKey));
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { shake256 } from '../crypto/hash.js';
+
+/**
+ * LtHash16 (Bellare–Micciancio's lattice hash as used by Facebook's "Securing
+ * update propagation with homomorphic hashing", 2019): a multiset hash that is
+ * updated in time proportional to the entries that change. Each entry maps to
+ * 1024 16-bit lanes by SHAKE-256; the accumulator is their lane-wise sum mod 2^16.
+ * Adding then removing an entry restores the accumulator exactly, so the state
+ * root after a block depends only on the resulting state, not on the history.
+ */
+export const LTHASH_LANES = 1024;
+export const LTHASH_BYTES = LTHASH_LANES * 2;
+const DOMAIN = 'fastpos/state/v1\n';
+
+export type LtElement = Uint16Array;
+
+/** The lattice element of one state entry (key + canonical value JSON). */
+export function ltElement(key: string, valueJson: string): LtElement {
+  const out = shake256(DOMAIN + key + '\n' + valueJson, LTHASH_BYTES);
+  // Lanes are read little-endian so the result is the same on every machine.
+  const lanes = new Uint16Array(LTHASH_LANES);
+  for (let i = 0; i < LTHASH_LANES; i++) lanes[i] = out[2 * i]! | (out[2 * i + 1]! << 8);
+  return lanes;
+}
+
+export class LtHash {
+  readonly lanes: Uint16Array;
+  constructor(lanes?: Uint16Array) {
+    this.lanes = lanes ? Uint16Array.from(lanes) : new Uint16Array(LTHASH_LANES);
+  }
+  add(e: LtElement): void {
+    const l = this.lanes;
+    for (let i = 0; i < LTHASH_LANES; i++) l[i] = l[i]! + e[i]!;
+  }
+  remove(e: LtElement): void {
+    const l = this.lanes;
+    for (let i = 0; i < LTHASH_LANES; i++) l[i] = l[i]! - e[i]!;
+  }
+  clone(): LtHash {
+    return new LtHash(this.lanes);
+  }
+  /** Little-endian bytes of the lanes (for storage). */
+  toBytes(): Buffer {
+    const b = Buffer.alloc(LTHASH_BYTES);
+    for (let i = 0; i < LTHASH_LANES; i++) b.writeUInt16LE(this.lanes[i]!, 2 * i);
+    return b;
+  }
+  static fromBytes(b: Uint8Array): LtHash {
+    if (b.length !== LTHASH_BYTES) throw new RangeError(`LtHash needs ${LTHASH_BYTES} bytes, got ${b.length}`);
+    const lanes = new Uint16Array(LTHASH_LANES);
+    for (let i = 0; i < LTHASH_LANES; i++) lanes[i] = b[2 * i]! | (b[2 * i + 1]! << 8);
+    return new LtHash(lanes);
+  }
+  /** State root: sha256 of the accumulator bytes, hex. */
+  digest(): string {
+    return createHash('sha256').update('fastpos/stateroot/v1\n').update(this.toBytes()).digest('hex');
+  }
+}

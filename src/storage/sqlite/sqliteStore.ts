@@ -1,0 +1,308 @@
+/**
+ * The SQLite backend of `ChainStore`: one file `<dataDir>/chain.sqlite`
+ * (better-sqlite3, WAL journal, synchronous=FULL). Owns that file: its
+ * schema (see migrations.ts), the durable commit of a block with its txs, the
+ * changed state rows, height and accumulator in one transaction, the damage
+ * checks on open, the read queries and online backups.
+ *
+ * meta keys: schema_version (integer), genesis_hash (text), height (integer),
+ * accumulator (blob). Block `data` is the JSON of `encodeFinalizedBlock`.
+ * @module
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { decodeFinalizedBlock, encodeFinalizedBlock } from '../../codec/block.js';
+import { decodeStateValue, type StateValue } from '../../codec/state.js';
+import { assert, ErrorCode, FastposError, isFastposError } from '../../errors.js';
+import type { FinalizedBlock } from '../../types/index.js';
+import { checkQuery, corrupt, orCorrupt, prepareBackupDir, recipientOf, type ChainStoreOptions } from '../common.js';
+import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from '../types.js';
+import { migrate } from './migrations.js';
+
+export const SQLITE_FILE = 'chain.sqlite';
+
+/** The statements of the hot and read paths, prepared once per open. */
+interface Statements {
+  readonly setMeta: Database.Statement;
+  readonly insertBlock: Database.Statement;
+  readonly insertTx: Database.Statement;
+  readonly upsertState: Database.Statement;
+  readonly blockAt: Database.Statement;
+  readonly blocksFrom: Database.Statement;
+  readonly txById: Database.Statement;
+}
+
+interface TxRow {
+  readonly id: string;
+  readonly height: number;
+  readonly idx: number;
+  readonly success: number;
+  readonly error: string | null;
+  readonly tx: string;
+  readonly hash: string;
+}
+
+/** Columns of a tx record: the tx row joined with its block's hash. */
+const TX_COLUMNS = 't.id, t.height, t.idx, t.success, t.error, t.tx, b.hash';
+
+export class SqliteChainStore implements ChainStore {
+  readonly backend = 'sqlite' as const;
+  /** Path of the database file (named in every CORRUPT_DATA message). */
+  readonly file: string;
+  /** Recoveries performed by `open` (none for this backend so far; SQLite recovers its WAL itself). */
+  readonly warnings: string[] = [];
+  private db: Database.Database | null = null;
+  private st: Statements | null = null;
+  private commitTx: ((c: BlockCommit) => void) | null = null;
+  private readonly queries = new Map<string, Database.Statement>();
+  private genesisHash: string | null = null;
+  private height = 0;
+
+  constructor(
+    readonly dataDir: string,
+    readonly options: ChainStoreOptions = {},
+  ) {
+    this.file = path.join(dataDir, SQLITE_FILE);
+  }
+
+  open(): LoadedChain {
+    assert(this.db === null, 'sqlite store is already open');
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(this.file);
+      // Before anything writes: a damaged file must be reported, not modified.
+      const check = db.pragma('quick_check', { simple: false }) as { quick_check: string }[];
+      const problems = check.map((r) => r.quick_check).filter((m) => m !== 'ok');
+      if (problems.length > 0) throw corrupt(this.file, `integrity check failed: ${problems.slice(0, 5).join('; ')}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      migrate(db, this.file);
+      const loaded = this.load(db);
+      this.prepare(db);
+      this.db = db;
+      return loaded;
+    } catch (e) {
+      try {
+        db?.close();
+      } catch {
+        // The open failed already; a failing close adds nothing.
+      }
+      throw this.translate(e, 'cannot open');
+    }
+  }
+
+  /** Maps SQLite errors to FastposErrors that name the file; FastposErrors pass through. */
+  private translate(e: unknown, doing: string): Error {
+    if (isFastposError(e)) return e;
+    if (e instanceof Database.SqliteError) {
+      if (e.code === 'SQLITE_NOTADB' || e.code.startsWith('SQLITE_CORRUPT')) {
+        return corrupt(this.file, `not a readable SQLite database (${e.code}: ${e.message})`);
+      }
+      return new FastposError(ErrorCode.INTERNAL, `${this.file}: ${doing}: ${e.code}: ${e.message}`, { file: this.file });
+    }
+    return e instanceof Error ? e : new Error(String(e));
+  }
+
+  /** Reads meta, the latest block and the whole state; checks they agree. */
+  private load(db: Database.Database): LoadedChain {
+    const file = this.file;
+    const meta = new Map<string, unknown>((db.prepare('SELECT key, value FROM meta').raw().all() as [string, unknown][]).map(([k, v]) => [k, v]));
+    const genesisHash = meta.get('genesis_hash');
+    if (genesisHash === undefined) {
+      const any = db.prepare('SELECT (SELECT COUNT(*) FROM blocks) + (SELECT COUNT(*) FROM state)').pluck().get() as number;
+      if (any > 0) throw corrupt(file, 'has blocks or state rows but no genesis_hash in meta');
+      this.genesisHash = null;
+      this.height = 0;
+      return { genesisHash: null, height: 0, entries: [], accumulator: null, latest: null };
+    }
+    if (typeof genesisHash !== 'string') throw corrupt(file, 'meta.genesis_hash is not text');
+    const height = meta.get('height');
+    if (typeof height !== 'number' || !Number.isSafeInteger(height) || height < 0) throw corrupt(file, `meta.height is invalid (${String(height)})`);
+    const accumulator = meta.get('accumulator');
+    if (!Buffer.isBuffer(accumulator)) throw corrupt(file, 'meta.accumulator is missing or not a blob');
+    const maxHeight = (db.prepare('SELECT MAX(height) FROM blocks').pluck().get() as number | null) ?? 0;
+    if (maxHeight > height) throw corrupt(file, `has a block at height ${maxHeight} above meta height ${height}`);
+
+    let latest: FinalizedBlock | null = null;
+    if (height > 0) {
+      const row = db.prepare('SELECT hash, data FROM blocks WHERE height = ?').get(height) as { hash: string; data: string } | undefined;
+      if (row === undefined) throw corrupt(file, `meta height is ${height} but there is no block row at that height`);
+      latest = this.decodeBlockRow(height, row);
+    }
+    const entries: [string, StateValue][] = [];
+    for (const [key, value] of db.prepare('SELECT key, value FROM state').raw().iterate() as IterableIterator<[string, string]>) {
+      entries.push([key, orCorrupt(file, `state row ${key}`, () => decodeStateValue(key, value))]);
+    }
+    this.genesisHash = genesisHash;
+    this.height = height;
+    return { genesisHash, height, entries, accumulator: Buffer.from(accumulator), latest };
+  }
+
+  private decodeBlockRow(height: number, row: { hash: string; data: string }): FinalizedBlock {
+    const fb = orCorrupt(this.file, `block row ${height}`, () => decodeFinalizedBlock(JSON.parse(row.data)));
+    if (fb.block.header.height !== height || fb.hash !== row.hash) {
+      throw corrupt(this.file, `block row ${height} holds block ${fb.block.header.height} with hash ${fb.hash} (row says ${row.hash})`);
+    }
+    return fb;
+  }
+
+  private prepare(db: Database.Database): void {
+    const st: Statements = {
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      insertBlock: db.prepare('INSERT INTO blocks (height, hash, data) VALUES (?, ?, ?)'),
+      insertTx: db.prepare('INSERT INTO txs (height, idx, id, sender, recipient, kind, success, error, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      upsertState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      blockAt: db.prepare('SELECT hash, data FROM blocks WHERE height = ?'),
+      blocksFrom: db.prepare('SELECT height, hash, data FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
+      txById: db.prepare(`SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height WHERE t.id = ?`),
+    };
+    this.st = st;
+    this.commitTx = db.transaction((c: BlockCommit) => {
+      const fb = c.block;
+      const height = fb.block.header.height;
+      const wire = encodeFinalizedBlock(fb);
+      st.insertBlock.run(height, fb.hash, JSON.stringify(wire));
+      fb.block.txs.forEach((d, i) => {
+        const r = fb.results[i]!;
+        st.insertTx.run(height, i, d.id, d.tx.from, recipientOf(d.tx), d.tx.kind, r.success ? 1 : 0, r.error ?? null, JSON.stringify(wire.txs[i]));
+      });
+      for (const [key, value] of c.changes) st.upsertState.run(key, value);
+      st.setMeta.run('height', height);
+      st.setMeta.run('accumulator', c.accumulator);
+    });
+  }
+
+  private get statements(): Statements {
+    assert(this.st !== null, 'sqlite store is not open');
+    return this.st;
+  }
+
+  initGenesis(genesisHash: string, entries: ReadonlyMap<string, string>, accumulator: Buffer): void {
+    const st = this.statements;
+    assert(this.genesisHash === null, 'store already has a genesis');
+    this.db!.transaction(() => {
+      for (const [key, value] of entries) st.upsertState.run(key, value);
+      st.setMeta.run('genesis_hash', genesisHash);
+      st.setMeta.run('height', 0);
+      st.setMeta.run('accumulator', accumulator);
+    })();
+    this.genesisHash = genesisHash;
+    this.height = 0;
+  }
+
+  commitBlock(c: BlockCommit): void {
+    assert(this.commitTx !== null, 'sqlite store is not open');
+    assert(this.genesisHash !== null, 'commitBlock before initGenesis');
+    const height = c.block.block.header.height;
+    assert(height === this.height + 1, `commitBlock at height ${height} on top of ${this.height}`);
+    assert(c.block.results.length === c.block.block.txs.length, 'one result per tx');
+    try {
+      this.commitTx(c);
+    } catch (e) {
+      throw this.translate(e, `commit of block ${height} failed`);
+    }
+    this.height = height;
+  }
+
+  getBlock(height: number): FinalizedBlock | undefined {
+    const row = this.statements.blockAt.get(height) as { hash: string; data: string } | undefined;
+    return row === undefined ? undefined : this.decodeBlockRow(height, row);
+  }
+
+  getBlocks(from: number, limit: number): FinalizedBlock[] {
+    if (limit <= 0) return [];
+    const rows = this.statements.blocksFrom.all(Math.max(1, from), limit) as { height: number; hash: string; data: string }[];
+    return rows.map((r) => this.decodeBlockRow(r.height, r));
+  }
+
+  private record(r: TxRow): FinalizedTxRecord {
+    const tx = orCorrupt(this.file, `tx row ${r.id}`, () => JSON.parse(r.tx) as Record<string, unknown>);
+    const result = r.error === null ? { success: r.success === 1 } : { success: r.success === 1, error: r.error };
+    return { id: r.id, height: r.height, index: r.idx, blockHash: r.hash, result, tx };
+  }
+
+  getTx(id: string): FinalizedTxRecord | undefined {
+    const row = this.statements.txById.get(id) as TxRow | undefined;
+    return row === undefined ? undefined : this.record(row);
+  }
+
+  /** A statement for one combination of filters, prepared on first use (at most 2^7 × 2 × 2 of them). */
+  private query(sql: string): Database.Statement {
+    let s = this.queries.get(sql);
+    if (s === undefined) {
+      assert(this.db !== null, 'sqlite store is not open');
+      s = this.db.prepare(sql);
+      this.queries.set(sql, s);
+    }
+    return s;
+  }
+
+  queryTxs(q: TxQuery): { total: number; items: FinalizedTxRecord[] } {
+    checkQuery(q);
+    assert(this.db !== null, 'sqlite store is not open');
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (q.from !== undefined) {
+      where.push('t.sender = @from');
+      params.from = q.from;
+    }
+    if (q.to !== undefined) {
+      // Only transfers have a recipient (the column is NULL for other kinds).
+      where.push('t.recipient = @to');
+      params.to = q.to;
+    }
+    if (q.address !== undefined) {
+      where.push('(t.sender = @address OR t.recipient = @address)');
+      params.address = q.address;
+    }
+    if (q.kind !== undefined) {
+      where.push('t.kind = @kind');
+      params.kind = q.kind;
+    }
+    if (q.success !== undefined) {
+      where.push('t.success = @success');
+      params.success = q.success ? 1 : 0;
+    }
+    if (q.fromHeight !== undefined) {
+      where.push('t.height >= @fromHeight');
+      params.fromHeight = q.fromHeight;
+    }
+    if (q.toHeight !== undefined) {
+      where.push('t.height <= @toHeight');
+      params.toHeight = q.toHeight;
+    }
+    const cond = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+    const total = this.query(`SELECT COUNT(*) FROM txs t${cond}`).pluck().get(params) as number;
+    if (q.limit === 0 || q.offset >= total) return { total, items: [] };
+    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+    const rows = this.query(`SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height${cond} ORDER BY t.height ${dir}, t.idx ${dir} LIMIT @limit OFFSET @offset`).all({
+      ...params,
+      limit: q.limit,
+      offset: q.offset,
+    }) as TxRow[];
+    return { total, items: rows.map((r) => this.record(r)) };
+  }
+
+  async backup(dir: string): Promise<void> {
+    assert(this.db !== null, 'sqlite store is not open');
+    prepareBackupDir(dir);
+    const target = path.join(dir, SQLITE_FILE);
+    try {
+      // SQLite's online backup: a consistent copy even while blocks are committed.
+      await this.db.backup(target);
+    } catch (e) {
+      throw this.translate(e, `backup to ${target} failed`);
+    }
+  }
+
+  close(): void {
+    if (this.db === null) return;
+    this.db.close();
+    this.db = null;
+    this.st = null;
+    this.commitTx = null;
+    this.queries.clear();
+  }
+}

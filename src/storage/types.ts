@@ -1,0 +1,78 @@
+import type { StateValue } from '../codec/state.js';
+import type { FinalizedBlock, TxResult } from '../types/index.js';
+
+/** Where a finalized tx is: block, position and result. */
+export interface TxLocation {
+  readonly height: number;
+  readonly index: number;
+  readonly blockHash: string;
+  readonly result: TxResult;
+}
+
+/** One finalized tx as the read APIs list it. */
+export interface FinalizedTxRecord extends TxLocation {
+  readonly id: string;
+  /** Wire JSON of the tx. */
+  readonly tx: Record<string, unknown>;
+}
+
+export interface TxQuery {
+  /** Sender address. */
+  readonly from?: string;
+  /** Transfer recipient address. */
+  readonly to?: string;
+  /** Txs that involve the address as sender or recipient. */
+  readonly address?: string;
+  readonly kind?: string;
+  readonly success?: boolean;
+  readonly fromHeight?: number;
+  readonly toHeight?: number;
+  readonly offset: number;
+  readonly limit: number;
+  /** Newest first (default) or oldest first. */
+  readonly order: 'asc' | 'desc';
+}
+
+/** What a store holds after `open`: enough to resume the chain. */
+export interface LoadedChain {
+  /** Genesis hash the data dir was created with (null for a new, empty store). */
+  readonly genesisHash: string | null;
+  readonly height: number;
+  /** Full state at `height`. */
+  readonly entries: [string, StateValue][];
+  /** LtHash accumulator bytes at `height` as stored (checked against a recomputation by the node). */
+  readonly accumulator: Buffer | null;
+  /** The block at `height` (null at height 0). */
+  readonly latest: FinalizedBlock | null;
+}
+
+/** Everything one finalized block changes, written atomically. */
+export interface BlockCommit {
+  readonly block: FinalizedBlock;
+  /** Changed state entries: key -> canonical JSON of the new value. */
+  readonly changes: ReadonlyMap<string, string>;
+  /** LtHash accumulator bytes after the block. */
+  readonly accumulator: Buffer;
+}
+
+/**
+ * Durable chain storage. A block, its certificate, its txs with their results
+ * and the state rows it changed become durable together in `commitBlock` or
+ * not at all; after a crash `open` returns the last block that was committed.
+ */
+export interface ChainStore {
+  readonly backend: 'sqlite' | 'snapshot';
+  /** Opens or creates the store; throws FastposError CORRUPT_DATA naming the file when data is damaged. */
+  open(): LoadedChain;
+  /** Records the genesis of a new store with its state (height 0). */
+  initGenesis(genesisHash: string, entries: ReadonlyMap<string, string>, accumulator: Buffer): void;
+  commitBlock(c: BlockCommit): void;
+  getBlock(height: number): FinalizedBlock | undefined;
+  /** Blocks from `from` upward, at most `limit`. */
+  getBlocks(from: number, limit: number): FinalizedBlock[];
+  getTx(id: string): FinalizedTxRecord | undefined;
+  queryTxs(q: TxQuery): { total: number; items: FinalizedTxRecord[] };
+  /** Copies a consistent backup of the store into `dir` (which must not exist or be empty). */
+  backup(dir: string): Promise<void>;
+  close(): void;
+}
