@@ -154,8 +154,9 @@ function checkOption(opts: MempoolOptions, key: keyof MempoolOptions, min: numbe
  * Indexes: txs by id (Map); per sender, its txs sorted by nonce; a heap of
  * senders keyed by their lowest-nonce tx (block building); a heap of all txs
  * keyed by fee (eviction); and a doubly linked list in admission order (expiry
- * and `pending`). Every operation costs O(log n) per tx it adds or removes, plus
- * O(maxPerSender) per sender it looks at: nothing scans the whole pool.
+ * and `pending`). Every operation costs O(log n) per tx it adds, removes or
+ * yields, plus O(maxPerSender) per sender it looks at: nothing scans the whole
+ * pool unless the caller asks for all of it (a full `candidates` or `pending`).
  *
  * Invariant kept when the caller passes the state after every finalized block to
  * `update` (with every account the block changed in `touched`): a sender's

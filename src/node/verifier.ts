@@ -84,21 +84,39 @@ class WorkerPoolVerifier implements SignatureVerifier {
     const queue = this.queue;
     this.queue = [];
     // Spread the turn's work evenly, in chunks, over the least busy workers.
-    const chunks = Math.max(this.workers.length, Math.ceil(queue.length / MAX_BATCH));
+    const chunks = queue.length < 16 ? 1 : Math.max(this.workers.length, Math.ceil(queue.length / MAX_BATCH));
     const size = Math.ceil(queue.length / chunks);
     for (let start = 0; start < queue.length; start += size) {
       const part = queue.slice(start, start + size);
       const slot = this.workers.reduce((a, b) => (b.inflight < a.inflight ? b : a));
       const id = this.nextId++;
-      const batch: VerifyBatch = {
-        id,
-        pubKeys: part.map((p) => p.item.pubKey),
-        messages: part.map((p) => p.item.message),
-        signatures: part.map((p) => p.item.signature),
-      };
-      this.callbacks.set(id, (results) => part.forEach((p, i) => p.resolve(results[i] === 1)));
+      let total = 0;
+      for (const p of part) total += p.item.message.length;
+      const messages = new Uint8Array(total);
+      const lengths = new Uint32Array(part.length);
+      let off = 0;
+      let pubKeys = '';
+      let signatures = '';
+      for (let i = 0; i < part.length; i++) {
+        const it = part[i]!.item;
+        // Malformed hex would shift the packing: such items are refused here.
+        if (it.pubKey.length !== 64 || it.signature.length !== 128) {
+          pubKeys += '0'.repeat(64);
+          signatures += '0'.repeat(128);
+        } else {
+          pubKeys += it.pubKey;
+          signatures += it.signature;
+        }
+        messages.set(it.message, off);
+        lengths[i] = it.message.length;
+        off += it.message.length;
+      }
+      const batch: VerifyBatch = { id, pubKeys, signatures, messages: messages.buffer, lengths };
+      this.callbacks.set(id, (results) =>
+        part.forEach((p, i) => p.resolve(results[i] === 1 && p.item.pubKey.length === 64 && p.item.signature.length === 128)),
+      );
       slot.inflight++;
-      slot.worker.postMessage(batch);
+      slot.worker.postMessage(batch, [messages.buffer, lengths.buffer]);
     }
   }
 

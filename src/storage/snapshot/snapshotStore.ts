@@ -182,6 +182,7 @@ export class SnapshotChainStore implements ChainStore {
     const height = fb.block.header.height;
     assert(height === this.height + 1, `commitBlock at height ${height} on top of ${this.height}`);
     assert(fb.results.length === fb.block.txs.length, 'one result per tx');
+    for (const d of fb.block.txs) assert(!this.txById.has(d.id), `tx ${d.id} is already in the chain`);
     for (const [key, value] of c.changes) assertCanonical(key, value);
     const json = JSON.stringify(encodeFinalizedBlock(fb));
 

@@ -665,13 +665,21 @@ describe('queries', () => {
 // ---------------------------------------------------------------------------
 
 type Op =
-  | { readonly kind: 'add'; readonly sender: number; readonly nonceOffset: number; readonly fee: number; readonly amount: number }
+  | { readonly kind: 'add'; readonly sender: number; readonly base: 'account' | 'pending'; readonly nonceOffset: number; readonly fee: number; readonly amount: number }
   | { readonly kind: 'block'; readonly take: number; readonly now: number }
   | { readonly kind: 'external'; readonly sender: number; readonly amount: number };
 
 const SENDERS = 4;
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), sender: fc.nat(SENDERS - 1), nonceOffset: fc.integer({ min: -1, max: 5 }), fee: fc.integer({ min: 1, max: 12 }), amount: fc.integer({ min: 1, max: 60 }) }) },
+  { weight: 6, arbitrary: fc.record({
+      kind: fc.constant('add' as const),
+      sender: fc.nat(SENDERS - 1),
+      // from the account nonce (replacements, gaps, too low / too high) or the next free one
+      base: fc.constantFrom('account' as const, 'pending' as const),
+      nonceOffset: fc.integer({ min: -1, max: 4 }),
+      fee: fc.integer({ min: 1, max: 12 }),
+      amount: fc.integer({ min: 1, max: 40 }),
+    }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('block' as const), take: fc.nat(6), now: fc.nat(3000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('external' as const), sender: fc.nat(SENDERS - 1), amount: fc.integer({ min: 1, max: 150 }) }) },
 );
@@ -718,9 +726,9 @@ test('property: pool invariants hold over random adds, blocks and outside spendi
     droppedTtlMs: 2500,
   };
   fc.assert(
-    fc.property(fc.array(opArb, { maxLength: 40 }), (ops) => {
+    fc.property(fc.array(opArb, { minLength: 10, maxLength: 60, size: 'max' }), (ops) => {
       const pool = new Mempool(opts, CTX);
-      const state = mkState(Array.from({ length: SENDERS }, (_, i) => [i, 300n] as const));
+      const state = mkState(Array.from({ length: SENDERS }, (_, i) => [i, 150n] as const));
       let height = 0;
       let now = 0;
       const everDropped = new Set<string>();
@@ -733,7 +741,8 @@ test('property: pool invariants hold over random adds, blocks and outside spendi
 
       for (const op of ops) {
         if (op.kind === 'add') {
-          const nonce = getAccount(state, addr(op.sender)).nonce + op.nonceOffset;
+          const base = op.base === 'account' ? getAccount(state, addr(op.sender)).nonce : pool.pendingNonce(addr(op.sender), state);
+          const nonce = base + (op.base === 'account' ? op.nonceOffset : Math.max(0, op.nonceOffset));
           if (nonce < 0) continue;
           const d = mkTx(op.sender, nonce, BigInt(op.fee), { amount: BigInt(op.amount) });
           let checkCode: string | undefined;
@@ -821,6 +830,6 @@ test('property: pool invariants hold over random adds, blocks and outside spendi
         assert.ok([...everDropped].filter((id) => pool.dropped(id) !== undefined).length <= opts.droppedMax);
       }
     }),
-    { numRuns: 150 },
+    { numRuns: 120 },
   );
 });
