@@ -59,7 +59,7 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'fastpos' } });
   const { genesis, source } = loadGenesis(config);
   const validatorKeys = loadValidatorKeys(config, genesis);
-  const store = createChainStore(config.stateBackend, config.dataDir);
+  const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message) });
   const metrics = createMetrics({ defaultMetrics: true });
   const node = new FastposNode(
     {

@@ -25,7 +25,6 @@ import {
   checkQuery,
   corrupt,
   describeError,
-  fsyncDir,
   matchesQuery,
   orCorrupt,
   prepareBackupDir,
@@ -83,7 +82,6 @@ export class SnapshotChainStore implements ChainStore {
   private failed: string | null = null;
   private genesisHash: string | null = null;
   private height = 0;
-  private accumulator: Buffer | null = null;
   /** key -> canonical JSON of the value, at `height`. */
   private readonly entries = new Map<string, string>();
   /** Entry keys in canonical order; null when a new key made it stale. */
@@ -120,24 +118,28 @@ export class SnapshotChainStore implements ChainStore {
       this.opened = true;
       return { genesisHash: null, height: 0, entries: [], accumulator: null, latest: null };
     }
-    let latest: FinalizedBlock | null = null;
-    this.log = BlockLog.open(
-      this.logFile,
-      snap.height,
-      (fb) => {
-        this.indexBlock(fb);
-        latest = fb;
-      },
-      (m) => this.warn(m),
-    );
     const entries: [string, StateValue][] = [];
     for (const [key, json] of snap.entries) {
       entries.push([key, orCorrupt(this.stateFile, `entry ${key}`, () => decodeStateValue(key, json))]);
-      this.entries.set(key, json);
     }
+    let latest: FinalizedBlock | null = null;
+    try {
+      this.log = BlockLog.open(
+        this.logFile,
+        snap.height,
+        (fb) => {
+          this.indexBlock(fb);
+          latest = fb;
+        },
+        (m) => this.warn(m),
+      );
+    } catch (e) {
+      this.close(); // drops the partly built index
+      throw e;
+    }
+    for (const [key, json] of snap.entries) this.entries.set(key, json);
     this.genesisHash = snap.genesisHash;
     this.height = snap.height;
-    this.accumulator = snap.accumulator;
     this.opened = true;
     return { genesisHash: snap.genesisHash, height: snap.height, entries, accumulator: Buffer.from(snap.accumulator), latest };
   }
@@ -171,7 +173,6 @@ export class SnapshotChainStore implements ChainStore {
     this.sortedKeys = null;
     this.genesisHash = genesisHash;
     this.height = 0;
-    this.accumulator = Buffer.from(accumulator);
   }
 
   commitBlock(c: BlockCommit): void {
@@ -220,7 +221,6 @@ export class SnapshotChainStore implements ChainStore {
       throw e;
     }
     this.height = height;
-    this.accumulator = Buffer.from(c.accumulator);
     this.indexBlock(fb);
   }
 
@@ -288,8 +288,7 @@ export class SnapshotChainStore implements ChainStore {
     const stateText = fs.readFileSync(this.stateFile);
     const length = this.log.byteLength;
     await copyPrefix(this.logFile, path.join(dir, BLOCK_LOG_FILE), length);
-    writeFileAtomic(dir, STATE_FILE, stateText);
-    fsyncDir(dir);
+    writeFileAtomic(dir, STATE_FILE, stateText); // also makes the new blocks.log entry durable
   }
 
   close(): void {
@@ -299,7 +298,6 @@ export class SnapshotChainStore implements ChainStore {
     this.failed = null;
     this.genesisHash = null;
     this.height = 0;
-    this.accumulator = null;
     this.entries.clear();
     this.sortedKeys = null;
     this.txs.length = 0;
