@@ -76,6 +76,12 @@ export const addressParams = {
   properties: { address: { type: 'string', pattern: HEX40 } },
 } as const;
 
+export const validatorIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: HEX40 } },
+} as const;
+
 export const heightParams = {
   type: 'object',
   required: ['height'],

@@ -17,7 +17,7 @@ import { createSigner } from '../crypto/ed25519.js';
 import { devAccount } from '../crypto/keys.js';
 import { ErrorCode, FastposError, isFastposError } from '../errors.js';
 import type { FastposNode } from '../node/node.js';
-import type { Tx } from '../types/index.js';
+import type { TransferTx } from '../types/index.js';
 import { ERROR_STATUS } from './errorStatus.js';
 import * as S from './schemas.js';
 
@@ -165,14 +165,16 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
 
   app.get('/blocks/:height', { schema: { params: S.heightParams, querystring: S.emptyQuery } }, async (req, reply) => {
     const { height } = req.params as { height: number };
-    const b = height === 0 ? undefined : node.getBlock(height);
-    if (b === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `no finalized block at height ${height} (latest is ${node.height})`);
-    return node.encodeBlock(b);
+    const json = height === 0 || height > node.height ? undefined : node.store.getBlocksJson(height, 1)[0];
+    if (json === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `no finalized block at height ${height} (latest is ${node.height})`);
+    return reply.type('application/json; charset=utf-8').send(json);
   });
 
-  app.get('/blocks', { schema: { querystring: S.blocksQuery } }, async (req) => {
+  app.get('/blocks', { schema: { querystring: S.blocksQuery } }, async (req, reply) => {
     const { from, limit } = req.query as { from: number; limit: number };
-    return node.store.getBlocks(from, limit).map((b) => node.encodeBlock(b));
+    // Stored blocks are already wire JSON: serve the bytes without decoding them.
+    const rows = node.store.getBlocksJson(from, Math.min(limit, Math.max(0, node.height - from + 1)));
+    return reply.type('application/json; charset=utf-8').send(`[${rows.join(',')}]`);
   });
 
   app.get('/validators', { schema: { querystring: S.emptyQuery } }, async () => {
@@ -245,12 +247,18 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       height: node.height,
     }));
     admin.post('/production/pause', { schema: { body: S.emptyBody } }, async () => {
-      node.pause();
-      return { paused: true };
+      await node.pause();
+      return { paused: true, height: node.height };
     });
     admin.post('/production/resume', { schema: { body: S.emptyBody } }, async () => {
       node.resume();
       return { paused: false };
+    });
+    admin.post('/validators/:id/work-weight', { schema: { params: S.validatorIdParams, body: S.workWeightBody } }, async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const { workWeight } = req.body as { workWeight: number };
+      const st = await node.setWorkWeight(id, workWeight);
+      return reply.code(202).send({ id: st.id, status: st.status });
     });
     admin.post('/backup', { schema: { body: S.emptyBody } }, async () => {
       const dir = join(opts.backupDir, `backup-${node.height}-${Date.now()}`);
@@ -269,7 +277,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     dev.post('/transfer', { schema: { body: S.devTransferBody } }, async (req, reply) => {
       const b = req.body as { devAccount: number; to: string; amount: string; fee?: string };
       const key = devAccount(b.devAccount);
-      const unsigned: Omit<Tx, 'signature'> = {
+      const unsigned: Omit<TransferTx, 'signature'> = {
         chainId: node.genesis.chainId,
         kind: 'transfer',
         from: key.address,

@@ -24,6 +24,7 @@ import { signTransfer } from '../client/sign.js';
 import { createSigner } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/hash.js';
 import { addressFromPubKey, devValidator } from '../crypto/keys.js';
+import { RawConnection, jsonRequest } from './rawHttp.js';
 import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT, encodeGenesis } from '../state/genesis.js';
 import type { Genesis } from '../types/index.js';
 
@@ -66,6 +67,12 @@ function measureVerifyRate(ms = 2000): number {
   return n / ((performance.now() - start) / 1000);
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far. */
+function procCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -99,11 +106,11 @@ async function main(): Promise<void> {
   process.stdout.write(`verify/s (one core): ${verifyRate.toFixed(0)}\n`);
 
   process.stdout.write(`pre-signing ${SENDERS * PER_SENDER} transfers from ${SENDERS} senders ...\n`);
-  const bodies: { key: string; body: string }[] = [];
+  const bodies: { key: string; request: Buffer }[] = [];
   for (let n = 0; n < PER_SENDER; n++) {
     for (let i = 0; i < SENDERS; i++) {
       const { tx } = signTransfer(signers[i]!, { chainId, nonce: n, to: sink, amount: 1n, fee: 1n });
-      bodies.push({ key: `${addresses[i]}/${n}`, body: JSON.stringify(tx) });
+      bodies.push({ key: `${addresses[i]}/${n}`, request: jsonRequest('POST', '/tx', '127.0.0.1', JSON.stringify(tx)) });
     }
   }
 
@@ -146,6 +153,8 @@ async function main(): Promise<void> {
     let next = 0;
     const t0 = performance.now();
     const deadline = t0 + TIME_LIMIT_MS;
+    const cpu0 = process.cpuUsage();
+    const nodeCpu0 = procCpuSeconds(child.pid!);
 
     // Follow finalized blocks while submitting.
     let followHeight = startHeight + 1;
@@ -164,25 +173,35 @@ async function main(): Promise<void> {
       }
     })();
 
-    const workers = Array.from({ length: CONCURRENCY }, async () => {
+    const conns = await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        const c = new RawConnection('127.0.0.1', port);
+        await c.ready;
+        return c;
+      }),
+    );
+    const workers = conns.map(async (conn) => {
       while (next < bodies.length && performance.now() < deadline) {
         const item = bodies[next++]!;
         const sent = performance.now();
-        const r = await pool.request({ path: '/tx', method: 'POST', headers: { 'content-type': 'application/json' }, body: item.body });
-        const text = await r.body.text();
-        if (r.statusCode === 202) submittedAt.set(item.key, sent);
+        const r = await conn.send(item.request);
+        if (r.status === 202) submittedAt.set(item.key, sent);
         else {
           rejected++;
-          const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? String(r.statusCode);
+          const code = (JSON.parse(r.body) as { error?: { code?: string } }).error?.code ?? String(r.status);
           rejectCodes.set(code, (rejectCodes.get(code) ?? 0) + 1);
         }
       }
     });
     await Promise.all(workers);
     const tSubmitted = performance.now();
+    conns.forEach((c) => c.close());
     await follower;
     following = false;
     const tEnd = Math.max(...finalizedAt.values());
+    const cpu = process.cpuUsage(cpu0);
+    const benchCpu = (cpu.user + cpu.system) / 1e6 / ((performance.now() - t0) / 1000);
+    const nodeCpu = (procCpuSeconds(child.pid!) - nodeCpu0) / ((performance.now() - t0) / 1000);
 
     const latencies: number[] = [];
     for (const [k, at] of submittedAt) {
@@ -201,6 +220,7 @@ async function main(): Promise<void> {
       `submitted tx/s: ${submittedRate.toFixed(0)}`,
       `finalized tx/s: ${finalizedRate.toFixed(0)}`,
       `finality latency p50: ${percentile(latencies, 50).toFixed(0)} ms, p99: ${percentile(latencies, 99).toFixed(0)} ms (submit to seen finalized)`,
+      `CPU cores used: node ${nodeCpu.toFixed(2)} (all threads), load generator ${benchCpu.toFixed(2)}`,
       `node peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MiB`,
       `verify/s (one core, this run): ${verifyRate.toFixed(0)}`,
       `ratio finalized tx/s ÷ verify/s: ${(finalizedRate / verifyRate).toFixed(2)}`,

@@ -81,7 +81,7 @@ function cmdInit(args: string[]): void {
     chainId,
     genesisTime: Date.now(),
     treasury: generateKeyPair().publicKey.slice(0, 40),
-    params: DEFAULT_PARAMS,
+    params: { ...DEFAULT_PARAMS, governance: [account.address] },
     accounts,
     validators: [{ pubKey: validator.publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT }],
   };

@@ -1,7 +1,7 @@
 import { sha256Hex } from '../crypto/hash.js';
 import { addressFromPubKey } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
-import { TX_KINDS, type DecodedTx, type Tx, type TxKind } from '../types/index.js';
+import { TX_KINDS, type DecodedTx, type Tx, type TxKind, type UnsignedTx } from '../types/index.js';
 import { canonicalJson } from './canonical.js';
 
 export const TX_DOMAIN = 'fastpos/tx/v1\n';
@@ -13,7 +13,9 @@ const AMOUNT_RE = /^(0|[1-9][0-9]{0,38})$/;
 const TX_FIELDS = new Set(['chainId', 'kind', 'from', 'pubKey', 'nonce', 'fee', 'payload', 'signature']);
 const KINDS: ReadonlySet<string> = new Set(TX_KINDS);
 /** Kinds whose execution rules exist in this version of the state machine. */
-export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(['transfer']);
+export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(['transfer', 'validator_set_work_weight']);
+/** Largest work weight in basis points (100×). */
+export const MAX_WORK_WEIGHT = 1_000_000;
 
 function invalid(message: string, code: typeof ErrorCode[keyof typeof ErrorCode] = ErrorCode.INVALID_TX): never {
   throw new FastposError(code, message);
@@ -35,8 +37,17 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function payloadJson(tx: UnsignedTx): Record<string, unknown> {
+  switch (tx.kind) {
+    case 'transfer':
+      return { to: tx.payload.to, amount: tx.payload.amount.toString() };
+    case 'validator_set_work_weight':
+      return { validatorId: tx.payload.validatorId, workWeight: tx.payload.workWeight };
+  }
+}
+
 /** The JSON object that is signed: the tx without its signature. */
-function unsignedJson(tx: Omit<Tx, 'signature'>): Record<string, unknown> {
+function unsignedJson(tx: UnsignedTx): Record<string, unknown> {
   return {
     chainId: tx.chainId,
     kind: tx.kind,
@@ -44,12 +55,12 @@ function unsignedJson(tx: Omit<Tx, 'signature'>): Record<string, unknown> {
     pubKey: tx.pubKey,
     nonce: tx.nonce,
     fee: tx.fee.toString(),
-    payload: { to: tx.payload.to, amount: tx.payload.amount.toString() },
+    payload: payloadJson(tx),
   };
 }
 
 /** UTF-8 signing bytes of a tx: "fastpos/tx/v1\n" + canonicalJSON(tx without signature) (protocol §3). */
-export function txSignBytes(tx: Omit<Tx, 'signature'>): Buffer {
+export function txSignBytes(tx: UnsignedTx): Buffer {
   return Buffer.from(TX_DOMAIN + canonicalJson(unsignedJson(tx)), 'utf8');
 }
 
@@ -86,19 +97,20 @@ export function decodeTx(json: unknown): DecodedTx {
   const feeValue = parseAmount(fee, 'fee');
   if (typeof signature !== 'string' || !SIG_RE.test(signature)) invalid('signature must be 128 lowercase hex characters');
   if (!isPlainObject(payload)) invalid('payload must be a JSON object');
-  for (const k of Object.keys(payload)) if (k !== 'to' && k !== 'amount') invalid(`unknown transfer payload field "${k}"`);
-  if (!isAddress(payload.to)) invalid('payload.to must be an address: 40 lowercase hex characters');
-  const amount = parseAmount(payload.amount, 'payload.amount');
-  if (amount === 0n) invalid('payload.amount must be greater than 0', ErrorCode.INVALID_AMOUNT);
-  const tx: Tx = {
-    chainId,
-    kind: kind as TxKind,
-    from,
-    pubKey,
-    nonce,
-    fee: feeValue,
-    payload: { to: payload.to, amount },
-    signature,
-  };
+  const base = { chainId, from, pubKey, nonce, fee: feeValue, signature };
+  let tx: Tx;
+  if (kind === 'transfer') {
+    for (const k of Object.keys(payload)) if (k !== 'to' && k !== 'amount') invalid(`unknown transfer payload field "${k}"`);
+    if (!isAddress(payload.to)) invalid('payload.to must be an address: 40 lowercase hex characters');
+    const amount = parseAmount(payload.amount, 'payload.amount');
+    if (amount === 0n) invalid('payload.amount must be greater than 0', ErrorCode.INVALID_AMOUNT);
+    tx = { ...base, kind, payload: { to: payload.to, amount } };
+  } else {
+    for (const k of Object.keys(payload)) if (k !== 'validatorId' && k !== 'workWeight') invalid(`unknown validator_set_work_weight payload field "${k}"`);
+    if (!isAddress(payload.validatorId)) invalid('payload.validatorId must be a validator id: 40 lowercase hex characters');
+    const w = payload.workWeight;
+    if (typeof w !== 'number' || !Number.isSafeInteger(w) || w < 0 || w > MAX_WORK_WEIGHT) invalid(`payload.workWeight must be an integer from 0 to ${MAX_WORK_WEIGHT} (basis points)`);
+    tx = { ...base, kind: 'validator_set_work_weight', payload: { validatorId: payload.validatorId, workWeight: w } };
+  }
   return toDecodedTx(tx);
 }

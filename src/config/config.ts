@@ -70,6 +70,11 @@ export const CONFIG_KEYS = {
     path: true,
     description: 'Validator key JSON file; when unset: <dataDir>/validator_key.json if present (devnet: the dev validator keys).',
   },
+  governanceKeyFile: {
+    type: 'optional-string',
+    path: true,
+    description: 'Key JSON file of a genesis governance account, used by the admin API to sign governance txs; when unset: <dataDir>/governance_key.json if present (devnet: the dev account keys).',
+  },
   host: {
     type: 'string',
     default: '127.0.0.1',

@@ -29,11 +29,19 @@ export function replayChain(genesis: Genesis, blocks: Iterable<FinalizedBlock>):
     for (const [k, v] of state.allEntries()) if (k.startsWith(KEY_PREFIX.validator)) out.push(v as Validator);
     return out;
   };
-  const byId = new Map(validators().map((v) => [v.id, v]));
-  const set = buildValidatorSet(byId.values());
-  const env: BlockEnv = { chainId: genesis.chainId, params: genesis.params, treasury: genesis.treasury, set, validator: (id) => byId.get(id) };
+  let byId = new Map<string, Validator>();
+  let set = buildValidatorSet([]);
+  let env!: BlockEnv;
+  const refresh = (): void => {
+    byId = new Map(validators().map((v) => [v.id, v]));
+    set = buildValidatorSet(byId.values());
+    env = { chainId: genesis.chainId, params: genesis.params, treasury: genesis.treasury, set, validator: (id) => byId.get(id) };
+  };
+  refresh();
   let tip: ChainTip = { height: 0, hash: genesisHash(genesis), timestamp: genesis.genesisTime, commit: null };
   const hashes: string[] = [];
+  /** The set that signed the previous block (its certificate rides in this one). */
+  let lastSet = set;
   const keyCache = new Map();
   for (const fb of blocks) {
     const h = fb.block.header.height;
@@ -46,7 +54,7 @@ export function replayChain(genesis: Genesis, blocks: Iterable<FinalizedBlock>):
     if (executed.hash !== fb.hash) throw new FastposError(ErrorCode.INVALID_BLOCK, `block ${h}: hash ${fb.hash} but replay gives ${executed.hash}`);
     verifyCommit({ chainId: genesis.chainId, set, commit: fb.commit, height: h, blockHash: fb.hash, keyCache });
     if (fb.block.lastCommit !== null) {
-      verifyCommit({ chainId: genesis.chainId, set, commit: fb.block.lastCommit, height: h - 1, blockHash: tip.hash, keyCache });
+      verifyCommit({ chainId: genesis.chainId, set: lastSet, commit: fb.block.lastCommit, height: h - 1, blockHash: tip.hash, keyCache });
     }
     executed.results.forEach((r, i) => {
       const stored = fb.results[i];
@@ -54,7 +62,11 @@ export function replayChain(genesis: Genesis, blocks: Iterable<FinalizedBlock>):
         throw new FastposError(ErrorCode.INVALID_BLOCK, `block ${h} tx ${i}: stored result differs from replay`);
       }
     });
+    const previousSet = set;
     state.apply(executed.diff);
+    // The set of the next height comes from the state after this block.
+    if ([...executed.diff.changes.keys()].some((k) => k.startsWith(KEY_PREFIX.validator))) refresh();
+    lastSet = previousSet;
     hashes.push(fb.hash);
     tip = { height: h, hash: fb.hash, timestamp: fb.block.header.timestamp, commit: fb.commit };
   }

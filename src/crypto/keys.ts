@@ -1,9 +1,17 @@
 import { sha256, sha256Hex } from './hash.js';
 import { publicKeyFromPrivate } from './ed25519.js';
 
-/** address = hex(sha256(pubKey))[0:40] (protocol §2). */
+const addressCache = new Map<string, string>();
+
+/** address = hex(sha256(pubKey))[0:40] (protocol §2). Recent answers are cached. */
 export function addressFromPubKey(pubKeyHex: string): string {
-  return sha256Hex(Buffer.from(pubKeyHex, 'hex')).slice(0, 40);
+  let a = addressCache.get(pubKeyHex);
+  if (a === undefined) {
+    a = sha256Hex(Buffer.from(pubKeyHex, 'hex')).slice(0, 40);
+    if (addressCache.size >= 65_536) addressCache.clear();
+    addressCache.set(pubKeyHex, a);
+  }
+  return a;
 }
 
 /** Private seed of dev account i: sha256("fastpos-dev-account-" + i). Public knowledge. */

@@ -26,6 +26,7 @@ import { WorldState } from '../state/worldState.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
 import type { Account, Commit, DecodedTx, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
 import { createVerifier, type SignatureVerifier } from './verifier.js';
+import { signTx } from '../client/sign.js';
 
 export interface Clock {
   now(): number;
@@ -39,6 +40,8 @@ export interface NodeOptions {
   readonly genesis: Genesis;
   /** Private seeds (hex) of the validator keys this node signs with. */
   readonly validatorKeys: readonly string[];
+  /** Private seed of a governance account, for admin-initiated governance txs. */
+  readonly governanceKey?: string | undefined;
   readonly mempool: MempoolOptions;
   readonly minBlockIntervalMs: number;
   readonly idleBlockIntervalMs: number;
@@ -93,6 +96,9 @@ export class FastposNode extends EventEmitter {
   private started = false;
   private stopped = false;
   private timer: unknown = null;
+  /** The block being made durable, if any (one at a time). */
+  private inFlight: Promise<FinalizedBlock | undefined> | null = null;
+  private readonly keyCache = new Map<string, import('node:crypto').KeyObject>();
   private timerAt = Infinity;
   private lastBlockAt = 0;
   /** Admission time of pending txs, for the finality latency metric. */
@@ -190,8 +196,9 @@ export class FastposNode extends EventEmitter {
     this.stopped = true;
     if (this.timer !== null) this.timers.clearTimeout(this.timer);
     this.timer = null;
+    if (this.inFlight !== null) await this.inFlight.catch(() => undefined);
     if (this.ownsVerifier) await this.verifier.close();
-    this.store.close();
+    await this.store.close();
   }
 
   // ---------------------------------------------------------------- reads
@@ -319,9 +326,34 @@ export class FastposNode extends EventEmitter {
 
   // ---------------------------------------------------------------- admin
 
-  pause(): void {
+  /**
+   * Sets a validator's work weight through a governance tx signed with this
+   * node's governance key, so that the change is finalized, replayable and the
+   * same on every node. Returns the pending tx.
+   */
+  async setWorkWeight(validatorId: string, workWeight: number): Promise<TxStatus> {
+    const key = this.opts.governanceKey;
+    if (key === undefined) throw new FastposError(ErrorCode.FORBIDDEN, 'this node holds no governance key: set governanceKeyFile to a key of an account in genesis params.governance');
+    if (!this.validators.has(validatorId)) throw new FastposError(ErrorCode.NOT_FOUND, `no validator ${validatorId}`);
+    const signer = createSigner(key);
+    const from = addressFromPubKey(signer.publicKey);
+    const { tx } = signTx(signer, {
+      chainId: this.genesis.chainId,
+      kind: 'validator_set_work_weight',
+      from,
+      pubKey: signer.publicKey,
+      nonce: this.mempool.pendingNonce(from, this.world),
+      fee: this.genesis.params.minFee,
+      payload: { validatorId, workWeight },
+    });
+    return this.submitTx(tx);
+  }
+
+  /** Stops block production; resolves once a block in flight (if any) is finalized, after which none follows. */
+  async pause(): Promise<void> {
     this.paused = true;
     this.log.warn('block production paused by an operator');
+    if (this.inFlight !== null) await this.inFlight.catch(() => undefined);
   }
 
   resume(): void {
@@ -345,7 +377,7 @@ export class FastposNode extends EventEmitter {
     this.timer = this.timers.setTimeout(() => {
       this.timer = null;
       this.timerAt = Infinity;
-      this.produce();
+      void this.produce();
     }, Math.max(0, at - this.clock.now()));
   }
 
@@ -358,7 +390,28 @@ export class FastposNode extends EventEmitter {
    * node signs a precommit with every validator key it holds; the certificate
    * is then checked by the same `verifyCommit` every other node uses.
    */
-  produce(): FinalizedBlock | undefined {
+  produce(): Promise<FinalizedBlock | undefined> {
+    if (this.inFlight !== null) return this.inFlight;
+    const p = this.produceOne().then(
+      (fb) => {
+        this.inFlight = null;
+        this.schedule();
+        return fb;
+      },
+      (e: unknown) => {
+        this.inFlight = null;
+        // A block that cannot be made durable must not be announced: stop here.
+        this.log.fatal({ err: e }, 'could not commit a finalized block; stopping');
+        this.emit('fatal', e);
+        throw e;
+      },
+    );
+    this.inFlight = p;
+    p.catch(() => undefined);
+    return p;
+  }
+
+  private async produceOne(): Promise<FinalizedBlock | undefined> {
     if (!this.isStarted || this.paused) return undefined;
     if (!this.canFinalizeAlone()) return undefined;
     const height = this.tip.height + 1;
@@ -372,10 +425,10 @@ export class FastposNode extends EventEmitter {
         .map((v) => signPrecommit({ chainId: this.genesis.chainId, height, round, blockHash: built.hash, validatorId: v.id, signer: this.signers.get(v.id)! })),
     );
     const commit: Commit = { height, round, blockHash: built.hash, signatures };
-    verifyCommit({ chainId: this.genesis.chainId, set: this.set, commit, height, blockHash: built.hash });
+    verifyCommit({ chainId: this.genesis.chainId, set: this.set, commit, height, blockHash: built.hash, keyCache: this.keyCache });
     const fb: FinalizedBlock = { block: built.block, hash: built.hash, results: built.results, commit };
     const t1 = performance.now();
-    this.store.commitBlock({ block: fb, changes: built.diff.encoded, accumulator: built.diff.accumulator.toBytes() });
+    await this.store.commitBlock({ block: fb, changes: built.diff.encoded, accumulator: built.diff.accumulator.toBytes() });
     const t2 = performance.now();
     this.world.apply(built.diff);
     this.latest = fb;
@@ -384,7 +437,13 @@ export class FastposNode extends EventEmitter {
 
     // The block is final and durable: now tell everyone.
     const touched: string[] = [];
-    for (const key of built.diff.changes.keys()) if (key.startsWith(KEY_PREFIX.account)) touched.push(key.slice(KEY_PREFIX.account.length));
+    let validatorsChanged = false;
+    for (const key of built.diff.changes.keys()) {
+      if (key.startsWith(KEY_PREFIX.account)) touched.push(key.slice(KEY_PREFIX.account.length));
+      else if (key.startsWith(KEY_PREFIX.validator)) validatorsChanged = true;
+    }
+    // The set of the next height comes from the state after this block.
+    if (validatorsChanged) this.refreshValidators();
     for (const s of built.skipped) {
       if (s.error.code !== ErrorCode.NONCE_TOO_HIGH) {
         const r = this.mempool.drop(s.tx.id, s.error.code.toLowerCase(), s.error.message, height, this.clock.now());
@@ -396,7 +455,6 @@ export class FastposNode extends EventEmitter {
     this.recordMetrics(fb, t1 - t0, t2 - t1);
     this.emit('finalized', fb);
     this.log.debug({ height, hash: fb.hash, txs: fb.block.txs.length }, 'finalized block');
-    this.schedule();
     return fb;
   }
 

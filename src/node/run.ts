@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { createApi } from '../api/server.js';
 import type { NodeConfig } from '../config/index.js';
-import { devValidator } from '../crypto/keys.js';
+import { devAccount, devValidator } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
 import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
@@ -55,6 +55,18 @@ export function loadValidatorKeys(config: Pick<NodeConfig, 'dataDir' | 'validato
   return keys;
 }
 
+/** The governance key the admin API signs with, if this node has one. */
+export function loadGovernanceKey(config: Pick<NodeConfig, 'dataDir' | 'governanceKeyFile'>, genesis: Genesis): string | undefined {
+  const path = config.governanceKeyFile ?? (existsSync(join(config.dataDir, 'governance_key.json')) ? join(config.dataDir, 'governance_key.json') : undefined);
+  if (path !== undefined) return loadKeyFile(path).privateKey;
+  if (!isDevChainId(genesis.chainId)) return undefined;
+  for (let i = 0; i < 100; i++) {
+    const k = devAccount(i);
+    if (genesis.params.governance.includes(k.address)) return k.privateKey;
+  }
+  return undefined;
+}
+
 export async function runNode(config: NodeConfig, opts: { logger?: Logger; handleSignals?: boolean } = {}): Promise<RunningNode> {
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'fastpos' } });
   const { genesis, source } = loadGenesis(config);
@@ -65,6 +77,7 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
     {
       genesis,
       validatorKeys,
+      governanceKey: loadGovernanceKey(config, genesis),
       mempool: {
         maxTxs: config.mempoolMaxTxs,
         maxBytes: config.mempoolMaxBytes,
@@ -118,6 +131,9 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
     return closing;
   };
   if (opts.handleSignals) {
+    node.once('fatal', () => {
+      void close().finally(() => process.exit(1));
+    });
     const onSignal = (sig: string): void => {
       logger.info({ signal: sig }, 'shutting down');
       const force = setTimeout(() => {

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker.js';
 import type { KeyObject } from 'node:crypto';
 import { verifySignature } from '../crypto/ed25519.js';
 import type { VerifyBatch } from './verifyWorker.js';
@@ -22,6 +23,8 @@ interface Pending {
 }
 
 const MAX_BATCH = 256;
+/** Queue length that triggers a hand-over at once; below it, at most 1 ms of waiting. */
+const FLUSH_AT = 64;
 
 class InlineVerifier implements SignatureVerifier {
   private readonly cache = new Map<string, KeyObject>();
@@ -38,16 +41,13 @@ class WorkerPoolVerifier implements SignatureVerifier {
   private readonly workers: { worker: Worker; inflight: number }[] = [];
   private readonly callbacks = new Map<number, (results: Uint8Array) => void>();
   private queue: Pending[] = [];
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | null = null;
   private nextId = 1;
   private closed = false;
 
   constructor(threads: number) {
-    const here = new URL(import.meta.url);
-    // Running from TypeScript sources (tests) or from the compiled build.
-    const file = here.pathname.endsWith('.ts') ? './verifyWorker.ts' : './verifyWorker.js';
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(new URL(file, here));
+      const worker = startWorker(import.meta.url, 'verifyWorker');
       worker.unref();
       const slot = { worker, inflight: 0 };
       worker.on('message', (m: { id: number; results: Uint8Array }) => {
@@ -68,9 +68,16 @@ class WorkerPoolVerifier implements SignatureVerifier {
     if (this.closed) return Promise.reject(new Error('verifier closed'));
     return new Promise((resolve) => {
       this.queue.push({ item, resolve });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
+      // Gather a few requests per hand-over: each postMessage has a fixed cost.
+      if (this.queue.length >= FLUSH_AT) {
+        if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+        this.flushTimer = null;
+        this.flush();
+      } else if (this.flushTimer === null) {
+        this.flushTimer = setTimeout(() => {
+          this.flushTimer = null;
+          this.flush();
+        }, 1);
       }
     });
   }
@@ -80,7 +87,6 @@ class WorkerPoolVerifier implements SignatureVerifier {
   }
 
   private flush(): void {
-    this.flushScheduled = false;
     const queue = this.queue;
     this.queue = [];
     // Spread the turn's work evenly, in chunks, over the least busy workers.

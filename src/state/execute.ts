@@ -1,6 +1,6 @@
-import { accountKey, type StateValue } from '../codec/state.js';
+import { accountKey, validatorKey, type StateValue } from '../codec/state.js';
 import { ErrorCode, FastposError } from '../errors.js';
-import type { Account, Address, ChainParams, DecodedTx, TxResult } from '../types/index.js';
+import type { Account, Address, ChainParams, DecodedTx, TxResult, Validator } from '../types/index.js';
 import type { StateChanges, StateReader } from './worldState.js';
 
 export const ZERO_ACCOUNT: Account = { balance: 0n, nonce: 0 };
@@ -33,7 +33,7 @@ export function validateTxBasics(d: DecodedTx, ctx: BlockContext): void {
 
 /** Total the sender must hold for the tx to be admitted: fee plus what the tx spends. */
 export function txSpend(d: DecodedTx): bigint {
-  return d.tx.fee + d.tx.payload.amount;
+  return d.tx.kind === 'transfer' ? d.tx.fee + d.tx.payload.amount : d.tx.fee;
 }
 
 /**
@@ -92,9 +92,14 @@ export class BlockExecution {
         this.setAccount(to, { balance: dest.balance + amount, nonce: dest.nonce });
         return { success: true };
       }
-      default:
-        // codec refuses kinds without execution rules, so none reaches here.
-        throw new FastposError(ErrorCode.UNSUPPORTED_TX_KIND, `tx kind ${tx.kind} has no execution rules`);
+      case 'validator_set_work_weight': {
+        if (!this.ctx.params.governance.includes(tx.from)) return { success: false, error: ErrorCode.FORBIDDEN };
+        const key = validatorKey(tx.payload.validatorId);
+        const v = (this.writes.get(key) ?? this.base.get(key)) as Validator | undefined;
+        if (v === undefined) return { success: false, error: ErrorCode.NOT_FOUND };
+        this.writes.set(key, { ...v, workWeight: tx.payload.workWeight });
+        return { success: true };
+      }
     }
   }
 

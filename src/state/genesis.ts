@@ -14,6 +14,7 @@ export const DEFAULT_PARAMS: ChainParams = {
   maxBlockTxs: 2_000,
   maxBlockBytes: 1_048_576,
   maxTxBytes: 4_096,
+  governance: [],
 };
 
 /** Treasury of the default devnet: a fixed address nobody holds a key for. */
@@ -28,7 +29,9 @@ export function defaultDevnetGenesis(opts: { validators?: number; accounts?: num
   for (let i = 0; i < (opts.accounts ?? 10); i++) accounts.push({ address: devAccount(i).address, balance: 1_000_000_000_000n });
   const validators: GenesisValidator[] = [];
   for (let i = 0; i < (opts.validators ?? 1); i++) validators.push({ pubKey: devValidator(i).publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT });
-  return { chainId: DEVNET_CHAIN_ID, genesisTime: 1_767_225_600_000, treasury: DEVNET_TREASURY, params: DEFAULT_PARAMS, accounts, validators };
+  // Dev account 0 governs the devnet (it may set work weights).
+  const params: ChainParams = { ...DEFAULT_PARAMS, governance: [devAccount(0).address] };
+  return { chainId: DEVNET_CHAIN_ID, genesisTime: 1_767_225_600_000, treasury: DEVNET_TREASURY, params, accounts, validators };
 }
 
 export function encodeGenesis(g: Genesis): Record<string, unknown> {
@@ -36,7 +39,7 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
     chainId: g.chainId,
     genesisTime: g.genesisTime,
     treasury: g.treasury,
-    params: { ...g.params, minFee: g.params.minFee.toString() },
+    params: { ...g.params, minFee: g.params.minFee.toString(), governance: [...g.params.governance] },
     accounts: g.accounts.map((a) => ({ address: a.address, balance: a.balance.toString() })),
     validators: g.validators.map((v) => ({
       pubKey: v.pubKey,
@@ -78,7 +81,7 @@ export function decodeGenesis(j: unknown): Genesis {
   if (!isUint(genesisTime)) bad('genesisTime must be Unix milliseconds');
   if (!isAddress(treasury)) bad('treasury must be an address (40 lowercase hex)');
   const p = isObj(params) ? params : {};
-  only(p, 'params', ['minFee', 'feeRecipient', 'maxBlockTxs', 'maxBlockBytes', 'maxTxBytes']);
+  only(p, 'params', ['minFee', 'feeRecipient', 'maxBlockTxs', 'maxBlockBytes', 'maxTxBytes', 'governance']);
   const num = (k: keyof ChainParams, min: number): number => {
     const v = p[k] ?? DEFAULT_PARAMS[k];
     if (!isUint(v) || v < min) bad(`params.${k} must be an integer >= ${min}`);
@@ -92,6 +95,7 @@ export function decodeGenesis(j: unknown): Genesis {
     maxBlockTxs: num('maxBlockTxs', 1),
     maxBlockBytes: num('maxBlockBytes', 1024),
     maxTxBytes: num('maxTxBytes', 512),
+    governance: governanceList(p.governance),
   };
   if (!Array.isArray(accounts)) bad('accounts must be an array');
   const seen = new Set<string>();
@@ -119,6 +123,13 @@ export function decodeGenesis(j: unknown): Genesis {
     return { pubKey: v.pubKey, stake, workWeight, ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress as string }) };
   });
   return { chainId, genesisTime, treasury, params: parsedParams, accounts: parsedAccounts, validators: parsedValidators };
+}
+
+function governanceList(v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every(isAddress)) bad('params.governance must be an array of addresses (40 lowercase hex)');
+  if (new Set(v).size !== v.length) bad('params.governance lists an address twice');
+  return [...v];
 }
 
 /** State entries at height 0. */

@@ -1,27 +1,40 @@
-import { createHash } from 'node:crypto';
-import { shake256 } from '../crypto/hash.js';
+import { sha256Hex, shake256 } from '../crypto/hash.js';
 
 /**
  * LtHash16 (Bellare–Micciancio's lattice hash as used by Facebook's "Securing
  * update propagation with homomorphic hashing", 2019): a multiset hash that is
  * updated in time proportional to the entries that change. Each entry maps to
- * 1024 16-bit lanes by SHAKE-256; the accumulator is their lane-wise sum mod 2^16.
- * Adding then removing an entry restores the accumulator exactly, so the state
- * root after a block depends only on the resulting state, not on the history.
+ * 1024 16-bit lanes by SHAKE-256 (lanes read little-endian); the accumulator is
+ * their lane-wise sum mod 2^16. Adding then removing an entry restores the
+ * accumulator exactly, so the state root after a block depends only on the
+ * resulting state, not on the history.
  */
 export const LTHASH_LANES = 1024;
 export const LTHASH_BYTES = LTHASH_LANES * 2;
+const WORDS = LTHASH_LANES / 2;
 const DOMAIN = 'fastpos/state/v1\n';
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const HIGH = 0x80008000;
+const LOW = 0x7fff7fff;
 
 export type LtElement = Uint16Array;
 
 /** The lattice element of one state entry (key + canonical value JSON). */
 export function ltElement(key: string, valueJson: string): LtElement {
   const out = shake256(DOMAIN + key + '\n' + valueJson, LTHASH_BYTES);
-  // Lanes are read little-endian so the result is the same on every machine.
+  if (LITTLE_ENDIAN) {
+    const lanes = new Uint16Array(LTHASH_LANES);
+    new Uint8Array(lanes.buffer).set(out);
+    return lanes;
+  }
   const lanes = new Uint16Array(LTHASH_LANES);
   for (let i = 0; i < LTHASH_LANES; i++) lanes[i] = out[2 * i]! | (out[2 * i + 1]! << 8);
   return lanes;
+}
+
+/** Two 16-bit lanes per 32-bit word: lane-wise sum and difference mod 2^16 without carries between lanes. */
+function words(a: Uint16Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, WORDS);
 }
 
 export class LtHash {
@@ -30,12 +43,22 @@ export class LtHash {
     this.lanes = lanes ? Uint16Array.from(lanes) : new Uint16Array(LTHASH_LANES);
   }
   add(e: LtElement): void {
-    const l = this.lanes;
-    for (let i = 0; i < LTHASH_LANES; i++) l[i] = l[i]! + e[i]!;
+    const a = words(this.lanes);
+    const b = words(e);
+    for (let i = 0; i < WORDS; i++) {
+      const x = a[i]!;
+      const y = b[i]!;
+      a[i] = ((x & LOW) + (y & LOW)) ^ ((x ^ y) & HIGH);
+    }
   }
   remove(e: LtElement): void {
-    const l = this.lanes;
-    for (let i = 0; i < LTHASH_LANES; i++) l[i] = l[i]! - e[i]!;
+    const a = words(this.lanes);
+    const b = words(e);
+    for (let i = 0; i < WORDS; i++) {
+      const x = a[i]!;
+      const y = b[i]!;
+      a[i] = ((x | HIGH) - (y & LOW)) ^ ((x ^ ~y) & HIGH);
+    }
   }
   clone(): LtHash {
     return new LtHash(this.lanes);
@@ -54,6 +77,6 @@ export class LtHash {
   }
   /** State root: sha256 of the accumulator bytes, hex. */
   digest(): string {
-    return createHash('sha256').update('fastpos/stateroot/v1\n').update(this.toBytes()).digest('hex');
+    return sha256Hex(Buffer.concat([Buffer.from('fastpos/stateroot/v1\n'), this.toBytes()]));
   }
 }

@@ -20,6 +20,11 @@ export interface ChainStoreOptions {
    * so the node should pass its logger here. They are also kept in `warnings`.
    */
   readonly onWarning?: (message: string) => void;
+  /**
+   * SQLite only: commit blocks on a writer thread (default true), so that a
+   * durable commit's fsync never blocks the event loop.
+   */
+  readonly writerThread?: boolean;
 }
 
 /** A short text for an unknown thrown value. */

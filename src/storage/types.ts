@@ -66,13 +66,17 @@ export interface ChainStore {
   open(): LoadedChain;
   /** Records the genesis of a new store with its state (height 0). */
   initGenesis(genesisHash: string, entries: ReadonlyMap<string, string>, accumulator: Buffer): void;
-  commitBlock(c: BlockCommit): void;
+  /** Resolves once the block is durable; one commit at a time. */
+  commitBlock(c: BlockCommit): Promise<void>;
   getBlock(height: number): FinalizedBlock | undefined;
   /** Blocks from `from` upward, at most `limit`. */
   getBlocks(from: number, limit: number): FinalizedBlock[];
+  /** Stored wire JSON of blocks from `from` upward, at most `limit` (served by the API as is). */
+  getBlocksJson(from: number, limit: number): string[];
   getTx(id: string): FinalizedTxRecord | undefined;
   queryTxs(q: TxQuery): { total: number; items: FinalizedTxRecord[] };
   /** Copies a consistent backup of the store into `dir` (which must not exist or be empty). */
   backup(dir: string): Promise<void>;
-  close(): void;
+  /** Waits for a commit in flight, then releases files and threads. */
+  close(): Promise<void>;
 }

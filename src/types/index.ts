@@ -12,6 +12,7 @@ export type Hex = string;
 
 export const TX_KINDS = [
   'transfer',
+  'validator_set_work_weight',
   'validator_bond',
   'validator_unbond',
   'validator_slash',
@@ -31,18 +32,36 @@ export interface TransferPayload {
   readonly amount: bigint;
 }
 
-/** A signed transaction in domain form (protocol §3). */
-export interface Tx {
+/** Sets a validator's work weight (basis points); only a governance account may send it. */
+export interface SetWorkWeightPayload {
+  readonly validatorId: Address;
+  readonly workWeight: number;
+}
+
+interface TxBase {
   readonly chainId: string;
-  readonly kind: TxKind;
   readonly from: Address;
   readonly pubKey: Hex;
   readonly nonce: number;
   readonly fee: bigint;
-  /** Kind-specific payload, decoded by codec for known kinds. */
-  readonly payload: TransferPayload;
   readonly signature: Hex;
 }
+
+export interface TransferTx extends TxBase {
+  readonly kind: 'transfer';
+  readonly payload: TransferPayload;
+}
+
+export interface SetWorkWeightTx extends TxBase {
+  readonly kind: 'validator_set_work_weight';
+  readonly payload: SetWorkWeightPayload;
+}
+
+/** A signed transaction in domain form (protocol §3), one variant per kind this version executes. */
+export type Tx = TransferTx | SetWorkWeightTx;
+
+/** A tx before it is signed. */
+export type UnsignedTx = Tx extends infer T ? (T extends Tx ? Omit<T, 'signature'> : never) : never;
 
 /** A tx together with what codec derived from it once: its id and sizes. */
 export interface DecodedTx {
@@ -159,6 +178,8 @@ export interface ChainParams {
   readonly maxBlockTxs: number;
   readonly maxBlockBytes: number;
   readonly maxTxBytes: number;
+  /** Accounts allowed to send governance txs (e.g. validator_set_work_weight). */
+  readonly governance: readonly Address[];
 }
 
 export interface Genesis {

@@ -2,7 +2,7 @@
 import { toDecodedTx, txSignBytes } from '../../src/codec/tx.js';
 import { createSigner } from '../../src/crypto/ed25519.js';
 import { devAccount, devValidator } from '../../src/crypto/keys.js';
-import type { DecodedTx, Tx } from '../../src/types/index.js';
+import type { DecodedTx, Tx, TransferTx } from '../../src/types/index.js';
 
 export const CHAIN = 'fastpos-devnet';
 
@@ -26,7 +26,7 @@ function signerOf(i: number) {
 /** A transfer from dev account `from` (index), signed for real. */
 export function transfer(p: { from: number; to: string; amount: bigint; fee?: bigint; nonce: number; chainId?: string }): DecodedTx {
   const k = devAccount(p.from);
-  const unsigned: Omit<Tx, 'signature'> = {
+  const unsigned: Omit<TransferTx, 'signature'> = {
     chainId: p.chainId ?? CHAIN,
     kind: 'transfer',
     from: k.address,

@@ -134,7 +134,7 @@ export class SnapshotChainStore implements ChainStore {
         (m) => this.warn(m),
       );
     } catch (e) {
-      this.close(); // drops the partly built index
+      void this.close(); // drops the partly built index
       throw e;
     }
     for (const [key, json] of snap.entries) this.entries.set(key, json);
@@ -175,7 +175,7 @@ export class SnapshotChainStore implements ChainStore {
     this.height = 0;
   }
 
-  commitBlock(c: BlockCommit): void {
+  async commitBlock(c: BlockCommit): Promise<void> {
     const log = this.log;
     assert(log !== null && this.genesisHash !== null, 'commitBlock before initGenesis (or on a closed store)');
     assert(this.failed === null, `an earlier commit failed (${this.failed}); reopen the store`);
@@ -242,6 +242,13 @@ export class SnapshotChainStore implements ChainStore {
     return out;
   }
 
+  getBlocksJson(from: number, limit: number): string[] {
+    assert(this.opened, 'snapshot store is not open');
+    const out: string[] = [];
+    for (let h = Math.max(1, from); h <= this.height && out.length < limit; h++) out.push(this.log!.readJson(h)!);
+    return out;
+  }
+
   private record(i: number, cache?: Map<number, unknown>): FinalizedTxRecord {
     const row = this.txs[i]!;
     let wire = cache?.get(row.height);
@@ -291,7 +298,7 @@ export class SnapshotChainStore implements ChainStore {
     writeFileAtomic(dir, STATE_FILE, stateText); // also makes the new blocks.log entry durable
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.log?.close();
     this.log = null;
     this.opened = false;

@@ -19,14 +19,15 @@ import type { FinalizedBlock } from '../../types/index.js';
 import { checkQuery, corrupt, orCorrupt, prepareBackupDir, recipientOf, type ChainStoreOptions } from '../common.js';
 import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from '../types.js';
 import { migrate } from './migrations.js';
+import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../worker.js';
 
 export const SQLITE_FILE = 'chain.sqlite';
 
 /** The statements of the hot and read paths, prepared once per open. */
 interface Statements {
   readonly setMeta: Database.Statement;
-  readonly insertBlock: Database.Statement;
-  readonly insertTx: Database.Statement;
   readonly upsertState: Database.Statement;
   readonly blockAt: Database.Statement;
   readonly blocksFrom: Database.Statement;
@@ -54,7 +55,14 @@ export class SqliteChainStore implements ChainStore {
   readonly warnings: string[] = [];
   private db: Database.Database | null = null;
   private st: Statements | null = null;
-  private commitTx: ((c: BlockCommit) => void) | null = null;
+  /** Inline writer (writerThread: false) or the writer thread. */
+  private writer: BlockWriter | null = null;
+  private worker: Worker | null = null;
+  private workerReady: Promise<void> | null = null;
+  private pendingCommit: { height: number; resolve: () => void; reject: (e: Error) => void } | null = null;
+  /** The commit being made durable (one at a time); close() waits for it. */
+  private inFlight: Promise<void> | null = null;
+  private workerExited = false;
   private readonly queries = new Map<string, Database.Statement>();
   private genesisHash: string | null = null;
   private height = 0;
@@ -76,12 +84,13 @@ export class SqliteChainStore implements ChainStore {
       const check = db.pragma('quick_check', { simple: false }) as { quick_check: string }[];
       const problems = check.map((r) => r.quick_check).filter((m) => m !== 'ok');
       if (problems.length > 0) throw corrupt(this.file, `integrity check failed: ${problems.slice(0, 5).join('; ')}`);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      configureConnection(db);
       migrate(db, this.file);
       const loaded = this.load(db);
       this.prepare(db);
       this.db = db;
+      if (this.options.writerThread === false) this.writer = new BlockWriter(db);
+      else this.startWriterThread();
       return loaded;
     } catch (e) {
       try {
@@ -151,27 +160,12 @@ export class SqliteChainStore implements ChainStore {
   private prepare(db: Database.Database): void {
     const st: Statements = {
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      insertBlock: db.prepare('INSERT INTO blocks (height, hash, data) VALUES (?, ?, ?)'),
-      insertTx: db.prepare('INSERT INTO txs (height, idx, id, sender, recipient, kind, success, error, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       upsertState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       blockAt: db.prepare('SELECT hash, data FROM blocks WHERE height = ?'),
       blocksFrom: db.prepare('SELECT height, hash, data FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
       txById: db.prepare(`SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height WHERE t.id = ?`),
     };
     this.st = st;
-    this.commitTx = db.transaction((c: BlockCommit) => {
-      const fb = c.block;
-      const height = fb.block.header.height;
-      const wire = encodeFinalizedBlock(fb);
-      st.insertBlock.run(height, fb.hash, JSON.stringify(wire));
-      fb.block.txs.forEach((d, i) => {
-        const r = fb.results[i]!;
-        st.insertTx.run(height, i, d.id, d.tx.from, recipientOf(d.tx), d.tx.kind, r.success ? 1 : 0, r.error ?? null, JSON.stringify(wire.txs[i]));
-      });
-      for (const [key, value] of c.changes) st.upsertState.run(key, value);
-      st.setMeta.run('height', height);
-      st.setMeta.run('accumulator', c.accumulator);
-    });
   }
 
   private get statements(): Statements {
@@ -192,18 +186,81 @@ export class SqliteChainStore implements ChainStore {
     this.height = 0;
   }
 
-  commitBlock(c: BlockCommit): void {
-    assert(this.commitTx !== null, 'sqlite store is not open');
+  /**
+   * Makes a block durable. With the writer thread (the default) the commit and
+   * its fsync run off the event loop; the promise resolves once the block is on
+   * disk. One commit at a time.
+   */
+  async commitBlock(c: BlockCommit): Promise<void> {
+    assert(this.db !== null, 'sqlite store is not open');
     assert(this.genesisHash !== null, 'commitBlock before initGenesis');
     const height = c.block.block.header.height;
     assert(height === this.height + 1, `commitBlock at height ${height} on top of ${this.height}`);
     assert(c.block.results.length === c.block.block.txs.length, 'one result per tx');
-    try {
-      this.commitTx(c);
-    } catch (e) {
-      throw this.translate(e, `commit of block ${height} failed`);
+    assert(this.inFlight === null, 'one commit at a time');
+    const m: CommitMessage = {
+      height,
+      hash: c.block.hash,
+      data: JSON.stringify(encodeFinalizedBlock(c.block)),
+      ids: c.block.block.txs.map((d) => d.id),
+      changes: [...c.changes],
+      accumulator: c.accumulator,
+    };
+    if (this.writer !== null) {
+      try {
+        this.writer.commit(m);
+      } catch (e) {
+        throw this.translate(e, `commit of block ${height} failed`);
+      }
+      this.height = height;
+      return;
     }
-    this.height = height;
+    const worker = this.worker;
+    const ready = this.workerReady;
+    assert(worker !== null && ready !== null, 'sqlite writer is not running');
+    const p = (async () => {
+      await ready;
+      await new Promise<void>((resolve, reject) => {
+        this.pendingCommit = { height, resolve, reject };
+        worker.postMessage(m);
+      });
+      this.height = height;
+    })();
+    this.inFlight = p;
+    try {
+      await p;
+    } finally {
+      this.inFlight = null;
+    }
+  }
+
+  private startWriterThread(): void {
+    const worker = startWorker(import.meta.url, 'writerWorker', { workerData: { file: this.file } });
+    this.worker = worker;
+    worker.once('exit', () => {
+      this.workerExited = true;
+    });
+    this.workerReady = new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      const onMessage = (msg: { ready?: boolean; closed?: boolean; height?: number; error?: { code: string; message: string } }): void => {
+        if (msg.ready) {
+          resolve();
+          return;
+        }
+        const p = this.pendingCommit;
+        if (msg.height === undefined || p === null || p.height !== msg.height) return;
+        this.pendingCommit = null;
+        if (msg.error === undefined) p.resolve();
+        else p.reject(this.translate(new Database.SqliteError(msg.error.message, msg.error.code), `commit of block ${p.height} failed`));
+      };
+      worker.on('message', onMessage);
+    });
+    this.workerReady.catch(() => undefined);
+    worker.on('error', (e) => {
+      const p = this.pendingCommit;
+      this.pendingCommit = null;
+      p?.reject(new FastposError(ErrorCode.INTERNAL, `${this.file}: writer thread failed: ${e.message}`));
+    });
   }
 
   getBlock(height: number): FinalizedBlock | undefined {
@@ -215,6 +272,12 @@ export class SqliteChainStore implements ChainStore {
     if (limit <= 0) return [];
     const rows = this.statements.blocksFrom.all(Math.max(1, from), limit) as { height: number; hash: string; data: string }[];
     return rows.map((r) => this.decodeBlockRow(r.height, r));
+  }
+
+  getBlocksJson(from: number, limit: number): string[] {
+    if (limit <= 0) return [];
+    const rows = this.statements.blocksFrom.all(Math.max(1, from), limit) as { data: string }[];
+    return rows.map((r) => r.data);
   }
 
   private record(r: TxRow): FinalizedTxRecord {
@@ -309,12 +372,25 @@ export class SqliteChainStore implements ChainStore {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    if (this.inFlight !== null) await this.inFlight.catch(() => undefined);
     if (this.db === null) return;
+    const worker = this.worker;
+    this.worker = null;
+    this.workerReady = null;
+    if (worker !== null && !this.workerExited) {
+      await new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.on('message', (m: { closed?: boolean }) => {
+          if (m.closed) void worker.terminate();
+        });
+        worker.postMessage('close');
+      });
+    }
     this.db.close();
     this.db = null;
     this.st = null;
-    this.commitTx = null;
+    this.writer = null;
     this.queries.clear();
   }
 }

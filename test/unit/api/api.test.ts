@@ -20,7 +20,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 }
 async function get(url: string, headers: Record<string, string> = {}) {
   const r = await n.app.inject({ method: 'GET', url, headers });
-  return { status: r.statusCode, json: (r.headers['content-type']?.includes('json') ? r.json() : r.body) as any };
+  return { status: r.statusCode, json: (String(r.headers['content-type']).includes('json') ? r.json() : r.body) as any };
 }
 function assertError(r: { status: number; json: any }, status: number, code: string) {
   assert.equal(r.status, status, JSON.stringify(r.json));

@@ -489,6 +489,7 @@ test('renderConfigYaml: every key with its description and default; parses back 
     dataDir: join(dir, 'data dir'),
     genesisFile: join(dir, 'genesis.json'),
     validatorKeyFile: join(dir, 'key: "quoted".json'),
+    governanceKeyFile: join(dir, 'gov.json'),
     host: '0.0.0.0',
     port: 8080,
     stateBackend: 'snapshot',

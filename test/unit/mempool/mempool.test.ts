@@ -9,7 +9,7 @@ import { WorldState } from '../../../src/state/worldState.js';
 import { DEFAULT_PARAMS } from '../../../src/state/genesis.js';
 import { BlockExecution, getAccount, type BlockContext } from '../../../src/state/execute.js';
 import { ErrorCode, FastposError } from '../../../src/errors.js';
-import type { DecodedTx, Tx } from '../../../src/types/index.js';
+import type { DecodedTx, Tx, TransferTx } from '../../../src/types/index.js';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -34,7 +34,7 @@ const addr = (i: number): string => key(i).address;
 /** A real signed transfer from dev account `sender`. */
 function mkTx(sender: number, nonce: number, fee: bigint, o: { amount?: bigint; to?: string; chainId?: string } = {}): DecodedTx {
   const k = key(sender);
-  const unsigned: Omit<Tx, 'signature'> = {
+  const unsigned: Omit<TransferTx, 'signature'> = {
     chainId: o.chainId ?? CHAIN_ID,
     kind: 'transfer',
     from: k.address,

@@ -1,5 +1,6 @@
 // Behaviour every ChainStore backend must share: the same suite runs over
-// SQLite and snapshot files, on real files in temp dirs.
+// SQLite (with its writer thread, the default, and with inline commits) and
+// snapshot files, on real files in temp dirs.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,11 +8,16 @@ import { after, before, describe, it } from 'node:test';
 import { encodeFinalizedBlock } from '../../../src/codec/block.js';
 import { encodeStateValue } from '../../../src/codec/state.js';
 import { ErrorCode, FastposError } from '../../../src/errors.js';
-import { createChainStore, type ChainStore, type LoadedChain, type TxQuery } from '../../../src/storage/index.js';
+import { createChainStore, type ChainStore, type ChainStoreOptions, type LoadedChain, type StorageBackend, type TxQuery } from '../../../src/storage/index.js';
 import type { FinalizedBlock } from '../../../src/types/index.js';
 import { buildChain, expectedQuery, recordOf, tempDir, type ChainFixture } from './fixtures.js';
 
-const BACKENDS = ['sqlite', 'snapshot'] as const;
+/** Each configuration the suite runs over: a backend and the options it is created with. */
+const CONFIGS: readonly { readonly name: string; readonly backend: StorageBackend; readonly options: ChainStoreOptions }[] = [
+  { name: 'sqlite, writer thread', backend: 'sqlite', options: {} },
+  { name: 'sqlite, inline commits', backend: 'sqlite', options: { writerThread: false } },
+  { name: 'snapshot', backend: 'snapshot', options: {} },
+];
 const BLOCKS = 6;
 const TXS_PER_BLOCK = 7;
 
@@ -33,15 +39,18 @@ function assertLoaded(l: LoadedChain, f: ChainFixture, height: number): void {
   else assert.deepEqual(wire(l.latest), wire(f.commits[height - 1]!.block));
 }
 
-function writeChain(store: ChainStore, f: ChainFixture, upTo = f.commits.length): void {
+async function writeChain(store: ChainStore, f: ChainFixture, upTo = f.commits.length): Promise<void> {
   store.initGenesis(f.genesisHash, f.genesisEntries, f.genesisAccumulator);
-  for (const c of f.commits.slice(0, upTo)) store.commitBlock(c);
+  for (const c of f.commits.slice(0, upTo)) await store.commitBlock(c);
 }
 
 const fixture = buildChain(BLOCKS, TXS_PER_BLOCK);
 
-for (const backend of BACKENDS) {
-  describe(`ChainStore (${backend})`, () => {
+for (const { name, backend, options } of CONFIGS) {
+  /** A store of this configuration's backend and options. */
+  const create = (dir: string): ChainStore => createChainStore(backend, dir, options);
+
+  describe(`ChainStore (${name})`, () => {
     const dirs: string[] = [];
     const newDir = (): string => {
       const d = tempDir(backend);
@@ -52,69 +61,69 @@ for (const backend of BACKENDS) {
       for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
     });
 
-    it('opens a new, empty store (and creates the data dir)', () => {
+    it('opens a new, empty store (and creates the data dir)', async () => {
       const dir = path.join(newDir(), 'nested', 'data');
-      const store = createChainStore(backend, dir);
+      const store = create(dir);
       assert.equal(store.backend, backend);
       const l = store.open();
       assert.deepEqual(l, { genesisHash: null, height: 0, entries: [], accumulator: null, latest: null });
       assert.equal(store.getBlock(1), undefined);
       assert.deepEqual(store.getBlocks(1, 10), []);
       assert.deepEqual(store.queryTxs({ offset: 0, limit: 10, order: 'desc' }), { total: 0, items: [] });
-      store.close();
+      await store.close();
       // Still empty after a reopen.
-      const again = createChainStore(backend, dir);
+      const again = create(dir);
       assert.equal(again.open().genesisHash, null);
-      again.close();
+      await again.close();
     });
 
-    it('records genesis and reopens at height 0', () => {
+    it('records genesis and reopens at height 0', async () => {
       const dir = newDir();
-      const store = createChainStore(backend, dir);
+      const store = create(dir);
       store.open();
       store.initGenesis(fixture.genesisHash, fixture.genesisEntries, fixture.genesisAccumulator);
-      store.close();
-      const reopened = createChainStore(backend, dir);
+      await store.close();
+      const reopened = create(dir);
       assertLoaded(reopened.open(), fixture, 0);
-      reopened.close();
+      await reopened.close();
     });
 
-    it('commits blocks and reopens at the same height, block, state and accumulator', () => {
+    it('commits blocks and reopens at the same height, block, state and accumulator', async () => {
       const dir = newDir();
-      const store = createChainStore(backend, dir);
+      const store = create(dir);
       store.open();
-      writeChain(store, fixture, BLOCKS - 1);
-      store.close();
+      await writeChain(store, fixture, BLOCKS - 1);
+      await store.close();
 
-      const second = createChainStore(backend, dir);
+      const second = create(dir);
       assertLoaded(second.open(), fixture, BLOCKS - 1);
       // Commits go on after a reopen.
-      second.commitBlock(fixture.commits[BLOCKS - 1]!);
-      second.close();
+      await second.commitBlock(fixture.commits[BLOCKS - 1]!);
+      await second.close();
 
-      const third = createChainStore(backend, dir);
+      const third = create(dir);
       assertLoaded(third.open(), fixture, BLOCKS);
-      third.close();
+      await third.close();
     });
 
-    it('rejects a block that does not extend the stored height', () => {
-      const store = createChainStore(backend, newDir());
+    it('rejects a block that does not extend the stored height', async () => {
+      const store = create(newDir());
       store.open();
       store.initGenesis(fixture.genesisHash, fixture.genesisEntries, fixture.genesisAccumulator);
-      assert.throws(() => store.commitBlock(fixture.commits[1]!), /height 2 on top of 0/);
-      store.close();
+      await assert.rejects(store.commitBlock(fixture.commits[1]!), /height 2 on top of 0/);
+      await store.close();
     });
 
     describe('reads', () => {
       let dir: string;
       let store: ChainStore;
-      before(() => {
+      before(async () => {
         dir = newDir();
-        const w = createChainStore(backend, dir);
+        const w = create(dir);
         w.open();
-        writeChain(w, fixture);
-        w.close();
-        store = createChainStore(backend, dir);
+        await writeChain(w, fixture);
+        await w.close();
+        store = create(dir);
         store.open();
       });
       after(() => store.close());
@@ -203,11 +212,11 @@ for (const backend of BACKENDS) {
       it('backs up into an empty dir; the backup opens with the same chain', async () => {
         const target = path.join(newDir(), 'backup');
         await store.backup(target);
-        const copy = createChainStore(backend, target);
+        const copy = create(target);
         assertLoaded(copy.open(), fixture, BLOCKS);
         assert.deepEqual(wire(copy.getBlock(2)), wire(fixture.commits[1]!.block));
         assert.deepEqual({ ...copy.getTx(fixture.txs[3]!.id) }, recordOf(fixture.txs[3]!));
-        copy.close();
+        await copy.close();
       });
 
       it('refuses to back up into a non-empty dir', async () => {
@@ -219,21 +228,21 @@ for (const backend of BACKENDS) {
 
     it('a backup taken while blocks are committed is consistent', async () => {
       const dir = newDir();
-      const store = createChainStore(backend, dir);
+      const store = create(dir);
       store.open();
-      writeChain(store, fixture, 3);
+      await writeChain(store, fixture, 3);
       const target = path.join(newDir(), 'backup');
       const pending = store.backup(target);
-      store.commitBlock(fixture.commits[3]!); // during the backup
-      await pending;
-      store.close();
-      const copy = createChainStore(backend, target);
+      const committed = store.commitBlock(fixture.commits[3]!); // during the backup
+      await Promise.all([pending, committed]);
+      await store.close();
+      const copy = create(target);
       const l = copy.open();
       // SQLite's backup restarts on writes and may include the new block; the
       // snapshot copy is taken before it. Either way: a consistent height.
       assert.ok(l.height === 3 || l.height === 4, `height ${l.height}`);
       assertLoaded(l, fixture, l.height);
-      copy.close();
+      await copy.close();
     });
   });
 }

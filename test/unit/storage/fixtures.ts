@@ -15,7 +15,7 @@ import { accountKey, encodeStateValue, validatorKey, type StateValue } from '../
 import { encodeTx, toDecodedTx, txSignBytes } from '../../../src/codec/tx.js';
 import { addressFromPubKey, createSigner, devAccountPrivateKey, devValidatorPrivateKey, sha256, sha256Hex } from '../../../src/crypto/index.js';
 import type { BlockCommit, TxQuery } from '../../../src/storage/types.js';
-import type { Account, Commit, DecodedTx, FinalizedBlock, Tx, TxResult, Validator } from '../../../src/types/index.js';
+import type { Account, Commit, DecodedTx, FinalizedBlock, Tx, TransferTx, TxResult, Validator } from '../../../src/types/index.js';
 
 export const CHAIN_ID = 'fastpos-storage-test';
 
@@ -63,7 +63,7 @@ const validatorId = addressFromPubKey(validatorSigner.publicKey);
 
 function signedTransfer(from: number, to: string, nonce: number, amount: bigint, fee: bigint): DecodedTx {
   const s = signers[from]!;
-  const unsigned: Omit<Tx, 'signature'> = {
+  const unsigned: Omit<TransferTx, 'signature'> = {
     chainId: CHAIN_ID,
     kind: 'transfer',
     from: addressFromPubKey(s.publicKey),
@@ -162,7 +162,7 @@ export function buildChain(blocks: number, txsPerBlock: number): ChainFixture {
         result: results[index]!,
         tx: encodeTx(d.tx),
         sender: d.tx.from,
-        recipient: d.tx.payload.to,
+        recipient: d.tx.kind === 'transfer' ? d.tx.payload.to : '',
         kind: d.tx.kind,
       }),
     );

@@ -22,20 +22,20 @@ const stateFile = (dir: string): string => path.join(dir, 'state.json');
 const logFile = (dir: string): string => path.join(dir, 'blocks.log');
 
 /** A data dir holding the first `blocks` blocks of the fixture. */
-function storedChain(blocks = BLOCKS): string {
+async function storedChain(blocks = BLOCKS): Promise<string> {
   const dir = tempDir('snapshot');
   dirs.push(dir);
   const store = new SnapshotChainStore(dir);
   store.open();
   store.initGenesis(fixture.genesisHash, fixture.genesisEntries, fixture.genesisAccumulator);
-  for (const c of fixture.commits.slice(0, blocks)) store.commitBlock(c);
-  store.close();
+  for (const c of fixture.commits.slice(0, blocks)) await store.commitBlock(c);
+  await store.close();
   return dir;
 }
 
 const logLines = (dir: string): string[] => fs.readFileSync(logFile(dir), 'utf8').split('\n').slice(0, -1);
 
-function assertCorrupt(dir: string, file: string, what?: RegExp): void {
+async function assertCorrupt(dir: string, file: string, what?: RegExp): Promise<void> {
   const store = new SnapshotChainStore(dir);
   assert.throws(
     () => store.open(),
@@ -47,7 +47,7 @@ function assertCorrupt(dir: string, file: string, what?: RegExp): void {
       return true;
     },
   );
-  store.close();
+  await store.close();
 }
 
 /** Opens with a warning collector; returns the store, what open loaded and the warnings. */
@@ -60,8 +60,8 @@ function openCollecting(dir: string) {
 
 describe('SnapshotChainStore', () => {
   describe('file formats', () => {
-    it('state.json carries the whole state under a checksum of its canonical JSON', () => {
-      const dir = storedChain();
+    it('state.json carries the whole state under a checksum of its canonical JSON', async () => {
+      const dir = await storedChain();
       const j = JSON.parse(fs.readFileSync(stateFile(dir), 'utf8')) as Record<string, unknown>;
       const { checksum, ...rest } = j;
       assert.equal(checksum, sha256Hex(canonicalJson(rest)));
@@ -75,8 +75,8 @@ describe('SnapshotChainStore', () => {
       for (const [k, v] of model) assert.equal(canonicalJson(entries[k]), v);
     });
 
-    it('blocks.log has one "<sha256> <json>" line per block', () => {
-      const dir = storedChain();
+    it('blocks.log has one "<sha256> <json>" line per block', async () => {
+      const dir = await storedChain();
       const lines = logLines(dir);
       assert.equal(lines.length, BLOCKS);
       lines.forEach((line, i) => {
@@ -86,20 +86,20 @@ describe('SnapshotChainStore', () => {
       });
     });
 
-    it('leaves no temporary file behind and ignores a stale one', () => {
-      const dir = storedChain();
+    it('leaves no temporary file behind and ignores a stale one', async () => {
+      const dir = await storedChain();
       assert.deepEqual(fs.readdirSync(dir).sort(), ['blocks.log', 'state.json']);
       fs.writeFileSync(`${stateFile(dir)}.tmp`, '{"half": ');
       const { store, loaded } = openCollecting(dir);
       assert.equal(loaded.height, BLOCKS);
       assert.equal(fs.existsSync(`${stateFile(dir)}.tmp`), false);
-      store.close();
+      await store.close();
     });
   });
 
   describe('crash recovery', () => {
-    it('a torn last line of blocks.log is cut off: the store is at the previous block', () => {
-      const dir = storedChain();
+    it('a torn last line of blocks.log is cut off: the store is at the previous block', async () => {
+      const dir = await storedChain();
       const sizeBefore = fs.statSync(logFile(dir)).size;
       // What a crash in the middle of appending block 5 leaves: part of its line, no newline.
       const line = `${sha256Hex('x')} ${JSON.stringify(encodeFinalizedBlock(fixture.commits[BLOCKS]!.block))}`;
@@ -113,23 +113,23 @@ describe('SnapshotChainStore', () => {
       assert.deepEqual(store.warnings, warnings);
       assert.equal(fs.statSync(logFile(dir)).size, sizeBefore);
       // The chain goes on from there.
-      store.commitBlock(fixture.commits[BLOCKS]!);
-      store.close();
+      await store.commitBlock(fixture.commits[BLOCKS]!);
+      await store.close();
       const again = new SnapshotChainStore(dir);
       assert.equal(again.open().height, BLOCKS + 1);
       assert.equal(again.warnings.length, 0);
       assert.equal(again.getBlock(BLOCKS + 1)!.hash, fixture.commits[BLOCKS]!.block.hash);
-      again.close();
+      await again.close();
     });
 
-    it('a block appended to the log whose state.json was never replaced is dropped', () => {
-      const dir = storedChain();
+    it('a block appended to the log whose state.json was never replaced is dropped', async () => {
+      const dir = await storedChain();
       const oldState = fs.readFileSync(stateFile(dir));
       const oldLogSize = fs.statSync(logFile(dir)).size;
       const store = new SnapshotChainStore(dir);
       store.open();
-      store.commitBlock(fixture.commits[BLOCKS]!);
-      store.close();
+      await store.commitBlock(fixture.commits[BLOCKS]!);
+      await store.close();
       // Crash between the two writes: the log has block 5, state.json is still at 4.
       fs.writeFileSync(stateFile(dir), oldState);
       const { store: reopened, loaded, warnings } = openCollecting(dir);
@@ -140,115 +140,115 @@ describe('SnapshotChainStore', () => {
       assert.equal(fs.statSync(logFile(dir)).size, oldLogSize);
       assert.equal(reopened.getBlock(BLOCKS + 1), undefined);
       assert.equal(reopened.getTx(fixture.txs.at(-1)!.id), undefined);
-      reopened.commitBlock(fixture.commits[BLOCKS]!);
-      reopened.close();
+      await reopened.commitBlock(fixture.commits[BLOCKS]!);
+      await reopened.close();
       const again = new SnapshotChainStore(dir);
       assert.equal(again.open().height, BLOCKS + 1);
-      again.close();
+      await again.close();
     });
 
-    it('an uncommitted extra line is dropped even when it is damaged', () => {
-      const dir = storedChain();
+    it('an uncommitted extra line is dropped even when it is damaged', async () => {
+      const dir = await storedChain();
       fs.appendFileSync(logFile(dir), `${'0'.repeat(64)} {"half":\n`);
       const { store, loaded, warnings } = openCollecting(dir);
       assert.equal(loaded.height, BLOCKS);
       assert.equal(warnings.length, 1);
-      store.close();
+      await store.close();
     });
 
-    it('a torn line after an uncommitted block: both are dropped', () => {
-      const dir = storedChain(BLOCKS - 1);
+    it('a torn line after an uncommitted block: both are dropped', async () => {
+      const dir = await storedChain(BLOCKS - 1);
       const oldState = fs.readFileSync(stateFile(dir));
       const store = new SnapshotChainStore(dir);
       store.open();
-      store.commitBlock(fixture.commits[BLOCKS - 1]!);
-      store.close();
+      await store.commitBlock(fixture.commits[BLOCKS - 1]!);
+      await store.close();
       fs.writeFileSync(stateFile(dir), oldState);
       fs.appendFileSync(logFile(dir), 'abc');
       const { store: reopened, loaded, warnings } = openCollecting(dir);
       assert.equal(loaded.height, BLOCKS - 1);
       assert.equal(warnings.length, 2);
       assert.equal(logLines(dir).length, BLOCKS - 1);
-      reopened.close();
+      await reopened.close();
     });
   });
 
   describe('damage on open is CORRUPT_DATA naming the file', () => {
-    it('state.json of garbage bytes', () => {
-      const dir = storedChain();
+    it('state.json of garbage bytes', async () => {
+      const dir = await storedChain();
       fs.writeFileSync(stateFile(dir), Buffer.from([0xff, 0x00, 0x13, 0x37, 0x42]));
-      assertCorrupt(dir, 'state.json');
+      await assertCorrupt(dir, 'state.json');
     });
 
-    it('truncated state.json', () => {
-      const dir = storedChain();
+    it('truncated state.json', async () => {
+      const dir = await storedChain();
       const text = fs.readFileSync(stateFile(dir), 'utf8');
       fs.writeFileSync(stateFile(dir), text.slice(0, Math.floor(text.length / 2)));
-      assertCorrupt(dir, 'state.json', /not valid JSON/);
+      await assertCorrupt(dir, 'state.json', /not valid JSON/);
     });
 
-    it('state.json edited (valid JSON, checksum no longer matches)', () => {
-      const dir = storedChain();
+    it('state.json edited (valid JSON, checksum no longer matches)', async () => {
+      const dir = await storedChain();
       const j = JSON.parse(fs.readFileSync(stateFile(dir), 'utf8')) as { entries: Record<string, { balance?: string }> };
       const key = Object.keys(j.entries).find((k) => k.startsWith('acct/'))!;
       j.entries[key]!.balance = '999999999999';
       fs.writeFileSync(stateFile(dir), JSON.stringify(j));
-      assertCorrupt(dir, 'state.json', /checksum/);
+      await assertCorrupt(dir, 'state.json', /checksum/);
     });
 
-    it('a flipped byte in a blocks.log line', () => {
-      const dir = storedChain();
+    it('a flipped byte in a blocks.log line', async () => {
+      const dir = await storedChain();
       const buf = fs.readFileSync(logFile(dir));
       const line2 = buf.indexOf(0x0a) + 1;
       const pos = line2 + 65 + 40; // inside the JSON of line 2
       buf[pos] = buf[pos]! ^ 0x01;
       fs.writeFileSync(logFile(dir), buf);
-      assertCorrupt(dir, 'blocks.log', /line 2\b/);
+      await assertCorrupt(dir, 'blocks.log', /line 2\b/);
     });
 
-    it('lines out of order', () => {
-      const dir = storedChain();
+    it('lines out of order', async () => {
+      const dir = await storedChain();
       const lines = logLines(dir);
       [lines[1], lines[2]] = [lines[2]!, lines[1]!];
       fs.writeFileSync(logFile(dir), lines.map((l) => l + '\n').join(''));
-      assertCorrupt(dir, 'blocks.log', /line 2\b/);
+      await assertCorrupt(dir, 'blocks.log', /line 2\b/);
     });
 
-    it('blocks.log shorter than the state height', () => {
-      const dir = storedChain();
+    it('blocks.log shorter than the state height', async () => {
+      const dir = await storedChain();
       fs.writeFileSync(logFile(dir), logLines(dir).slice(0, -1).map((l) => l + '\n').join(''));
-      assertCorrupt(dir, 'blocks.log', /height 4/);
+      await assertCorrupt(dir, 'blocks.log', /height 4/);
     });
 
-    it('a committed last line that is torn', () => {
-      const dir = storedChain();
+    it('a committed last line that is torn', async () => {
+      const dir = await storedChain();
       const buf = fs.readFileSync(logFile(dir));
       fs.writeFileSync(logFile(dir), buf.subarray(0, buf.length - 10));
-      assertCorrupt(dir, 'blocks.log');
+      await assertCorrupt(dir, 'blocks.log');
     });
 
-    it('more than one block beyond the state height', () => {
-      const dir = storedChain(BLOCKS - 2);
-      const full = storedChain(BLOCKS);
+    it('more than one block beyond the state height', async () => {
+      const dir = await storedChain(BLOCKS - 2);
+      const full = await storedChain(BLOCKS);
       fs.copyFileSync(logFile(full), logFile(dir));
-      assertCorrupt(dir, 'blocks.log', /at most one/);
+      await assertCorrupt(dir, 'blocks.log', /at most one/);
     });
 
-    it('blocks.log missing', () => {
-      const dir = storedChain();
+    it('blocks.log missing', async () => {
+      const dir = await storedChain();
       fs.rmSync(logFile(dir));
-      assertCorrupt(dir, 'blocks.log', /missing/);
+      await assertCorrupt(dir, 'blocks.log', /missing/);
     });
 
-    it('state.json missing next to a block log', () => {
-      const dir = storedChain();
+    it('state.json missing next to a block log', async () => {
+      const dir = await storedChain();
       fs.rmSync(stateFile(dir));
-      assertCorrupt(dir, 'blocks.log', /state\.json/);
+      await assertCorrupt(dir, 'blocks.log', /state\.json/);
     });
   });
 
-  it('a line damaged after open is reported when it is read', () => {
-    const dir = storedChain();
+  it('a line damaged after open is reported when it is read', async () => {
+    const dir = await storedChain();
     const store = new SnapshotChainStore(dir);
     store.open();
     const buf = fs.readFileSync(logFile(dir));
@@ -261,6 +261,6 @@ describe('SnapshotChainStore', () => {
       () => store.getBlock(2),
       (e: unknown) => e instanceof FastposError && e.code === ErrorCode.CORRUPT_DATA && /blocks\.log.*line 2/.test(e.message),
     );
-    store.close();
+    await store.close();
   });
 });

@@ -1,5 +1,7 @@
-// SQLite backend specifics: what a commit writes, the schema bookkeeping, and
-// damage detection on open (every case must be CORRUPT_DATA naming the file).
+// SQLite backend specifics: what a commit writes, the schema bookkeeping, the
+// writer thread (commits become visible and durable when their promise
+// resolves; close waits for a commit in flight), and damage detection on open
+// (every case must be CORRUPT_DATA naming the file).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -7,9 +9,9 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, FastposError } from '../../../src/errors.js';
-import { SCHEMA_VERSION, SqliteChainStore, createChainStore } from '../../../src/storage/index.js';
+import { SCHEMA_VERSION, SqliteChainStore, createChainStore, type ChainStoreOptions } from '../../../src/storage/index.js';
 import type { BlockCommit } from '../../../src/storage/types.js';
-import { buildChain, tempDir } from './fixtures.js';
+import { buildChain, recordOf, tempDir } from './fixtures.js';
 
 const fixture = buildChain(4, 5);
 const dirs: string[] = [];
@@ -18,14 +20,14 @@ after(() => {
 });
 
 /** A data dir holding the first `blocks` blocks of the fixture. */
-function storedChain(blocks = 4): string {
+async function storedChain(blocks = 4): Promise<string> {
   const dir = tempDir('sqlite');
   dirs.push(dir);
   const store = createChainStore('sqlite', dir);
   store.open();
   store.initGenesis(fixture.genesisHash, fixture.genesisEntries, fixture.genesisAccumulator);
-  for (const c of fixture.commits.slice(0, blocks)) store.commitBlock(c);
-  store.close();
+  for (const c of fixture.commits.slice(0, blocks)) await store.commitBlock(c);
+  await store.close();
   return dir;
 }
 
@@ -38,7 +40,7 @@ function tamper(dir: string, sql: string): void {
   db.close();
 }
 
-function assertCorrupt(dir: string, what?: RegExp): void {
+async function assertCorrupt(dir: string, what?: RegExp): Promise<void> {
   const store = createChainStore('sqlite', dir);
   assert.throws(
     () => store.open(),
@@ -50,12 +52,12 @@ function assertCorrupt(dir: string, what?: RegExp): void {
       return true;
     },
   );
-  store.close();
+  await store.close();
 }
 
 describe('SqliteChainStore', () => {
-  it('writes only the changed state rows in a commit', () => {
-    const dir = storedChain(1);
+  it('writes only the changed state rows in a commit', async () => {
+    const dir = await storedChain(1);
     // Record every write to the state table from now on.
     tamper(
       dir,
@@ -66,8 +68,8 @@ describe('SqliteChainStore', () => {
     const store = createChainStore('sqlite', dir);
     store.open();
     const c = fixture.commits[1]!;
-    store.commitBlock(c);
-    store.close();
+    await store.commitBlock(c);
+    await store.close();
     const db = new Database(fileOf(dir), { readonly: true });
     const written = (db.prepare('SELECT key FROM writes').pluck().all() as string[]).sort();
     assert.deepEqual(written, [...c.changes.keys()].sort());
@@ -78,8 +80,8 @@ describe('SqliteChainStore', () => {
     db.close();
   });
 
-  it('records the schema version, WAL mode and the meta rows', () => {
-    const dir = storedChain(2);
+  it('records the schema version, WAL mode and the meta rows', async () => {
+    const dir = await storedChain(2);
     const db = new Database(fileOf(dir), { readonly: true });
     const meta = new Map(db.prepare('SELECT key, value FROM meta').raw().all() as [string, unknown][]);
     assert.equal(meta.get('schema_version'), SCHEMA_VERSION);
@@ -90,96 +92,174 @@ describe('SqliteChainStore', () => {
     db.close();
   });
 
-  it('a failing commit writes nothing', () => {
-    const dir = storedChain(1);
-    const store = new SqliteChainStore(dir);
-    store.open();
-    // Block 2 carrying block 1's txs again: the tx ids collide, the transaction aborts.
-    const good = fixture.commits[1]!;
-    const dup = fixture.commits[0]!.block;
-    const bad: BlockCommit = { ...good, block: { ...good.block, block: { ...good.block.block, txs: dup.block.txs }, results: dup.results } };
-    assert.throws(() => store.commitBlock(bad), (e: unknown) => e instanceof FastposError && e.code === ErrorCode.INTERNAL);
-    assert.equal(store.getBlock(2), undefined);
-    store.commitBlock(good); // the height did not move
-    store.close();
-    const again = new SqliteChainStore(dir);
-    const l = again.open();
-    assert.equal(l.height, 2);
-    assert.equal(l.entries.length, fixture.stateAt[2]!.size);
-    again.close();
+  /** The commit modes of the SQLite store: the writer thread (default) and inline commits. */
+  const modes: readonly [string, ChainStoreOptions][] = [
+    ['writer thread', {}],
+    ['inline commits', { writerThread: false }],
+  ];
+
+  for (const [mode, options] of modes) {
+    it(`a failing commit writes nothing and rejects; the next good commit works (${mode})`, async () => {
+      const dir = await storedChain(1);
+      const store = new SqliteChainStore(dir, options);
+      store.open();
+      // Block 2 carrying block 1's txs again: the tx ids collide, the transaction aborts.
+      const good = fixture.commits[1]!;
+      const dup = fixture.commits[0]!.block;
+      const bad: BlockCommit = { ...good, block: { ...good.block, block: { ...good.block.block, txs: dup.block.txs }, results: dup.results } };
+      await assert.rejects(store.commitBlock(bad), (e: unknown) => e instanceof FastposError && e.code === ErrorCode.INTERNAL);
+      assert.equal(store.getBlock(2), undefined);
+      assert.equal(store.queryTxs({ offset: 0, limit: 0, order: 'asc' }).total, fixture.txs.filter((t) => t.height <= 1).length);
+      await store.commitBlock(good); // the height did not move
+      assert.equal(store.getBlock(2)!.hash, good.block.hash);
+      await store.close();
+      const again = new SqliteChainStore(dir, options);
+      const l = again.open();
+      assert.equal(l.height, 2);
+      assert.equal(l.latest!.hash, good.block.hash);
+      assert.equal(l.entries.length, fixture.stateAt[2]!.size);
+      await again.close();
+    });
+  }
+
+  describe('writer thread', () => {
+    it("a commit's rows are visible to reads as soon as its promise resolves", async () => {
+      const dir = await storedChain(1);
+      const store = new SqliteChainStore(dir);
+      store.open();
+      for (const c of fixture.commits.slice(1)) {
+        const height = c.block.block.header.height;
+        const committing = store.commitBlock(c);
+        // The writer thread cannot have committed before this thread handed the block over.
+        assert.equal(store.getBlock(height), undefined, `block ${height} is not there before the commit runs`);
+        await committing;
+        assert.equal(store.getBlock(height)!.hash, c.block.hash);
+        for (const t of fixture.txs.filter((x) => x.height === height)) {
+          assert.deepEqual({ ...store.getTx(t.id) }, recordOf(t));
+        }
+        const upTo = fixture.txs.filter((t) => t.height <= height);
+        const got = store.queryTxs({ offset: 0, limit: 1000, order: 'asc' });
+        assert.equal(got.total, upTo.length);
+        assert.deepEqual(
+          got.items.map((r) => r.id),
+          upTo.map((t) => t.id),
+        );
+        assert.deepEqual(
+          store.getBlocks(1, 100).map((b) => b.block.header.height),
+          Array.from({ length: height }, (_, i) => i + 1),
+        );
+        // Durable in the file, as another connection sees it.
+        const db = new Database(fileOf(dir), { readonly: true });
+        assert.equal(db.prepare(`SELECT value FROM meta WHERE key = 'height'`).pluck().get(), height);
+        assert.ok((db.prepare(`SELECT value FROM meta WHERE key = 'accumulator'`).pluck().get() as Buffer).equals(c.accumulator));
+        db.close();
+      }
+      await store.close();
+    });
+
+    it('close waits for a commit in flight started right after open', async () => {
+      const dir = await storedChain(1);
+      const store = new SqliteChainStore(dir);
+      store.open();
+      const committing = store.commitBlock(fixture.commits[1]!);
+      const closing = store.close(); // the commit is not awaited first
+      await Promise.all([committing, closing]);
+      const again = new SqliteChainStore(dir);
+      const l = again.open();
+      assert.equal(l.height, 2);
+      assert.equal(l.latest!.hash, fixture.commits[1]!.block.hash);
+      assert.equal(again.getBlock(2)!.hash, fixture.commits[1]!.block.hash);
+      await again.close();
+    });
+
+    it('close waits for a commit in flight on a running writer thread', async () => {
+      const dir = await storedChain(1);
+      const store = new SqliteChainStore(dir);
+      store.open();
+      await store.commitBlock(fixture.commits[1]!); // the writer thread is up and has committed
+      const committing = store.commitBlock(fixture.commits[2]!);
+      const closing = store.close(); // the commit is not awaited first
+      await Promise.all([committing, closing]);
+      const again = new SqliteChainStore(dir);
+      const l = again.open();
+      assert.equal(l.height, 3);
+      assert.equal(l.latest!.hash, fixture.commits[2]!.block.hash);
+      assert.equal(again.getBlock(3)!.hash, fixture.commits[2]!.block.hash);
+      await again.close();
+    });
   });
 
   describe('damage on open is CORRUPT_DATA naming the file', () => {
-    it('a file of garbage bytes', () => {
+    it('a file of garbage bytes', async () => {
       const dir = tempDir('sqlite');
       dirs.push(dir);
       fs.writeFileSync(fileOf(dir), randomBytes(10_000));
-      assertCorrupt(dir);
+      await assertCorrupt(dir);
     });
 
-    it('a store file overwritten with junk', () => {
-      const dir = storedChain();
+    it('a store file overwritten with junk', async () => {
+      const dir = await storedChain();
       const size = fs.statSync(fileOf(dir)).size;
       fs.writeFileSync(fileOf(dir), Buffer.alloc(size, 'junk'));
-      assertCorrupt(dir);
+      await assertCorrupt(dir);
     });
 
-    it('a damaged page inside the file', () => {
-      const dir = storedChain();
+    it('a damaged page inside the file', async () => {
+      const dir = await storedChain();
       const fd = fs.openSync(fileOf(dir), 'r+');
       const size = fs.fstatSync(fd).size;
       assert.ok(size >= 4 * 4096, `file has several pages (${size} bytes)`);
       for (let page = 1; page * 4096 < size; page += 2) fs.writeSync(fd, randomBytes(512), 0, 512, page * 4096 + 8);
       fs.closeSync(fd);
-      assertCorrupt(dir);
+      await assertCorrupt(dir);
     });
 
-    it('the latest block row is not JSON', () => {
-      const dir = storedChain();
+    it('the latest block row is not JSON', async () => {
+      const dir = await storedChain();
       tamper(dir, `UPDATE blocks SET data = '{"header": tru' WHERE height = 4`);
-      assertCorrupt(dir, /block row 4/);
+      await assertCorrupt(dir, /block row 4/);
     });
 
-    it('the latest block row holds another block', () => {
-      const dir = storedChain();
+    it('the latest block row holds another block', async () => {
+      const dir = await storedChain();
       tamper(dir, `UPDATE blocks SET data = (SELECT data FROM blocks WHERE height = 3) WHERE height = 4`);
-      assertCorrupt(dir, /block row 4/);
+      await assertCorrupt(dir, /block row 4/);
     });
 
-    it('meta height has no block row', () => {
-      const dir = storedChain();
+    it('meta height has no block row', async () => {
+      const dir = await storedChain();
       tamper(dir, `DELETE FROM blocks WHERE height = 4`);
-      assertCorrupt(dir, /no block row/);
+      await assertCorrupt(dir, /no block row/);
     });
 
-    it('a block above meta height', () => {
-      const dir = storedChain();
+    it('a block above meta height', async () => {
+      const dir = await storedChain();
       tamper(dir, `UPDATE meta SET value = 3 WHERE key = 'height'`);
-      assertCorrupt(dir, /above meta height/);
+      await assertCorrupt(dir, /above meta height/);
     });
 
-    it('a state row that does not decode', () => {
-      const dir = storedChain();
+    it('a state row that does not decode', async () => {
+      const dir = await storedChain();
       tamper(dir, `UPDATE state SET value = 'not json' WHERE key = (SELECT MIN(key) FROM state)`);
-      assertCorrupt(dir, /state row/);
+      await assertCorrupt(dir, /state row/);
     });
 
-    it('a schema version from a newer node', () => {
-      const dir = storedChain(1);
+    it('a schema version from a newer node', async () => {
+      const dir = await storedChain(1);
       tamper(dir, `UPDATE meta SET value = ${SCHEMA_VERSION + 1} WHERE key = 'schema_version'`);
-      assertCorrupt(dir, /newer/);
+      await assertCorrupt(dir, /newer/);
     });
 
-    it('a SQLite database of something else', () => {
+    it('a SQLite database of something else', async () => {
       const dir = tempDir('sqlite');
       dirs.push(dir);
       tamper(dir, `CREATE TABLE people (name TEXT)`);
-      assertCorrupt(dir, /not a fastpos database/);
+      await assertCorrupt(dir, /not a fastpos database/);
     });
   });
 
-  it('a damaged block row below the tip is reported when read', () => {
-    const dir = storedChain();
+  it('a damaged block row below the tip is reported when read', async () => {
+    const dir = await storedChain();
     tamper(dir, `UPDATE blocks SET data = 'garbage' WHERE height = 2`);
     const store = createChainStore('sqlite', dir);
     assert.equal(store.open().height, 4);
@@ -187,6 +267,6 @@ describe('SqliteChainStore', () => {
       () => store.getBlock(2),
       (e: unknown) => e instanceof FastposError && e.code === ErrorCode.CORRUPT_DATA && e.message.includes('chain.sqlite'),
     );
-    store.close();
+    await store.close();
   });
 });

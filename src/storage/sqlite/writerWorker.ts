@@ -1,0 +1,29 @@
+/**
+ * Writer thread of the SQLite store: owns the connection that commits blocks,
+ * so that the fsync of a durable commit never blocks the node's event loop.
+ * Answers each commit with {height} or {height, error}.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
+
+const { file } = workerData as { file: string };
+const db = new Database(file);
+configureConnection(db);
+const writer = new BlockWriter(db);
+
+parentPort!.on('message', (m: CommitMessage | 'close') => {
+  if (m === 'close') {
+    db.close();
+    parentPort!.postMessage({ closed: true });
+    return;
+  }
+  try {
+    writer.commit(m);
+    parentPort!.postMessage({ height: m.height });
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    parentPort!.postMessage({ height: m.height, error: { code: err.code ?? 'UNKNOWN', message: err.message ?? String(e) } });
+  }
+});
+parentPort!.postMessage({ ready: true });
