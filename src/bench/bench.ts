@@ -67,6 +67,12 @@ function measureVerifyRate(ms = 2000): number {
   return n / ((performance.now() - start) / 1000);
 }
 
+/** CPU seconds of a process's main thread (its first task). */
+function mainThreadCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** CPU seconds (user + system, all threads) a process has used so far. */
 function procCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -149,12 +155,14 @@ async function main(): Promise<void> {
     const submittedAt = new Map<string, number>();
     const finalizedAt = new Map<string, number>();
     let rejected = 0;
+    const rtts: number[] = [];
     const rejectCodes = new Map<string, number>();
     let next = 0;
     const t0 = performance.now();
     const deadline = t0 + TIME_LIMIT_MS;
     const cpu0 = process.cpuUsage();
     const nodeCpu0 = procCpuSeconds(child.pid!);
+    const mainCpu0 = mainThreadCpuSeconds(child.pid!);
 
     // Follow finalized blocks while submitting.
     let followHeight = startHeight + 1;
@@ -185,6 +193,7 @@ async function main(): Promise<void> {
         const item = bodies[next++]!;
         const sent = performance.now();
         const r = await conn.send(item.request);
+        rtts.push(performance.now() - sent);
         if (r.status === 202) submittedAt.set(item.key, sent);
         else {
           rejected++;
@@ -202,6 +211,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const benchCpu = (cpu.user + cpu.system) / 1e6 / ((performance.now() - t0) / 1000);
     const nodeCpu = (procCpuSeconds(child.pid!) - nodeCpu0) / ((performance.now() - t0) / 1000);
+    const mainCpu = (mainThreadCpuSeconds(child.pid!) - mainCpu0) / ((performance.now() - t0) / 1000);
 
     const latencies: number[] = [];
     for (const [k, at] of submittedAt) {
@@ -209,6 +219,12 @@ async function main(): Promise<void> {
       if (f !== undefined) latencies.push(f - at);
     }
     latencies.sort((a, b) => a - b);
+    const metricsText = await (await pool.request({ path: '/metrics', method: 'GET' })).body.text();
+    const metric = (name: string): number => {
+      const line = metricsText.split('\n').find((l) => l.startsWith(name + ' '));
+      return Number(line?.slice(name.length + 1) ?? 'NaN');
+    };
+    const blocks = metric('fastpos_block_txs_count');
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
     const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
     const submittedRate = submittedAt.size / ((tSubmitted - t0) / 1000);
@@ -219,8 +235,11 @@ async function main(): Promise<void> {
       `backend: ${args.backend}, verify workers: ${args.workers}, concurrency: ${CONCURRENCY}`,
       `submitted tx/s: ${submittedRate.toFixed(0)}`,
       `finalized tx/s: ${finalizedRate.toFixed(0)}`,
+      `submit round trip p50: ${percentile(rtts.sort((a, b) => a - b), 50).toFixed(1)} ms, p99: ${percentile(rtts, 99).toFixed(1)} ms`,
       `finality latency p50: ${percentile(latencies, 50).toFixed(0)} ms, p99: ${percentile(latencies, 99).toFixed(0)} ms (submit to seen finalized)`,
-      `CPU cores used: node ${nodeCpu.toFixed(2)} (all threads), load generator ${benchCpu.toFixed(2)}`,
+      `CPU cores used: node ${nodeCpu.toFixed(2)} (all threads; main thread ${mainCpu.toFixed(2)}), load generator ${benchCpu.toFixed(2)}`,
+      `blocks: ${blocks}, mean ${(metric('fastpos_block_txs_sum') / blocks).toFixed(0)} txs per block, mean build ${((metric('fastpos_block_build_seconds_sum') / blocks) * 1000).toFixed(1)} ms, mean durable commit ${((metric('fastpos_block_commit_seconds_sum') / blocks) * 1000).toFixed(1)} ms`,
+      `mean signature wait ${((metric('fastpos_tx_signature_wait_seconds_sum') / metric('fastpos_tx_signature_wait_seconds_count')) * 1000).toFixed(1)} ms, mean server time per request ${((metric('fastpos_http_request_duration_seconds_sum{route="/tx"}') / metric('fastpos_http_request_duration_seconds_count{route="/tx"}')) * 1000).toFixed(1)} ms`,
       `node peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MiB`,
       `verify/s (one core, this run): ${verifyRate.toFixed(0)}`,
       `ratio finalized tx/s ÷ verify/s: ${(finalizedRate / verifyRate).toFixed(2)}`,

@@ -38,6 +38,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
       registers: r,
     }),
+    signatureWait: new Histogram({
+      name: 'fastpos_tx_signature_wait_seconds',
+      help: 'Time an admitted tx waits for its signature check (queue, hand-over and verification)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: r,
+    }),
     mempoolSize: new Gauge({ name: 'fastpos_mempool_txs', help: 'Txs waiting in the mempool', registers: r }),
     mempoolBytes: new Gauge({ name: 'fastpos_mempool_bytes', help: 'Bytes of txs waiting in the mempool', registers: r }),
     mempoolDropped: new Counter({

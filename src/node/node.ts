@@ -280,7 +280,9 @@ export class FastposNode extends EventEmitter {
         throw new FastposError(ErrorCode.DUPLICATE_TX, `tx ${d.id} is already ${known.status}`);
       }
       this.mempool.check(d, this.world);
+      const v0 = performance.now();
       const ok = await this.verifier.verify({ pubKey: d.tx.pubKey, message: d.signBytes, signature: d.tx.signature });
+      this.metrics.signatureWait.observe((performance.now() - v0) / 1000);
       if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `signature does not verify for pubKey ${d.tx.pubKey}`);
       if (this.stopped) throw new FastposError(ErrorCode.NOT_READY, 'node is stopping');
       // The state may have moved while the signature was checked: the pool re-checks.
@@ -300,7 +302,8 @@ export class FastposNode extends EventEmitter {
     this.metrics.txAccepted.inc();
     this.updatePoolGauges();
     this.schedule();
-    return { id: d.id, status: 'pending', tx: encodeTx(d.tx) };
+    // The submitted JSON passed decoding, so it is the tx's wire form.
+    return { id: d.id, status: 'pending', tx: json as Record<string, unknown> };
   }
 
   /** Status of a tx already known here (pending or finalized); dropped txs may be submitted again. */

@@ -22,9 +22,7 @@ interface Pending {
   resolve: (ok: boolean) => void;
 }
 
-const MAX_BATCH = 256;
-/** Queue length that triggers a hand-over at once; below it, at most 1 ms of waiting. */
-const FLUSH_AT = 64;
+const MAX_BATCH = 128;
 
 class InlineVerifier implements SignatureVerifier {
   private readonly cache = new Map<string, KeyObject>();
@@ -37,11 +35,18 @@ class InlineVerifier implements SignatureVerifier {
   async close(): Promise<void> {}
 }
 
+/**
+ * Pull-based pool: a worker that is free takes what is queued right away (up
+ * to MAX_BATCH); while every worker is busy, requests gather into the next
+ * batch. Under light load a signature is checked at once; under heavy load
+ * each hand-over (which wakes a thread, a costly step on virtual machines)
+ * carries many signatures.
+ */
 class WorkerPoolVerifier implements SignatureVerifier {
-  private readonly workers: { worker: Worker; inflight: number }[] = [];
+  private readonly workers: { worker: Worker; busy: boolean }[] = [];
   private readonly callbacks = new Map<number, (results: Uint8Array) => void>();
   private queue: Pending[] = [];
-  private flushTimer: NodeJS.Timeout | null = null;
+  private dispatchScheduled = false;
   private nextId = 1;
   private closed = false;
 
@@ -49,11 +54,12 @@ class WorkerPoolVerifier implements SignatureVerifier {
     for (let i = 0; i < threads; i++) {
       const worker = startWorker(import.meta.url, 'verifyWorker');
       worker.unref();
-      const slot = { worker, inflight: 0 };
+      const slot = { worker, busy: false };
       worker.on('message', (m: { id: number; results: Uint8Array }) => {
-        slot.inflight--;
+        slot.busy = false;
         const cb = this.callbacks.get(m.id);
         this.callbacks.delete(m.id);
+        if (this.queue.length > 0) this.send(slot);
         cb?.(m.results);
       });
       worker.on('error', (e) => {
@@ -68,16 +74,16 @@ class WorkerPoolVerifier implements SignatureVerifier {
     if (this.closed) return Promise.reject(new Error('verifier closed'));
     return new Promise((resolve) => {
       this.queue.push({ item, resolve });
-      // Gather a few requests per hand-over: each postMessage has a fixed cost.
-      if (this.queue.length >= FLUSH_AT) {
-        if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-        this.flushTimer = null;
-        this.flush();
-      } else if (this.flushTimer === null) {
-        this.flushTimer = setTimeout(() => {
-          this.flushTimer = null;
-          this.flush();
-        }, 1);
+      // Let the current burst of callers queue up, then hand it to free workers.
+      if (!this.dispatchScheduled) {
+        this.dispatchScheduled = true;
+        setImmediate(() => {
+          this.dispatchScheduled = false;
+          for (const slot of this.workers) {
+            if (this.queue.length === 0) break;
+            if (!slot.busy) this.send(slot);
+          }
+        });
       }
     });
   }
@@ -86,44 +92,39 @@ class WorkerPoolVerifier implements SignatureVerifier {
     return Promise.all(items.map((i) => this.verify(i)));
   }
 
-  private flush(): void {
-    const queue = this.queue;
-    this.queue = [];
-    // Spread the turn's work evenly, in chunks, over the least busy workers.
-    const chunks = queue.length < 16 ? 1 : Math.max(this.workers.length, Math.ceil(queue.length / MAX_BATCH));
-    const size = Math.ceil(queue.length / chunks);
-    for (let start = 0; start < queue.length; start += size) {
-      const part = queue.slice(start, start + size);
-      const slot = this.workers.reduce((a, b) => (b.inflight < a.inflight ? b : a));
-      const id = this.nextId++;
-      let total = 0;
-      for (const p of part) total += p.item.message.length;
-      const messages = new Uint8Array(total);
-      const lengths = new Uint32Array(part.length);
-      let off = 0;
-      let pubKeys = '';
-      let signatures = '';
-      for (let i = 0; i < part.length; i++) {
-        const it = part[i]!.item;
-        // Malformed hex would shift the packing: such items are refused here.
-        if (it.pubKey.length !== 64 || it.signature.length !== 128) {
-          pubKeys += '0'.repeat(64);
-          signatures += '0'.repeat(128);
-        } else {
-          pubKeys += it.pubKey;
-          signatures += it.signature;
-        }
-        messages.set(it.message, off);
-        lengths[i] = it.message.length;
-        off += it.message.length;
+  /** Hands the next batch to a free worker, packed as two strings and one transferred buffer. */
+  private send(slot: { worker: Worker; busy: boolean }): void {
+    const idle = this.workers.filter((w) => !w.busy).length;
+    const take = Math.min(MAX_BATCH, Math.ceil(this.queue.length / Math.max(1, idle)));
+    const part = this.queue.splice(0, take);
+    const id = this.nextId++;
+    let total = 0;
+    for (const p of part) total += p.item.message.length;
+    const messages = new Uint8Array(total);
+    const lengths = new Uint32Array(part.length);
+    let off = 0;
+    let pubKeys = '';
+    let signatures = '';
+    for (let i = 0; i < part.length; i++) {
+      const it = part[i]!.item;
+      // Malformed hex would shift the packing: such items are refused here.
+      if (it.pubKey.length !== 64 || it.signature.length !== 128) {
+        pubKeys += '0'.repeat(64);
+        signatures += '0'.repeat(128);
+      } else {
+        pubKeys += it.pubKey;
+        signatures += it.signature;
       }
-      const batch: VerifyBatch = { id, pubKeys, signatures, messages: messages.buffer, lengths };
-      this.callbacks.set(id, (results) =>
-        part.forEach((p, i) => p.resolve(results[i] === 1 && p.item.pubKey.length === 64 && p.item.signature.length === 128)),
-      );
-      slot.inflight++;
-      slot.worker.postMessage(batch, [messages.buffer, lengths.buffer]);
+      messages.set(it.message, off);
+      lengths[i] = it.message.length;
+      off += it.message.length;
     }
+    const batch: VerifyBatch = { id, pubKeys, signatures, messages: messages.buffer, lengths };
+    this.callbacks.set(id, (results) =>
+      part.forEach((p, i) => p.resolve(results[i] === 1 && p.item.pubKey.length === 64 && p.item.signature.length === 128)),
+    );
+    slot.busy = true;
+    slot.worker.postMessage(batch, [messages.buffer, lengths.buffer]);
   }
 
   async close(): Promise<void> {

@@ -17,14 +17,16 @@ type Migration = (db: Database.Database) => void;
  *
  * `txs` is clustered on (height, idx), so inserts append at the end of the
  * table and "all txs in (height, index) order" and height ranges need no
- * index. Secondary indexes of a WITHOUT ROWID table end with the primary key,
- * so `txs_sender` / `txs_recipient` are ordered by (address, height, idx) and
- * serve the address filters with the right order. Only three indexes sit on
- * the insert path (id, sender, recipient): each costs a random b-tree insert
- * per tx. The tx wire JSON is kept in the row (it is also inside the block's
- * `data`): measured at 1000 txs per block, that costs about 15% of commit time
- * (≈ 14,000 instead of ≈ 17,000 tx/s) but lets getTx / queryTxs read one row
- * instead of parsing a whole block per result.
+ * index. The lookups by id, sender and recipient go through indexes on
+ * integer keys (the first 52 bits of the hex value, see `hexKey`) rather than
+ * on the 64- and 40-character strings: a block's txs land on random index
+ * pages, and smaller entries mean fewer pages to rewrite per commit (measured:
+ * 66 instead of 133 µs per tx for the three indexes). Queries match the key
+ * and then the full value. Secondary indexes of a WITHOUT ROWID table end with
+ * the primary key, so each is ordered by (key, height, idx) and serves its
+ * filter in chain order. The tx wire JSON is kept in the row (it is also in
+ * the block's `data`), so getTx / queryTxs read one row instead of parsing a
+ * whole block per result.
  */
 const V1 = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -33,19 +35,27 @@ CREATE TABLE txs (
   height INTEGER NOT NULL,
   idx INTEGER NOT NULL,
   id TEXT NOT NULL,
+  id_key INTEGER NOT NULL,
   sender TEXT NOT NULL,
+  sender_key INTEGER NOT NULL,
   recipient TEXT,
+  recipient_key INTEGER,
   kind TEXT NOT NULL,
   success INTEGER NOT NULL,
   error TEXT,
   tx TEXT NOT NULL,
   PRIMARY KEY (height, idx)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX txs_id ON txs (id);
-CREATE INDEX txs_sender ON txs (sender);
-CREATE INDEX txs_recipient ON txs (recipient);
+CREATE INDEX txs_id ON txs (id_key);
+CREATE INDEX txs_sender ON txs (sender_key);
+CREATE INDEX txs_recipient ON txs (recipient_key);
 CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
+
+/** Integer index key of a hex string: its first 13 hex digits (52 bits, a safe integer). */
+export function hexKey(hex: string): number {
+  return parseInt(hex.slice(0, 13), 16);
+}
 
 const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1)];
 

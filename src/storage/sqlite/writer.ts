@@ -5,6 +5,7 @@
  * writer thread: a few strings and one buffer, cheap to hand over.
  */
 import type Database from 'better-sqlite3';
+import { hexKey } from './migrations.js';
 
 export interface CommitMessage {
   readonly height: number;
@@ -40,7 +41,9 @@ export class BlockWriter {
   constructor(db: Database.Database) {
     const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     const insertBlock = db.prepare('INSERT INTO blocks (height, hash, data) VALUES (?, ?, ?)');
-    const insertTx = db.prepare('INSERT INTO txs (height, idx, id, sender, recipient, kind, success, error, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const insertTx = db.prepare(
+      'INSERT INTO txs (height, idx, id, id_key, sender, sender_key, recipient, recipient_key, kind, success, error, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     const upsertState = db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     this.commitTx = db.transaction((m: CommitMessage) => {
       insertBlock.run(m.height, m.hash, m.data);
@@ -48,7 +51,8 @@ export class BlockWriter {
       wire.txs.forEach((tx, i) => {
         const r = wire.results[i]!;
         const to = tx.kind === 'transfer' && typeof tx.payload?.to === 'string' ? tx.payload.to : null;
-        insertTx.run(m.height, i, m.ids[i]!, tx.from, to, tx.kind, r.success ? 1 : 0, r.error ?? null, JSON.stringify(tx));
+        const id = m.ids[i]!;
+        insertTx.run(m.height, i, id, hexKey(id), tx.from, hexKey(tx.from), to, to === null ? null : hexKey(to), tx.kind, r.success ? 1 : 0, r.error ?? null, JSON.stringify(tx));
       });
       for (const [key, value] of m.changes) upsertState.run(key, value);
       setMeta.run('height', m.height);

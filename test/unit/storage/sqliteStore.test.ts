@@ -103,10 +103,9 @@ describe('SqliteChainStore', () => {
       const dir = await storedChain(1);
       const store = new SqliteChainStore(dir, options);
       store.open();
-      // Block 2 carrying block 1's txs again: the tx ids collide, the transaction aborts.
+      // Block 2 with a state row whose value is null: NOT NULL fails after the block and tx rows were written, the transaction aborts.
       const good = fixture.commits[1]!;
-      const dup = fixture.commits[0]!.block;
-      const bad: BlockCommit = { ...good, block: { ...good.block, block: { ...good.block.block, txs: dup.block.txs }, results: dup.results } };
+      const bad: BlockCommit = { ...good, changes: new Map([...good.changes, ['acct/' + 'f'.repeat(40), null as unknown as string]]) };
       await assert.rejects(store.commitBlock(bad), (e: unknown) => e instanceof FastposError && e.code === ErrorCode.INTERNAL);
       assert.equal(store.getBlock(2), undefined);
       assert.equal(store.queryTxs({ offset: 0, limit: 0, order: 'asc' }).total, fixture.txs.filter((t) => t.height <= 1).length);
