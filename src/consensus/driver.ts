@@ -1,0 +1,365 @@
+/**
+ * Drives the consensus engine: performs its actions through injected parts
+ * (timers, a transport, a double-sign guard, the application that builds,
+ * checks and commits blocks) and feeds back what arrives. No I/O of its own,
+ * so the same driver runs in a node and, on a virtual clock and network, in
+ * the deterministic simulation.
+ * @module
+ */
+import { voteSignBytes } from '../codec/block.js';
+import { decodeFinalizePayload, decodeProposalPayload, decodeVotePayload, encodeFinalizePayload, encodeProposalPayload, envelopeSignBytes, type Envelope, type UnsignedEnvelope } from '../codec/envelope.js';
+import type { Signer } from '../crypto/ed25519.js';
+import type { Block, Commit, FinalizedBlock, ValidatorSet } from '../types/index.js';
+import { ConsensusEngine, DEFAULT_TIMEOUTS, type EngineAction, type EngineEvent, type LockState, type ProposalMsg, type TimeoutParams, type VoteMsg } from './engine.js';
+
+export type SignStep = 'proposal' | 'prevote' | 'precommit';
+
+/**
+ * The double-sign guard: what each local key signed, kept durably. `sign`
+ * returns the signature to send, or null when signing would conflict with
+ * something this key already signed (same height, round and step with another
+ * block, or an earlier position). It records before it returns.
+ */
+export interface SignGuard {
+  sign(p: { validatorId: string; height: number; round: number; step: SignStep; blockHash: string | null; bytes: Uint8Array; signer: Signer }): string | null;
+  /** Records a lock durably (before the precommit that follows it is signed). */
+  recordLock(height: number, lock: LockState): void;
+  /** The lock recorded for `height`, if any (after a restart). */
+  lockAt(height: number): LockState | null;
+}
+
+export interface ConsensusApp {
+  validatorSet(height: number): ValidatorSet;
+  proposerOf(height: number, round: number): string;
+  /** Builds a new block for (height, round); may wait for txs. null: nothing to propose now. */
+  buildBlock(height: number, round: number): Promise<{ block: Block; hash: string } | null>;
+  /** Deterministic validity of a block proposed for the current height. */
+  validateBlock(block: Block, hash: string): boolean;
+  /** Checks a certificate (and the block) received in a finalize message for the current height. */
+  verifyCertified(fb: FinalizedBlock): boolean;
+  /** Makes the decided block durable and applies it; validatorSet(height + 1) is known afterwards. */
+  commit(block: Block, hash: string, commit: Commit): Promise<FinalizedBlock>;
+}
+
+export interface Transport {
+  broadcast(e: Envelope): void;
+}
+
+export interface DriverTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface DriverEvents {
+  /** Messages arrive for heights ahead of ours: we are behind (a node may sync from peers). */
+  behind?(height: number): void;
+  evidence?(first: Envelope, second: Envelope): void;
+  decided?(fb: FinalizedBlock): void;
+  /** A signature the guard refused (a restart inside a height it already signed). */
+  refused?(step: SignStep, height: number, round: number): void;
+  error?(e: unknown): void;
+}
+
+export interface DriverOptions {
+  readonly chainId: string;
+  readonly local: readonly { readonly id: string; readonly signer: Signer }[];
+  readonly timeouts?: TimeoutParams;
+  /** Re-send our messages of the current height this often (repairs lost messages). */
+  readonly repairMs?: number;
+  /** Buffer for messages of future heights. */
+  readonly maxFutureHeights?: number;
+  readonly maxBuffered?: number;
+}
+
+export class ConsensusDriver {
+  private readonly engine: ConsensusEngine;
+  private readonly byId: Map<string, Signer>;
+  private height = 0;
+  private running = false;
+  private committing = false;
+  private readonly timerHandles = new Set<unknown>();
+  private readonly future = new Map<number, Envelope[]>();
+  private buffered = 0;
+  /** Our own signed messages at the current height (re-sent by the repair timer). */
+  private sent: Envelope[] = [];
+  /** Signed envelopes by (type, round, validator), to hand out as evidence. */
+  private readonly seen = new Map<string, Envelope>();
+  private repairHandle: unknown = null;
+  private readonly queue: EngineEvent[] = [];
+  private processing = false;
+
+  constructor(
+    private readonly opts: DriverOptions,
+    private readonly app: ConsensusApp,
+    private readonly transport: Transport,
+    private readonly guard: SignGuard,
+    private readonly timers: DriverTimers,
+    private readonly events: DriverEvents = {},
+  ) {
+    this.byId = new Map(opts.local.map((l) => [l.id, l.signer]));
+    this.engine = new ConsensusEngine(new Set(this.byId.keys()), opts.timeouts ?? DEFAULT_TIMEOUTS);
+  }
+
+  get currentHeight(): number {
+    return this.height;
+  }
+  get round(): number {
+    return this.engine.round;
+  }
+  get step(): string {
+    return this.engine.step;
+  }
+
+  /** Starts consensus at `height` (the height after the last committed block). */
+  start(height: number): void {
+    this.running = true;
+    this.enterHeight(height);
+    this.scheduleRepair();
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const h of this.timerHandles) this.timers.clearTimeout(h);
+    this.timerHandles.clear();
+    if (this.repairHandle !== null) this.timers.clearTimeout(this.repairHandle);
+    this.repairHandle = null;
+  }
+
+  private enterHeight(height: number): void {
+    this.height = height;
+    this.sent = [];
+    this.seen.clear();
+    const set = this.app.validatorSet(height);
+    this.feed({ kind: 'start', height, set, proposerOf: (r) => this.app.proposerOf(height, r), lock: this.guard.lockAt(height) });
+    // Messages that arrived early for this height.
+    const early = this.future.get(height) ?? [];
+    this.future.delete(height);
+    this.buffered -= early.length;
+    for (const h of [...this.future.keys()]) {
+      if (h < height) {
+        this.buffered -= this.future.get(h)!.length;
+        this.future.delete(h);
+      }
+    }
+    for (const e of early) this.receive(e);
+  }
+
+  /**
+   * Events are processed one at a time, in arrival order: our own signed
+   * messages, fed back while the actions of an earlier event are performed,
+   * wait for those actions to finish.
+   */
+  private feed(event: EngineEvent): void {
+    if (!this.running) return;
+    this.queue.push(event);
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      for (let ev = this.queue.shift(); ev !== undefined; ev = this.queue.shift()) {
+        if (this.running) this.perform(this.engine.stepEvent(ev));
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  /**
+   * A message from the network whose envelope signature, chain and sender
+   * have been checked by the transport. Payload problems are dropped here.
+   */
+  receive(e: Envelope): void {
+    if (!this.running) return;
+    if (e.height < this.height) return;
+    if (e.height > this.height) {
+      this.bufferFuture(e);
+      return;
+    }
+    // Late messages of a height being committed change nothing.
+    if (this.committing) return;
+    try {
+      this.receiveCurrent(e);
+    } catch (err) {
+      this.events.error?.(err);
+    }
+  }
+
+  private bufferFuture(e: Envelope): void {
+    const ahead = e.height - this.height;
+    if (ahead > (this.opts.maxFutureHeights ?? 16) || this.buffered >= (this.opts.maxBuffered ?? 10_000)) {
+      this.events.behind?.(e.height);
+      return;
+    }
+    let list = this.future.get(e.height);
+    if (list === undefined) {
+      list = [];
+      this.future.set(e.height, list);
+    }
+    list.push(e);
+    this.buffered++;
+    if (ahead > 1 || e.type === 'finalize') this.events.behind?.(e.height);
+  }
+
+  private noteSeen(e: Envelope): void {
+    if (e.type === 'finalize') return;
+    const key = `${e.type}/${e.round}/${e.validatorId}`;
+    if (!this.seen.has(key)) this.seen.set(key, e);
+  }
+
+  private receiveCurrent(e: Envelope): void {
+    switch (e.type) {
+      case 'prevote':
+      case 'precommit': {
+        const blockHash = decodeVotePayload(e);
+        const vote: VoteMsg = { type: e.type, height: e.height, round: e.round, validatorId: e.validatorId, blockHash, signature: e.signature };
+        const before = this.seen.get(`${e.type}/${e.round}/${e.validatorId}`);
+        if (before !== undefined && before.payload.blockHash !== blockHash) {
+          // Two signed votes of one validator for one (height, round, type): equivocation.
+          this.events.evidence?.(before, e);
+        }
+        this.noteSeen(e);
+        this.feed({ kind: 'vote', vote });
+        return;
+      }
+      case 'proposal': {
+        if (e.validatorId !== this.app.proposerOf(e.height, e.round)) return;
+        const { block, blockHash, validRound } = decodeProposalPayload(e);
+        const before = this.seen.get(`proposal/${e.round}/${e.validatorId}`);
+        if (before !== undefined) {
+          if (before.payload.blockHash !== blockHash) this.events.evidence?.(before, e);
+          return;
+        }
+        this.noteSeen(e);
+        const valid = this.app.validateBlock(block, blockHash);
+        const proposal: ProposalMsg = { height: e.height, round: e.round, validRound, proposer: e.validatorId, block, blockHash, signature: e.signature };
+        this.feed({ kind: 'proposal', proposal, valid });
+        return;
+      }
+      case 'finalize': {
+        if (this.engine.isDecided) return;
+        const fb = decodeFinalizePayload(e);
+        if (!this.app.verifyCertified(fb)) return;
+        this.feed({ kind: 'certified', block: fb.block, blockHash: fb.hash, commit: fb.commit });
+        return;
+      }
+    }
+  }
+
+  private perform(actions: EngineAction[]): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'schedule': {
+          const h = this.timers.setTimeout(() => {
+            this.timerHandles.delete(h);
+            this.feed({ kind: 'timeout', height: a.height, round: a.round, step: a.step });
+          }, a.ms);
+          this.timerHandles.add(h);
+          break;
+        }
+        case 'propose':
+          this.propose(a.height, a.round, a.block === null || a.blockHash === null ? null : { block: a.block, hash: a.blockHash }, a.validRound);
+          break;
+        case 'lock':
+          this.guard.recordLock(a.height, { round: a.round, blockHash: a.blockHash });
+          break;
+        case 'vote':
+          this.vote(a.type, a.height, a.round, a.blockHash);
+          break;
+        case 'decide':
+          this.decide(a.block, a.blockHash, a.commit);
+          break;
+        case 'evidence':
+          // Reported by receiveCurrent, which still holds both signed envelopes.
+          break;
+      }
+    }
+  }
+
+  private signEnvelope(u: UnsignedEnvelope, step: SignStep, blockHash: string | null, signer: Signer): Envelope | null {
+    const bytes = step === 'proposal' ? envelopeSignBytes(u) : voteSignBytes({ type: step, chainId: u.chainId, height: u.height, round: u.round, validatorId: u.validatorId, blockHash });
+    const signature = this.guard.sign({ validatorId: u.validatorId, height: u.height, round: u.round, step, blockHash, bytes, signer });
+    if (signature === null) {
+      this.events.refused?.(step, u.height, u.round);
+      return null;
+    }
+    return { ...u, signature };
+  }
+
+  private vote(type: 'prevote' | 'precommit', height: number, round: number, blockHash: string | null): void {
+    for (const [id, signer] of this.byId) {
+      if (!this.app.validatorSet(height).validators.some((v) => v.id === id)) continue;
+      const u: UnsignedEnvelope = { type, chainId: this.opts.chainId, height, round, validatorId: id, payload: { blockHash } };
+      const e = this.signEnvelope(u, type, blockHash, signer);
+      if (e === null) continue;
+      this.sent.push(e);
+      this.transport.broadcast(e);
+      this.receive(e);
+    }
+  }
+
+  private propose(height: number, round: number, valid: { block: Block; hash: string } | null, validRound: number): void {
+    const proposer = this.app.proposerOf(height, round);
+    const signer = this.byId.get(proposer);
+    if (signer === undefined) return;
+    const send = (block: Block, hash: string, vr: number): void => {
+      if (!this.running || this.height !== height || this.engine.round !== round || this.engine.isDecided) return;
+      const u: UnsignedEnvelope = { type: 'proposal', chainId: this.opts.chainId, height, round, validatorId: proposer, payload: encodeProposalPayload(block, hash, vr) };
+      const e = this.signEnvelope(u, 'proposal', hash, signer);
+      if (e === null) return;
+      this.sent.push(e);
+      this.transport.broadcast(e);
+      this.receive(e);
+    };
+    if (valid !== null) {
+      // Rule 1: a valid value from an earlier round is proposed again.
+      send(valid.block, valid.hash, validRound);
+      return;
+    }
+    this.app.buildBlock(height, round).then(
+      (b) => {
+        if (b !== null) send(b.block, b.hash, -1);
+      },
+      (err: unknown) => this.events.error?.(err),
+    );
+  }
+
+  private decide(block: Block, hash: string, commit: Commit): void {
+    this.committing = true;
+    const height = this.height;
+    const proposer = this.app.proposerOf(height, commit.round);
+    this.app.commit(block, hash, commit).then(
+      (fb) => {
+        this.committing = false;
+        if (!this.running) return;
+        this.events.decided?.(fb);
+        // The proposer of the deciding round hands the block and certificate to nodes that missed votes.
+        const signer = this.byId.get(proposer);
+        if (signer !== undefined) {
+          const u: UnsignedEnvelope = { type: 'finalize', chainId: this.opts.chainId, height, round: commit.round, validatorId: proposer, payload: encodeFinalizePayload(fb) };
+          this.transport.broadcast({ ...u, signature: signer.sign(envelopeSignBytes(u)) });
+        }
+        this.enterHeight(height + 1);
+      },
+      (err: unknown) => {
+        this.committing = false;
+        this.running = false;
+        this.events.error?.(err);
+      },
+    );
+  }
+
+  /** A block for the current height arrived with a certificate through sync: decide it. */
+  certified(fb: FinalizedBlock): void {
+    if (!this.running || this.committing || fb.block.header.height !== this.height || this.engine.isDecided) return;
+    this.feed({ kind: 'certified', block: fb.block, blockHash: fb.hash, commit: fb.commit });
+  }
+
+  private scheduleRepair(): void {
+    const ms = this.opts.repairMs ?? 2000;
+    this.repairHandle = this.timers.setTimeout(() => {
+      this.repairHandle = null;
+      if (!this.running) return;
+      if (!this.committing) for (const e of this.sent) this.transport.broadcast(e);
+      this.scheduleRepair();
+    }, ms);
+  }
+}

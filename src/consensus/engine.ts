@@ -1,0 +1,378 @@
+/**
+ * The Tendermint consensus algorithm (Buchman, Kwon, Milosevic, "The latest
+ * gossip on BFT consensus", 2018, Algorithm 1) as a deterministic state
+ * machine: `step(event)` takes one event (start of a height, a proposal, a
+ * vote, a timeout, a certified block) and returns actions (sign and send a
+ * proposal or vote, schedule a timeout, decide, report equivocation). It has
+ * no I/O, clock or randomness; the driver (node/consensusDriver.ts) performs
+ * the actions and feeds back what arrives, including its own signed messages.
+ *
+ * Rule numbers in comments follow shared/spec/consensus-notes.md.
+ * @module
+ */
+import type { Block, Commit, CommitSignature, ValidatorSet } from '../types/index.js';
+import { hasQuorum, hasSkipSet } from './validatorSet.js';
+
+export type Step = 'propose' | 'prevote' | 'precommit';
+export type VoteType = 'prevote' | 'precommit';
+const STEP_ORDER: Record<Step, number> = { propose: 0, prevote: 1, precommit: 2 };
+
+/** A proposal as the engine sees it: the driver has checked its signature and proposer. */
+export interface ProposalMsg {
+  readonly height: number;
+  readonly round: number;
+  readonly validRound: number;
+  readonly proposer: string;
+  readonly block: Block;
+  readonly blockHash: string;
+  readonly signature: string;
+}
+
+/** A vote whose signature the driver has checked. `blockHash` null is a nil vote. */
+export interface VoteMsg {
+  readonly type: VoteType;
+  readonly height: number;
+  readonly round: number;
+  readonly validatorId: string;
+  readonly blockHash: string | null;
+  readonly signature: string;
+}
+
+export interface TimeoutParams {
+  readonly proposeMs: number;
+  readonly proposeDeltaMs: number;
+  readonly prevoteMs: number;
+  readonly prevoteDeltaMs: number;
+  readonly precommitMs: number;
+  readonly precommitDeltaMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: TimeoutParams = {
+  proposeMs: 1000,
+  proposeDeltaMs: 500,
+  prevoteMs: 500,
+  prevoteDeltaMs: 250,
+  precommitMs: 500,
+  precommitDeltaMs: 250,
+};
+
+export type EngineEvent =
+  /** Begin consensus for `height` with its validator set; `proposerOf(round)` is the proposer of each round. */
+  | { readonly kind: 'start'; readonly height: number; readonly set: ValidatorSet; readonly proposerOf: (round: number) => string; readonly lock?: LockState | null }
+  /** A proposal for the current height; `valid` is the driver's deterministic block validity check. */
+  | { readonly kind: 'proposal'; readonly proposal: ProposalMsg; readonly valid: boolean }
+  | { readonly kind: 'vote'; readonly vote: VoteMsg }
+  | { readonly kind: 'timeout'; readonly height: number; readonly round: number; readonly step: Step }
+  /** A block with a verified certificate for the current height (from a finalize message or sync). */
+  | { readonly kind: 'certified'; readonly block: Block; readonly blockHash: string; readonly commit: Commit };
+
+export type EngineAction =
+  /** I am the proposer of (height, round): propose `block` (the valid value) or, if null, a new block. */
+  | { readonly kind: 'propose'; readonly height: number; readonly round: number; readonly block: Block | null; readonly blockHash: string | null; readonly validRound: number }
+  /** Sign and send a vote with every local validator key (after recording it for the double-sign guard). */
+  | { readonly kind: 'vote'; readonly type: VoteType; readonly height: number; readonly round: number; readonly blockHash: string | null }
+  | { readonly kind: 'schedule'; readonly height: number; readonly round: number; readonly step: Step; readonly ms: number }
+  /** The lock changed: the driver persists it before sending the precommit that follows. */
+  | { readonly kind: 'lock'; readonly height: number; readonly round: number; readonly blockHash: string }
+  | { readonly kind: 'decide'; readonly height: number; readonly block: Block; readonly blockHash: string; readonly commit: Commit }
+  | { readonly kind: 'evidence'; readonly first: VoteMsg | ProposalMsg; readonly second: VoteMsg | ProposalMsg };
+
+interface RoundVotes {
+  readonly votes: Map<string, VoteMsg>;
+  /** Power per block hash ('nil' for nil votes). */
+  readonly power: Map<string, bigint>;
+  total: bigint;
+}
+
+interface RoundState {
+  proposal: ProposalMsg | null;
+  proposalValid: boolean;
+  readonly prevotes: RoundVotes;
+  readonly precommits: RoundVotes;
+  /** "first time" guards of rules 4, 5 and 7. */
+  prevoteTimeoutScheduled: boolean;
+  precommitTimeoutScheduled: boolean;
+  rule5Done: boolean;
+}
+
+const NIL = 'nil';
+
+function emptyVotes(): RoundVotes {
+  return { votes: new Map(), power: new Map(), total: 0n };
+}
+
+/** Persisted lock of a validator (kept across restarts by the driver). */
+export interface LockState {
+  readonly round: number;
+  readonly blockHash: string;
+}
+
+export class ConsensusEngine {
+  height = 0;
+  round = 0;
+  step: Step = 'propose';
+  private set: ValidatorSet | null = null;
+  private proposerOf: (round: number) => string = () => '';
+  private power = new Map<string, bigint>();
+  private lockedRound = -1;
+  private lockedHash: string | null = null;
+  private validRound = -1;
+  private validBlock: Block | null = null;
+  private validHash: string | null = null;
+  private rounds = new Map<number, RoundState>();
+  private decided = false;
+  private started = false;
+
+  constructor(
+    /** Ids of the validator keys this node signs with. */
+    private readonly local: ReadonlySet<string>,
+    private readonly timeouts: TimeoutParams = DEFAULT_TIMEOUTS,
+  ) {}
+
+  get isDecided(): boolean {
+    return this.decided;
+  }
+  get lock(): LockState | null {
+    return this.lockedHash === null ? null : { round: this.lockedRound, blockHash: this.lockedHash };
+  }
+
+  private roundState(r: number): RoundState {
+    let rs = this.rounds.get(r);
+    if (rs === undefined) {
+      rs = { proposal: null, proposalValid: false, prevotes: emptyVotes(), precommits: emptyVotes(), prevoteTimeoutScheduled: false, precommitTimeoutScheduled: false, rule5Done: false };
+      this.rounds.set(r, rs);
+    }
+    return rs;
+  }
+
+  private quorum(p: bigint): boolean {
+    return hasQuorum(p, this.set!.totalPower);
+  }
+
+  private timeout(step: Step, round: number): number {
+    const t = this.timeouts;
+    if (step === 'propose') return t.proposeMs + t.proposeDeltaMs * round;
+    if (step === 'prevote') return t.prevoteMs + t.prevoteDeltaMs * round;
+    return t.precommitMs + t.precommitDeltaMs * round;
+  }
+
+  /** Feeds one event; returns what to do, in order. */
+  stepEvent(event: EngineEvent): EngineAction[] {
+    const out: EngineAction[] = [];
+    switch (event.kind) {
+      case 'start':
+        this.startHeight(event.height, event.set, event.proposerOf, event.lock ?? null, out);
+        break;
+      case 'proposal':
+        this.onProposal(event.proposal, event.valid, out);
+        break;
+      case 'vote':
+        this.onVote(event.vote, out);
+        break;
+      case 'timeout':
+        this.onTimeout(event.height, event.round, event.step, out);
+        break;
+      case 'certified':
+        if (this.started && !this.decided && event.commit.height === this.height) {
+          this.decide(event.block, event.blockHash, event.commit, out);
+        }
+        break;
+    }
+    return out;
+  }
+
+  private startHeight(height: number, set: ValidatorSet, proposerOf: (round: number) => string, lock: LockState | null, out: EngineAction[]): void {
+    this.height = height;
+    this.set = set;
+    this.proposerOf = proposerOf;
+    this.power = new Map(set.validators.map((v) => [v.id, v.votingPower]));
+    // A lock recorded before a restart inside this height is kept.
+    this.lockedRound = lock?.round ?? -1;
+    this.lockedHash = lock?.blockHash ?? null;
+    this.validRound = -1;
+    this.validBlock = null;
+    this.validHash = null;
+    this.rounds = new Map();
+    this.decided = false;
+    this.started = true;
+    this.startRound(0, out);
+  }
+
+  /** Rule 1. */
+  private startRound(round: number, out: EngineAction[]): void {
+    this.round = round;
+    this.step = 'propose';
+    const proposer = this.proposerOf(round);
+    if (this.local.has(proposer)) {
+      out.push({ kind: 'propose', height: this.height, round, block: this.validBlock, blockHash: this.validHash, validRound: this.validRound });
+    }
+    out.push({ kind: 'schedule', height: this.height, round, step: 'propose', ms: this.timeout('propose', round) });
+    // Messages of this round may have arrived before we entered it.
+    this.reevaluate(out);
+  }
+
+  private onProposal(p: ProposalMsg, valid: boolean, out: EngineAction[]): void {
+    if (!this.started || this.decided || p.height !== this.height) return;
+    if (p.proposer !== this.proposerOf(p.round)) return;
+    const rs = this.roundState(p.round);
+    if (rs.proposal !== null) {
+      if (rs.proposal.blockHash !== p.blockHash) out.push({ kind: 'evidence', first: rs.proposal, second: p });
+      return;
+    }
+    rs.proposal = p;
+    rs.proposalValid = valid;
+    this.reevaluate(out);
+  }
+
+  private onVote(v: VoteMsg, out: EngineAction[]): void {
+    if (!this.started || v.height !== this.height) return;
+    const power = this.power.get(v.validatorId);
+    if (power === undefined) return;
+    const rs = this.roundState(v.round);
+    const set = v.type === 'prevote' ? rs.prevotes : rs.precommits;
+    const prev = set.votes.get(v.validatorId);
+    if (prev !== undefined) {
+      // A vote counts once: a second, different one is evidence, never power.
+      if (prev.blockHash !== v.blockHash) out.push({ kind: 'evidence', first: prev, second: v });
+      return;
+    }
+    set.votes.set(v.validatorId, v);
+    const key = v.blockHash ?? NIL;
+    set.power.set(key, (set.power.get(key) ?? 0n) + power);
+    set.total += power;
+    if (this.decided) return;
+    // Rule 9: a skip set at a higher round moves us there.
+    if (v.round > this.round) {
+      const rsAll = rs.prevotes.total + this.distinctPrecommitOnly(rs);
+      if (hasSkipSet(rsAll, this.set!.totalPower)) {
+        this.startRound(v.round, out);
+        return;
+      }
+    }
+    this.reevaluate(out);
+  }
+
+  /** Power of validators that precommitted in a round without prevoting there (for rule 9's "any message"). */
+  private distinctPrecommitOnly(rs: RoundState): bigint {
+    let p = 0n;
+    for (const id of rs.precommits.votes.keys()) if (!rs.prevotes.votes.has(id)) p += this.power.get(id) ?? 0n;
+    return p;
+  }
+
+  private onTimeout(height: number, round: number, step: Step, out: EngineAction[]): void {
+    if (!this.started || this.decided || height !== this.height || round !== this.round) return;
+    if (step === 'propose' && this.step === 'propose') {
+      // Rule 10a.
+      this.castVote('prevote', null, out);
+      this.step = 'prevote';
+      this.reevaluate(out);
+    } else if (step === 'prevote' && this.step === 'prevote') {
+      // Rule 10b.
+      this.castVote('precommit', null, out);
+      this.step = 'precommit';
+      this.reevaluate(out);
+    } else if (step === 'precommit') {
+      // Rule 10c.
+      this.startRound(round + 1, out);
+    }
+  }
+
+  private castVote(type: VoteType, blockHash: string | null, out: EngineAction[]): void {
+    if (this.local.size === 0) return;
+    out.push({ kind: 'vote', type, height: this.height, round: this.round, blockHash });
+  }
+
+  /** Applies every rule whose guard now holds, until none does. */
+  private reevaluate(out: EngineAction[]): void {
+    for (let guard = 0; guard < 16 && !this.decided; guard++) {
+      if (!this.applyOnce(out)) return;
+    }
+  }
+
+  private applyOnce(out: EngineAction[]): boolean {
+    const r = this.round;
+    const rs = this.roundState(r);
+    const p = rs.proposal;
+
+    // Rule 8: a proposal of any round plus a quorum of precommits for it.
+    for (const [round, st] of this.rounds) {
+      const pr = st.proposal;
+      if (pr === null || !st.proposalValid) continue;
+      if (this.quorum(st.precommits.power.get(pr.blockHash) ?? 0n)) {
+        this.decide(pr.block, pr.blockHash, this.commitFor(round, pr.blockHash), out);
+        return false;
+      }
+    }
+
+    if (this.step === 'propose' && p !== null) {
+      if (p.validRound === -1) {
+        // Rule 2.
+        const ok = rs.proposalValid && (this.lockedRound === -1 || this.lockedHash === p.blockHash);
+        this.castVote('prevote', ok ? p.blockHash : null, out);
+        this.step = 'prevote';
+        return true;
+      }
+      if (p.validRound >= 0 && p.validRound < r) {
+        // Rule 3.
+        const vr = this.roundState(p.validRound);
+        if (this.quorum(vr.prevotes.power.get(p.blockHash) ?? 0n)) {
+          const ok = rs.proposalValid && (this.lockedRound <= p.validRound || this.lockedHash === p.blockHash);
+          this.castVote('prevote', ok ? p.blockHash : null, out);
+          this.step = 'prevote';
+          return true;
+        }
+      }
+    }
+
+    // Rule 4.
+    if (this.step === 'prevote' && !rs.prevoteTimeoutScheduled && this.quorum(rs.prevotes.total)) {
+      rs.prevoteTimeoutScheduled = true;
+      out.push({ kind: 'schedule', height: this.height, round: r, step: 'prevote', ms: this.timeout('prevote', r) });
+    }
+
+    // Rule 5.
+    if (p !== null && rs.proposalValid && !rs.rule5Done && STEP_ORDER[this.step] >= STEP_ORDER.prevote && this.quorum(rs.prevotes.power.get(p.blockHash) ?? 0n)) {
+      rs.rule5Done = true;
+      if (this.step === 'prevote') {
+        this.lockedRound = r;
+        this.lockedHash = p.blockHash;
+        out.push({ kind: 'lock', height: this.height, round: r, blockHash: p.blockHash });
+        this.castVote('precommit', p.blockHash, out);
+        this.step = 'precommit';
+      }
+      this.validRound = r;
+      this.validBlock = p.block;
+      this.validHash = p.blockHash;
+      return true;
+    }
+
+    // Rule 6.
+    if (this.step === 'prevote' && this.quorum(rs.prevotes.power.get(NIL) ?? 0n)) {
+      this.castVote('precommit', null, out);
+      this.step = 'precommit';
+      return true;
+    }
+
+    // Rule 7.
+    if (!rs.precommitTimeoutScheduled && this.quorum(rs.precommits.total)) {
+      rs.precommitTimeoutScheduled = true;
+      out.push({ kind: 'schedule', height: this.height, round: r, step: 'precommit', ms: this.timeout('precommit', r) });
+    }
+    return false;
+  }
+
+  /** The certificate for `blockHash` from the precommits of `round`, signers in id order. */
+  private commitFor(round: number, blockHash: string): Commit {
+    const sigs: CommitSignature[] = [];
+    for (const v of this.roundState(round).precommits.votes.values()) {
+      if (v.blockHash === blockHash) sigs.push({ validatorId: v.validatorId, signature: v.signature });
+    }
+    sigs.sort((a, b) => (a.validatorId < b.validatorId ? -1 : a.validatorId > b.validatorId ? 1 : 0));
+    return { height: this.height, round, blockHash, signatures: sigs };
+  }
+
+  private decide(block: Block, blockHash: string, commit: Commit, out: EngineAction[]): void {
+    this.decided = true;
+    out.push({ kind: 'decide', height: this.height, block, blockHash, commit });
+  }
+}

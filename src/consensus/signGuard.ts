@@ -1,0 +1,72 @@
+/**
+ * The double-sign guard's rules (CometBFT's priv_validator_state): per key,
+ * the last signed (height, round, step, block hash, signature) and the lock.
+ * A key never signs an earlier position, and at the same position signs only
+ * the same block again (answering with the signature it gave before). The
+ * record is handed to `persist` — which must make it durable — before the
+ * signature is returned. Pure: persistence is injected (a file in a node, a
+ * map that survives simulated crashes in the simulation).
+ * @module
+ */
+import type { SignGuard, SignStep } from './driver.js';
+import type { LockState } from './engine.js';
+
+const STEP_RANK: Record<SignStep, number> = { proposal: 1, prevote: 2, precommit: 3 };
+
+export interface SignedRecord {
+  readonly height: number;
+  readonly round: number;
+  readonly step: SignStep;
+  readonly blockHash: string | null;
+  readonly signature: string;
+}
+
+export interface GuardState {
+  /** Last signature per validator id. */
+  readonly last: Record<string, SignedRecord>;
+  /** Lock of the current height, if any. */
+  readonly lock: { readonly height: number; readonly round: number; readonly blockHash: string } | null;
+}
+
+export const EMPTY_GUARD_STATE: GuardState = { last: {}, lock: null };
+
+export class SignGuardRules implements SignGuard {
+  private state: GuardState;
+
+  constructor(
+    initial: GuardState,
+    private readonly persist: (s: GuardState) => void,
+  ) {
+    this.state = initial;
+  }
+
+  get current(): GuardState {
+    return this.state;
+  }
+
+  sign(p: Parameters<SignGuard['sign']>[0]): string | null {
+    const last = this.state.last[p.validatorId];
+    if (last !== undefined) {
+      const cmp = p.height - last.height || p.round - last.round || STEP_RANK[p.step] - STEP_RANK[last.step];
+      if (cmp < 0) return null;
+      if (cmp === 0) return last.blockHash === p.blockHash ? last.signature : null;
+    }
+    const signature = p.signer.sign(p.bytes);
+    const record: SignedRecord = { height: p.height, round: p.round, step: p.step, blockHash: p.blockHash, signature };
+    const next: GuardState = { ...this.state, last: { ...this.state.last, [p.validatorId]: record } };
+    this.persist(next);
+    this.state = next;
+    return signature;
+  }
+
+  recordLock(height: number, lock: LockState): void {
+    const next: GuardState = { ...this.state, lock: { height, round: lock.round, blockHash: lock.blockHash } };
+    this.persist(next);
+    this.state = next;
+  }
+
+  lockAt(height: number): LockState | null {
+    const l = this.state.lock;
+    return l !== null && l.height === height ? { round: l.round, blockHash: l.blockHash } : null;
+  }
+}
