@@ -40,6 +40,8 @@ const args = parseArgs({
     keep: { type: 'boolean', default: false },
     /** Extra node flags for the child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
     'node-args': { type: 'string', default: '' },
+    /** Log level of the node (its JSON logs go to this process's stdout). */
+    'log-level': { type: 'string', default: 'warn' },
   },
 }).values;
 
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
     process.execPath,
     [
       ...String(args['node-args']).split(' ').filter((a) => a.length > 0),
-      cli, 'start', '--data-dir', dir, '--port', String(port), '--log-level', 'warn', '--rate-limit-max', '0',
+      cli, 'start', '--data-dir', dir, '--port', String(port), '--log-level', String(args['log-level']), '--rate-limit-max', '0',
       '--state-backend', String(args.backend), '--verify-workers', String(args.workers),
       '--mempool-max-per-sender', String(Math.max(1000, PER_SENDER)), '--mempool-nonce-window', String(Math.max(1000, PER_SENDER)),
     ],
@@ -238,7 +240,7 @@ async function main(): Promise<void> {
       `submit round trip p50: ${percentile(rtts.sort((a, b) => a - b), 50).toFixed(1)} ms, p99: ${percentile(rtts, 99).toFixed(1)} ms`,
       `finality latency p50: ${percentile(latencies, 50).toFixed(0)} ms, p99: ${percentile(latencies, 99).toFixed(0)} ms (submit to seen finalized)`,
       `CPU cores used: node ${nodeCpu.toFixed(2)} (all threads; main thread ${mainCpu.toFixed(2)}), load generator ${benchCpu.toFixed(2)}`,
-      `blocks: ${blocks}, mean ${(metric('fastpos_block_txs_sum') / blocks).toFixed(0)} txs per block, mean build ${((metric('fastpos_block_build_seconds_sum') / blocks) * 1000).toFixed(1)} ms, mean durable commit ${((metric('fastpos_block_commit_seconds_sum') / blocks) * 1000).toFixed(1)} ms`,
+      `blocks: ${blocks}, mean ${(metric('fastpos_block_txs_sum') / blocks).toFixed(0)} txs per block, mean build ${((metric('fastpos_block_build_seconds_sum') / blocks) * 1000).toFixed(1)} ms, mean durable commit ${((metric('fastpos_block_commit_seconds_sum') / blocks) * 1000).toFixed(1)} ms, blocks decided after round 0: ${blocks - metric('fastpos_consensus_decided_round_bucket{le="0"}')}`,
       `mean signature wait ${((metric('fastpos_tx_signature_wait_seconds_sum') / metric('fastpos_tx_signature_wait_seconds_count')) * 1000).toFixed(1)} ms, mean server time per request ${((metric('fastpos_http_request_duration_seconds_sum{route="/tx"}') / metric('fastpos_http_request_duration_seconds_count{route="/tx"}')) * 1000).toFixed(1)} ms`,
       `node peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MiB`,
       `verify/s (one core, this run): ${verifyRate.toFixed(0)}`,

@@ -14,16 +14,24 @@ import { ConsensusEngine, DEFAULT_TIMEOUTS, type EngineAction, type EngineEvent,
 
 export type SignStep = 'proposal' | 'prevote' | 'precommit';
 
+export interface SignResult {
+  readonly signature: string;
+}
+
 /**
- * The double-sign guard: what each local key signed, kept durably. `sign`
- * returns the signature to send, or null when signing would conflict with
- * something this key already signed (same height, round and step with another
- * block, or an earlier position). It records before it returns.
+ * The double-sign guard: what each local key signed. `sign` returns the
+ * signature, or null when signing would conflict with something this key
+ * already signed (same height, round and step with another block, or an
+ * earlier position). The node may use a signature inside at once; before
+ * anything carrying it leaves the node, `flush` makes the record durable, so
+ * that after a crash the guard still refuses a conflicting signature. A
+ * signature that never left needs no record: nobody can hold it against us.
  */
 export interface SignGuard {
-  sign(p: { validatorId: string; height: number; round: number; step: SignStep; blockHash: string | null; bytes: Uint8Array; signer: Signer }): string | null;
-  /** Records a lock durably (before the precommit that follows it is signed). */
+  sign(p: { validatorId: string; height: number; round: number; step: SignStep; blockHash: string | null; bytes: Uint8Array; signer: Signer }): SignResult | null;
   recordLock(height: number, lock: LockState): void;
+  /** Makes every record so far durable (null: already durable). */
+  flush(): Promise<void> | null;
   /** The lock recorded for `height`, if any (after a restart). */
   lockAt(height: number): LockState | null;
 }
@@ -33,16 +41,18 @@ export interface ConsensusApp {
   proposerOf(height: number, round: number): string;
   /** Builds a new block for (height, round); may wait for txs. null: nothing to propose now. */
   buildBlock(height: number, round: number): Promise<{ block: Block; hash: string } | null>;
-  /** Deterministic validity of a block proposed for the current height. */
-  validateBlock(block: Block, hash: string): boolean;
+  /** Deterministic validity of a block proposed for the current height (may check signatures off-thread). */
+  validateBlock(block: Block, hash: string): boolean | Promise<boolean>;
   /** Checks a certificate (and the block) received in a finalize message for the current height. */
-  verifyCertified(fb: FinalizedBlock): boolean;
+  verifyCertified(fb: FinalizedBlock): boolean | Promise<boolean>;
   /** Makes the decided block durable and applies it; validatorSet(height + 1) is known afterwards. */
   commit(block: Block, hash: string, commit: Commit): Promise<FinalizedBlock>;
 }
 
 export interface Transport {
   broadcast(e: Envelope): void;
+  /** Whether a broadcast reaches anyone (a lone node sends nothing, so it need not flush the guard). */
+  hasPeers(): boolean;
 }
 
 export interface DriverTimers {
@@ -229,19 +239,33 @@ export class ConsensusDriver {
           return;
         }
         this.noteSeen(e);
-        const valid = this.app.validateBlock(block, blockHash);
         const proposal: ProposalMsg = { height: e.height, round: e.round, validRound, proposer: e.validatorId, block, blockHash, signature: e.signature };
-        this.feed({ kind: 'proposal', proposal, valid });
+        this.whenChecked(e.height, this.app.validateBlock(block, blockHash), (valid) => this.feed({ kind: 'proposal', proposal, valid }));
         return;
       }
       case 'finalize': {
         if (this.engine.isDecided) return;
         const fb = decodeFinalizePayload(e);
-        if (!this.app.verifyCertified(fb)) return;
-        this.feed({ kind: 'certified', block: fb.block, blockHash: fb.hash, commit: fb.commit });
+        this.whenChecked(e.height, this.app.verifyCertified(fb), (ok) => {
+          if (ok) this.feed({ kind: 'certified', block: fb.block, blockHash: fb.hash, commit: fb.commit });
+        });
         return;
       }
     }
+  }
+
+  /** Runs `then` with a check's answer, now or when it resolves (if still at that height). */
+  private whenChecked(height: number, answer: boolean | Promise<boolean>, then: (ok: boolean) => void): void {
+    if (typeof answer === 'boolean') {
+      then(answer);
+      return;
+    }
+    answer.then(
+      (ok) => {
+        if (this.running && this.height === height && !this.committing) then(ok);
+      },
+      (err: unknown) => this.events.error?.(err),
+    );
   }
 
   private perform(actions: EngineAction[]): void {
@@ -259,6 +283,7 @@ export class ConsensusDriver {
           this.propose(a.height, a.round, a.block === null || a.blockHash === null ? null : { block: a.block, hash: a.blockHash }, a.validRound);
           break;
         case 'lock':
+          // Flushed with the precommit that follows it.
           this.guard.recordLock(a.height, { round: a.round, blockHash: a.blockHash });
           break;
         case 'vote':
@@ -274,25 +299,48 @@ export class ConsensusDriver {
     }
   }
 
-  private signEnvelope(u: UnsignedEnvelope, step: SignStep, blockHash: string | null, signer: Signer): Envelope | null {
+  /**
+   * Signs through the guard, feeds the message to our own engine at once, and
+   * sends it to peers once the guard's record is durable: a signature never
+   * leaves the node before the guard can refuse a conflicting one after a crash.
+   */
+  private signAndSend(u: UnsignedEnvelope, step: SignStep, blockHash: string | null, signer: Signer, own: (signature: string) => EngineEvent): void {
     const bytes = step === 'proposal' ? envelopeSignBytes(u) : voteSignBytes({ type: step, chainId: u.chainId, height: u.height, round: u.round, validatorId: u.validatorId, blockHash });
-    const signature = this.guard.sign({ validatorId: u.validatorId, height: u.height, round: u.round, step, blockHash, bytes, signer });
-    if (signature === null) {
+    const r = this.guard.sign({ validatorId: u.validatorId, height: u.height, round: u.round, step, blockHash, bytes, signer });
+    if (r === null) {
       this.events.refused?.(step, u.height, u.round);
-      return null;
+      return;
     }
-    return { ...u, signature };
+    const e: Envelope = { ...u, signature: r.signature };
+    this.noteSeen(e);
+    this.sent.push(e);
+    this.feed(own(r.signature));
+    this.send(e);
+  }
+
+  /** Broadcasts our own envelope once the guard's records are durable. */
+  private send(e: Envelope): void {
+    if (!this.transport.hasPeers()) return;
+    const durable = this.guard.flush();
+    if (durable === null) {
+      this.transport.broadcast(e);
+      return;
+    }
+    durable.then(
+      () => {
+        if (this.running) this.transport.broadcast(e);
+      },
+      (err: unknown) => this.events.error?.(Object.assign(err instanceof Error ? err : new Error(String(err)), { fatal: true })),
+    );
   }
 
   private vote(type: 'prevote' | 'precommit', height: number, round: number, blockHash: string | null): void {
     for (const [id, signer] of this.byId) {
       if (!this.app.validatorSet(height).validators.some((v) => v.id === id)) continue;
-      const u: UnsignedEnvelope = { type, chainId: this.opts.chainId, height, round, validatorId: id, payload: { blockHash } };
-      const e = this.signEnvelope(u, type, blockHash, signer);
-      if (e === null) continue;
-      this.sent.push(e);
-      this.transport.broadcast(e);
-      this.receive(e);
+      this.signAndSend({ type, chainId: this.opts.chainId, height, round, validatorId: id, payload: { blockHash } }, type, blockHash, signer, (signature) => ({
+        kind: 'vote',
+        vote: { type, height, round, validatorId: id, blockHash, signature },
+      }));
     }
   }
 
@@ -302,12 +350,12 @@ export class ConsensusDriver {
     if (signer === undefined) return;
     const send = (block: Block, hash: string, vr: number): void => {
       if (!this.running || this.height !== height || this.engine.round !== round || this.engine.isDecided) return;
-      const u: UnsignedEnvelope = { type: 'proposal', chainId: this.opts.chainId, height, round, validatorId: proposer, payload: encodeProposalPayload(block, hash, vr) };
-      const e = this.signEnvelope(u, 'proposal', hash, signer);
-      if (e === null) return;
-      this.sent.push(e);
-      this.transport.broadcast(e);
-      this.receive(e);
+      this.signAndSend({ type: 'proposal', chainId: this.opts.chainId, height, round, validatorId: proposer, payload: encodeProposalPayload(block, hash, vr) }, 'proposal', hash, signer, (signature) => ({
+        kind: 'proposal',
+        // Our own block: built (or checked, for a valid value) by this node.
+        proposal: { height, round, validRound: vr, proposer, block, blockHash: hash, signature },
+        valid: true,
+      }));
     };
     if (valid !== null) {
       // Rule 1: a valid value from an earlier round is proposed again.
@@ -335,7 +383,8 @@ export class ConsensusDriver {
         const signer = this.byId.get(proposer);
         if (signer !== undefined) {
           const u: UnsignedEnvelope = { type: 'finalize', chainId: this.opts.chainId, height, round: commit.round, validatorId: proposer, payload: encodeFinalizePayload(fb) };
-          this.transport.broadcast({ ...u, signature: signer.sign(envelopeSignBytes(u)) });
+          // The certificate carries our precommit: send() flushes the guard first.
+          this.send({ ...u, signature: signer.sign(envelopeSignBytes(u)) });
         }
         this.enterHeight(height + 1);
       },
@@ -347,10 +396,15 @@ export class ConsensusDriver {
     );
   }
 
-  /** A block for the current height arrived with a certificate through sync: decide it. */
+  /** A block for the current height arrived with a checked certificate through sync: decide it. */
   certified(fb: FinalizedBlock): void {
     if (!this.running || this.committing || fb.block.header.height !== this.height || this.engine.isDecided) return;
     this.feed({ kind: 'certified', block: fb.block, blockHash: fb.hash, commit: fb.commit });
+  }
+
+  /** Whether the current height is being made durable (new messages for it are not needed). */
+  get isCommitting(): boolean {
+    return this.committing;
   }
 
   private scheduleRepair(): void {
@@ -358,7 +412,7 @@ export class ConsensusDriver {
     this.repairHandle = this.timers.setTimeout(() => {
       this.repairHandle = null;
       if (!this.running) return;
-      if (!this.committing) for (const e of this.sent) this.transport.broadcast(e);
+      if (!this.committing) for (const e of this.sent) this.send(e);
       this.scheduleRepair();
     }, ms);
   }

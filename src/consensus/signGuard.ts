@@ -8,7 +8,7 @@
  * map that survives simulated crashes in the simulation).
  * @module
  */
-import type { SignGuard, SignStep } from './driver.js';
+import type { SignGuard, SignResult, SignStep } from './driver.js';
 import type { LockState } from './engine.js';
 
 const STEP_RANK: Record<SignStep, number> = { proposal: 1, prevote: 2, precommit: 3 };
@@ -32,10 +32,15 @@ export const EMPTY_GUARD_STATE: GuardState = { last: {}, lock: null };
 
 export class SignGuardRules implements SignGuard {
   private state: GuardState;
+  private dirty = false;
 
+  /**
+   * `persist` makes a state durable; it may return a promise. States are
+   * persisted in order; a later state contains every earlier record.
+   */
   constructor(
     initial: GuardState,
-    private readonly persist: (s: GuardState) => void,
+    private readonly persist: (s: GuardState) => void | Promise<void>,
   ) {
     this.state = initial;
   }
@@ -44,29 +49,48 @@ export class SignGuardRules implements SignGuard {
     return this.state;
   }
 
-  sign(p: Parameters<SignGuard['sign']>[0]): string | null {
+  /**
+   * Judged against everything signed before, including records not yet
+   * flushed; the record moves at once. Nothing carrying the signature may
+   * leave the node before `flush()` has made the record durable.
+   */
+  sign(p: Parameters<SignGuard['sign']>[0]): SignResult | null {
     const last = this.state.last[p.validatorId];
     if (last !== undefined) {
       const cmp = p.height - last.height || p.round - last.round || STEP_RANK[p.step] - STEP_RANK[last.step];
       if (cmp < 0) return null;
-      if (cmp === 0) return last.blockHash === p.blockHash ? last.signature : null;
+      if (cmp === 0) return last.blockHash === p.blockHash ? { signature: last.signature } : null;
     }
     const signature = p.signer.sign(p.bytes);
     const record: SignedRecord = { height: p.height, round: p.round, step: p.step, blockHash: p.blockHash, signature };
-    const next: GuardState = { ...this.state, last: { ...this.state.last, [p.validatorId]: record } };
-    this.persist(next);
-    this.state = next;
-    return signature;
+    this.state = { ...this.state, last: { ...this.state.last, [p.validatorId]: record } };
+    this.dirty = true;
+    return { signature };
   }
 
   recordLock(height: number, lock: LockState): void {
-    const next: GuardState = { ...this.state, lock: { height, round: lock.round, blockHash: lock.blockHash } };
-    this.persist(next);
-    this.state = next;
+    this.state = { ...this.state, lock: { height, round: lock.round, blockHash: lock.blockHash } };
+    this.dirty = true;
   }
 
   lockAt(height: number): LockState | null {
     const l = this.state.lock;
     return l !== null && l.height === height ? { round: l.round, blockHash: l.blockHash } : null;
   }
+
+  /** Makes every record so far durable; null when there was nothing to write or it was written synchronously. */
+  flush(): Promise<void> | null {
+    if (!this.dirty) return this.pending;
+    this.dirty = false;
+    const w = this.persist(this.state);
+    if (w === undefined) return null;
+    const tracked = w.finally(() => {
+      if (this.pending === tracked) this.pending = null;
+    });
+    this.pending = tracked;
+    return tracked;
+  }
+
+  /** The latest write in flight (writes complete in order, so it covers every earlier one). */
+  private pending: Promise<void> | null = null;
 }

@@ -44,6 +44,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
       registers: r,
     }),
+    consensusRound: new Histogram({
+      name: 'fastpos_consensus_decided_round',
+      help: 'Round in which each block was decided (0 = first try; more means proposer faults or slow votes)',
+      buckets: [0, 1, 2, 3, 5, 10],
+      registers: r,
+    }),
+    evidence: new Counter({ name: 'fastpos_equivocation_evidence_total', help: 'Equivocations seen (two different signed messages of one validator for one position)', labelNames: ['type'] as const, registers: r }),
     mempoolSize: new Gauge({ name: 'fastpos_mempool_txs', help: 'Txs waiting in the mempool', registers: r }),
     mempoolBytes: new Gauge({ name: 'fastpos_mempool_bytes', help: 'Bytes of txs waiting in the mempool', registers: r }),
     mempoolDropped: new Counter({

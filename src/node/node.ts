@@ -10,9 +10,12 @@ import type { Logger } from 'pino';
 import { encodeFinalizedBlock } from '../codec/block.js';
 import { KEY_PREFIX, encodeStateValue } from '../codec/state.js';
 import { decodeTx, encodeTx } from '../codec/tx.js';
-import { buildBlock, type BlockEnv, type ChainTip } from '../consensus/block.js';
-import { signPrecommit, sortSignatures, verifyCommit } from '../consensus/commit.js';
+import { buildBlock, validateBlock, type BlockEnv, type ChainTip, type ExecutedBlock } from '../consensus/block.js';
+import { verifyCommit } from '../consensus/commit.js';
+import { ConsensusDriver, type ConsensusApp, type SignGuard, type Transport } from '../consensus/driver.js';
+import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { selectProposer } from '../consensus/proposer.js';
+import type { Envelope } from '../codec/envelope.js';
 import { buildValidatorSet } from '../consensus/validatorSet.js';
 import { createSigner, type Signer } from '../crypto/ed25519.js';
 import { addressFromPubKey } from '../crypto/keys.js';
@@ -24,7 +27,8 @@ import { getAccount, type BlockContext } from '../state/execute.js';
 import { genesisEntries, genesisHash as computeGenesisHash, usesDevKeys } from '../state/genesis.js';
 import { WorldState } from '../state/worldState.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
-import type { Account, Commit, DecodedTx, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
+import type { Account, Block, Commit, DecodedTx, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
+import { createFileSignGuard } from './signGuardFile.js';
 import { createVerifier, type SignatureVerifier } from './verifier.js';
 import { signTx } from '../client/sign.js';
 
@@ -45,6 +49,10 @@ export interface NodeOptions {
   readonly mempool: MempoolOptions;
   readonly minBlockIntervalMs: number;
   readonly idleBlockIntervalMs: number;
+  /** Consensus round timeouts; the propose timeout is extended by idleBlockIntervalMs (a proposer may wait that long for txs). */
+  readonly timeouts?: TimeoutParams;
+  /** Where the double-sign guard record lives (a node that signs needs one). */
+  readonly dataDir: string;
   readonly verifyWorkers: number;
   readonly allowDevKeys: boolean;
   readonly nodeId?: string;
@@ -57,6 +65,9 @@ export interface NodeDeps {
   readonly timers?: Timers;
   readonly metrics?: Metrics;
   readonly verifier?: SignatureVerifier;
+  /** Sends consensus messages to peers (none: a node that holds 2/3 of power alone). */
+  readonly transport?: Transport;
+  readonly guard?: SignGuard;
 }
 
 export type TxStatus =
@@ -65,6 +76,15 @@ export type TxStatus =
   | { id: string; status: 'dropped'; error: string; message: string; height: number; tx: Record<string, unknown> };
 
 /** Chain ids on which the public development keys are expected. */
+export interface EvidenceRecord {
+  readonly type: string;
+  readonly height: number;
+  readonly round: number;
+  readonly validatorId: string;
+  readonly first: Envelope;
+  readonly second: Envelope;
+}
+
 export function isDevChainId(chainId: string): boolean {
   return /(^|[-_.])(devnet|localnet)([-_.]|$)/.test(chainId);
 }
@@ -95,12 +115,16 @@ export class FastposNode extends EventEmitter {
   private paused = false;
   private started = false;
   private stopped = false;
-  private timer: unknown = null;
   /** The block being made durable, if any (one at a time). */
-  private inFlight: Promise<FinalizedBlock | undefined> | null = null;
+  private inFlight: Promise<FinalizedBlock> | null = null;
   private readonly keyCache = new Map<string, import('node:crypto').KeyObject>();
-  private timerAt = Infinity;
   private lastBlockAt = 0;
+  private driver: ConsensusDriver | null = null;
+  private readonly transport: Transport;
+  private readonly guard: SignGuard;
+  /** Blocks executed while checking or building them, by hash, for the height in progress. */
+  private readonly executed = new Map<string, ExecutedBlock>();
+  private readonly evidence = new Map<string, EvidenceRecord>();
   /** Admission time of pending txs, for the finality latency metric. */
   private readonly admittedAt = new Map<string, number>();
 
@@ -117,6 +141,8 @@ export class FastposNode extends EventEmitter {
     this.timers = deps.timers ?? realTimers;
     this.metrics = deps.metrics ?? createMetrics({ defaultMetrics: false });
     this.ownsVerifier = deps.verifier === undefined;
+    this.transport = deps.transport ?? { broadcast: () => undefined, hasPeers: () => false };
+    this.guard = deps.guard ?? createFileSignGuard(opts.dataDir);
     this.verifier = deps.verifier ?? createVerifier(opts.verifyWorkers);
     const ctx: BlockContext = { chainId: opts.genesis.chainId, params: opts.genesis.params, feeRecipient: opts.genesis.treasury };
     this.mempool = new Mempool(opts.mempool, ctx);
@@ -167,10 +193,10 @@ export class FastposNode extends EventEmitter {
     this.started = true;
     this.lastBlockAt = this.clock.now();
     const power = this.heldPower();
-    if (!this.canFinalizeAlone()) {
-      this.log.warn({ held: power.toString(), total: this.set.totalPower.toString() }, 'this node holds less than 2/3 of voting power and cannot finalize blocks alone');
+    if (!this.canFinalizeAlone() && power > 0n) {
+      this.log.info({ held: power.toString(), total: this.set.totalPower.toString() }, 'this node holds less than 2/3 of voting power: blocks are finalized with its peers');
     }
-    this.schedule();
+    this.startConsensus();
   }
 
   /** Checks what the store returned: state commitment, latest block and its certificate. */
@@ -194,8 +220,7 @@ export class FastposNode extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.timer !== null) this.timers.clearTimeout(this.timer);
-    this.timer = null;
+    this.driver?.stop();
     if (this.inFlight !== null) await this.inFlight.catch(() => undefined);
     if (this.ownsVerifier) await this.verifier.close();
     await this.store.close();
@@ -291,7 +316,8 @@ export class FastposNode extends EventEmitter {
         if (opts.idempotent) return again;
         throw new FastposError(ErrorCode.DUPLICATE_TX, `tx ${d.id} is already ${again.status}`);
       }
-      const { evicted, replaced } = this.mempool.add(d, this.world, this.tip.height, this.clock.now());
+      // Counted from the next height: the block in progress may have been built before this tx arrived.
+      const { evicted, replaced } = this.mempool.add(d, this.world, this.tip.height + 1, this.clock.now());
       for (const r of evicted) this.onDropped(r);
       if (replaced !== undefined) this.onDropped(replaced);
     } catch (e) {
@@ -301,7 +327,7 @@ export class FastposNode extends EventEmitter {
     this.admittedAt.set(d.id, performance.now());
     this.metrics.txAccepted.inc();
     this.updatePoolGauges();
-    this.schedule();
+    this.emit('txAdmitted', d);
     // The submitted JSON passed decoding, so it is the tx's wire form.
     return { id: d.id, status: 'pending', tx: json as Record<string, unknown> };
   }
@@ -334,7 +360,16 @@ export class FastposNode extends EventEmitter {
    * node's governance key, so that the change is finalized, replayable and the
    * same on every node. Returns the pending tx.
    */
-  async setWorkWeight(validatorId: string, workWeight: number): Promise<TxStatus> {
+  setWorkWeight(validatorId: string, workWeight: number): Promise<TxStatus> {
+    // One at a time: each picks the next nonce only after the previous one is in the pool.
+    const next = this.governanceQueue.then(() => this.submitWorkWeight(validatorId, workWeight));
+    this.governanceQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private governanceQueue: Promise<unknown> = Promise.resolve();
+
+  private async submitWorkWeight(validatorId: string, workWeight: number): Promise<TxStatus> {
     const key = this.opts.governanceKey;
     if (key === undefined) throw new FastposError(ErrorCode.FORBIDDEN, 'this node holds no governance key: set governanceKeyFile to a key of an account in genesis params.governance');
     if (!this.validators.has(validatorId)) throw new FastposError(ErrorCode.NOT_FOUND, `no validator ${validatorId}`);
@@ -352,131 +387,228 @@ export class FastposNode extends EventEmitter {
     return this.submitTx(tx);
   }
 
-  /** Stops block production; resolves once a block in flight (if any) is finalized, after which none follows. */
+  /** Stops taking part in consensus; resolves once a block being committed (if any) is durable. */
   async pause(): Promise<void> {
     this.paused = true;
     this.log.warn('block production paused by an operator');
+    this.driver?.stop();
     if (this.inFlight !== null) await this.inFlight.catch(() => undefined);
   }
 
   resume(): void {
+    if (!this.paused) return;
     this.paused = false;
     this.log.warn('block production resumed by an operator');
-    this.schedule();
+    this.startConsensus();
   }
 
-  // ---------------------------------------------------------------- production
-
-  /** Arms the production timer: soon after the last block when txs wait, at the idle interval otherwise. */
-  private schedule(): void {
-    if (!this.isStarted || this.paused) return;
-    const interval = this.mempool.size > 0 ? this.opts.minBlockIntervalMs : this.opts.idleBlockIntervalMs;
-    const at = Math.max(this.lastBlockAt + interval, this.clock.now());
-    if (this.timer !== null) {
-      if (this.timerAt <= at) return;
-      this.timers.clearTimeout(this.timer);
-    }
-    this.timerAt = at;
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = null;
-      this.timerAt = Infinity;
-      void this.produce();
-    }, Math.max(0, at - this.clock.now()));
-  }
+  // ---------------------------------------------------------------- consensus
 
   private env(): BlockEnv {
     return { chainId: this.genesis.chainId, params: this.genesis.params, treasury: this.genesis.treasury, set: this.set, validator: (id) => this.validators.get(id) };
   }
 
-  /**
-   * Builds, certifies, stores and applies the next block. On a single node the
-   * node signs a precommit with every validator key it holds; the certificate
-   * is then checked by the same `verifyCommit` every other node uses.
-   */
-  produce(): Promise<FinalizedBlock | undefined> {
-    if (this.inFlight !== null) return this.inFlight;
-    const p = this.produceOne().then(
-      (fb) => {
-        this.inFlight = null;
-        this.schedule();
-        return fb;
+  private startConsensus(): void {
+    if (!this.isStarted || this.paused) return;
+    const base = this.opts.timeouts ?? DEFAULT_TIMEOUTS;
+    // A proposer may wait up to idleBlockIntervalMs for txs: the others wait for it that much longer.
+    const timeouts: TimeoutParams = { ...base, proposeMs: base.proposeMs + this.opts.idleBlockIntervalMs };
+    const local = [...this.signers].map(([id, signer]) => ({ id, signer }));
+    this.driver = new ConsensusDriver(
+      { chainId: this.genesis.chainId, local, timeouts },
+      this.app,
+      {
+        broadcast: (e) => {
+          if (e.type === 'proposal') this.metrics.proposals.inc({ validator: e.validatorId });
+          else if (e.type !== 'finalize') this.metrics.votes.inc({ validator: e.validatorId, type: e.type });
+          this.transport.broadcast(e);
+        },
+        hasPeers: () => this.transport.hasPeers(),
       },
-      (e: unknown) => {
-        this.inFlight = null;
-        // A block that cannot be made durable must not be announced: stop here.
-        this.log.fatal({ err: e }, 'could not commit a finalized block; stopping');
-        this.emit('fatal', e);
-        throw e;
+      this.guard,
+      this.timers,
+      {
+        behind: (height) => this.emit('behind', height),
+        evidence: (first, second) => this.recordEvidence(first, second),
+        refused: (step, height, round) => this.log.warn({ step, height, round }, 'double-sign guard refused to sign again at this position'),
+        error: (e) => {
+          if (this.fatal(e)) return;
+          this.log.warn({ err: e }, 'consensus message dropped');
+        },
       },
     );
-    this.inFlight = p;
-    p.catch(() => undefined);
-    return p;
+    this.driver.start(this.tip.height + 1);
   }
 
-  private async produceOne(): Promise<FinalizedBlock | undefined> {
-    if (!this.isStarted || this.paused) return undefined;
-    if (!this.canFinalizeAlone()) return undefined;
-    const height = this.tip.height + 1;
-    const round = this.firstHeldRound(height);
-    if (round === undefined) return undefined;
+  /** A failure to make a decided block durable stops the node: nothing undurable is ever announced. */
+  private fatal(e: unknown): boolean {
+    if (!(e instanceof Error) || (e as { fatal?: boolean }).fatal !== true) return false;
+    this.log.fatal({ err: e }, 'could not commit a finalized block; stopping');
+    this.emit('fatal', e);
+    return true;
+  }
+
+  /** A consensus envelope from a peer, already checked (chain, sender, signature). */
+  receiveEnvelope(e: Envelope): void {
+    this.driver?.receive(e);
+  }
+
+  /** Where consensus stands: height, round and step. */
+  get consensusState(): { height: number; round: number; step: string } {
+    return { height: this.driver?.currentHeight ?? this.tip.height + 1, round: this.driver?.round ?? 0, step: this.driver?.step ?? 'propose' };
+  }
+
+  private recordEvidence(first: Envelope, second: Envelope): void {
+    const key = `${first.type}/${first.height}/${first.round}/${first.validatorId}`;
+    if (this.evidence.has(key)) return;
+    if (this.evidence.size >= 10_000) this.evidence.delete(this.evidence.keys().next().value as string);
+    this.evidence.set(key, { type: first.type, height: first.height, round: first.round, validatorId: first.validatorId, first, second });
+    this.metrics.evidence.inc({ type: first.type });
+    this.log.warn({ validatorId: first.validatorId, height: first.height, round: first.round, type: first.type }, 'equivocation evidence');
+  }
+
+  /** Equivocation evidence seen by this node (two different signed messages of one validator for one position). */
+  evidenceList(): EvidenceRecord[] {
+    return [...this.evidence.values()];
+  }
+
+  /** The consensus application: how the driver builds, checks and commits blocks on this node. */
+  private readonly app: ConsensusApp = {
+    validatorSet: () => this.set,
+    proposerOf: (height, round) => selectProposer(this.set, height, round).id,
+    buildBlock: (height, round) => this.buildProposal(height, round),
+    validateBlock: (block, hash) => this.checkBlock(block, hash),
+    verifyCertified: async (fb) => {
+      try {
+        verifyCommit({ chainId: this.genesis.chainId, set: this.set, commit: fb.commit, height: fb.block.header.height, blockHash: fb.hash, keyCache: this.keyCache });
+      } catch {
+        return false;
+      }
+      return this.checkBlock(fb.block, fb.hash);
+    },
+    commit: (block, hash, commit) => {
+      const p = this.commitDecided(block, hash, commit);
+      this.inFlight = p;
+      return p.finally(() => {
+        this.inFlight = null;
+      });
+    },
+  };
+
+  /** Waits until a block is due (txs waiting after minBlockIntervalMs, or idleBlockIntervalMs), then builds it. */
+  private async buildProposal(height: number, round: number): Promise<{ block: Block; hash: string } | null> {
+    for (;;) {
+      if (!this.isStarted || this.paused || this.tip.height + 1 !== height || this.driver?.round !== round) return null;
+      const since = this.clock.now() - this.lastBlockAt;
+      const due = this.mempool.size > 0 ? this.opts.minBlockIntervalMs : this.opts.idleBlockIntervalMs;
+      if (since >= due || round > 0) break;
+      await new Promise<void>((resolve) => {
+        let t: unknown;
+        const done = (): void => {
+          this.timers.clearTimeout(t);
+          this.off('txAdmitted', early);
+          resolve();
+        };
+        t = this.timers.setTimeout(done, Math.max(1, due - since));
+        // The first tx of an idle spell ends the wait, no sooner than minBlockIntervalMs after the last block.
+        const early = (): void => {
+          this.off('txAdmitted', early);
+          this.timers.clearTimeout(t);
+          t = this.timers.setTimeout(done, Math.max(0, this.lastBlockAt + this.opts.minBlockIntervalMs - this.clock.now()));
+        };
+        if (this.mempool.size === 0) this.on('txAdmitted', early);
+      });
+    }
     const t0 = performance.now();
     const built = buildBlock({ env: this.env(), state: this.world, tip: this.tip, round, timestamp: this.clock.now(), candidates: this.mempool.candidates(this.world) });
-    const signatures = sortSignatures(
-      this.set.validators
-        .filter((v) => this.signers.has(v.id))
-        .map((v) => signPrecommit({ chainId: this.genesis.chainId, height, round, blockHash: built.hash, validatorId: v.id, signer: this.signers.get(v.id)! })),
-    );
-    const commit: Commit = { height, round, blockHash: built.hash, signatures };
-    verifyCommit({ chainId: this.genesis.chainId, set: this.set, commit, height, blockHash: built.hash, keyCache: this.keyCache });
-    const fb: FinalizedBlock = { block: built.block, hash: built.hash, results: built.results, commit };
+    for (const sk of built.skipped) {
+      if (sk.error.code !== ErrorCode.NONCE_TOO_HIGH) {
+        const r = this.mempool.drop(sk.tx.id, sk.error.code.toLowerCase(), sk.error.message, height, this.clock.now());
+        if (r !== undefined) this.onDropped(r);
+      }
+    }
+    this.metrics.blockBuildSeconds.observe((performance.now() - t0) / 1000);
+    this.executed.set(built.hash, built);
+    this.log.debug({ height, round, txs: built.block.txs.length, buildMs: Math.round(performance.now() - t0) }, 'proposing block');
+    return { block: built.block, hash: built.hash };
+  }
+
+  /**
+   * Deterministic validity of a block for the next height: tx signatures
+   * (those not already checked at admission, on the worker threads), the
+   * previous certificate it carries, then header and execution.
+   */
+  private async checkBlock(block: Block, hash: string): Promise<boolean> {
+    if (this.executed.has(hash)) return true;
+    const height = block.header.height;
+    try {
+      const unchecked = block.txs.filter((d) => this.mempool.get(d.id)?.tx.signature !== d.tx.signature);
+      if (unchecked.length > 0) {
+        const ok = await this.verifier.verifyMany(unchecked.map((d) => ({ pubKey: d.tx.pubKey, message: d.signBytes, signature: d.tx.signature })));
+        const bad = ok.indexOf(false);
+        if (bad >= 0) throw new FastposError(ErrorCode.INVALID_BLOCK, `tx ${unchecked[bad]!.id} has a bad signature`);
+      }
+      if (this.tip.height + 1 !== height) return false;
+      if (block.lastCommit !== null) {
+        verifyCommit({ chainId: this.genesis.chainId, set: this.set, commit: block.lastCommit, height: height - 1, blockHash: this.tip.hash, keyCache: this.keyCache });
+      }
+      const executed = validateBlock({ env: this.env(), state: this.world, tip: this.tip, block });
+      if (executed.hash !== hash) return false;
+      this.executed.set(hash, executed);
+      return true;
+    } catch (e) {
+      if (!(e instanceof FastposError)) throw e;
+      this.log.warn({ height, hash, code: e.code, err: e.message }, 'refused a proposed block');
+      return false;
+    }
+  }
+
+  /** Makes a decided block durable, then applies it and tells everyone. */
+  private async commitDecided(block: Block, hash: string, commit: Commit): Promise<FinalizedBlock> {
+    const height = block.header.height;
+    let executed = this.executed.get(hash);
+    if (executed === undefined) {
+      // Decided through a certificate for a block we never checked: its signers vouch for it, execution gives the state.
+      executed = validateBlock({ env: this.env(), state: this.world, tip: this.tip, block });
+    }
+    this.executed.clear();
+    const fb: FinalizedBlock = { block, hash, results: executed.results, commit };
     const t1 = performance.now();
-    await this.store.commitBlock({ block: fb, changes: built.diff.encoded, accumulator: built.diff.accumulator.toBytes() });
+    try {
+      await this.store.commitBlock({ block: fb, changes: executed.diff.encoded, accumulator: executed.diff.accumulator.toBytes() });
+    } catch (e) {
+      throw Object.assign(e instanceof Error ? e : new Error(String(e)), { fatal: true });
+    }
     const t2 = performance.now();
-    this.world.apply(built.diff);
+    this.world.apply(executed.diff);
     this.latest = fb;
-    this.tip = { height, hash: fb.hash, timestamp: fb.block.header.timestamp, commit };
+    this.tip = { height, hash, timestamp: block.header.timestamp, commit };
     this.lastBlockAt = this.clock.now();
 
     // The block is final and durable: now tell everyone.
     const touched: string[] = [];
     let validatorsChanged = false;
-    for (const key of built.diff.changes.keys()) {
+    for (const key of executed.diff.changes.keys()) {
       if (key.startsWith(KEY_PREFIX.account)) touched.push(key.slice(KEY_PREFIX.account.length));
       else if (key.startsWith(KEY_PREFIX.validator)) validatorsChanged = true;
     }
     // The set of the next height comes from the state after this block.
     if (validatorsChanged) this.refreshValidators();
-    for (const s of built.skipped) {
-      if (s.error.code !== ErrorCode.NONCE_TOO_HIGH) {
-        const r = this.mempool.drop(s.tx.id, s.error.code.toLowerCase(), s.error.message, height, this.clock.now());
-        if (r !== undefined) this.onDropped(r);
-      }
-    }
-    const dropped = this.mempool.update({ height, now: this.clock.now(), included: fb.block.txs.map((d) => d.id), touched, state: this.world });
+    const dropped = this.mempool.update({ height, now: this.clock.now(), included: block.txs.map((d) => d.id), touched, state: this.world });
     for (const r of dropped) this.onDropped(r);
-    this.recordMetrics(fb, t1 - t0, t2 - t1);
+    this.recordMetrics(fb, t2 - t1);
     this.emit('finalized', fb);
-    this.log.debug({ height, hash: fb.hash, txs: fb.block.txs.length }, 'finalized block');
+    this.log.debug({ height, hash, txs: block.txs.length, round: commit.round }, 'finalized block');
     return fb;
   }
 
-  private firstHeldRound(height: number): number | undefined {
-    for (let r = 0; r < this.set.validators.length; r++) {
-      if (this.signers.has(selectProposer(this.set, height, r).id)) return r;
-    }
-    return undefined;
-  }
-
-  private recordMetrics(fb: FinalizedBlock, buildMs: number, commitMs: number): void {
+  private recordMetrics(fb: FinalizedBlock, commitMs: number): void {
     const m = this.metrics;
     m.finalizedHeight.set(fb.block.header.height);
     m.blocksFinalized.inc();
     m.blockTxs.observe(fb.block.txs.length);
-    m.blockBuildSeconds.observe(buildMs / 1000);
     m.blockCommitSeconds.observe(commitMs / 1000);
-    m.proposals.inc({ validator: fb.block.header.proposer });
-    for (const s of fb.commit.signatures) m.votes.inc({ validator: s.validatorId, type: 'precommit' });
+    m.consensusRound.observe(fb.commit.round);
     const now = performance.now();
     let ok = 0;
     fb.block.txs.forEach((d, i) => {

@@ -92,6 +92,7 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
       idleBlockIntervalMs: config.idleBlockIntervalMs,
       verifyWorkers: config.verifyWorkers,
       allowDevKeys: config.allowDevKeys,
+      dataDir: config.dataDir,
     },
     { store, logger, metrics },
   );

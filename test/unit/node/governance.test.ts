@@ -261,3 +261,29 @@ describe('a node without a governance key', () => {
     assert.equal(st.error, 'FORBIDDEN');
   });
 });
+
+describe('concurrent admin work-weight requests (signature workers on, as by default)', () => {
+  let n: TestNode;
+  before(async () => {
+    n = await startTestNode({ config: { adminToken: TOKEN, verifyWorkers: 2 } });
+  });
+  after(async () => {
+    await n?.dispose();
+  });
+
+  it(
+    'behavior: each of several concurrent requests is accepted with its own nonce and finalizes',
+    {},
+    async () => {
+      const id = n.node.validatorList()[0]!.id;
+      const weights = [20_000, 30_000, 40_000];
+      const rs = await Promise.all(weights.map((w) => post(n, `/admin/validators/${id}/work-weight`, { workWeight: w })));
+      assert.deepEqual(rs.map((r) => r.status), [202, 202, 202], JSON.stringify(rs.map((r) => r.json)));
+      const sts = await Promise.all(rs.map((r) => finalized(n, r.json.id)));
+      assert.deepEqual(sts.map((s) => s.success), [true, true, true]);
+      assert.deepEqual(new Set(sts.map((s) => s.tx.nonce)).size, 3);
+      const last = sts.reduce((a, b) => (a.tx.nonce > b.tx.nonce ? a : b));
+      assert.equal((await get(n, '/validators')).json[0].workWeight, last.tx.payload.workWeight);
+    },
+  );
+});
