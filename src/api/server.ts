@@ -10,7 +10,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
 import type { Logger } from 'pino';
 import { encodeTx, txSignBytes } from '../codec/tx.js';
 import { createSigner } from '../crypto/ed25519.js';
@@ -34,9 +35,11 @@ export interface ApiOptions {
   /** Where admin backups go (a folder per backup is made inside). */
   readonly backupDir: string;
   readonly logger: Logger;
+  /** Validator-network routes (/p2p, /sync). */
+  readonly p2p?: P2pApiOptions;
 }
 
-function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
   return reply.code(ERROR_STATUS[code]).send({ error: { code, message } });
 }
 
@@ -231,14 +234,18 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   }
 
   // ------------------------------------------------------------------ admin
+  /** Bearer-token check of admin operations (constant-time compare; off when no token is set). */
+  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (opts.adminToken === undefined) return sendError(reply, ErrorCode.ADMIN_DISABLED, 'admin API is disabled: no adminToken is configured');
+    const h = req.headers.authorization;
+    if (h === undefined || !h.startsWith('Bearer ')) return sendError(reply, ErrorCode.UNAUTHORIZED, 'send Authorization: Bearer <adminToken>');
+    if (!tokenMatches(h.slice(7), opts.adminToken)) return sendError(reply, ErrorCode.FORBIDDEN, 'admin token is wrong');
+    return undefined;
+  };
+  if (opts.p2p !== undefined) await registerP2pRoutes(app, node, opts.p2p, requireAdmin);
+
   await app.register(async (admin) => {
-    admin.addHook('onRequest', async (req, reply) => {
-      if (opts.adminToken === undefined) return sendError(reply, ErrorCode.ADMIN_DISABLED, 'admin API is disabled: no adminToken is configured');
-      const h = req.headers.authorization;
-      if (h === undefined || !h.startsWith('Bearer ')) return sendError(reply, ErrorCode.UNAUTHORIZED, 'send Authorization: Bearer <adminToken>');
-      if (!tokenMatches(h.slice(7), opts.adminToken)) return sendError(reply, ErrorCode.FORBIDDEN, 'admin token is wrong');
-      return undefined;
-    });
+    admin.addHook('onRequest', requireAdmin);
     admin.get('/status', { schema: { querystring: S.emptyQuery } }, async () => ({
       paused: node.isPaused,
       producing: node.canFinalizeAlone() && !node.isPaused,

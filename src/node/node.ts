@@ -8,14 +8,14 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { encodeFinalizedBlock } from '../codec/block.js';
-import { KEY_PREFIX, encodeStateValue } from '../codec/state.js';
+import { KEY_PREFIX, encodeStateValue, type StateValue } from '../codec/state.js';
 import { decodeTx, encodeTx } from '../codec/tx.js';
 import { buildBlock, validateBlock, type BlockEnv, type ChainTip, type ExecutedBlock } from '../consensus/block.js';
 import { verifyCommit } from '../consensus/commit.js';
 import { ConsensusDriver, type ConsensusApp, type SignGuard, type Transport } from '../consensus/driver.js';
 import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { selectProposer } from '../consensus/proposer.js';
-import type { Envelope } from '../codec/envelope.js';
+import { decodeEnvelope, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
 import { buildValidatorSet } from '../consensus/validatorSet.js';
 import { createSigner, type Signer } from '../crypto/ed25519.js';
 import { addressFromPubKey } from '../crypto/keys.js';
@@ -56,6 +56,8 @@ export interface NodeOptions {
   readonly verifyWorkers: number;
   readonly allowDevKeys: boolean;
   readonly nodeId?: string;
+  /** Consensus messages per second accepted from one validator (0 = no limit). */
+  readonly p2pRateLimit?: number;
 }
 
 export interface NodeDeps {
@@ -76,6 +78,13 @@ export type TxStatus =
   | { id: string; status: 'dropped'; error: string; message: string; height: number; tx: Record<string, unknown> };
 
 /** Chain ids on which the public development keys are expected. */
+/** Where a node fetches finalized blocks when it is behind. */
+export interface SyncSource {
+  peers(): string[];
+  status(peer: string): Promise<{ height: number; genesisHash: string }>;
+  blocks(peer: string, from: number, limit: number): Promise<FinalizedBlock[]>;
+}
+
 export interface EvidenceRecord {
   readonly type: string;
   readonly height: number;
@@ -275,6 +284,11 @@ export class FastposNode extends EventEmitter {
     return this.store.queryTxs(q);
   }
 
+  /** The whole state at the latest height, for GET /sync/snapshot (its LtHash recomputed from the entries must give stateRoot). */
+  stateSnapshot(): { height: number; blockHash: string; stateRoot: string; entries: [string, StateValue][] } {
+    return { height: this.tip.height, blockHash: this.tip.hash, stateRoot: this.world.stateRoot, entries: [...this.world.allEntries()] };
+  }
+
   heldValidatorIds(): string[] {
     return [...this.signers.keys()].sort();
   }
@@ -294,7 +308,7 @@ export class FastposNode extends EventEmitter {
    * Admission of a wire tx: decode, cheap state checks, signature (off the main
    * thread), then the pool. Throws FastposError for every refusal.
    */
-  async submitTx(json: unknown, opts: { idempotent?: boolean } = {}): Promise<TxStatus> {
+  async submitTx(json: unknown, opts: { idempotent?: boolean; fromPeer?: boolean } = {}): Promise<TxStatus> {
     if (!this.isStarted) throw new FastposError(ErrorCode.NOT_READY, 'node is not running');
     let d: DecodedTx;
     try {
@@ -327,7 +341,7 @@ export class FastposNode extends EventEmitter {
     this.admittedAt.set(d.id, performance.now());
     this.metrics.txAccepted.inc();
     this.updatePoolGauges();
-    this.emit('txAdmitted', d);
+    this.emit('txAdmitted', d, json, opts.fromPeer === true);
     // The submitted JSON passed decoding, so it is the tx's wire form.
     return { id: d.id, status: 'pending', tx: json as Record<string, unknown> };
   }
@@ -448,9 +462,136 @@ export class FastposNode extends EventEmitter {
     return true;
   }
 
-  /** A consensus envelope from a peer, already checked (chain, sender, signature). */
-  receiveEnvelope(e: Envelope): void {
+  /**
+   * A consensus envelope from a peer (POST /p2p/message). Cheap checks first
+   * (shape, chain, height, sender, duplicates, rate), the signature last, on a
+   * worker thread; then the driver takes it. Throws FastposError to refuse.
+   */
+  async handleEnvelope(json: unknown): Promise<void> {
+    if (!this.isStarted) throw new FastposError(ErrorCode.NOT_READY, 'node is not running');
+    const e = decodeEnvelope(json);
+    if (e.chainId !== this.genesis.chainId) throw new FastposError(ErrorCode.WRONG_CHAIN_ID, `chainId must be ${this.genesis.chainId}, got ${e.chainId}`);
+    const next = this.tip.height + 1;
+    if (e.height < next) throw new FastposError(ErrorCode.OUTDATED_MESSAGE, `height ${e.height} is already finalized here (latest ${this.tip.height})`);
+    const v = this.set.validators.find((x) => x.id === e.validatorId);
+    if (v === undefined) throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `${e.validatorId} is not a validator of this chain's current set`);
+    if (this.seenMessages.has(e.signature)) throw new FastposError(ErrorCode.DUPLICATE_MESSAGE, 'message already received');
+    if (!this.takeToken(e.validatorId)) throw new FastposError(ErrorCode.RATE_LIMITED, `more than ${this.opts.p2pRateLimit ?? 0} messages per second from ${e.validatorId}`);
+    if (e.height > next + 64) {
+      // Far ahead: no point keeping it; fetch the blocks in between instead.
+      this.emit('behind', e.height);
+      return;
+    }
+    const ok = await this.verifier.verify({ pubKey: v.pubKey, message: envelopeSignBytes(e), signature: e.signature });
+    if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
+    this.rememberMessage(e.signature);
     this.driver?.receive(e);
+  }
+
+  private readonly seenMessages = new Set<string>();
+  private readonly seenOrder: string[] = [];
+
+  private rememberMessage(signature: string): void {
+    this.seenMessages.add(signature);
+    this.seenOrder.push(signature);
+    if (this.seenOrder.length > 100_000) {
+      for (const old of this.seenOrder.splice(0, 10_000)) this.seenMessages.delete(old);
+    }
+  }
+
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  /** Token bucket per validator: p2pRateLimit per second, bursts up to twice that. */
+  private takeToken(id: string): boolean {
+    const rate = this.opts.p2pRateLimit ?? 0;
+    if (rate <= 0) return true;
+    const now = this.clock.now();
+    const b = this.buckets.get(id) ?? { tokens: 2 * rate, at: now };
+    b.tokens = Math.min(2 * rate, b.tokens + ((now - b.at) * rate) / 1000);
+    b.at = now;
+    this.buckets.set(id, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /** Txs gossiped by a peer (POST /p2p/txs): each is admitted like a submission; known ones are skipped. */
+  async handleTxBatch(txs: readonly unknown[]): Promise<{ accepted: number; known: number; rejected: number }> {
+    let accepted = 0;
+    let known = 0;
+    let rejected = 0;
+    await Promise.all(
+      txs.map(async (t) => {
+        try {
+          const st = await this.submitTx(t, { idempotent: true, fromPeer: true });
+          if (st.status === 'pending' && this.mempool.has(st.id)) accepted++;
+          else known++;
+        } catch {
+          rejected++;
+        }
+      }),
+    );
+    return { accepted, known, rejected };
+  }
+
+  /**
+   * Catches up from peers: asks each reachable peer for its height and, while
+   * one is ahead, fetches finalized blocks with their certificates, checks each
+   * (certificate, signatures, execution) and commits it. Consensus restarts at
+   * the new height afterwards.
+   */
+  async syncFromPeers(source: SyncSource, minLead = 1): Promise<number> {
+    if (this.syncing || !this.isStarted) return 0;
+    this.syncing = true;
+    let applied = 0;
+    try {
+      for (const peer of source.peers()) {
+        let status: { height: number; genesisHash: string };
+        try {
+          status = await source.status(peer);
+        } catch {
+          continue;
+        }
+        if (status.genesisHash !== this.genesisHash) continue;
+        if (status.height < this.tip.height + minLead) continue;
+        while (status.height > this.tip.height && this.isStarted) {
+          const from = this.tip.height + 1;
+          let blocks: FinalizedBlock[];
+          try {
+            blocks = await source.blocks(peer, from, Math.min(50, status.height - this.tip.height));
+          } catch {
+            break;
+          }
+          if (blocks.length === 0 || blocks[0]!.block.header.height !== from) break;
+          for (const fb of blocks) {
+            if (fb.block.header.height !== this.tip.height + 1) break;
+            verifyCommit({ chainId: this.genesis.chainId, set: this.set, commit: fb.commit, height: fb.block.header.height, blockHash: fb.hash, keyCache: this.keyCache });
+            if (!(await this.checkBlock(fb.block, fb.hash))) throw new FastposError(ErrorCode.INVALID_BLOCK, `peer ${peer} served an invalid block at height ${fb.block.header.height}`);
+            if (applied === 0) this.driver?.stop();
+            if (this.inFlight !== null) await this.inFlight.catch(() => undefined);
+            if (fb.block.header.height !== this.tip.height + 1) break;
+            await this.app.commit(fb.block, fb.hash, fb.commit);
+            applied++;
+          }
+        }
+      }
+    } catch (e) {
+      if (this.fatal(e)) return applied;
+      this.log.warn({ err: e }, 'sync from peers failed');
+    } finally {
+      this.syncing = false;
+      if (applied > 0) {
+        this.log.info({ applied, height: this.tip.height }, 'caught up from peers');
+        this.startConsensus();
+      }
+    }
+    return applied;
+  }
+
+  private syncing = false;
+
+  get isSyncing(): boolean {
+    return this.syncing;
   }
 
   /** Where consensus stands: height, round and step. */

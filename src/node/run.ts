@@ -15,7 +15,10 @@ import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
 import { createChainStore } from '../storage/index.js';
 import type { Genesis } from '../types/index.js';
 import { loadKeyFile } from './keyFile.js';
-import { FastposNode, isDevChainId } from './node.js';
+import { FastposNode, isDevChainId, type SyncSource } from './node.js';
+import { HttpTransport } from '../p2p/httpTransport.js';
+import { PeerBook, normalizePeerUrl } from '../p2p/peers.js';
+import { decodeFinalizedBlock } from '../codec/block.js';
 
 export interface RunningNode {
   readonly node: FastposNode;
@@ -71,6 +74,16 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'fastpos' } });
   const { genesis, source } = loadGenesis(config);
   const validatorKeys = loadValidatorKeys(config, genesis);
+  const book = new PeerBook(config.maxPeers);
+  for (const raw of (config.peers ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
+    if (normalizePeerUrl(raw) === null) throw new FastposError(ErrorCode.INVALID_CONFIG, `peers: "${raw}" is not an http(s) base URL`);
+    book.add(raw, 'config');
+  }
+  const transport = new HttpTransport({
+    book,
+    discoveryIntervalMs: config.peerDiscoveryIntervalMs,
+    onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer request failed'),
+  });
   const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message) });
   const metrics = createMetrics({ defaultMetrics: true });
   const node = new FastposNode(
@@ -93,9 +106,42 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
       verifyWorkers: config.verifyWorkers,
       allowDevKeys: config.allowDevKeys,
       dataDir: config.dataDir,
+      p2pRateLimit: config.p2pRateLimit,
+      timeouts: {
+        proposeMs: config.timeoutProposeMs,
+        proposeDeltaMs: config.timeoutDeltaMs,
+        prevoteMs: config.timeoutPrevoteMs,
+        prevoteDeltaMs: config.timeoutDeltaMs,
+        precommitMs: config.timeoutPrecommitMs,
+        precommitDeltaMs: config.timeoutDeltaMs,
+      },
     },
-    { store, logger, metrics },
+    { store, logger, metrics, transport },
   );
+  // Txs admitted from clients go to every peer once (peers do not pass on what they got from a peer).
+  node.on('txAdmitted', (_d: unknown, json: Record<string, unknown>, fromPeer: boolean) => {
+    if (!fromPeer) transport.gossipTx(json);
+  });
+  const syncSource: SyncSource = {
+    peers: () => book.ready(Date.now()).map((p) => p.url),
+    status: (peer) => transport.getJson(peer, '/sync/status'),
+    blocks: async (peer, from, limit) => (await transport.getJson<unknown[]>(peer, `/sync/blocks?from=${from}&limit=${limit}`)).map((b) => decodeFinalizedBlock(b)),
+  };
+  let syncTimer: NodeJS.Timeout | null = null;
+  // Catch-up: when consensus messages show we are behind, and every few seconds
+  // in case we fell two or more blocks behind without noticing.
+  const syncSoon = (delayMs: number, minLead: number): void => {
+    if (syncTimer !== null || !book.size) return;
+    syncTimer = setTimeout(() => {
+      syncTimer = null;
+      void node.syncFromPeers(syncSource, minLead).finally(() => syncSoon(3000, 2));
+    }, delayMs);
+  };
+  node.on('behind', () => {
+    if (syncTimer !== null) clearTimeout(syncTimer);
+    syncTimer = null;
+    syncSoon(50, 1);
+  });
   node.start();
   logger.info({ genesis: source, chainId: genesis.chainId, dataDir: config.dataDir, backend: config.stateBackend, validators: node.heldValidatorIds() }, 'node started');
   const app = await createApi(node, {
@@ -110,6 +156,11 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
     metrics: config.metrics,
     backupDir: join(config.dataDir, 'backups'),
     logger,
+    p2p: {
+      book,
+      messageBodyLimit: Math.max(config.bodyLimitBytes, 2 * genesis.params.maxBlockBytes + 1_048_576),
+      onPeerRemoved: (url) => transport.forget(url),
+    },
   });
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -121,11 +172,18 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url }, 'API listening');
+  book.addSelf(url);
+  book.addSelf(`http://127.0.0.1:${port}`);
+  book.addSelf(`http://localhost:${port}`);
+  syncSoon(100, 1);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      if (syncTimer !== null) clearTimeout(syncTimer);
+      syncTimer = null;
       await app.close();
+      await transport.close();
       await node.stop();
       logger.info('node stopped');
     })();
