@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,8 @@ const args = parseArgs({
     workers: { type: 'string', default: '2' },
     'time-limit-s': { type: 'string', default: '120' },
     keep: { type: 'boolean', default: false },
+    /** Validator processes (1 = a single node holding the only validator key). */
+    nodes: { type: 'string', default: '1' },
     /** Extra node flags for the child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
     'node-args': { type: 'string', default: '' },
     /** Log level of the node (its JSON logs go to this process's stdout). */
@@ -49,6 +51,7 @@ const SENDERS = Number(args.senders);
 const PER_SENDER = Number(args['txs-per-sender']);
 const CONCURRENCY = Number(args.concurrency);
 const TIME_LIMIT_MS = Number(args['time-limit-s']) * 1000;
+const NODES = Number(args.nodes);
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -67,6 +70,10 @@ function measureVerifyRate(ms = 2000): number {
     n += 200;
   }
   return n / ((performance.now() - start) / 1000);
+}
+
+function perNodeConcurrency(c: number, n: number): string {
+  return n === 1 ? String(c) : `${Math.max(1, Math.floor(c / n)) * n} (${Math.max(1, Math.floor(c / n))} per node)`;
 }
 
 /** CPU seconds of a process's main thread (its first task). */
@@ -103,9 +110,9 @@ async function main(): Promise<void> {
     chainId,
     genesisTime: 1_767_225_600_000,
     treasury: sha256('fastpos-bench-treasury').toString('hex').slice(0, 40),
-    params: { ...DEFAULT_PARAMS, maxBlockTxs: 5000, maxBlockBytes: 4 * 1024 * 1024 },
+    params: { ...DEFAULT_PARAMS, maxBlockTxs: 2000 },
     accounts: addresses.map((address) => ({ address, balance: 10n ** 15n })),
-    validators: [{ pubKey: devValidator(0).publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT }],
+    validators: Array.from({ length: NODES }, (_, i) => ({ pubKey: devValidator(i).publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT })),
   };
 
   process.stdout.write(`machine: ${(await import('node:os')).cpus()[0]?.model ?? 'unknown'} × ${(await import('node:os')).cpus().length}, node ${process.version}\n`);
@@ -114,43 +121,56 @@ async function main(): Promise<void> {
   process.stdout.write(`verify/s (one core): ${verifyRate.toFixed(0)}\n`);
 
   process.stdout.write(`pre-signing ${SENDERS * PER_SENDER} transfers from ${SENDERS} senders ...\n`);
-  const bodies: { key: string; request: Buffer }[] = [];
+  const bodies: { key: string; sender: number; request: Buffer }[] = [];
   for (let n = 0; n < PER_SENDER; n++) {
     for (let i = 0; i < SENDERS; i++) {
       const { tx } = signTransfer(signers[i]!, { chainId, nonce: n, to: sink, amount: 1n, fee: 1n });
-      bodies.push({ key: `${addresses[i]}/${n}`, request: jsonRequest('POST', '/tx', '127.0.0.1', JSON.stringify(tx)) });
+      bodies.push({ key: `${addresses[i]}/${n}`, sender: i, request: jsonRequest('POST', '/tx', '127.0.0.1', JSON.stringify(tx)) });
     }
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'fastpos-bench-'));
-  writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
-  const port = await freePort();
+  const ports: number[] = [];
+  for (let i = 0; i < NODES; i++) ports.push(await freePort());
   const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    [
-      ...String(args['node-args']).split(' ').filter((a) => a.length > 0),
-      cli, 'start', '--data-dir', dir, '--port', String(port), '--log-level', String(args['log-level']), '--rate-limit-max', '0',
-      '--state-backend', String(args.backend), '--verify-workers', String(args.workers),
-      '--mempool-max-per-sender', String(Math.max(1000, PER_SENDER)), '--mempool-nonce-window', String(Math.max(1000, PER_SENDER)),
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  const children = ports.map((p, i) => {
+    const nodeDir = join(dir, `node${i}`);
+    mkdirSync(nodeDir);
+    writeFileSync(join(nodeDir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
+    // Each process holds exactly one validator key.
+    writeFileSync(join(nodeDir, 'validator_key.json'), JSON.stringify({ privateKey: devValidator(i).privateKey }), { mode: 0o600 });
+    const peers = ports.filter((_, j) => j !== i).map((q) => `http://127.0.0.1:${q}`);
+    return spawn(
+      process.execPath,
+      [
+        ...String(args['node-args']).split(' ').filter((a) => a.length > 0),
+        cli, 'start', '--data-dir', nodeDir, '--port', String(p), '--log-level', String(args['log-level']), '--rate-limit-max', '0',
+        '--state-backend', String(args.backend), '--verify-workers', String(args.workers),
+        '--mempool-max-per-sender', String(Math.max(1000, PER_SENDER)), '--mempool-nonce-window', String(Math.max(1000, PER_SENDER)),
+        ...(peers.length > 0 ? ['--peers', peers.join(','), '--peer-discovery-interval-ms', '0'] : []),
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+  });
+  const child = children[0]!;
+  const port = ports[0]!;
   const base = `http://127.0.0.1:${port}`;
   const pool = new Pool(base, { connections: CONCURRENCY, pipelining: 1 });
   try {
-    // Wait for the node to answer.
-    const readyBy = Date.now() + 30_000;
-    for (;;) {
-      try {
-        const r = await pool.request({ path: '/healthz', method: 'GET' });
-        await r.body.text();
-        if (r.statusCode === 200) break;
-      } catch {
-        /* not up yet */
+    // Wait for every node to answer, and for the network to finalize a block.
+    const readyBy = Date.now() + 60_000;
+    for (const p of ports) {
+      for (;;) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${p}/status`);
+          const st = (await r.json()) as { latestHeight: number };
+          if (r.status === 200 && st.latestHeight >= 1) break;
+        } catch {
+          /* not up yet */
+        }
+        if (Date.now() > readyBy) throw new Error('the nodes did not start and finalize within 60 s');
+        await new Promise((r) => setTimeout(r, 100));
       }
-      if (Date.now() > readyBy) throw new Error('node did not start within 30 s');
-      await new Promise((r) => setTimeout(r, 100));
     }
     const startHeight = (JSON.parse(await (await pool.request({ path: '/status', method: 'GET' })).body.text()) as { latestHeight: number }).latestHeight;
 
@@ -163,7 +183,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const deadline = t0 + TIME_LIMIT_MS;
     const cpu0 = process.cpuUsage();
-    const nodeCpu0 = procCpuSeconds(child.pid!);
+    const nodeCpu0 = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0);
     const mainCpu0 = mainThreadCpuSeconds(child.pid!);
 
     // Follow finalized blocks while submitting.
@@ -183,16 +203,22 @@ async function main(): Promise<void> {
       }
     })();
 
+    // Load is spread over every node's API: sender i always goes to node i mod NODES.
+    const perNode = Math.max(1, Math.floor(CONCURRENCY / NODES));
     const conns = await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        const c = new RawConnection('127.0.0.1', port);
-        await c.ready;
-        return c;
+      Array.from({ length: perNode * NODES }, async (_, c) => {
+        const conn = new RawConnection('127.0.0.1', ports[c % NODES]!);
+        await conn.ready;
+        return { conn, node: c % NODES };
       }),
     );
-    const workers = conns.map(async (conn) => {
-      while (next < bodies.length && performance.now() < deadline) {
-        const item = bodies[next++]!;
+    const queues = Array.from({ length: NODES }, (_, k) => bodies.filter((b) => b.sender % NODES === k));
+    const nextOf = new Array<number>(NODES).fill(0);
+    const workers = conns.map(async ({ conn, node }) => {
+      const q = queues[node]!;
+      while (nextOf[node]! < q.length && performance.now() < deadline) {
+        const item = q[nextOf[node]!++]!;
+        next++;
         const sent = performance.now();
         const r = await conn.send(item.request);
         rtts.push(performance.now() - sent);
@@ -206,13 +232,13 @@ async function main(): Promise<void> {
     });
     await Promise.all(workers);
     const tSubmitted = performance.now();
-    conns.forEach((c) => c.close());
+    conns.forEach((c) => c.conn.close());
     await follower;
     following = false;
     const tEnd = Math.max(...finalizedAt.values());
     const cpu = process.cpuUsage(cpu0);
     const benchCpu = (cpu.user + cpu.system) / 1e6 / ((performance.now() - t0) / 1000);
-    const nodeCpu = (procCpuSeconds(child.pid!) - nodeCpu0) / ((performance.now() - t0) / 1000);
+    const nodeCpu = (children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0) - nodeCpu0) / ((performance.now() - t0) / 1000);
     const mainCpu = (mainThreadCpuSeconds(child.pid!) - mainCpu0) / ((performance.now() - t0) / 1000);
 
     const latencies: number[] = [];
@@ -234,12 +260,12 @@ async function main(): Promise<void> {
     const lines = [
       '',
       `txs: ${bodies.length} sent, ${submittedAt.size} accepted, ${rejected} rejected${rejected ? ' ' + JSON.stringify(Object.fromEntries(rejectCodes)) : ''}, ${finalizedAt.size} finalized`,
-      `backend: ${args.backend}, verify workers: ${args.workers}, concurrency: ${CONCURRENCY}`,
+      `validator processes: ${NODES}, backend: ${args.backend}, verify workers per node: ${args.workers}, concurrency: ${perNodeConcurrency(CONCURRENCY, NODES)}`,
       `submitted tx/s: ${submittedRate.toFixed(0)}`,
       `finalized tx/s: ${finalizedRate.toFixed(0)}`,
       `submit round trip p50: ${percentile(rtts.sort((a, b) => a - b), 50).toFixed(1)} ms, p99: ${percentile(rtts, 99).toFixed(1)} ms`,
       `finality latency p50: ${percentile(latencies, 50).toFixed(0)} ms, p99: ${percentile(latencies, 99).toFixed(0)} ms (submit to seen finalized)`,
-      `CPU cores used: node ${nodeCpu.toFixed(2)} (all threads; main thread ${mainCpu.toFixed(2)}), load generator ${benchCpu.toFixed(2)}`,
+      `CPU cores used: ${NODES > 1 ? `all ${NODES} nodes` : 'node'} ${nodeCpu.toFixed(2)} (node 0's main thread ${mainCpu.toFixed(2)}), load generator ${benchCpu.toFixed(2)}`,
       `blocks: ${blocks}, mean ${(metric('fastpos_block_txs_sum') / blocks).toFixed(0)} txs per block, mean build ${((metric('fastpos_block_build_seconds_sum') / blocks) * 1000).toFixed(1)} ms, mean durable commit ${((metric('fastpos_block_commit_seconds_sum') / blocks) * 1000).toFixed(1)} ms, blocks decided after round 0: ${blocks - metric('fastpos_consensus_decided_round_bucket{le="0"}')}`,
       `mean signature wait ${((metric('fastpos_tx_signature_wait_seconds_sum') / metric('fastpos_tx_signature_wait_seconds_count')) * 1000).toFixed(1)} ms, mean server time per request ${((metric('fastpos_http_request_duration_seconds_sum{route="/tx"}') / metric('fastpos_http_request_duration_seconds_count{route="/tx"}')) * 1000).toFixed(1)} ms`,
       `node peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MiB`,
@@ -249,8 +275,8 @@ async function main(): Promise<void> {
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
     await pool.close();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
     if (!args.keep) rmSync(dir, { recursive: true, force: true });
   }
 }
