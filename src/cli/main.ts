@@ -17,6 +17,7 @@ import { keyFileFor, loadKeyFile, saveKeyFile } from '../node/keyFile.js';
 import { runNode } from '../node/run.js';
 import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, encodeGenesis, genesisHash } from '../state/genesis.js';
 import type { Genesis, GenesisAccount } from '../types/index.js';
+import { cmdTestnet } from './testnet.js';
 
 const USAGE = `fastpos — a simplified, auditable proof-of-stake node
 
@@ -27,6 +28,9 @@ Usage:
   fastpos keys show --file FILE
   fastpos tx transfer --to ADDR --amount N [--fee N] [--nonce N]
                       (--key-file FILE | --dev-account I) [--node URL] [--wait] [--timeout-ms MS]
+  fastpos testnet init --validators N --dir DIR [--base-port P | --ports P0,P1,...]
+                       [--chain-id ID] [--host H] [--peer-host-template 'node{i}'] [--force]
+  fastpos testnet start --dir DIR
   fastpos --help | --version
 
 Every config key is a flag (--kebab-case) and an environment variable
@@ -160,6 +164,8 @@ async function main(argv: string[]): Promise<void> {
       return cmdKeys(args);
     case 'tx':
       return cmdTx(args);
+    case 'testnet':
+      return cmdTestnet(args, (message) => new UsageError(message));
     case '--version':
     case 'version': {
       const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
