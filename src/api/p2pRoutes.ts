@@ -79,7 +79,7 @@ export async function registerP2pRoutes(
     return reply.code(202).send({ accepted: true });
   });
 
-  app.post('/p2p/txs', { bodyLimit: opts.messageBodyLimit, config: noIpLimit, schema: { body: txsBody, querystring: emptyQuery } }, async (req) => {
+  app.post('/p2p/txs', { bodyLimit: opts.messageBodyLimit, schema: { body: txsBody, querystring: emptyQuery } }, async (req) => {
     const { txs } = req.body as { txs: unknown[] };
     return node.handleTxBatch(txs);
   });

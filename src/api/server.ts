@@ -207,9 +207,10 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       latestTime: latest?.block.header.timestamp ?? node.genesis.genesisTime,
       stateRoot: node.stateRoot,
       epoch: 0,
-      peers: [],
-      syncing: false,
-      producing: node.canFinalizeAlone() && !node.isPaused,
+      peers: opts.p2p?.book.list().map((p) => p.url) ?? [],
+      syncing: node.isSyncing,
+      producing: node.isFinalizing(),
+      consensus: node.consensusState,
       paused: node.isPaused,
       mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
       validatorSetHash: node.validatorSet.hash,
@@ -220,7 +221,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   app.get('/healthz', { schema: { querystring: S.emptyQuery } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { querystring: S.emptyQuery } }, async (_req, reply) => {
-    const checks = { stateLoaded: node.isStarted, synced: true, finalizing: node.canFinalizeAlone() && !node.isPaused };
+    const checks = { stateLoaded: node.isStarted, synced: !node.isSyncing, finalizing: node.isFinalizing() };
     if (checks.stateLoaded && checks.synced && checks.finalizing) return { ready: true, checks };
     const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([k]) => k);
     return sendError(reply, ErrorCode.NOT_READY, `not ready: ${failing.join(', ')}`);
@@ -248,7 +249,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     admin.addHook('onRequest', requireAdmin);
     admin.get('/status', { schema: { querystring: S.emptyQuery } }, async () => ({
       paused: node.isPaused,
-      producing: node.canFinalizeAlone() && !node.isPaused,
+      producing: node.isFinalizing(),
       heldValidators: node.heldValidatorIds(),
       mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
       height: node.height,

@@ -65,6 +65,8 @@ export interface DriverEvents {
   behind?(height: number): void;
   evidence?(first: Envelope, second: Envelope): void;
   decided?(fb: FinalizedBlock): void;
+  /** An envelope this node signed (counted by metrics). */
+  signed?(e: Envelope): void;
   /** A signature the guard refused (a restart inside a height it already signed). */
   refused?(step: SignStep, height: number, round: number): void;
   error?(e: unknown): void;
@@ -312,6 +314,7 @@ export class ConsensusDriver {
       return;
     }
     const e: Envelope = { ...u, signature: r.signature };
+    this.events.signed?.(e);
     this.noteSeen(e);
     this.sent.push(e);
     this.feed(own(r.signature));

@@ -293,6 +293,18 @@ export class FastposNode extends EventEmitter {
     return [...this.signers.keys()].sort();
   }
 
+  /** Whether consensus is running here (started, not paused, not catching up). */
+  get isParticipating(): boolean {
+    return this.isStarted && !this.paused && !this.syncing && this.driver !== null;
+  }
+
+  /** Whether a block was finalized recently enough (a stalled network is not "finalizing"). */
+  isFinalizing(): boolean {
+    const base = this.opts.timeouts ?? DEFAULT_TIMEOUTS;
+    const window = Math.max(10_000, 3 * (this.opts.idleBlockIntervalMs + base.proposeMs + base.prevoteMs + base.precommitMs));
+    return this.isParticipating && this.clock.now() - this.lastBlockAt <= window;
+  }
+
   /** Whether the keys held here carry at least 2/3 of voting power. */
   canFinalizeAlone(): boolean {
     return 3n * this.heldPower() >= 2n * this.set.totalPower && this.set.totalPower > 0n;
@@ -431,17 +443,14 @@ export class FastposNode extends EventEmitter {
     this.driver = new ConsensusDriver(
       { chainId: this.genesis.chainId, local, timeouts },
       this.app,
-      {
-        broadcast: (e) => {
-          if (e.type === 'proposal') this.metrics.proposals.inc({ validator: e.validatorId });
-          else if (e.type !== 'finalize') this.metrics.votes.inc({ validator: e.validatorId, type: e.type });
-          this.transport.broadcast(e);
-        },
-        hasPeers: () => this.transport.hasPeers(),
-      },
+      this.transport,
       this.guard,
       this.timers,
       {
+        signed: (e) => {
+          if (e.type === 'proposal') this.metrics.proposals.inc({ validator: e.validatorId });
+          else if (e.type !== 'finalize') this.metrics.votes.inc({ validator: e.validatorId, type: e.type });
+        },
         behind: (height) => this.emit('behind', height),
         evidence: (first, second) => this.recordEvidence(first, second),
         refused: (step, height, round) => this.log.warn({ step, height, round }, 'double-sign guard refused to sign again at this position'),
@@ -476,7 +485,6 @@ export class FastposNode extends EventEmitter {
     const v = this.set.validators.find((x) => x.id === e.validatorId);
     if (v === undefined) throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `${e.validatorId} is not a validator of this chain's current set`);
     if (this.seenMessages.has(e.signature)) throw new FastposError(ErrorCode.DUPLICATE_MESSAGE, 'message already received');
-    if (!this.takeToken(e.validatorId)) throw new FastposError(ErrorCode.RATE_LIMITED, `more than ${this.opts.p2pRateLimit ?? 0} messages per second from ${e.validatorId}`);
     if (e.height > next + 64) {
       // Far ahead: no point keeping it; fetch the blocks in between instead.
       this.emit('behind', e.height);
@@ -484,6 +492,8 @@ export class FastposNode extends EventEmitter {
     }
     const ok = await this.verifier.verify({ pubKey: v.pubKey, message: envelopeSignBytes(e), signature: e.signature });
     if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
+    // Charged only for genuine messages, so that forged ones cannot use up a validator's budget.
+    if (!this.takeToken(e.validatorId)) throw new FastposError(ErrorCode.RATE_LIMITED, `more than ${this.opts.p2pRateLimit ?? 0} messages per second from ${e.validatorId}`);
     this.rememberMessage(e.signature);
     this.driver?.receive(e);
   }

@@ -62,6 +62,12 @@ export function loadValidatorKeys(config: Pick<NodeConfig, 'dataDir' | 'validato
 export function loadGovernanceKey(config: Pick<NodeConfig, 'dataDir' | 'governanceKeyFile'>, genesis: Genesis): string | undefined {
   const path = config.governanceKeyFile ?? (existsSync(join(config.dataDir, 'governance_key.json')) ? join(config.dataDir, 'governance_key.json') : undefined);
   if (path !== undefined) return loadKeyFile(path).privateKey;
+  // `fastpos init` makes its account_key.json the chain's governance account.
+  const accountFile = join(config.dataDir, 'account_key.json');
+  if (existsSync(accountFile)) {
+    const k = loadKeyFile(accountFile);
+    if (genesis.params.governance.includes(k.address)) return k.privateKey;
+  }
   if (!isDevChainId(genesis.chainId)) return undefined;
   for (let i = 0; i < 100; i++) {
     const k = devAccount(i);
@@ -84,6 +90,11 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
     discoveryIntervalMs: config.peerDiscoveryIntervalMs,
     onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer request failed'),
   });
+  // Data of the other backend in this data dir means a changed stateBackend: refuse rather than start a second chain beside it.
+  const other = config.stateBackend === 'sqlite' ? 'state.json' : 'chain.sqlite';
+  if (existsSync(join(config.dataDir, other))) {
+    throw new FastposError(ErrorCode.INVALID_CONFIG, `stateBackend is ${config.stateBackend} but ${join(config.dataDir, other)} holds a chain of the other backend; use that backend or another data dir`);
+  }
   const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message) });
   const metrics = createMetrics({ defaultMetrics: true });
   const node = new FastposNode(
