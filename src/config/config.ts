@@ -73,7 +73,7 @@ export const CONFIG_KEYS = {
   governanceKeyFile: {
     type: 'optional-string',
     path: true,
-    description: 'Key JSON file of a genesis governance account, used by the admin API to sign governance txs; when unset: <dataDir>/governance_key.json if present (devnet: the dev account keys).',
+    description: 'Key JSON file of a genesis governance account, used by the admin API to sign governance txs; when unset: <dataDir>/governance_key.json, else <dataDir>/account_key.json if its account governs (devnet: the dev account keys).',
   },
   host: {
     type: 'string',
