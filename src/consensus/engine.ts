@@ -96,6 +96,8 @@ interface RoundState {
 }
 
 const NIL = 'nil';
+/** Messages for rounds further ahead are ignored: memory stays bounded whatever a faulty validator sends. */
+export const MAX_ROUNDS_AHEAD = 100;
 
 function emptyVotes(): RoundVotes {
   return { votes: new Map(), power: new Map(), total: 0n };
@@ -212,7 +214,7 @@ export class ConsensusEngine {
   }
 
   private onProposal(p: ProposalMsg, valid: boolean, out: EngineAction[]): void {
-    if (!this.started || this.decided || p.height !== this.height) return;
+    if (!this.started || this.decided || p.height !== this.height || p.round > this.round + MAX_ROUNDS_AHEAD) return;
     if (p.proposer !== this.proposerOf(p.round)) return;
     const rs = this.roundState(p.round);
     if (rs.proposal !== null) {
@@ -225,7 +227,7 @@ export class ConsensusEngine {
   }
 
   private onVote(v: VoteMsg, out: EngineAction[]): void {
-    if (!this.started || v.height !== this.height) return;
+    if (!this.started || v.height !== this.height || v.round > this.round + MAX_ROUNDS_AHEAD) return;
     const power = this.power.get(v.validatorId);
     if (power === undefined) return;
     const rs = this.roundState(v.round);
