@@ -10,7 +10,7 @@ import { voteSignBytes } from '../codec/block.js';
 import { decodeFinalizePayload, decodeProposalPayload, decodeVotePayload, encodeFinalizePayload, encodeProposalPayload, envelopeSignBytes, type Envelope, type UnsignedEnvelope } from '../codec/envelope.js';
 import type { Signer } from '../crypto/ed25519.js';
 import type { Block, Commit, FinalizedBlock, ValidatorSet } from '../types/index.js';
-import { ConsensusEngine, DEFAULT_TIMEOUTS, type EngineAction, type EngineEvent, type LockState, type ProposalMsg, type TimeoutParams, type VoteMsg } from './engine.js';
+import { ConsensusEngine, DEFAULT_TIMEOUTS, MAX_ROUNDS_AHEAD, type EngineAction, type EngineEvent, type LockState, type ProposalMsg, type TimeoutParams, type VoteMsg } from './engine.js';
 
 export type SignStep = 'proposal' | 'prevote' | 'precommit';
 
@@ -218,6 +218,7 @@ export class ConsensusDriver {
   }
 
   private receiveCurrent(e: Envelope): void {
+    if (e.type !== 'finalize' && e.round > this.engine.round + MAX_ROUNDS_AHEAD) return;
     switch (e.type) {
       case 'prevote':
       case 'precommit': {
