@@ -11,6 +11,7 @@ import { ErrorCode } from '../errors.js';
 import type { FastposNode } from '../node/node.js';
 import type { PeerBook } from '../p2p/peers.js';
 import { normalizePeerUrl } from '../p2p/peers.js';
+import * as S from './schemas.js';
 import { sendError } from './server.js';
 
 export interface P2pApiOptions {
@@ -20,52 +21,6 @@ export interface P2pApiOptions {
   readonly onPeerRemoved?: (url: string) => void;
 }
 
-const envelopeBody = {
-  type: 'object',
-  required: ['type', 'chainId', 'height', 'round', 'validatorId', 'payload', 'signature'],
-  properties: {
-    type: { type: 'string', maxLength: 32 },
-    chainId: { type: 'string', maxLength: 64 },
-    height: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
-    round: { type: 'integer', minimum: 0, maximum: 1_000_000 },
-    validatorId: { type: 'string', pattern: '^[0-9a-f]{40}$' },
-    payload: { type: 'object' },
-    signature: { type: 'string', pattern: '^[0-9a-f]{128}$' },
-  },
-} as const;
-
-const txsBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['txs'],
-  properties: { txs: { type: 'array', maxItems: 1000, items: { type: 'object' } } },
-} as const;
-
-const peerBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['url'],
-  properties: { url: { type: 'string', minLength: 8, maxLength: 256 } },
-} as const;
-
-const peerQuery = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['url'],
-  properties: { url: { type: 'string', minLength: 8, maxLength: 256 } },
-} as const;
-
-const syncBlocksQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    from: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: 1 },
-    limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
-  },
-} as const;
-
-const emptyQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
-
 export async function registerP2pRoutes(
   app: FastifyInstance,
   node: FastposNode,
@@ -74,21 +29,21 @@ export async function registerP2pRoutes(
 ): Promise<void> {
   const noIpLimit = { rateLimit: false };
 
-  app.post('/p2p/message', { bodyLimit: opts.messageBodyLimit, config: noIpLimit, schema: { body: envelopeBody, querystring: emptyQuery } }, async (req, reply) => {
+  app.post('/p2p/message', { bodyLimit: opts.messageBodyLimit, config: noIpLimit, schema: { body: S.envelopeBody, querystring: S.emptyQuery } }, async (req, reply) => {
     await node.handleEnvelope(req.body);
     return reply.code(202).send({ accepted: true });
   });
 
-  app.post('/p2p/txs', { bodyLimit: opts.messageBodyLimit, schema: { body: txsBody, querystring: emptyQuery } }, async (req) => {
+  app.post('/p2p/txs', { bodyLimit: opts.messageBodyLimit, schema: { body: S.txsBody, querystring: S.emptyQuery } }, async (req) => {
     const { txs } = req.body as { txs: unknown[] };
     return node.handleTxBatch(txs);
   });
 
-  app.get('/p2p/peers', { schema: { querystring: emptyQuery } }, async () =>
+  app.get('/p2p/peers', { schema: { querystring: S.emptyQuery } }, async () =>
     opts.book.list().map((p) => ({ url: p.url, source: p.source, failures: p.failures, lastOkAt: p.lastOkAt, lastError: p.lastError })),
   );
 
-  app.post('/p2p/peers', { preHandler: requireAdmin, schema: { body: peerBody } }, async (req, reply) => {
+  app.post('/p2p/peers', { preHandler: requireAdmin, schema: { body: S.peerBody } }, async (req, reply) => {
     const { url } = req.body as { url: string };
     const normal = normalizePeerUrl(url);
     if (normal === null) return sendError(reply, ErrorCode.INVALID_REQUEST, `url must be an http(s) base URL without path, query or credentials, got ${JSON.stringify(url)}`);
@@ -97,7 +52,7 @@ export async function registerP2pRoutes(
     return reply.code(201).send({ url: normal, added: true });
   });
 
-  app.delete('/p2p/peers', { preHandler: requireAdmin, schema: { querystring: peerQuery } }, async (req, reply) => {
+  app.delete('/p2p/peers', { preHandler: requireAdmin, schema: { querystring: S.peerQuery } }, async (req, reply) => {
     const { url } = req.query as { url: string };
     const normal = normalizePeerUrl(url);
     if (normal === null || !opts.book.remove(normal)) return sendError(reply, ErrorCode.NOT_FOUND, `${url} is not a peer`);
@@ -105,11 +60,11 @@ export async function registerP2pRoutes(
     return { url: normal, removed: true };
   });
 
-  app.get('/p2p/evidence', { schema: { querystring: emptyQuery } }, async () =>
+  app.get('/p2p/evidence', { schema: { querystring: S.emptyQuery } }, async () =>
     node.evidenceList().map((e) => ({ type: e.type, height: e.height, round: e.round, validatorId: e.validatorId, first: e.first, second: e.second })),
   );
 
-  app.get('/sync/status', { schema: { querystring: emptyQuery } }, async () => ({
+  app.get('/sync/status', { schema: { querystring: S.emptyQuery } }, async () => ({
     chainId: node.genesis.chainId,
     genesisHash: node.genesisHash,
     height: node.height,
@@ -117,13 +72,13 @@ export async function registerP2pRoutes(
     syncing: node.isSyncing,
   }));
 
-  app.get('/sync/blocks', { schema: { querystring: syncBlocksQuery } }, async (req, reply) => {
+  app.get('/sync/blocks', { schema: { querystring: S.syncBlocksQuery } }, async (req, reply) => {
     const { from, limit } = req.query as { from: number; limit: number };
     const rows = node.store.getBlocksJson(from, Math.min(limit, Math.max(0, node.height - from + 1)));
     return reply.type('application/json; charset=utf-8').send(`[${rows.join(',')}]`);
   });
 
-  app.get('/sync/snapshot', { schema: { querystring: emptyQuery } }, async () => {
+  app.get('/sync/snapshot', { schema: { querystring: S.emptyQuery } }, async () => {
     const snap = node.stateSnapshot();
     return { height: snap.height, blockHash: snap.blockHash, stateRoot: snap.stateRoot, entries: snap.entries.map(([k, v]) => [k, encodeStateValue(k, v)]) };
   });

@@ -124,3 +124,49 @@ export const txAccepted = {
   type: 'object',
   properties: { id: { type: 'string' }, status: { type: 'string' } },
 } as const;
+
+// ---------------------------------------------------------------- validator network
+
+export const envelopeBody = {
+  type: 'object',
+  required: ['type', 'chainId', 'height', 'round', 'validatorId', 'payload', 'signature'],
+  properties: {
+    type: { type: 'string', maxLength: 32 },
+    chainId: { type: 'string', maxLength: 64 },
+    height: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+    round: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    validatorId: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+    payload: { type: 'object' },
+    signature: { type: 'string', pattern: '^[0-9a-f]{128}$' },
+  },
+} as const;
+
+export const txsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['txs'],
+  properties: { txs: { type: 'array', maxItems: 1000, items: { type: 'object' } } },
+} as const;
+
+export const peerBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url'],
+  properties: { url: { type: 'string', minLength: 8, maxLength: 256 } },
+} as const;
+
+export const peerQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url'],
+  properties: { url: { type: 'string', minLength: 8, maxLength: 256 } },
+} as const;
+
+export const syncBlocksQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    from: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: 1 },
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
+  },
+} as const;
