@@ -120,6 +120,21 @@ export function decodeCommit(j: unknown): Commit {
   return { height, round, blockHash: hash, signatures: sigs };
 }
 
+/** Wire JSON of a block body (header, txs, previous certificate), as a proposal carries it. */
+export function encodeBlock(block: Block): { header: BlockHeader; txs: Record<string, unknown>[]; lastCommit: Commit | null } {
+  return { header: block.header, txs: block.txs.map((d) => encodeTx(d.tx)), lastCommit: block.lastCommit };
+}
+
+/** Decodes a block body written by `encodeBlock` (structure only). */
+export function decodeBlock(j: unknown): Block {
+  if (!isObj(j)) bad('block must be an object');
+  const header = decodeHeader(j.header);
+  if (!Array.isArray(j.txs)) bad('block.txs must be an array');
+  const txs = j.txs.map((t) => decodeTx(t));
+  const lastCommit = j.lastCommit === null || j.lastCommit === undefined ? null : decodeCommit(j.lastCommit);
+  return { header, txs, lastCommit };
+}
+
 /** Decodes a wire block (from storage, a peer or a sync response). Checks only structure and the hash. */
 export function decodeFinalizedBlock(j: unknown): FinalizedBlock {
   if (!isObj(j)) bad('block must be an object');

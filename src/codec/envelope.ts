@@ -95,7 +95,9 @@ export function decodeProposalPayload(e: Envelope): { block: Block; blockHash: s
     if (err instanceof FastposError && err.code === ErrorCode.INVALID_MESSAGE) throw err;
     bad(`payload.block is malformed: ${(err as Error).message}`);
   }
-  if (decoded.header.height !== e.height || decoded.header.round !== e.round) bad('the block is not for the envelope height and round');
+  // A block proposed again from an earlier round (validRound >= 0) keeps the round it was built in.
+  if (decoded.header.height !== e.height) bad('the block is not for the envelope height');
+  if (validRound === -1 ? decoded.header.round !== e.round : decoded.header.round > validRound) bad('the block round does not fit the proposal round and validRound');
   if (blockHash(decoded.header) !== h) bad('payload.blockHash is not the hash of payload.block');
   return { block: decoded, blockHash: h, validRound };
 }

@@ -18,6 +18,16 @@ export interface SignResult {
   readonly signature: string;
 }
 
+/** The last thing a local key signed at some height, as the guard recorded it. */
+export interface SignedRecordAt {
+  readonly validatorId: string;
+  readonly height: number;
+  readonly round: number;
+  readonly step: SignStep;
+  readonly blockHash: string | null;
+  readonly signature: string;
+}
+
 /**
  * The double-sign guard: what each local key signed. `sign` returns the
  * signature, or null when signing would conflict with something this key
@@ -30,6 +40,8 @@ export interface SignResult {
 export interface SignGuard {
   sign(p: { validatorId: string; height: number; round: number; step: SignStep; blockHash: string | null; bytes: Uint8Array; signer: Signer }): SignResult | null;
   recordLock(height: number, lock: LockState): void;
+  /** What each local key last signed at `height` (to resume after a restart inside a height). */
+  signedAt(height: number): SignedRecordAt[];
   /** Makes every record so far durable (null: already durable). */
   flush(): Promise<void> | null;
   /** The lock recorded for `height`, if any (after a restart). */
@@ -45,6 +57,8 @@ export interface ConsensusApp {
   validateBlock(block: Block, hash: string): boolean | Promise<boolean>;
   /** Checks a certificate (and the block) received in a finalize message for the current height. */
   verifyCertified(fb: FinalizedBlock): boolean | Promise<boolean>;
+  /** A committed block, to hand to a peer still at that height (also after our restart). */
+  finalized?(height: number): FinalizedBlock | null;
   /** Makes the decided block durable and applies it; validatorSet(height + 1) is known afterwards. */
   commit(block: Block, hash: string, commit: Commit): Promise<FinalizedBlock>;
 }
@@ -141,8 +155,22 @@ export class ConsensusDriver {
     this.height = height;
     this.sent = [];
     this.seen.clear();
+    this.relay.clear();
     const set = this.app.validatorSet(height);
-    this.feed({ kind: 'start', height, set, proposerOf: (r) => this.app.proposerOf(height, r), lock: this.guard.lockAt(height) });
+    // After a restart inside this height: resume at the round we had reached,
+    // and count (and re-send) the last vote we signed there, which the guard
+    // would not let us sign differently again.
+    const resumed = this.guard.signedAt(height).filter((r) => this.byId.has(r.validatorId));
+    const round = resumed.reduce((m, r) => Math.max(m, r.round), 0);
+    this.feed({ kind: 'start', height, set, proposerOf: (r) => this.app.proposerOf(height, r), lock: this.guard.lockAt(height), round });
+    for (const r of resumed) {
+      if (r.step === 'proposal') continue;
+      const e: Envelope = { type: r.step, chainId: this.opts.chainId, height, round: r.round, validatorId: r.validatorId, payload: { blockHash: r.blockHash }, signature: r.signature };
+      this.noteSeen(e);
+      this.sent.push(e);
+      this.feed({ kind: 'vote', vote: { type: r.step, height, round: r.round, validatorId: r.validatorId, blockHash: r.blockHash, signature: r.signature } });
+      this.send(e);
+    }
     // Messages that arrived early for this height.
     const early = this.future.get(height) ?? [];
     this.future.delete(height);
@@ -181,7 +209,11 @@ export class ConsensusDriver {
    */
   receive(e: Envelope): void {
     if (!this.running) return;
-    if (e.height < this.height) return;
+    if (e.height < this.height) {
+      // A peer still at the height we decided last missed the decision: hand it the block and certificate.
+      if (e.height === this.height - 1 && e.type !== 'finalize') this.resendFinalize();
+      return;
+    }
     if (e.height > this.height) {
       this.bufferFuture(e);
       return;
@@ -208,11 +240,16 @@ export class ConsensusDriver {
     }
     list.push(e);
     this.buffered++;
-    if (ahead > 1 || e.type === 'finalize') this.events.behind?.(e.height);
+    this.events.behind?.(e.height);
   }
+
+  /** Every distinct signed proposal or vote of this height, conflicting ones included: relayed by the repair. */
+  private readonly relay = new Map<string, Envelope>();
 
   private noteSeen(e: Envelope): void {
     if (e.type === 'finalize') return;
+    const rk = `${e.type}/${e.round}/${e.validatorId}/${String(e.payload.blockHash)}`;
+    if (!this.relay.has(rk) && this.relay.size < (this.opts.maxBuffered ?? 10_000)) this.relay.set(rk, e);
     const key = `${e.type}/${e.round}/${e.validatorId}`;
     if (!this.seen.has(key)) this.seen.set(key, e);
   }
@@ -287,7 +324,7 @@ export class ConsensusDriver {
           break;
         case 'lock':
           // Flushed with the precommit that follows it.
-          this.guard.recordLock(a.height, { round: a.round, blockHash: a.blockHash });
+          this.guard.recordLock(a.height, { round: a.round, blockHash: a.blockHash, block: a.block });
           break;
         case 'vote':
           this.vote(a.type, a.height, a.round, a.blockHash);
@@ -383,6 +420,8 @@ export class ConsensusDriver {
         this.committing = false;
         if (!this.running) return;
         this.events.decided?.(fb);
+        this.lastDecided = fb;
+        this.lastFinalize = null;
         // The proposer of the deciding round hands the block and certificate to nodes that missed votes.
         const signer = this.byId.get(proposer);
         if (signer !== undefined) {
@@ -398,6 +437,28 @@ export class ConsensusDriver {
         this.events.error?.(err);
       },
     );
+  }
+
+  private lastDecided: FinalizedBlock | null = null;
+  private lastFinalize: Envelope | null = null;
+  private finalizeResent = false;
+
+  /** Sends the finalize of the height before ours, at most once per repair period. */
+  private resendFinalize(): void {
+    if (this.finalizeResent) return;
+    if (this.lastDecided?.block.header.height !== this.height - 1) {
+      this.lastDecided = this.app.finalized?.(this.height - 1) ?? null;
+      this.lastFinalize = null;
+    }
+    const fb = this.lastDecided;
+    const [id, signer] = [...this.byId][0] ?? [];
+    if (fb === null || id === undefined || signer === undefined) return;
+    this.finalizeResent = true;
+    if (this.lastFinalize === null) {
+      const u: UnsignedEnvelope = { type: 'finalize', chainId: this.opts.chainId, height: fb.block.header.height, round: fb.commit.round, validatorId: id, payload: encodeFinalizePayload(fb) };
+      this.lastFinalize = { ...u, signature: signer.sign(envelopeSignBytes(u)) };
+    }
+    this.send(this.lastFinalize);
   }
 
   /** A block for the current height arrived with a checked certificate through sync: decide it. */
@@ -416,7 +477,13 @@ export class ConsensusDriver {
     this.repairHandle = this.timers.setTimeout(() => {
       this.repairHandle = null;
       if (!this.running) return;
-      if (!this.committing) for (const e of this.sent) this.send(e);
+      if (!this.committing) {
+        for (const e of this.sent) this.send(e);
+        // Gossip (the paper's assumption): what any honest node saw reaches every honest node, so a lock
+        // justified by votes of a validator that crashed or equivocated can be justified to everyone.
+        for (const e of this.relay.values()) if (!this.byId.has(e.validatorId)) this.transport.broadcast(e);
+      }
+      this.finalizeResent = false;
       this.scheduleRepair();
     }, ms);
   }

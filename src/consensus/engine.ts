@@ -58,7 +58,15 @@ export const DEFAULT_TIMEOUTS: TimeoutParams = {
 
 export type EngineEvent =
   /** Begin consensus for `height` with its validator set; `proposerOf(round)` is the proposer of each round. */
-  | { readonly kind: 'start'; readonly height: number; readonly set: ValidatorSet; readonly proposerOf: (round: number) => string; readonly lock?: LockState | null }
+  | {
+      readonly kind: 'start';
+      readonly height: number;
+      readonly set: ValidatorSet;
+      readonly proposerOf: (round: number) => string;
+      readonly lock?: LockState | null;
+      /** After a restart inside this height: the round this node had reached (it signed there). */
+      readonly round?: number;
+    }
   /** A proposal for the current height; `valid` is the driver's deterministic block validity check. */
   | { readonly kind: 'proposal'; readonly proposal: ProposalMsg; readonly valid: boolean }
   | { readonly kind: 'vote'; readonly vote: VoteMsg }
@@ -73,12 +81,15 @@ export type EngineAction =
   | { readonly kind: 'vote'; readonly type: VoteType; readonly height: number; readonly round: number; readonly blockHash: string | null }
   | { readonly kind: 'schedule'; readonly height: number; readonly round: number; readonly step: Step; readonly ms: number }
   /** The lock changed: the driver persists it before sending the precommit that follows. */
-  | { readonly kind: 'lock'; readonly height: number; readonly round: number; readonly blockHash: string }
+  | { readonly kind: 'lock'; readonly height: number; readonly round: number; readonly blockHash: string; readonly block: Block }
   | { readonly kind: 'decide'; readonly height: number; readonly block: Block; readonly blockHash: string; readonly commit: Commit }
   | { readonly kind: 'evidence'; readonly first: VoteMsg | ProposalMsg; readonly second: VoteMsg | ProposalMsg };
 
 interface RoundVotes {
+  /** First vote of each validator (rules 4, 7 and 9 count each validator once). */
   readonly votes: Map<string, VoteMsg>;
+  /** Votes per value ('nil' for nil votes), each validator at most once per value. */
+  readonly byValue: Map<string, Map<string, VoteMsg>>;
   /** Power per block hash ('nil' for nil votes). */
   readonly power: Map<string, bigint>;
   total: bigint;
@@ -100,13 +111,15 @@ const NIL = 'nil';
 export const MAX_ROUNDS_AHEAD = 100;
 
 function emptyVotes(): RoundVotes {
-  return { votes: new Map(), power: new Map(), total: 0n };
+  return { votes: new Map(), byValue: new Map(), power: new Map(), total: 0n };
 }
 
 /** Persisted lock of a validator (kept across restarts by the driver). */
 export interface LockState {
   readonly round: number;
   readonly blockHash: string;
+  /** The locked block: after a restart it is our valid value again (we may be the only honest node holding it). */
+  readonly block?: Block;
 }
 
 export class ConsensusEngine {
@@ -163,7 +176,7 @@ export class ConsensusEngine {
     const out: EngineAction[] = [];
     switch (event.kind) {
       case 'start':
-        this.startHeight(event.height, event.set, event.proposerOf, event.lock ?? null, out);
+        this.startHeight(event.height, event.set, event.proposerOf, event.lock ?? null, event.round ?? 0, out);
         break;
       case 'proposal':
         this.onProposal(event.proposal, event.valid, out);
@@ -183,7 +196,7 @@ export class ConsensusEngine {
     return out;
   }
 
-  private startHeight(height: number, set: ValidatorSet, proposerOf: (round: number) => string, lock: LockState | null, out: EngineAction[]): void {
+  private startHeight(height: number, set: ValidatorSet, proposerOf: (round: number) => string, lock: LockState | null, round: number, out: EngineAction[]): void {
     this.height = height;
     this.set = set;
     this.proposerOf = proposerOf;
@@ -191,13 +204,15 @@ export class ConsensusEngine {
     // A lock recorded before a restart inside this height is kept.
     this.lockedRound = lock?.round ?? -1;
     this.lockedHash = lock?.blockHash ?? null;
-    this.validRound = -1;
-    this.validBlock = null;
-    this.validHash = null;
+    // Rule 5 made the locked block the valid value of the lock's round; a restart must not lose it.
+    const lockedBlock = lock?.block ?? null;
+    this.validRound = lockedBlock !== null ? this.lockedRound : -1;
+    this.validBlock = lockedBlock;
+    this.validHash = lockedBlock !== null ? this.lockedHash : null;
     this.rounds = new Map();
     this.decided = false;
     this.started = true;
-    this.startRound(0, out);
+    this.startRound(round, out);
   }
 
   /** Rule 1. */
@@ -233,13 +248,26 @@ export class ConsensusEngine {
     const rs = this.roundState(v.round);
     const set = v.type === 'prevote' ? rs.prevotes : rs.precommits;
     const prev = set.votes.get(v.validatorId);
+    const key = v.blockHash ?? NIL;
+    let forValue = set.byValue.get(key);
+    if (forValue === undefined) {
+      forValue = new Map();
+      set.byValue.set(key, forValue);
+    }
     if (prev !== undefined) {
-      // A vote counts once: a second, different one is evidence, never power.
-      if (prev.blockHash !== v.blockHash) out.push({ kind: 'evidence', first: prev, second: v });
+      if (prev.blockHash === v.blockHash) return;
+      out.push({ kind: 'evidence', first: prev, second: v });
+      // As in the paper, "2f+1 PREVOTE(h, r, id(v))" counts distinct validators per value: an equivocator's
+      // other vote counts for its own value (once), never in the any-value totals of rules 4, 7 and 9.
+      // Two quorums for different values still share more than 1/3 of the power: an honest validator.
+      if (forValue.has(v.validatorId)) return;
+      forValue.set(v.validatorId, v);
+      set.power.set(key, (set.power.get(key) ?? 0n) + power);
+      if (!this.decided) this.reevaluate(out);
       return;
     }
     set.votes.set(v.validatorId, v);
-    const key = v.blockHash ?? NIL;
+    forValue.set(v.validatorId, v);
     set.power.set(key, (set.power.get(key) ?? 0n) + power);
     set.total += power;
     if (this.decided) return;
@@ -338,7 +366,7 @@ export class ConsensusEngine {
       if (this.step === 'prevote') {
         this.lockedRound = r;
         this.lockedHash = p.blockHash;
-        out.push({ kind: 'lock', height: this.height, round: r, blockHash: p.blockHash });
+        out.push({ kind: 'lock', height: this.height, round: r, blockHash: p.blockHash, block: p.block });
         this.castVote('precommit', p.blockHash, out);
         this.step = 'precommit';
       }
@@ -366,8 +394,8 @@ export class ConsensusEngine {
   /** The certificate for `blockHash` from the precommits of `round`, signers in id order. */
   private commitFor(round: number, blockHash: string): Commit {
     const sigs: CommitSignature[] = [];
-    for (const v of this.roundState(round).precommits.votes.values()) {
-      if (v.blockHash === blockHash) sigs.push({ validatorId: v.validatorId, signature: v.signature });
+    for (const v of this.roundState(round).precommits.byValue.get(blockHash)?.values() ?? []) {
+      sigs.push({ validatorId: v.validatorId, signature: v.signature });
     }
     sigs.sort((a, b) => (a.validatorId < b.validatorId ? -1 : a.validatorId > b.validatorId ? 1 : 0));
     return { height: this.height, round, blockHash, signatures: sigs };

@@ -28,7 +28,9 @@ function proposerOrder(set: ValidatorSet, height: number, upto: number): Validat
     orderCache.set(cacheKey, order);
   }
   if (order.length > upto) return order.slice(0, upto + 1);
-  const remaining = set.validators.filter((v) => !order!.includes(v));
+  // By id: the cache is shared by every set object with this hash (equal sets need not be one object).
+  const picked = new Set(order.map((v) => v.id));
+  const remaining = set.validators.filter((v) => !picked.has(v.id));
   // Zero total weight (all work weights 0): fall back to voting power.
   const weightOf = (v: ValidatorEntry): bigint => (remaining.some((r) => r.proposerWeight > 0n) ? v.proposerWeight : v.votingPower);
   while (order.length <= upto) {

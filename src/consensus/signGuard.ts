@@ -8,8 +8,9 @@
  * map that survives simulated crashes in the simulation).
  * @module
  */
-import type { SignGuard, SignResult, SignStep } from './driver.js';
+import type { SignGuard, SignResult, SignStep, SignedRecordAt } from './driver.js';
 import type { LockState } from './engine.js';
+import type { Block } from '../types/index.js';
 
 const STEP_RANK: Record<SignStep, number> = { proposal: 1, prevote: 2, precommit: 3 };
 
@@ -24,8 +25,10 @@ export interface SignedRecord {
 export interface GuardState {
   /** Last signature per validator id. */
   readonly last: Record<string, SignedRecord>;
+  /** Every record each key signed at its latest height (a restart inside the height re-sends them all). */
+  readonly votes?: Readonly<Record<string, readonly SignedRecord[]>>;
   /** Lock of the current height, if any. */
-  readonly lock: { readonly height: number; readonly round: number; readonly blockHash: string } | null;
+  readonly lock: { readonly height: number; readonly round: number; readonly blockHash: string; readonly block?: Block } | null;
 }
 
 export const EMPTY_GUARD_STATE: GuardState = { last: {}, lock: null };
@@ -63,19 +66,32 @@ export class SignGuardRules implements SignGuard {
     }
     const signature = p.signer.sign(p.bytes);
     const record: SignedRecord = { height: p.height, round: p.round, step: p.step, blockHash: p.blockHash, signature };
-    this.state = { ...this.state, last: { ...this.state.last, [p.validatorId]: record } };
+    const sameHeight = (this.state.votes?.[p.validatorId] ?? []).filter((r) => r.height === p.height);
+    this.state = { ...this.state, last: { ...this.state.last, [p.validatorId]: record }, votes: { ...this.state.votes, [p.validatorId]: [...sameHeight, record] } };
     this.dirty = true;
     return { signature };
   }
 
   recordLock(height: number, lock: LockState): void {
-    this.state = { ...this.state, lock: { height, round: lock.round, blockHash: lock.blockHash } };
+    this.state = { ...this.state, lock: lock.block === undefined ? { height, round: lock.round, blockHash: lock.blockHash } : { height, round: lock.round, blockHash: lock.blockHash, block: lock.block } };
     this.dirty = true;
+  }
+
+  /** What each local key last signed at `height` (after a restart inside that height). */
+  signedAt(height: number): SignedRecordAt[] {
+    // All of them, not only the last: a vote of an earlier step or round may be the one a lock depends on.
+    if (this.state.votes !== undefined) {
+      return Object.entries(this.state.votes).flatMap(([validatorId, rs]) => rs.filter((r) => r.height === height).map((r) => ({ validatorId, ...r })));
+    }
+    return Object.entries(this.state.last)
+      .filter(([, r]) => r.height === height)
+      .map(([validatorId, r]) => ({ validatorId, ...r }));
   }
 
   lockAt(height: number): LockState | null {
     const l = this.state.lock;
-    return l !== null && l.height === height ? { round: l.round, blockHash: l.blockHash } : null;
+    if (l === null || l.height !== height) return null;
+    return l.block === undefined ? { round: l.round, blockHash: l.blockHash } : { round: l.round, blockHash: l.blockHash, block: l.block };
   }
 
   /** Makes every record so far durable; null when there was nothing to write or it was written synchronously. */

@@ -15,7 +15,7 @@ import { verifyCommit } from '../consensus/commit.js';
 import { ConsensusDriver, type ConsensusApp, type SignGuard, type Transport } from '../consensus/driver.js';
 import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { selectProposer } from '../consensus/proposer.js';
-import { decodeEnvelope, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
+import { decodeEnvelope, decodeFinalizePayload, decodeProposalPayload, decodeVotePayload, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
 import { buildValidatorSet } from '../consensus/validatorSet.js';
 import { createSigner, type Signer } from '../crypto/ed25519.js';
 import { addressFromPubKey } from '../crypto/keys.js';
@@ -485,15 +485,22 @@ export class FastposNode extends EventEmitter {
     const v = this.set.validators.find((x) => x.id === e.validatorId);
     if (v === undefined) throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `${e.validatorId} is not a validator of this chain's current set`);
     if (this.seenMessages.has(e.signature)) throw new FastposError(ErrorCode.DUPLICATE_MESSAGE, 'message already received');
+    // The payload must be well formed for its type (throws INVALID_MESSAGE).
+    if (e.type === 'prevote' || e.type === 'precommit') decodeVotePayload(e);
+    else if (e.type === 'proposal') {
+      const proposer = selectProposer(this.set, e.height, e.round).id;
+      if (e.validatorId !== proposer) throw new FastposError(ErrorCode.INVALID_MESSAGE, `${e.validatorId} is not the proposer of height ${e.height} round ${e.round} (${proposer} is)`);
+      decodeProposalPayload(e);
+    } else decodeFinalizePayload(e);
+    const ok = await this.verifier.verify({ pubKey: v.pubKey, message: envelopeSignBytes(e), signature: e.signature });
+    if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
+    // Charged only for genuine messages, so that forged ones cannot use up a validator's budget.
+    if (!this.takeToken(e.validatorId)) throw new FastposError(ErrorCode.RATE_LIMITED, `more than ${this.opts.p2pRateLimit ?? 0} messages per second from ${e.validatorId}`);
     if (e.height > next + 64) {
       // Far ahead: no point keeping it; fetch the blocks in between instead.
       this.emit('behind', e.height);
       return;
     }
-    const ok = await this.verifier.verify({ pubKey: v.pubKey, message: envelopeSignBytes(e), signature: e.signature });
-    if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
-    // Charged only for genuine messages, so that forged ones cannot use up a validator's budget.
-    if (!this.takeToken(e.validatorId)) throw new FastposError(ErrorCode.RATE_LIMITED, `more than ${this.opts.p2pRateLimit ?? 0} messages per second from ${e.validatorId}`);
     this.rememberMessage(e.signature);
     this.driver?.receive(e);
   }
@@ -629,6 +636,7 @@ export class FastposNode extends EventEmitter {
     proposerOf: (height, round) => selectProposer(this.set, height, round).id,
     buildBlock: (height, round) => this.buildProposal(height, round),
     validateBlock: (block, hash) => this.checkBlock(block, hash),
+    finalized: (height) => (height >= 1 && height <= this.tip.height ? (this.getBlock(height) ?? null) : null),
     verifyCertified: async (fb) => {
       try {
         verifyCommit({ chainId: this.genesis.chainId, set: this.set, commit: fb.commit, height: fb.block.header.height, blockHash: fb.hash, keyCache: this.keyCache });

@@ -138,21 +138,41 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
     status: (peer) => transport.getJson(peer, '/sync/status'),
     blocks: async (peer, from, limit) => (await transport.getJson<unknown[]>(peer, `/sync/blocks?from=${from}&limit=${limit}`)).map((b) => decodeFinalizedBlock(b)),
   };
+  // Catch-up from peers. Soon when consensus messages show we are two or more
+  // heights behind; after a second when one height behind (we may simply be a
+  // little slower than the fastest validator); and every 3 s a check that asks
+  // for a lead of two heights, or of one if our height has not moved since the
+  // previous check.
   let syncTimer: NodeJS.Timeout | null = null;
-  // Catch-up: when consensus messages show we are behind, and every few seconds
-  // in case we fell two or more blocks behind without noticing.
-  const syncSoon = (delayMs: number, minLead: number): void => {
-    if (syncTimer !== null || !book.size) return;
-    syncTimer = setTimeout(() => {
-      syncTimer = null;
-      void node.syncFromPeers(syncSource, minLead).finally(() => syncSoon(3000, 2));
-    }, delayMs);
-  };
-  node.on('behind', () => {
-    if (syncTimer !== null) clearTimeout(syncTimer);
+  let syncAt = Infinity;
+  let syncLead = 2;
+  let heightAtLastCheck = -1;
+  const runSync = (): void => {
     syncTimer = null;
-    syncSoon(50, 1);
+    syncAt = Infinity;
+    const stalled = node.height === heightAtLastCheck;
+    heightAtLastCheck = node.height;
+    const minLead = stalled ? 1 : syncLead;
+    syncLead = 2;
+    void node.syncFromPeers(syncSource, minLead).finally(() => scheduleSync(3000, 2));
+  };
+  const scheduleSync = (delayMs: number, minLead: number): void => {
+    if (!book.size || closingStarted) return;
+    const at = Date.now() + delayMs;
+    if (syncTimer !== null && syncAt <= at) {
+      syncLead = Math.min(syncLead, minLead);
+      return;
+    }
+    if (syncTimer !== null) clearTimeout(syncTimer);
+    syncAt = at;
+    syncLead = Math.min(syncTimer === null ? minLead : syncLead, minLead);
+    syncTimer = setTimeout(runSync, delayMs);
+  };
+  node.on('behind', (height: number) => {
+    if (height - node.height >= 3) scheduleSync(50, 1);
+    else scheduleSync(1000, 1);
   });
+  let closingStarted = false;
   node.start();
   logger.info({ genesis: source, chainId: genesis.chainId, dataDir: config.dataDir, backend: config.stateBackend, validators: node.heldValidatorIds() }, 'node started');
   const app = await createApi(node, {
@@ -186,11 +206,12 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
   book.addSelf(url);
   book.addSelf(`http://127.0.0.1:${port}`);
   book.addSelf(`http://localhost:${port}`);
-  syncSoon(100, 1);
+  scheduleSync(100, 1);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      closingStarted = true;
       if (syncTimer !== null) clearTimeout(syncTimer);
       syncTimer = null;
       await app.close();

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeBlock, encodeBlock } from '../codec/block.js';
 import { canonicalJson } from '../codec/canonical.js';
 import { EMPTY_GUARD_STATE, SignGuardRules, type GuardState } from '../consensus/signGuard.js';
 import { sha256Hex } from '../crypto/hash.js';
@@ -15,14 +16,27 @@ import { open, rename } from 'node:fs/promises';
 
 export const GUARD_FILE = 'priv_validator_state.json';
 
-function checksum(state: GuardState): string {
+/** The guard state as JSON: a locked block is written in its wire form. */
+type StoredState = Omit<GuardState, 'lock'> & { lock: (Omit<NonNullable<GuardState['lock']>, 'block'> & { block?: unknown }) | null };
+
+function toStored(state: GuardState): StoredState {
+  if (state.lock === null || state.lock.block === undefined) return state as StoredState;
+  return { ...state, lock: { ...state.lock, block: encodeBlock(state.lock.block) } };
+}
+
+function fromStored(s: StoredState): GuardState {
+  if (s.lock === null || s.lock.block === undefined) return s as GuardState;
+  return { ...s, lock: { ...s.lock, block: decodeBlock(s.lock.block) } };
+}
+
+function checksum(state: StoredState): string {
   return sha256Hex('fastpos/privval/v1\n' + canonicalJson(state));
 }
 
 export function loadGuardState(dataDir: string): GuardState {
   const file = join(dataDir, GUARD_FILE);
   if (!existsSync(file)) return EMPTY_GUARD_STATE;
-  let j: { state?: GuardState; checksum?: string };
+  let j: { state?: StoredState; checksum?: string };
   try {
     j = JSON.parse(readFileSync(file, 'utf8')) as typeof j;
   } catch (e) {
@@ -31,7 +45,11 @@ export function loadGuardState(dataDir: string): GuardState {
   if (j.state === undefined || typeof j.state.last !== 'object' || j.checksum !== checksum(j.state)) {
     throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the double-sign guard record is damaged (checksum mismatch); refusing to sign from a blank state.`);
   }
-  return j.state;
+  try {
+    return fromStored(j.state);
+  } catch (e) {
+    throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the locked block in the double-sign guard record does not decode (${(e as Error).message})`);
+  }
 }
 
 /** Atomic replace off the event loop: write a temp file, fsync, rename, fsync the folder. */
@@ -81,7 +99,8 @@ class OrderedWriter {
       const waiters = this.waiters;
       this.waiters = [];
       try {
-        await writeAtomicAsync(this.dataDir, GUARD_FILE, JSON.stringify({ state, checksum: checksum(state) }));
+        const stored = toStored(state);
+        await writeAtomicAsync(this.dataDir, GUARD_FILE, JSON.stringify({ state: stored, checksum: checksum(stored) }));
         for (const w of waiters) w.resolve();
       } catch (e) {
         for (const w of waiters) w.reject(e);

@@ -1,7 +1,7 @@
 /**
  * The peer book: base URLs of other nodes, where each came from, and its
  * health. A peer that fails is skipped for an exponentially growing time
- * (250 ms doubling up to 30 s) and tried again afterwards; a success resets it.
+ * (100 ms doubling up to 5 s) and tried again afterwards; a success resets it.
  * Pure bookkeeping: time is passed in.
  * @module
  */
@@ -17,8 +17,9 @@ export interface Peer {
   lastError: string | null;
 }
 
-const BACKOFF_BASE_MS = 250;
-const BACKOFF_MAX_MS = 30_000;
+const BACKOFF_BASE_MS = 100;
+/** Short enough that a validator restarting after a crash is heard again within seconds. */
+const BACKOFF_MAX_MS = 5_000;
 
 /** Normalizes a peer URL: http(s) only, no path, query or credentials; null if unusable. */
 export function normalizePeerUrl(raw: string): string | null {

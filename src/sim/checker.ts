@@ -1,0 +1,100 @@
+/**
+ * Safety checks of a run, fed by the simulation as things happen:
+ * - no two different blocks decided at one height by honest nodes, ever
+ *   (restarts included), and each decided block extends the node's chain;
+ * - every decided block's certificate passes verifyCommit against the set;
+ * - no honest key signs two different votes/proposals for one (height, round,
+ *   step): both what the guard signed and every envelope honest nodes send;
+ * - equivocation evidence never names an honest validator.
+ * @module
+ */
+import type { Envelope } from '../codec/envelope.js';
+import type { SignedRecord } from '../consensus/signGuard.js';
+import type { FinalizedBlock, ValidatorSet } from '../types/index.js';
+import type { CertCache } from './app.js';
+
+export class SafetyChecker {
+  readonly violations: string[] = [];
+  /** height → first hash decided by an honest node, and who. */
+  private readonly decided = new Map<number, { hash: string; node: number; at: number }>();
+  /** `${validatorId}/${height}/${round}/${step}` → block hash of durable guard records. */
+  private readonly signed = new Map<string, string | null>();
+  /** Same, for envelopes honest nodes put on the wire. */
+  private readonly sent = new Map<string, string | null>();
+
+  constructor(
+    private readonly chainId: string,
+    private readonly set: ValidatorSet,
+    private readonly certs: CertCache,
+    private readonly name: (node: number) => string,
+    private readonly maxViolations = 50,
+  ) {}
+
+  fail(msg: string): void {
+    if (this.violations.length < this.maxViolations) this.violations.push(msg);
+  }
+
+  /** A block an honest node is about to commit. Returns a reason to refuse it (the node stops), or null. */
+  onCommit(node: number, fb: FinalizedBlock, chainHeight: number, tipHash: string, at: number): string | null {
+    const h = fb.block.header.height;
+    let refuse: string | null = null;
+    const why = this.certs.check(this.chainId, this.set, fb.commit, h, fb.hash);
+    if (why !== null) {
+      this.fail(`SAFETY certificate: ${this.name(node)} decided height ${h} block ${fb.hash.slice(0, 12)} with an invalid certificate: ${why}`);
+      refuse = 'invalid certificate';
+    }
+    if (h !== chainHeight + 1 || fb.block.header.prevHash !== tipHash) {
+      this.fail(`SAFETY chain: ${this.name(node)} decided height ${h} (prev ${fb.block.header.prevHash.slice(0, 12)}) on its tip ${chainHeight} (${tipHash.slice(0, 12)})`);
+      refuse = 'does not extend the chain';
+    }
+    const first = this.decided.get(h);
+    if (first === undefined) this.decided.set(h, { hash: fb.hash, node, at });
+    else if (first.hash !== fb.hash) {
+      this.fail(`SAFETY fork: height ${h}: ${this.name(first.node)} decided ${first.hash.slice(0, 12)} at t=${first.at}, ${this.name(node)} decided ${fb.hash.slice(0, 12)} (round ${fb.commit.round}) at t=${at}`);
+    }
+    return refuse;
+  }
+
+  /** A signature record an honest node's guard just made durable. */
+  onDurable(node: number, validatorId: string, r: SignedRecord): void {
+    const key = `${validatorId}/${r.height}/${r.round}/${r.step}`;
+    const prev = this.signed.get(key);
+    if (prev === undefined) this.signed.set(key, r.blockHash);
+    else if (prev !== r.blockHash) {
+      this.fail(`SAFETY double sign: honest ${this.name(node)} made durable ${r.step} at height ${r.height} round ${r.round} for ${short(prev)} and for ${short(r.blockHash)}`);
+    }
+  }
+
+  /** An envelope an honest node broadcasts (its own, or one it relays: only its own says what it signed). */
+  onBroadcast(node: number, ownId: string, e: Envelope): void {
+    if (e.type === 'finalize' || e.validatorId !== ownId) return;
+    const hash = (e.payload.blockHash ?? null) as string | null;
+    const key = `${e.validatorId}/${e.height}/${e.round}/${e.type}`;
+    const prev = this.sent.get(key);
+    if (prev === undefined) this.sent.set(key, hash);
+    else if (prev !== hash) {
+      this.fail(`SAFETY double send: honest ${this.name(node)} sent ${e.type} at height ${e.height} round ${e.round} for ${short(prev)} and for ${short(hash)}`);
+    }
+  }
+
+  onEvidence(node: number, first: Envelope, second: Envelope, honest: ReadonlySet<string>, validSig: (e: Envelope) => boolean): void {
+    if (first.validatorId !== second.validatorId || first.type !== second.type || first.height !== second.height || first.round !== second.round) {
+      this.fail(`evidence: ${this.name(node)} reported envelopes that are not one (validator, type, height, round)`);
+      return;
+    }
+    if (!validSig(first) || !validSig(second)) this.fail(`evidence: ${this.name(node)} reported an envelope without a valid signature`);
+    if (honest.has(first.validatorId)) {
+      this.fail(
+        `SAFETY evidence against honest validator ${first.validatorId.slice(0, 8)} (reported by ${this.name(node)}): ${first.type} h${first.height} r${first.round} ${short(first.payload.blockHash as string | null)} vs ${short(second.payload.blockHash as string | null)}`,
+      );
+    }
+  }
+
+  decidedHash(height: number): string | undefined {
+    return this.decided.get(height)?.hash;
+  }
+}
+
+function short(h: string | null | undefined): string {
+  return h === null || h === undefined ? 'nil' : h.slice(0, 12);
+}
