@@ -68,7 +68,7 @@ export function loadGovernanceKey(config: Pick<NodeConfig, 'dataDir' | 'governan
     const k = loadKeyFile(accountFile);
     if (genesis.params.governance.includes(k.address)) return k.privateKey;
   }
-  if (!isDevChainId(genesis.chainId)) return undefined;
+  if (!isDevChainId(genesis.chainId) || genesis.params.governance.length === 0) return undefined;
   for (let i = 0; i < 100; i++) {
     const k = devAccount(i);
     if (genesis.params.governance.includes(k.address)) return k.privateKey;
