@@ -14,6 +14,9 @@ import { ConsensusEngine, DEFAULT_TIMEOUTS, MAX_ROUNDS_AHEAD, type EngineAction,
 
 export type SignStep = 'proposal' | 'prevote' | 'precommit';
 
+/** A proposal payload the transport already decoded (saves decoding a whole block twice). */
+export type DecodedProposal = ReturnType<typeof decodeProposalPayload>;
+
 export interface SignResult {
   readonly signature: string;
 }
@@ -207,7 +210,7 @@ export class ConsensusDriver {
    * A message from the network whose envelope signature, chain and sender
    * have been checked by the transport. Payload problems are dropped here.
    */
-  receive(e: Envelope): void {
+  receive(e: Envelope, decodedProposal?: DecodedProposal): void {
     if (!this.running) return;
     if (e.height < this.height) {
       // A peer still at the height we decided last missed the decision: hand it the block and certificate.
@@ -221,7 +224,7 @@ export class ConsensusDriver {
     // Late messages of a height being committed change nothing.
     if (this.committing) return;
     try {
-      this.receiveCurrent(e);
+      this.receiveCurrent(e, decodedProposal);
     } catch (err) {
       this.events.error?.(err);
     }
@@ -254,7 +257,7 @@ export class ConsensusDriver {
     if (!this.seen.has(key)) this.seen.set(key, e);
   }
 
-  private receiveCurrent(e: Envelope): void {
+  private receiveCurrent(e: Envelope, decodedProposal?: DecodedProposal): void {
     if (e.type !== 'finalize' && e.round > this.engine.round + MAX_ROUNDS_AHEAD) return;
     switch (e.type) {
       case 'prevote':
@@ -272,7 +275,7 @@ export class ConsensusDriver {
       }
       case 'proposal': {
         if (e.validatorId !== this.app.proposerOf(e.height, e.round)) return;
-        const { block, blockHash, validRound } = decodeProposalPayload(e);
+        const { block, blockHash, validRound } = decodedProposal ?? decodeProposalPayload(e);
         const before = this.seen.get(`proposal/${e.round}/${e.validatorId}`);
         if (before !== undefined) {
           if (before.payload.blockHash !== blockHash) this.events.evidence?.(before, e);

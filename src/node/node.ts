@@ -12,7 +12,7 @@ import { KEY_PREFIX, encodeStateValue, type StateValue } from '../codec/state.js
 import { decodeTx, encodeTx } from '../codec/tx.js';
 import { buildBlock, validateBlock, type BlockEnv, type ChainTip, type ExecutedBlock } from '../consensus/block.js';
 import { verifyCommit } from '../consensus/commit.js';
-import { ConsensusDriver, type ConsensusApp, type SignGuard, type Transport } from '../consensus/driver.js';
+import { ConsensusDriver, type ConsensusApp, type DecodedProposal, type SignGuard, type Transport } from '../consensus/driver.js';
 import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { selectProposer } from '../consensus/proposer.js';
 import { decodeEnvelope, decodeFinalizePayload, decodeProposalPayload, decodeVotePayload, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
@@ -486,11 +486,12 @@ export class FastposNode extends EventEmitter {
     if (v === undefined) throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `${e.validatorId} is not a validator of this chain's current set`);
     if (this.seenMessages.has(e.signature)) throw new FastposError(ErrorCode.DUPLICATE_MESSAGE, 'message already received');
     // The payload must be well formed for its type (throws INVALID_MESSAGE).
+    let proposal: DecodedProposal | undefined;
     if (e.type === 'prevote' || e.type === 'precommit') decodeVotePayload(e);
     else if (e.type === 'proposal') {
       const proposer = selectProposer(this.set, e.height, e.round).id;
       if (e.validatorId !== proposer) throw new FastposError(ErrorCode.INVALID_MESSAGE, `${e.validatorId} is not the proposer of height ${e.height} round ${e.round} (${proposer} is)`);
-      decodeProposalPayload(e);
+      proposal = decodeProposalPayload(e);
     } else decodeFinalizePayload(e);
     const ok = await this.verifier.verify({ pubKey: v.pubKey, message: envelopeSignBytes(e), signature: e.signature });
     if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
@@ -502,7 +503,7 @@ export class FastposNode extends EventEmitter {
       return;
     }
     this.rememberMessage(e.signature);
-    this.driver?.receive(e);
+    this.driver?.receive(e, proposal);
   }
 
   private readonly seenMessages = new Set<string>();

@@ -201,7 +201,7 @@ describe('validator network: faults', { timeout: 200_000 }, () => {
       }
     });
 
-    it('liveness: with at most 1 of 4 validators down at a time, finality never stops for more than 10 s, and resumes on all once every validator is back', async (t) => {
+    it('liveness: with at most 1 of 4 validators down at a time, finality never stops for more than 30 s, and resumes on all once every validator is back', async (t) => {
       const nodes = net.nodes;
       t.diagnostic(runInfo);
       const top = Math.max(...(await heights(nodes)));
@@ -215,7 +215,7 @@ describe('validator network: faults', { timeout: 200_000 }, () => {
       const h = await commonHeight(nodes);
       await checkAgreement(nodes, h);
       t.diagnostic(`resumed: common height ${h}`);
-      assert.ok(stallMs <= 10_000, `no new height for ${stallMs} ms while at most one validator of four was down`);
+      assert.ok(stallMs <= 30_000, `no new height for ${stallMs} ms while at most one validator of four was down`);
     });
   });
 
