@@ -157,6 +157,15 @@ describe('damaged data is refused, naming the file', () => {
     assert.match(r.stderr, /CORRUPT_DATA/);
   });
 
+  it('error: a damaged double-sign guard record stops the node instead of signing from a blank state', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'priv_validator_state.json'), '{"state":{"last":{},"lo');
+    const r = runCli(['start', '--data-dir', dir, '--port', '0']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /CORRUPT_DATA/);
+    assert.match(r.stderr, /priv_validator_state\.json/);
+  });
+
   it('error: a truncated snapshot state file', async () => {
     const dir = tmp();
     const node = await spawnNode(dir, ['--state-backend', 'snapshot']);

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { createSigner } from '../../../src/crypto/ed25519.js';
+import { FastposError } from '../../../src/errors.js';
+import { GUARD_FILE, createFileSignGuard, loadGuardState } from '../../../src/node/signGuardFile.js';
+import type { Block } from '../../../src/types/index.js';
+import { acct, transfer, val } from '../../helpers/fixtures.js';
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'fastpos-guard-'));
+  dirs.push(d);
+  return d;
+}
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const signer = createSigner(val(0).privateKey);
+const id = val(0).address;
+const HASH_A = 'aa'.repeat(32);
+const HASH_B = 'bb'.repeat(32);
+
+function sign(g: ReturnType<typeof createFileSignGuard>, p: { height: number; round: number; step: 'proposal' | 'prevote' | 'precommit'; blockHash: string | null }) {
+  return g.sign({ validatorId: id, ...p, bytes: Buffer.from(`${p.height}/${p.round}/${p.step}/${p.blockHash}`), signer });
+}
+
+function code(f: () => unknown): string {
+  try {
+    f();
+    return 'OK';
+  } catch (e) {
+    assert.ok(e instanceof FastposError);
+    return e.code;
+  }
+}
+
+describe('double-sign guard on disk', () => {
+  it('default: a missing file is a fresh validator', () => {
+    assert.deepEqual(loadGuardState(tmp()), { last: {}, lock: null });
+  });
+
+  it('behavior: after a flush and a restart, the same position signs only the same block again', async () => {
+    const dir = tmp();
+    const g = createFileSignGuard(dir);
+    const first = sign(g, { height: 5, round: 0, step: 'prevote', blockHash: HASH_A });
+    assert.ok(first !== null);
+    await g.flush();
+    assert.equal(statSync(join(dir, GUARD_FILE)).mode & 0o777, 0o600);
+    const again = createFileSignGuard(dir);
+    assert.equal(sign(again, { height: 5, round: 0, step: 'prevote', blockHash: HASH_B }), null, 'conflicting vote refused');
+    assert.deepEqual(sign(again, { height: 5, round: 0, step: 'prevote', blockHash: HASH_A }), { signature: first.signature }, 'same vote: same signature');
+    assert.equal(sign(again, { height: 4, round: 9, step: 'precommit', blockHash: HASH_A }), null, 'earlier height refused');
+    assert.ok(sign(again, { height: 5, round: 0, step: 'precommit', blockHash: HASH_A }) !== null, 'next step allowed');
+    assert.deepEqual(
+      again.signedAt(5).map((r) => r.step),
+      ['prevote', 'precommit'],
+    );
+  });
+
+  it('behavior: the lock and its block survive a restart', async () => {
+    const dir = tmp();
+    const g = createFileSignGuard(dir);
+    const d = transfer({ from: 0, to: acct(1).address, amount: 5n, nonce: 0 });
+    const block: Block = {
+      header: {
+        version: 1, chainId: 'fastpos-devnet', height: 7, round: 1, timestamp: 1, prevHash: HASH_A, proposer: id,
+        txRoot: HASH_B, txCount: 1, stateRoot: HASH_A, validatorSetHash: HASH_B, lastCommitHash: HASH_A,
+      },
+      txs: [d],
+      lastCommit: null,
+    };
+    g.recordLock(7, { round: 1, blockHash: HASH_B, block });
+    sign(g, { height: 7, round: 1, step: 'precommit', blockHash: HASH_B });
+    await g.flush();
+    const lock = createFileSignGuard(dir).lockAt(7);
+    assert.equal(lock?.round, 1);
+    assert.equal(lock?.blockHash, HASH_B);
+    assert.deepEqual(lock?.block?.header, block.header);
+    assert.equal(lock?.block?.txs[0]?.id, d.id);
+    assert.equal(createFileSignGuard(dir).lockAt(8), null);
+  });
+
+  it('error: a truncated or edited record stops the node, naming the file', async () => {
+    const dir = tmp();
+    const g = createFileSignGuard(dir);
+    sign(g, { height: 3, round: 0, step: 'prevote', blockHash: HASH_A });
+    await g.flush();
+    const file = join(dir, GUARD_FILE);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('"round":0', '"round":1'));
+    assert.equal(code(() => loadGuardState(dir)), 'CORRUPT_DATA');
+    assert.throws(() => loadGuardState(dir), new RegExp(GUARD_FILE));
+    writeFileSync(file, text);
+    truncateSync(file, Math.floor(text.length / 2));
+    assert.equal(code(() => loadGuardState(dir)), 'CORRUPT_DATA');
+    assert.throws(() => createFileSignGuard(dir), new RegExp(GUARD_FILE));
+  });
+
+  it('behavior: nothing is written until a flush (a signature that never left needs no record)', () => {
+    const dir = tmp();
+    const g = createFileSignGuard(dir);
+    sign(g, { height: 1, round: 0, step: 'prevote', blockHash: HASH_A });
+    assert.deepEqual(loadGuardState(dir), { last: {}, lock: null });
+  });
+});
