@@ -269,10 +269,12 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       return reply.code(202).send({ id: st.id, status: st.status });
     });
     admin.post('/backup', { schema: { body: S.emptyBody } }, async () => {
-      const dir = join(opts.backupDir, `backup-${node.height}-${Date.now()}`);
+      // Blocks may be committed while the copy runs: the backup holds at least this height.
+      const height = node.height;
+      const dir = join(opts.backupDir, `backup-${height}-${Date.now()}`);
       mkdirSync(opts.backupDir, { recursive: true });
       await node.store.backup(dir);
-      return { dir, height: node.height };
+      return { dir, height };
     });
   }, { prefix: '/admin' });
 
