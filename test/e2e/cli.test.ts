@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { FastposClient } from '../../src/client/index.js';
 import { devAccount, devValidatorPrivateKey } from '../../src/crypto/keys.js';
 import { defaultDevnetGenesis, encodeGenesis } from '../../src/state/genesis.js';
 import { runCli, spawnNode } from '../helpers/proc.js';
+import { tempDirs } from '../helpers/util.js';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'fastpos-e2e-'));
-  dirs.push(d);
-  return d;
-}
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('fastpos-e2e-');
 
 describe('CLI end to end (child processes, loopback HTTP)', () => {
   it('default: the README flow on the default devnet: start, transfer with the CLI, see it finalized', async () => {

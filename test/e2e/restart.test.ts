@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { decodeFinalizedBlock } from '../../src/codec/block.js';
@@ -9,14 +8,9 @@ import { replayChain } from '../../src/consensus/replay.js';
 import { devAccount } from '../../src/crypto/keys.js';
 import { defaultDevnetGenesis } from '../../src/state/genesis.js';
 import { runCli, spawnNode, type NodeProcess } from '../helpers/proc.js';
+import { tempDirs } from '../helpers/util.js';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'fastpos-restart-'));
-  dirs.push(d);
-  return d;
-}
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('fastpos-restart-');
 
 /** Deterministic pseudo-random numbers for a reproducible kill schedule. */
 function rng(seed: number): () => number {

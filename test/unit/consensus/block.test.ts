@@ -15,12 +15,13 @@ import { selectProposer } from '../../../src/consensus/proposer.js';
 import { buildValidatorSet } from '../../../src/consensus/validatorSet.js';
 import { createSigner } from '../../../src/crypto/ed25519.js';
 import { addressFromPubKey, devValidator } from '../../../src/crypto/keys.js';
-import { ErrorCode, FastposError } from '../../../src/errors.js';
+import { ErrorCode } from '../../../src/errors.js';
 import { getAccount } from '../../../src/state/execute.js';
 import { defaultDevnetGenesis, genesisEntries, genesisHash } from '../../../src/state/genesis.js';
 import { WorldState } from '../../../src/state/worldState.js';
 import type { Block, BlockHeader, ChainParams, Commit, DecodedTx, SetWorkWeightTx, TransferTx, Validator } from '../../../src/types/index.js';
 import { CHAIN, acct, transfer } from '../../helpers/fixtures.js';
+import { errorCodeOf } from '../../helpers/util.js';
 
 // ---------------------------------------------------------------- the chain
 
@@ -74,15 +75,7 @@ const good2 = buildBlock({ env: env1, state: state1, tip: tip1, round: 0, timest
 
 // ---------------------------------------------------------------- helpers
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FastposError) return e.code;
-    throw e;
-  }
-  return 'OK';
-}
+const codeOf = errorCodeOf;
 
 function validate2(block: Block, env = env1): string {
   return codeOf(() => validateBlock({ env, state: state1, tip: tip1, block }));

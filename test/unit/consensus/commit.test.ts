@@ -4,9 +4,9 @@ import { signPrecommit, sortSignatures, verifyCommit } from '../../../src/consen
 import { selectProposer } from '../../../src/consensus/proposer.js';
 import { buildValidatorSet, hasQuorum } from '../../../src/consensus/validatorSet.js';
 import { createSigner } from '../../../src/crypto/ed25519.js';
-import { FastposError } from '../../../src/errors.js';
 import type { Commit, Validator } from '../../../src/types/index.js';
 import { CHAIN, val } from '../../helpers/fixtures.js';
+import { errorCodeOf } from '../../helpers/util.js';
 
 function validator(i: number, stake: bigint, workWeight = 10_000): Validator {
   const k = val(i);
@@ -25,15 +25,7 @@ function commitBy(indices: number[], opts: { height?: number; round?: number; ha
   return { height, round, blockHash, signatures: sortSignatures(sigs) };
 }
 
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'OK';
-  } catch (e) {
-    assert.ok(e instanceof FastposError);
-    return e.code;
-  }
-}
+const code = errorCodeOf;
 
 const check = (commit: Commit, s = set) => verifyCommit({ chainId: CHAIN, set: s, commit, height: 5, blockHash: HASH });
 

@@ -13,6 +13,7 @@ import { ErrorCode, FastposError } from '../../../src/errors.js';
 import type { FinalizedBlock } from '../../../src/types/index.js';
 import { CHAIN, acct, transfer } from '../../helpers/fixtures.js';
 import { startTestNode, type TestNode } from '../../helpers/node.js';
+import { errorCodeOf } from '../../helpers/util.js';
 
 /** Small deterministic PRNG (mulberry32): the workload is the same on every run. */
 function prng(seed: number): () => number {
@@ -26,15 +27,7 @@ function prng(seed: number): () => number {
   };
 }
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FastposError) return e.code;
-    throw e;
-  }
-  return 'OK';
-}
+const codeOf = errorCodeOf;
 
 async function rejectionCode(p: Promise<unknown>): Promise<string> {
   try {

@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createSigner } from '../../../src/crypto/ed25519.js';
-import { FastposError } from '../../../src/errors.js';
 import { GUARD_FILE, createFileSignGuard, loadGuardState } from '../../../src/node/signGuardFile.js';
 import type { Block } from '../../../src/types/index.js';
 import { acct, transfer, val } from '../../helpers/fixtures.js';
+import { errorCodeOf } from '../../helpers/util.js';
+import { tempDirs } from '../../helpers/util.js';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'fastpos-guard-'));
-  dirs.push(d);
-  return d;
-}
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('fastpos-guard-');
 
 const signer = createSigner(val(0).privateKey);
 const id = val(0).address;
@@ -26,15 +20,7 @@ function sign(g: ReturnType<typeof createFileSignGuard>, p: { height: number; ro
   return g.sign({ validatorId: id, ...p, bytes: Buffer.from(`${p.height}/${p.round}/${p.step}/${p.blockHash}`), signer });
 }
 
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'OK';
-  } catch (e) {
-    assert.ok(e instanceof FastposError);
-    return e.code;
-  }
-}
+const code = errorCodeOf;
 
 describe('double-sign guard on disk', () => {
   it('default: a missing file is a fresh validator', () => {
