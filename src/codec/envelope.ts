@@ -1,5 +1,5 @@
 import { ErrorCode, FastposError } from '../errors.js';
-import type { Block, FinalizedBlock } from '../types/index.js';
+import type { Block, DecodedTx, FinalizedBlock } from '../types/index.js';
 import { P2P_DOMAIN, blockHash, decodeCommit, decodeFinalizedBlock, decodeHeader, encodeFinalizedBlock } from './block.js';
 import { canonicalJson } from './canonical.js';
 import { decodeTx, encodeTx } from './tx.js';
@@ -78,8 +78,41 @@ export function encodeProposalPayload(block: Block, hash: string, validRound: nu
   };
 }
 
-/** Decodes a proposal payload; the block's hash must be the signed blockHash. */
-export function decodeProposalPayload(e: Envelope): { block: Block; blockHash: string; validRound: number } {
+/** Deep equality of two JSON values (objects compared key by key, order ignored). */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * Where a receiver may already hold a decoded tx: looked up by the wire tx's
+ * signature. The decoded tx is used only when its wire form equals the wire tx
+ * field by field, so the result is exactly what `decodeTx` would give.
+ */
+export type KnownTxLookup = (signature: string) => DecodedTx | undefined;
+
+function decodeTxReusing(wire: unknown, known: KnownTxLookup | undefined): DecodedTx {
+  if (known !== undefined && typeof wire === 'object' && wire !== null) {
+    const sig = (wire as Record<string, unknown>).signature;
+    const d = typeof sig === 'string' ? known(sig) : undefined;
+    if (d !== undefined && jsonEqual(wire, encodeTx(d.tx))) return d;
+  }
+  return decodeTx(wire);
+}
+
+/**
+ * Decodes a proposal payload; the block's hash must be the signed blockHash.
+ * `known` (optional) skips decoding txs the receiver already holds.
+ */
+export function decodeProposalPayload(e: Envelope, known?: KnownTxLookup): { block: Block; blockHash: string; validRound: number } {
   const { blockHash: h, validRound, block } = e.payload;
   if (typeof h !== 'string' || !HEX64.test(h)) bad('payload.blockHash must be 64 lowercase hex characters');
   if (typeof validRound !== 'number' || !Number.isSafeInteger(validRound) || validRound < -1 || validRound >= e.round) bad('payload.validRound must be -1 or a round below the proposal round');
@@ -88,7 +121,7 @@ export function decodeProposalPayload(e: Envelope): { block: Block; blockHash: s
   try {
     const header = decodeHeader(block.header);
     if (!Array.isArray(block.txs)) bad('payload.block.txs must be an array');
-    const txs = block.txs.map((t) => decodeTx(t));
+    const txs = block.txs.map((t) => decodeTxReusing(t, known));
     const lastCommit = block.lastCommit === null || block.lastCommit === undefined ? null : decodeCommit(block.lastCommit);
     decoded = { header, txs, lastCommit };
   } catch (err) {

@@ -114,6 +114,8 @@ export class ConsensusDriver {
   /** Signed envelopes by (type, round, validator), to hand out as evidence. */
   private readonly seen = new Map<string, Envelope>();
   private repairHandle: unknown = null;
+  /** (height/round/step) at the previous repair tick. */
+  private repairPosition = '';
   private readonly queue: EngineEvent[] = [];
   private processing = false;
 
@@ -480,7 +482,12 @@ export class ConsensusDriver {
     this.repairHandle = this.timers.setTimeout(() => {
       this.repairHandle = null;
       if (!this.running) return;
-      if (!this.committing) {
+      // Only when stuck: a height that moves on (new round, new step, new height) needs no repair,
+      // and re-sending proposals of a slow but live height only makes it slower.
+      const position = `${this.height}/${this.engine.round}/${this.engine.step}`;
+      const stalled = position === this.repairPosition;
+      this.repairPosition = position;
+      if (!this.committing && stalled) {
         for (const e of this.sent) this.send(e);
         // Gossip (the paper's assumption): what any honest node saw reaches every honest node, so a lock
         // justified by votes of a validator that crashed or equivocated can be justified to everyone.

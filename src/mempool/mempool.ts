@@ -95,6 +95,8 @@ interface Entry {
   readonly d: DecodedTx;
   readonly fee: bigint;
   readonly nonce: number;
+  /** Fee plus what the tx spends (`txSpend`), computed once. */
+  readonly spend: bigint;
   /** Arrival order: increases with every admitted tx. */
   readonly seq: number;
   /** Chain height when admitted. */
@@ -111,6 +113,8 @@ interface SenderQueue {
   readonly address: Address;
   /** Pending txs of this sender sorted by nonce (nonces are unique). */
   readonly txs: Entry[];
+  /** Sum of `spend` over `txs`: admission of the next nonce needs no walk over the queue. */
+  spendTotal: bigint;
   /** Position in the sender heap. */
   heapPos: number;
 }
@@ -164,6 +168,8 @@ function checkOption(opts: MempoolOptions, key: keyof MempoolOptions, min: numbe
  */
 export class Mempool {
   private readonly byId = new Map<Hex, Entry>();
+  /** Pending txs by signature: lets a proposal's txs be matched without decoding them again. */
+  private readonly bySignature = new Map<Hex, Entry>();
   private readonly senders = new Map<Address, SenderQueue>();
   private readonly senderHeap = new Heap<SenderQueue>(
     (a, b) => better(a.txs[0]!, b.txs[0]!),
@@ -213,6 +219,11 @@ export class Mempool {
   /** Number of senders with pending txs. */
   get senderCount(): number {
     return this.senders.size;
+  }
+
+  /** The pending tx carrying this signature, if any (the caller still compares the rest of the tx). */
+  getBySignature(signature: Hex): DecodedTx | undefined {
+    return this.bySignature.get(signature)?.d;
   }
 
   get(id: Hex): DecodedTx | undefined {
@@ -417,9 +428,16 @@ export class Mempool {
     }
     let prior = 0n;
     let priorCount = 0;
-    for (let i = lowerBound(txs, account.nonce); i < at; i++) {
-      prior += txSpend(txs[i]!.d);
-      priorCount++;
+    const first = lowerBound(txs, account.nonce);
+    if (first === 0 && at === txs.length && queue !== undefined) {
+      // The usual case: the next nonce after every pending tx of the sender.
+      prior = queue.spendTotal;
+      priorCount = txs.length;
+    } else {
+      for (let i = first; i < at; i++) {
+        prior += txs[i]!.spend;
+        priorCount++;
+      }
     }
     const spend = txSpend(d);
     if (prior + spend > account.balance) {
@@ -482,7 +500,7 @@ export class Mempool {
     }
     let total = 0n;
     for (const e of q.txs) {
-      total += txSpend(e.d);
+      total += e.spend;
       if (total > account.balance) {
         this.dropWithSuccessors(e, 'insufficient_funds', `balance ${account.balance} cannot pay ${total} for this tx and the sender's pending txs with lower nonces`, p, out);
         return;
@@ -507,13 +525,14 @@ export class Mempool {
   private insert(d: DecodedTx, height: number): void {
     let q = this.senders.get(d.tx.from);
     if (q === undefined) {
-      q = { address: d.tx.from, txs: [], heapPos: -1 };
+      q = { address: d.tx.from, txs: [], spendTotal: 0n, heapPos: -1 };
       this.senders.set(q.address, q);
     }
-    const e: Entry = { d, fee: d.tx.fee, nonce: d.tx.nonce, seq: this.seq++, height, sender: q, evictPos: -1, older: this.newest, newer: undefined };
+    const e: Entry = { d, fee: d.tx.fee, nonce: d.tx.nonce, spend: txSpend(d), seq: this.seq++, height, sender: q, evictPos: -1, older: this.newest, newer: undefined };
     const i = lowerBound(q.txs, e.nonce);
     assert(q.txs[i]?.nonce !== e.nonce, 'mempool: one pending tx per (sender, nonce)');
     q.txs.splice(i, 0, e);
+    q.spendTotal += e.spend;
     if (q.heapPos < 0) this.senderHeap.push(q);
     else if (i === 0) this.senderHeap.fix(q.heapPos);
     this.evictHeap.push(e);
@@ -521,6 +540,7 @@ export class Mempool {
     else this.newest.newer = e;
     this.newest = e;
     this.byId.set(d.id, e);
+    this.bySignature.set(d.tx.signature, e);
     this.totalBytes += d.size;
     this.version++;
   }
@@ -528,10 +548,12 @@ export class Mempool {
   private removeEntry(e: Entry): void {
     assert(this.byId.get(e.d.id) === e, 'mempool: removing a tx that is not pending');
     this.byId.delete(e.d.id);
+    if (this.bySignature.get(e.d.tx.signature) === e) this.bySignature.delete(e.d.tx.signature);
     const q = e.sender;
     const i = lowerBound(q.txs, e.nonce);
     assert(q.txs[i] === e, 'mempool: sender index out of sync');
     q.txs.splice(i, 1);
+    q.spendTotal -= e.spend;
     if (q.txs.length === 0) {
       this.senderHeap.removeAt(q.heapPos);
       this.senders.delete(q.address);

@@ -491,7 +491,7 @@ export class FastposNode extends EventEmitter {
     else if (e.type === 'proposal') {
       const proposer = selectProposer(this.set, e.height, e.round).id;
       if (e.validatorId !== proposer) throw new FastposError(ErrorCode.INVALID_MESSAGE, `${e.validatorId} is not the proposer of height ${e.height} round ${e.round} (${proposer} is)`);
-      proposal = decodeProposalPayload(e);
+      proposal = decodeProposalPayload(e, (sig) => this.mempool.getBySignature(sig));
     } else decodeFinalizePayload(e);
     const ok = await this.verifier.verify({ pubKey: v.pubKey, message: envelopeSignBytes(e), signature: e.signature });
     if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);

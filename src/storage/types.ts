@@ -50,7 +50,8 @@ export interface LoadedChain {
 export interface BlockCommit {
   readonly block: FinalizedBlock;
   /** Changed state entries: key -> canonical JSON of the new value. */
-  readonly changes: ReadonlyMap<string, string>;
+  /** New canonical JSON per changed key; null deletes the key. */
+  readonly changes: ReadonlyMap<string, string | null>;
   /** LtHash accumulator bytes after the block. */
   readonly accumulator: Buffer;
 }

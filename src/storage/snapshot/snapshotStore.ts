@@ -184,13 +184,17 @@ export class SnapshotChainStore implements ChainStore {
     assert(height === this.height + 1, `commitBlock at height ${height} on top of ${this.height}`);
     assert(fb.results.length === fb.block.txs.length, 'one result per tx');
     for (const d of fb.block.txs) assert(!this.txById.has(d.id), `tx ${d.id} is already in the chain`);
-    for (const [key, value] of c.changes) assertCanonical(key, value);
+    for (const [key, value] of c.changes) if (value !== null) assertCanonical(key, value);
     const json = JSON.stringify(encodeFinalizedBlock(fb));
 
     // Apply the changes in memory, remembering how to undo them.
     const undo = new Map<string, string | undefined>();
     for (const [key, value] of c.changes) {
       if (!undo.has(key)) undo.set(key, this.entries.get(key));
+      if (value === null) {
+        if (this.entries.delete(key)) this.sortedKeys = null;
+        continue;
+      }
       if (!this.entries.has(key)) this.sortedKeys = null;
       this.entries.set(key, value);
     }

@@ -15,7 +15,7 @@ export interface CommitMessage {
   /** Tx ids in block order (codec derived them once already). */
   readonly ids: readonly string[];
   /** Changed state rows: key, canonical JSON of the new value. */
-  readonly changes: readonly (readonly [string, string])[];
+  readonly changes: readonly (readonly [string, string | null])[];
   readonly accumulator: Uint8Array;
 }
 
@@ -45,6 +45,7 @@ export class BlockWriter {
       'INSERT INTO txs (height, idx, id, id_key, sender, sender_key, recipient, recipient_key, kind, success, error, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const upsertState = db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    const deleteState = db.prepare('DELETE FROM state WHERE key = ?');
     this.commitTx = db.transaction((m: CommitMessage) => {
       insertBlock.run(m.height, m.hash, m.data);
       const wire = JSON.parse(m.data) as { txs: WireTx[]; results: { success: boolean; error?: string }[] };
@@ -54,7 +55,10 @@ export class BlockWriter {
         const id = m.ids[i]!;
         insertTx.run(m.height, i, id, hexKey(id), tx.from, hexKey(tx.from), to, to === null ? null : hexKey(to), tx.kind, r.success ? 1 : 0, r.error ?? null, JSON.stringify(tx));
       });
-      for (const [key, value] of m.changes) upsertState.run(key, value);
+      for (const [key, value] of m.changes) {
+        if (value === null) deleteState.run(key);
+        else upsertState.run(key, value);
+      }
       setMeta.run('height', m.height);
       setMeta.run('accumulator', Buffer.from(m.accumulator.buffer, m.accumulator.byteOffset, m.accumulator.byteLength));
     });
