@@ -1,12 +1,13 @@
 import { sha256Hex } from '../crypto/hash.js';
 import { ErrorCode, FastposError } from '../errors.js';
-import type { Block, BlockHeader, Commit, CommitSignature, FinalizedBlock, TxResult } from '../types/index.js';
+import type { Block, BlockHeader, Commit, CommitSignature, Evidence, FinalizedBlock, TxResult } from '../types/index.js';
 import { canonicalJson } from './canonical.js';
-import { decodeTx, encodeTx } from './tx.js';
+import { decodeEvidence, decodeTx, encodeEvidence, encodeTx } from './tx.js';
 
 export const BLOCK_DOMAIN = 'fastpos/block/v1\n';
 export const P2P_DOMAIN = 'fastpos/p2p/v1\n';
 export const COMMIT_DOMAIN = 'fastpos/commit/v1\n';
+export const EVIDENCE_LIST_DOMAIN = 'fastpos/evidence-list/v1\n';
 export const BLOCK_VERSION = 1;
 
 /** Block hash: hex(sha256("fastpos/block/v1\n" + canonicalJSON(header))) (protocol §4). */
@@ -18,6 +19,22 @@ export function blockHash(header: BlockHeader): string {
 export function commitHash(commit: Commit | null): string {
   if (commit === null) return '0'.repeat(64);
   return sha256Hex(COMMIT_DOMAIN + canonicalJson(commit));
+}
+
+/** Hash of a block's evidence list, carried as `evidenceHash` by its header. */
+export function evidenceListHash(evidence: readonly Evidence[]): string {
+  return sha256Hex(EVIDENCE_LIST_DOMAIN + canonicalJson(evidence.map((e) => encodeEvidence(e))));
+}
+
+/** Wire form of an evidence list; decoding is strict (each item as `decodeEvidence`). */
+export function encodeEvidenceList(evidence: readonly Evidence[]): Record<string, unknown>[] {
+  return evidence.map((e) => encodeEvidence(e));
+}
+
+function decodeEvidenceList(j: unknown, where: string): Evidence[] {
+  if (j === undefined) return [];
+  if (!Array.isArray(j)) bad(`${where} must be an array`);
+  return j.map((e, i) => decodeEvidence(e, `${where}[${i}]`));
 }
 
 export type VoteType = 'prevote' | 'precommit';
@@ -52,6 +69,7 @@ export interface WireBlock {
   results: { success: boolean; error?: string }[];
   commit: Commit;
   lastCommit: Commit | null;
+  evidence: Record<string, unknown>[];
 }
 
 export function encodeFinalizedBlock(fb: FinalizedBlock): WireBlock {
@@ -62,6 +80,7 @@ export function encodeFinalizedBlock(fb: FinalizedBlock): WireBlock {
     results: fb.results.map((r) => (r.error === undefined ? { success: r.success } : { success: r.success, error: r.error })),
     commit: fb.commit,
     lastCommit: fb.block.lastCommit,
+    evidence: encodeEvidenceList(fb.block.evidence),
   };
 }
 
@@ -87,7 +106,7 @@ export function decodeHeader(j: unknown): BlockHeader {
     if (!isUint(v)) bad(`header.${k} must be a non-negative integer`);
     return v;
   };
-  if (Object.keys(h).length !== 12) bad('header must have exactly the 12 fields of block version 1');
+  if (Object.keys(h).length !== 13) bad('header must have exactly the 13 fields of block version 1');
   if (typeof h.chainId !== 'string') bad('header.chainId must be a string');
   return {
     version: num('version'),
@@ -102,6 +121,7 @@ export function decodeHeader(j: unknown): BlockHeader {
     stateRoot: str('stateRoot', HEX64),
     validatorSetHash: str('validatorSetHash', HEX64),
     lastCommitHash: str('lastCommitHash', HEX64),
+    evidenceHash: str('evidenceHash', HEX64),
   };
 }
 
@@ -121,8 +141,8 @@ export function decodeCommit(j: unknown): Commit {
 }
 
 /** Wire JSON of a block body (header, txs, previous certificate), as a proposal carries it. */
-export function encodeBlock(block: Block): { header: BlockHeader; txs: Record<string, unknown>[]; lastCommit: Commit | null } {
-  return { header: block.header, txs: block.txs.map((d) => encodeTx(d.tx)), lastCommit: block.lastCommit };
+export function encodeBlock(block: Block): { header: BlockHeader; txs: Record<string, unknown>[]; lastCommit: Commit | null; evidence: Record<string, unknown>[] } {
+  return { header: block.header, txs: block.txs.map((d) => encodeTx(d.tx)), lastCommit: block.lastCommit, evidence: encodeEvidenceList(block.evidence) };
 }
 
 /** Decodes a block body written by `encodeBlock` (structure only). */
@@ -132,7 +152,7 @@ export function decodeBlock(j: unknown): Block {
   if (!Array.isArray(j.txs)) bad('block.txs must be an array');
   const txs = j.txs.map((t) => decodeTx(t));
   const lastCommit = j.lastCommit === null || j.lastCommit === undefined ? null : decodeCommit(j.lastCommit);
-  return { header, txs, lastCommit };
+  return { header, txs, lastCommit, evidence: decodeEvidenceList(j.evidence, 'block.evidence') };
 }
 
 /** Decodes a wire block (from storage, a peer or a sync response). Checks only structure and the hash. */
@@ -150,6 +170,6 @@ export function decodeFinalizedBlock(j: unknown): FinalizedBlock {
   const lastCommit = j.lastCommit === null || j.lastCommit === undefined ? null : decodeCommit(j.lastCommit);
   const hash = blockHash(header);
   if (j.hash !== hash) bad(`block hash mismatch at height ${header.height}: expected ${hash}, got ${String(j.hash)}`);
-  const block: Block = { header, txs, lastCommit };
+  const block: Block = { header, txs, lastCommit, evidence: decodeEvidenceList(j.evidence, 'evidence') };
   return { block, hash, results, commit };
 }

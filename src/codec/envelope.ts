@@ -1,8 +1,8 @@
 import { ErrorCode, FastposError } from '../errors.js';
 import type { Block, DecodedTx, FinalizedBlock } from '../types/index.js';
-import { P2P_DOMAIN, blockHash, decodeCommit, decodeFinalizedBlock, decodeHeader, encodeFinalizedBlock } from './block.js';
+import { P2P_DOMAIN, blockHash, decodeCommit, decodeFinalizedBlock, decodeHeader, encodeEvidenceList, encodeFinalizedBlock } from './block.js';
 import { canonicalJson } from './canonical.js';
-import { decodeTx, encodeTx } from './tx.js';
+import { decodeEvidence, decodeTx, encodeTx } from './tx.js';
 
 /**
  * Signed envelopes between validators (protocol §6):
@@ -74,7 +74,7 @@ export function encodeProposalPayload(block: Block, hash: string, validRound: nu
   return {
     blockHash: hash,
     validRound,
-    block: { header: block.header, txs: block.txs.map((d) => encodeTx(d.tx)), lastCommit: block.lastCommit },
+    block: { header: block.header, txs: block.txs.map((d) => encodeTx(d.tx)), lastCommit: block.lastCommit, evidence: encodeEvidenceList(block.evidence) },
   };
 }
 
@@ -123,7 +123,9 @@ export function decodeProposalPayload(e: Envelope, known?: KnownTxLookup): { blo
     if (!Array.isArray(block.txs)) bad('payload.block.txs must be an array');
     const txs = block.txs.map((t) => decodeTxReusing(t, known));
     const lastCommit = block.lastCommit === null || block.lastCommit === undefined ? null : decodeCommit(block.lastCommit);
-    decoded = { header, txs, lastCommit };
+    if (block.evidence !== undefined && !Array.isArray(block.evidence)) bad('payload.block.evidence must be an array');
+    const evidence = ((block.evidence ?? []) as unknown[]).map((x, i) => decodeEvidence(x, `payload.block.evidence[${i}]`));
+    decoded = { header, txs, lastCommit, evidence };
   } catch (err) {
     if (err instanceof FastposError && err.code === ErrorCode.INVALID_MESSAGE) throw err;
     bad(`payload.block is malformed: ${(err as Error).message}`);

@@ -1,18 +1,55 @@
 import { ErrorCode, FastposError } from '../errors.js';
-import type { Account, Validator } from '../types/index.js';
+import type {
+  Account,
+  Delegation,
+  EpochRecord,
+  EvidenceUsed,
+  SlashRecord,
+  UnbondingBucket,
+  UnbondingEntry,
+  Validator,
+  ValidatorEntry,
+  ValidatorIndex,
+} from '../types/index.js';
 import { canonicalJson } from './canonical.js';
 
 /**
  * The state is a map from string keys to typed values. Each key's prefix names
  * its type; the canonical JSON of a value is what storage writes and what the
- * state commitment hashes.
+ * state commitment hashes. Amounts are decimal strings (protocol §1).
+ *
+ * | key | value |
+ * |---|---|
+ * | `acct/<address>` | Account |
+ * | `val/<validatorId>` | Validator |
+ * | `del/<delegator>` | Delegation: shares per validator |
+ * | `unb/<completionHeight>` | UnbondingBucket: unbondings released at the end of that height |
+ * | `epoch/<n>` | EpochRecord: the validator set of epoch n |
+ * | `evused/<validatorId>/<height>` | EvidenceUsed: that double sign was punished |
+ * | `index/validators` | ValidatorIndex: every validator id, sorted |
  */
-export const KEY_PREFIX = { account: 'acct/', validator: 'val/' } as const;
+export const KEY_PREFIX = {
+  account: 'acct/',
+  validator: 'val/',
+  delegation: 'del/',
+  unbonding: 'unb/',
+  epoch: 'epoch/',
+  evidenceUsed: 'evused/',
+} as const;
+export const VALIDATOR_INDEX_KEY = 'index/validators';
 
-export type StateValue = Account | Validator;
+export type StateValue = Account | Validator | Delegation | UnbondingBucket | EpochRecord | EvidenceUsed | ValidatorIndex;
 
 export const accountKey = (address: string): string => KEY_PREFIX.account + address;
 export const validatorKey = (id: string): string => KEY_PREFIX.validator + id;
+export const delegationKey = (delegator: string): string => KEY_PREFIX.delegation + delegator;
+export const unbondingKey = (completionHeight: number): string => KEY_PREFIX.unbonding + completionHeight;
+export const epochKey = (epoch: number): string => KEY_PREFIX.epoch + epoch;
+export const evidenceUsedKey = (validatorId: string, height: number): string => `${KEY_PREFIX.evidenceUsed}${validatorId}/${height}`;
+
+const entryJson = (e: ValidatorEntry) => ({ id: e.id, pubKey: e.pubKey, votingPower: e.votingPower.toString(), proposerWeight: e.proposerWeight.toString() });
+const slashJson = (s: SlashRecord) => ({ height: s.height, infractionHeight: s.infractionHeight, reason: s.reason, fractionBps: s.fractionBps, burned: s.burned.toString() });
+const unbondingJson = (e: UnbondingEntry) => ({ validatorId: e.validatorId, delegator: e.delegator, amount: e.amount.toString(), creationHeight: e.creationHeight });
 
 export function encodeStateValue(key: string, value: StateValue): string {
   if (key.startsWith(KEY_PREFIX.account)) {
@@ -21,25 +58,168 @@ export function encodeStateValue(key: string, value: StateValue): string {
   }
   if (key.startsWith(KEY_PREFIX.validator)) {
     const v = value as Validator;
-    return canonicalJson({ ...v, stake: v.stake.toString(), delegated: v.delegated.toString() });
+    return canonicalJson({
+      id: v.id,
+      pubKey: v.pubKey,
+      rewardAddress: v.rewardAddress,
+      stake: v.stake.toString(),
+      delegated: v.delegated.toString(),
+      delegatorShares: v.delegatorShares.toString(),
+      workWeight: v.workWeight,
+      status: v.status,
+      jailedUntil: v.jailedUntil,
+      missed: [...v.missed],
+      slashes: v.slashes.map(slashJson),
+    });
   }
+  if (key.startsWith(KEY_PREFIX.delegation)) {
+    const d = value as Delegation;
+    const shares: Record<string, string> = {};
+    for (const [id, s] of Object.entries(d.shares)) shares[id] = s.toString();
+    return canonicalJson({ shares });
+  }
+  if (key.startsWith(KEY_PREFIX.unbonding)) {
+    return canonicalJson({ entries: (value as UnbondingBucket).entries.map(unbondingJson) });
+  }
+  if (key.startsWith(KEY_PREFIX.epoch)) {
+    const e = value as EpochRecord;
+    return canonicalJson({ epoch: e.epoch, startHeight: e.startHeight, validators: e.validators.map(entryJson) });
+  }
+  if (key.startsWith(KEY_PREFIX.evidenceUsed)) {
+    const u = value as EvidenceUsed;
+    return canonicalJson({ evidenceId: u.evidenceId, usedAt: u.usedAt });
+  }
+  if (key === VALIDATOR_INDEX_KEY) return canonicalJson({ ids: [...(value as ValidatorIndex).ids] });
   throw new TypeError(`unknown state key ${key}`);
 }
 
+// ---------------------------------------------------------------- strict decoding
+
+class Shape {
+  constructor(private readonly key: string) {}
+
+  fail(what: string): never {
+    throw new FastposError(ErrorCode.CORRUPT_DATA, `state entry ${this.key}: ${what}`);
+  }
+
+  obj(v: unknown, where: string, fields: readonly string[]): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(`${where} is not an object`);
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!fields.includes(k)) this.fail(`${where} has an unknown field "${k}"`);
+    for (const k of fields) if (!(k in o)) this.fail(`${where} lacks "${k}"`);
+    return o;
+  }
+
+  uint(v: unknown, where: string): number {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) this.fail(`${where} is not a non-negative integer`);
+    return v;
+  }
+
+  amount(v: unknown, where: string): bigint {
+    if (typeof v !== 'string' || !/^(0|[1-9][0-9]*)$/.test(v)) this.fail(`${where} is not a decimal string`);
+    return BigInt(v);
+  }
+
+  hex(v: unknown, where: string, chars: number): string {
+    if (typeof v !== 'string' || v.length !== chars || !/^[0-9a-f]*$/.test(v)) this.fail(`${where} is not ${chars} lowercase hex characters`);
+    return v;
+  }
+
+  oneOf<T extends string>(v: unknown, where: string, values: readonly T[]): T {
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) this.fail(`${where} is not one of ${values.join(', ')}`);
+    return v as T;
+  }
+
+  array(v: unknown, where: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(`${where} is not an array`);
+    return v;
+  }
+}
+
+function decodeValidator(s: Shape, j: unknown): Validator {
+  const o = s.obj(j, 'validator', ['id', 'pubKey', 'rewardAddress', 'stake', 'delegated', 'delegatorShares', 'workWeight', 'status', 'jailedUntil', 'missed', 'slashes']);
+  return {
+    id: s.hex(o.id, 'id', 40),
+    pubKey: s.hex(o.pubKey, 'pubKey', 64),
+    rewardAddress: s.hex(o.rewardAddress, 'rewardAddress', 40),
+    stake: s.amount(o.stake, 'stake'),
+    delegated: s.amount(o.delegated, 'delegated'),
+    delegatorShares: s.amount(o.delegatorShares, 'delegatorShares'),
+    workWeight: s.uint(o.workWeight, 'workWeight'),
+    status: s.oneOf(o.status, 'status', ['active', 'jailed', 'unbonding'] as const),
+    jailedUntil: s.uint(o.jailedUntil, 'jailedUntil'),
+    missed: s.array(o.missed, 'missed').map((m, i) => s.uint(m, `missed[${i}]`)),
+    slashes: s.array(o.slashes, 'slashes').map((x, i): SlashRecord => {
+      const r = s.obj(x, `slashes[${i}]`, ['height', 'infractionHeight', 'reason', 'fractionBps', 'burned']);
+      return {
+        height: s.uint(r.height, `slashes[${i}].height`),
+        infractionHeight: s.uint(r.infractionHeight, `slashes[${i}].infractionHeight`),
+        reason: s.oneOf(r.reason, `slashes[${i}].reason`, ['double_sign', 'downtime', 'governance'] as const),
+        fractionBps: s.uint(r.fractionBps, `slashes[${i}].fractionBps`),
+        burned: s.amount(r.burned, `slashes[${i}].burned`),
+      };
+    }),
+  };
+}
+
 export function decodeStateValue(key: string, json: string): StateValue {
-  let o: Record<string, unknown>;
+  let j: unknown;
   try {
-    o = JSON.parse(json) as Record<string, unknown>;
+    j = JSON.parse(json);
   } catch {
     throw new FastposError(ErrorCode.CORRUPT_DATA, `state entry ${key} is not JSON`);
   }
+  const s = new Shape(key);
   if (key.startsWith(KEY_PREFIX.account)) {
-    if (typeof o.balance !== 'string' || typeof o.nonce !== 'number') throw new FastposError(ErrorCode.CORRUPT_DATA, `state entry ${key} is not an account`);
-    return { balance: BigInt(o.balance), nonce: o.nonce };
+    const o = s.obj(j, 'account', ['balance', 'nonce']);
+    return { balance: s.amount(o.balance, 'balance'), nonce: s.uint(o.nonce, 'nonce') };
   }
-  if (key.startsWith(KEY_PREFIX.validator)) {
-    if (typeof o.stake !== 'string' || typeof o.delegated !== 'string') throw new FastposError(ErrorCode.CORRUPT_DATA, `state entry ${key} is not a validator`);
-    return { ...(o as unknown as Validator), stake: BigInt(o.stake), delegated: BigInt(o.delegated) };
+  if (key.startsWith(KEY_PREFIX.validator)) return decodeValidator(s, j);
+  if (key.startsWith(KEY_PREFIX.delegation)) {
+    const o = s.obj(j, 'delegation', ['shares']);
+    if (typeof o.shares !== 'object' || o.shares === null || Array.isArray(o.shares)) s.fail('shares is not an object');
+    const raw = o.shares as Record<string, unknown>;
+    const shares: Record<string, bigint> = {};
+    for (const [id, v] of Object.entries(raw)) shares[s.hex(id, 'shares key', 40)] = s.amount(v, `shares.${id}`);
+    return { shares };
+  }
+  if (key.startsWith(KEY_PREFIX.unbonding)) {
+    const o = s.obj(j, 'unbonding bucket', ['entries']);
+    return {
+      entries: s.array(o.entries, 'entries').map((x, i): UnbondingEntry => {
+        const e = s.obj(x, `entries[${i}]`, ['validatorId', 'delegator', 'amount', 'creationHeight']);
+        return {
+          validatorId: s.hex(e.validatorId, `entries[${i}].validatorId`, 40),
+          delegator: s.hex(e.delegator, `entries[${i}].delegator`, 40),
+          amount: s.amount(e.amount, `entries[${i}].amount`),
+          creationHeight: s.uint(e.creationHeight, `entries[${i}].creationHeight`),
+        };
+      }),
+    };
+  }
+  if (key.startsWith(KEY_PREFIX.epoch)) {
+    const o = s.obj(j, 'epoch', ['epoch', 'startHeight', 'validators']);
+    return {
+      epoch: s.uint(o.epoch, 'epoch'),
+      startHeight: s.uint(o.startHeight, 'startHeight'),
+      validators: s.array(o.validators, 'validators').map((x, i): ValidatorEntry => {
+        const e = s.obj(x, `validators[${i}]`, ['id', 'pubKey', 'votingPower', 'proposerWeight']);
+        return {
+          id: s.hex(e.id, `validators[${i}].id`, 40),
+          pubKey: s.hex(e.pubKey, `validators[${i}].pubKey`, 64),
+          votingPower: s.amount(e.votingPower, `validators[${i}].votingPower`),
+          proposerWeight: s.amount(e.proposerWeight, `validators[${i}].proposerWeight`),
+        };
+      }),
+    };
+  }
+  if (key.startsWith(KEY_PREFIX.evidenceUsed)) {
+    const o = s.obj(j, 'evidence record', ['evidenceId', 'usedAt']);
+    return { evidenceId: s.hex(o.evidenceId, 'evidenceId', 64), usedAt: s.uint(o.usedAt, 'usedAt') };
+  }
+  if (key === VALIDATOR_INDEX_KEY) {
+    const o = s.obj(j, 'validator index', ['ids']);
+    return { ids: s.array(o.ids, 'ids').map((id, i) => s.hex(id, `ids[${i}]`, 40)) };
   }
   throw new FastposError(ErrorCode.CORRUPT_DATA, `unknown state key ${key}`);
 }

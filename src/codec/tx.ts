@@ -1,7 +1,17 @@
 import { sha256Hex } from '../crypto/hash.js';
 import { addressFromPubKey } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
-import { TX_KINDS, type DecodedTx, type Tx, type TxKind, type UnsignedTx } from '../types/index.js';
+import {
+  EVIDENCE_MESSAGE_TYPES,
+  TX_KINDS,
+  type DecodedTx,
+  type Evidence,
+  type EvidenceMessageType,
+  type SignedMessage,
+  type Tx,
+  type TxKind,
+  type UnsignedTx,
+} from '../types/index.js';
 import { canonicalJson } from './canonical.js';
 
 export const TX_DOMAIN = 'fastpos/tx/v1\n';
@@ -13,9 +23,23 @@ const AMOUNT_RE = /^(0|[1-9][0-9]{0,38})$/;
 const TX_FIELDS = new Set(['chainId', 'kind', 'from', 'pubKey', 'nonce', 'fee', 'payload', 'signature']);
 const KINDS: ReadonlySet<string> = new Set(TX_KINDS);
 /** Kinds whose execution rules exist in this version of the state machine. */
-export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(['transfer', 'validator_set_work_weight']);
+export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>([
+  'transfer',
+  'validator_set_work_weight',
+  'validator_bond',
+  'validator_unbond',
+  'validator_slash',
+  'validator_jail',
+  'validator_unjail',
+  'delegation_delegate',
+  'delegation_undelegate',
+]);
 /** Largest work weight in basis points (100×). */
 export const MAX_WORK_WEIGHT = 1_000_000;
+/** Largest jail length a governance validator_jail may set. */
+export const MAX_JAIL_BLOCKS = 1_000_000_000_000;
+/** Domain prefix of an evidence id. */
+export const EVIDENCE_DOMAIN = 'fastpos/evidence/v1\n';
 
 function invalid(message: string, code: typeof ErrorCode[keyof typeof ErrorCode] = ErrorCode.INVALID_TX): never {
   throw new FastposError(code, message);
@@ -43,6 +67,20 @@ function payloadJson(tx: UnsignedTx): Record<string, unknown> {
       return { to: tx.payload.to, amount: tx.payload.amount.toString() };
     case 'validator_set_work_weight':
       return { validatorId: tx.payload.validatorId, workWeight: tx.payload.workWeight };
+    case 'validator_bond':
+      return { pubKey: tx.payload.pubKey, amount: tx.payload.amount.toString() };
+    case 'validator_unbond':
+    case 'delegation_delegate':
+    case 'delegation_undelegate':
+      return { validatorId: tx.payload.validatorId, amount: tx.payload.amount.toString() };
+    case 'validator_slash':
+      return 'evidence' in tx.payload
+        ? { evidence: encodeEvidence(tx.payload.evidence) }
+        : { validatorId: tx.payload.validatorId, fractionBps: tx.payload.fractionBps };
+    case 'validator_jail':
+      return { validatorId: tx.payload.validatorId, jailBlocks: tx.payload.jailBlocks };
+    case 'validator_unjail':
+      return { validatorId: tx.payload.validatorId };
   }
 }
 
@@ -98,19 +136,176 @@ export function decodeTx(json: unknown): DecodedTx {
   if (typeof signature !== 'string' || !SIG_RE.test(signature)) invalid('signature must be 128 lowercase hex characters');
   if (!isPlainObject(payload)) invalid('payload must be a JSON object');
   const base = { chainId, from, pubKey, nonce, fee: feeValue, signature };
-  let tx: Tx;
-  if (kind === 'transfer') {
-    for (const k of Object.keys(payload)) if (k !== 'to' && k !== 'amount') invalid(`unknown transfer payload field "${k}"`);
-    if (!isAddress(payload.to)) invalid('payload.to must be an address: 40 lowercase hex characters');
-    const amount = parseAmount(payload.amount, 'payload.amount');
-    if (amount === 0n) invalid('payload.amount must be greater than 0', ErrorCode.INVALID_AMOUNT);
-    tx = { ...base, kind, payload: { to: payload.to, amount } };
-  } else {
-    for (const k of Object.keys(payload)) if (k !== 'validatorId' && k !== 'workWeight') invalid(`unknown validator_set_work_weight payload field "${k}"`);
-    if (!isAddress(payload.validatorId)) invalid('payload.validatorId must be a validator id: 40 lowercase hex characters');
-    const w = payload.workWeight;
-    if (typeof w !== 'number' || !Number.isSafeInteger(w) || w < 0 || w > MAX_WORK_WEIGHT) invalid(`payload.workWeight must be an integer from 0 to ${MAX_WORK_WEIGHT} (basis points)`);
-    tx = { ...base, kind: 'validator_set_work_weight', payload: { validatorId: payload.validatorId, workWeight: w } };
+  return toDecodedTx(decodePayload(kind as TxKind, base, payload));
+}
+
+type TxBaseFields = Pick<Tx, 'chainId' | 'from' | 'pubKey' | 'nonce' | 'fee' | 'signature'>;
+
+function onlyFields(payload: Record<string, unknown>, kind: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(payload)) if (!allowed.includes(k)) invalid(`unknown ${kind} payload field "${k}"`);
+}
+
+function validatorIdField(payload: Record<string, unknown>): string {
+  const id = payload.validatorId;
+  if (!isAddress(id)) invalid('payload.validatorId must be a validator id: 40 lowercase hex characters');
+  return id;
+}
+
+function positiveAmount(payload: Record<string, unknown>): bigint {
+  const amount = parseAmount(payload.amount, 'payload.amount');
+  if (amount === 0n) invalid('payload.amount must be greater than 0', ErrorCode.INVALID_AMOUNT);
+  return amount;
+}
+
+function intField(payload: Record<string, unknown>, field: string, min: number, max: number, what: string): number {
+  const v = payload[field];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) invalid(`payload.${field} must be an integer from ${min} to ${max} (${what})`);
+  return v;
+}
+
+/** The payload of each executable kind: exact fields, unknown ones refused. */
+function decodePayload(kind: TxKind, base: TxBaseFields, payload: Record<string, unknown>): Tx {
+  switch (kind) {
+    case 'transfer': {
+      onlyFields(payload, kind, ['to', 'amount']);
+      if (!isAddress(payload.to)) invalid('payload.to must be an address: 40 lowercase hex characters');
+      return { ...base, kind, payload: { to: payload.to, amount: positiveAmount(payload) } };
+    }
+    case 'validator_set_work_weight': {
+      onlyFields(payload, kind, ['validatorId', 'workWeight']);
+      const validatorId = validatorIdField(payload);
+      return { ...base, kind, payload: { validatorId, workWeight: intField(payload, 'workWeight', 0, MAX_WORK_WEIGHT, 'basis points') } };
+    }
+    case 'validator_bond': {
+      onlyFields(payload, kind, ['pubKey', 'amount']);
+      if (typeof payload.pubKey !== 'string' || !PUBKEY_RE.test(payload.pubKey)) invalid('payload.pubKey must be the consensus public key: 64 lowercase hex characters');
+      return { ...base, kind, payload: { pubKey: payload.pubKey, amount: positiveAmount(payload) } };
+    }
+    case 'validator_unbond':
+    case 'delegation_delegate':
+    case 'delegation_undelegate': {
+      onlyFields(payload, kind, ['validatorId', 'amount']);
+      const validatorId = validatorIdField(payload);
+      return { ...base, kind, payload: { validatorId, amount: positiveAmount(payload) } };
+    }
+    case 'validator_slash': {
+      if ('evidence' in payload) {
+        onlyFields(payload, kind + ' (evidence)', ['evidence']);
+        return { ...base, kind, payload: { evidence: decodeEvidence(payload.evidence, 'payload.evidence') } };
+      }
+      onlyFields(payload, kind, ['validatorId', 'fractionBps']);
+      const validatorId = validatorIdField(payload);
+      return { ...base, kind, payload: { validatorId, fractionBps: intField(payload, 'fractionBps', 1, 10_000, 'basis points') } };
+    }
+    case 'validator_jail': {
+      onlyFields(payload, kind, ['validatorId', 'jailBlocks']);
+      const validatorId = validatorIdField(payload);
+      return { ...base, kind, payload: { validatorId, jailBlocks: intField(payload, 'jailBlocks', 1, MAX_JAIL_BLOCKS, 'blocks') } };
+    }
+    case 'validator_unjail': {
+      onlyFields(payload, kind, ['validatorId']);
+      return { ...base, kind, payload: { validatorId: validatorIdField(payload) } };
+    }
+    default:
+      return invalid(`tx kind "${kind}" is not supported by this node version`, ErrorCode.UNSUPPORTED_TX_KIND);
   }
-  return toDecodedTx(tx);
+}
+
+// ---------------------------------------------------------------- evidence
+
+const HEX64_RE = /^[0-9a-f]{64}$/;
+const EVIDENCE_TYPES: ReadonlySet<string> = new Set(EVIDENCE_MESSAGE_TYPES);
+const MESSAGE_FIELDS = ['type', 'chainId', 'height', 'round', 'validatorId', 'payload', 'signature'];
+
+function badEvidence(message: string): never {
+  throw new FastposError(ErrorCode.INVALID_EVIDENCE, message);
+}
+
+/** Canonical JSON of a payload, or INVALID_EVIDENCE if it is not plain JSON. */
+function payloadCanonical(payload: unknown, where: string): string {
+  try {
+    return canonicalJson(payload);
+  } catch (e) {
+    return badEvidence(`${where}.payload is not plain JSON: ${(e as Error).message}`);
+  }
+}
+
+function decodeSignedMessage(j: unknown, where: string): SignedMessage {
+  if (!isPlainObject(j)) badEvidence(`${where} must be a JSON object`);
+  for (const k of Object.keys(j)) if (!MESSAGE_FIELDS.includes(k)) badEvidence(`unknown ${where} field "${k}"`);
+  const { type, chainId, height, round, validatorId, payload, signature } = j;
+  if (typeof type !== 'string' || !EVIDENCE_TYPES.has(type)) badEvidence(`${where}.type must be one of ${EVIDENCE_MESSAGE_TYPES.join(', ')}`);
+  if (typeof chainId !== 'string' || chainId.length === 0 || chainId.length > 64) badEvidence(`${where}.chainId must be a string of 1 to 64 characters`);
+  if (typeof height !== 'number' || !Number.isSafeInteger(height) || height < 1) badEvidence(`${where}.height must be a positive integer`);
+  if (typeof round !== 'number' || !Number.isSafeInteger(round) || round < 0 || round > 1_000_000) badEvidence(`${where}.round must be an integer from 0 to 1000000`);
+  if (!isAddress(validatorId)) badEvidence(`${where}.validatorId must be 40 lowercase hex characters`);
+  if (!isPlainObject(payload)) badEvidence(`${where}.payload must be a JSON object`);
+  if (typeof signature !== 'string' || !SIG_RE.test(signature)) badEvidence(`${where}.signature must be 128 lowercase hex characters`);
+  if (type === 'prevote' || type === 'precommit') {
+    const keys = Object.keys(payload);
+    const h = payload.blockHash;
+    if (keys.length !== 1 || keys[0] !== 'blockHash' || !(h === null || (typeof h === 'string' && HEX64_RE.test(h)))) {
+      badEvidence(`${where}.payload of a vote must be exactly {blockHash: 64 lowercase hex or null}`);
+    }
+  }
+  // A normalized copy: the canonical JSON (what was signed) is unchanged.
+  const copy = JSON.parse(payloadCanonical(payload, where)) as Record<string, unknown>;
+  return { type: type as EvidenceMessageType, chainId, height, round, validatorId, payload: copy, signature };
+}
+
+/**
+ * Decodes equivocation evidence `{a, b}` (a tx payload's or a block's) and
+ * checks what needs no state: both messages well formed, of one type
+ * (proposal, prevote or precommit), chain, height, round and validator, with
+ * different payloads. Signatures, the validator's key at that height and the
+ * evidence age are checked at execution (state/evidence.ts).
+ * Throws INVALID_EVIDENCE naming the first problem.
+ */
+export function decodeEvidence(j: unknown, where = 'evidence'): Evidence {
+  if (!isPlainObject(j)) badEvidence(`${where} must be a JSON object {a, b}`);
+  for (const k of Object.keys(j)) if (k !== 'a' && k !== 'b') badEvidence(`unknown ${where} field "${k}"`);
+  const a = decodeSignedMessage(j.a, `${where}.a`);
+  const b = decodeSignedMessage(j.b, `${where}.b`);
+  const problem = evidenceShapeProblem({ a, b });
+  if (problem !== null) badEvidence(`${where}: ${problem}`);
+  return { a, b };
+}
+
+/** Why two messages are not a double sign by their content alone, or null. */
+export function evidenceShapeProblem(e: Evidence): string | null {
+  const { a, b } = e;
+  if (a.type !== b.type) return `the messages have different types (${a.type}, ${b.type})`;
+  if (!EVIDENCE_TYPES.has(a.type)) return `type ${a.type} cannot be evidence`;
+  if (a.chainId !== b.chainId) return 'the messages are for different chains';
+  if (a.height !== b.height) return `the messages are for different heights (${a.height}, ${b.height})`;
+  if (a.round !== b.round) return `the messages are for different rounds (${a.round}, ${b.round})`;
+  if (a.validatorId !== b.validatorId) return 'the messages are from different validators';
+  let same: boolean;
+  try {
+    same = canonicalJson(a.payload) === canonicalJson(b.payload);
+  } catch {
+    return 'a payload is not plain JSON';
+  }
+  if (same) return 'the messages have identical payloads: no equivocation';
+  return null;
+}
+
+function messageJson(m: SignedMessage): Record<string, unknown> {
+  return { type: m.type, chainId: m.chainId, height: m.height, round: m.round, validatorId: m.validatorId, payload: m.payload, signature: m.signature };
+}
+
+/** Wire JSON of evidence. */
+export function encodeEvidence(e: Evidence): { a: Record<string, unknown>; b: Record<string, unknown> } {
+  return { a: messageJson(e.a), b: messageJson(e.b) };
+}
+
+/**
+ * Id of evidence: hex(sha256("fastpos/evidence/v1\n" + canonicalJSON({a, b})))
+ * with a and b ordered by their canonical JSON, so (a, b) and (b, a) have one id.
+ */
+export function evidenceId(e: Evidence): string {
+  const ca = canonicalJson(messageJson(e.a));
+  const cb = canonicalJson(messageJson(e.b));
+  const [first, second] = ca <= cb ? [ca, cb] : [cb, ca];
+  return sha256Hex(`${EVIDENCE_DOMAIN}{"a":${first},"b":${second}}`);
 }

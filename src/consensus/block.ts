@@ -1,10 +1,12 @@
-import { BLOCK_VERSION, blockHash, commitHash } from '../codec/block.js';
+import { BLOCK_VERSION, blockHash, commitHash, evidenceListHash } from '../codec/block.js';
+import { encodeEvidence } from '../codec/tx.js';
+import { canonicalJson } from '../codec/canonical.js';
 import { txRoot } from '../codec/merkle.js';
 import { ZERO_HASH } from '../crypto/hash.js';
 import { ErrorCode, FastposError, isFastposError } from '../errors.js';
 import { BlockExecution, executeBlockTxs, type BlockContext } from '../state/execute.js';
 import type { StateDiff, WorldState } from '../state/worldState.js';
-import type { Block, BlockHeader, ChainParams, Commit, DecodedTx, TxResult, Validator, ValidatorSet } from '../types/index.js';
+import type { Block, BlockHeader, ChainParams, Commit, DecodedTx, Evidence, TxResult, Validator, ValidatorSet } from '../types/index.js';
 import { selectProposer } from './proposer.js';
 
 /** What a block at `height` builds on. */
@@ -20,9 +22,15 @@ export interface BlockEnv {
   readonly chainId: string;
   readonly params: ChainParams;
   readonly treasury: string;
+  /** The validator set of the block's height (its epoch's set). */
   readonly set: ValidatorSet;
   /** Validators by id (for reward addresses). */
   readonly validator: (id: string) => Validator | undefined;
+}
+
+/** Bytes an evidence item takes in a block (counted with the txs against maxBlockBytes). */
+export function evidenceSize(e: Evidence): number {
+  return canonicalJson(encodeEvidence(e)).length;
 }
 
 export interface ExecutedBlock {
@@ -38,9 +46,9 @@ export interface SkippedTx {
   readonly error: FastposError;
 }
 
-function contextFor(env: BlockEnv, proposer: string): BlockContext {
+function contextFor(env: BlockEnv, proposer: string, height: number): BlockContext {
   const feeRecipient = env.params.feeRecipient === 'treasury' ? env.treasury : (env.validator(proposer)?.rewardAddress ?? proposer);
-  return { chainId: env.chainId, params: env.params, feeRecipient };
+  return { chainId: env.chainId, params: env.params, feeRecipient, height };
 }
 
 /**
@@ -55,14 +63,24 @@ export function buildBlock(p: {
   round: number;
   timestamp: number;
   candidates: Iterable<DecodedTx>;
+  /** Valid, unused evidence to include (see `selectValidEvidence`); it goes first and counts against maxBlockBytes. */
+  evidence?: readonly Evidence[];
 }): ExecutedBlock & { skipped: SkippedTx[] } {
   const { env, state, tip } = p;
   const height = tip.height + 1;
   const proposer = selectProposer(env.set, height, p.round).id;
-  const ex = new BlockExecution(state, contextFor(env, proposer));
+  const ex = new BlockExecution(state, contextFor(env, proposer, height));
+  let bytes = 0;
+  const evidence: Evidence[] = [];
+  for (const e of p.evidence ?? []) {
+    const size = evidenceSize(e);
+    if (bytes + size > env.params.maxBlockBytes / 2) break;
+    evidence.push(e);
+    bytes += size;
+  }
+  ex.beginBlock({ lastCommit: tip.commit, evidence });
   const txs: DecodedTx[] = [];
   const skipped: SkippedTx[] = [];
-  let bytes = 0;
   for (const d of p.candidates) {
     if (txs.length >= env.params.maxBlockTxs) break;
     if (bytes + d.size > env.params.maxBlockBytes) continue;
@@ -76,6 +94,7 @@ export function buildBlock(p: {
     txs.push(d);
     bytes += d.size;
   }
+  ex.endBlock();
   const diff = state.diff(ex.changes);
   const header: BlockHeader = {
     version: BLOCK_VERSION,
@@ -91,8 +110,9 @@ export function buildBlock(p: {
     stateRoot: diff.stateRoot,
     validatorSetHash: env.set.hash,
     lastCommitHash: commitHash(tip.commit),
+    evidenceHash: evidenceListHash(evidence),
   };
-  const block: Block = { header, txs, lastCommit: tip.commit };
+  const block: Block = { header, txs, lastCommit: tip.commit, evidence };
   return { block, hash: blockHash(header), results: ex.results, diff, skipped };
 }
 
@@ -120,8 +140,9 @@ export function validateBlock(p: { env: BlockEnv; state: WorldState; tip: ChainT
   if (h.validatorSetHash !== env.set.hash) invalid(`validatorSetHash must be ${env.set.hash}, got ${h.validatorSetHash}`);
   if (h.txCount !== block.txs.length) invalid(`txCount ${h.txCount} but ${block.txs.length} txs`);
   if (block.txs.length > env.params.maxBlockTxs) invalid(`${block.txs.length} txs exceed maxBlockTxs ${env.params.maxBlockTxs}`);
-  const bytes = block.txs.reduce((s, d) => s + d.size, 0);
-  if (bytes > env.params.maxBlockBytes) invalid(`${bytes} tx bytes exceed maxBlockBytes ${env.params.maxBlockBytes}`);
+  const bytes = block.txs.reduce((s, d) => s + d.size, 0) + block.evidence.reduce((s, e) => s + evidenceSize(e), 0);
+  if (bytes > env.params.maxBlockBytes) invalid(`${bytes} tx and evidence bytes exceed maxBlockBytes ${env.params.maxBlockBytes}`);
+  if (h.evidenceHash !== evidenceListHash(block.evidence)) invalid('evidenceHash does not match the evidence carried');
   const root = txRoot(block.txs.map((d) => d.id));
   if (h.txRoot !== root) invalid(`txRoot must be ${root}, got ${h.txRoot}`);
   const ids = new Set(block.txs.map((d) => d.id));
@@ -133,7 +154,7 @@ export function validateBlock(p: { env: BlockEnv; state: WorldState; tip: ChainT
     if (block.lastCommit.height !== tip.height || block.lastCommit.blockHash !== tip.hash) invalid('lastCommit is not for the previous block');
     if (h.lastCommitHash !== commitHash(block.lastCommit)) invalid('lastCommitHash does not match lastCommit');
   }
-  const { changes, results } = executeBlockTxs(state, block.txs, contextFor(env, h.proposer));
+  const { changes, results } = executeBlockTxs(state, { txs: block.txs, lastCommit: block.lastCommit, evidence: block.evidence }, contextFor(env, h.proposer, h.height));
   const diff = state.diff(changes);
   if (diff.stateRoot !== h.stateRoot) invalid(`stateRoot must be ${diff.stateRoot}, got ${h.stateRoot}`);
   return { block, hash: blockHash(h), results, diff };

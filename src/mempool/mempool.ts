@@ -1,5 +1,5 @@
 import { ErrorCode, FastposError, assert } from '../errors.js';
-import { getAccount, txSpend, validateTxBasics, type BlockContext } from '../state/execute.js';
+import { getAccount, txSpend, validateTxBasics, type TxContext } from '../state/execute.js';
 import type { StateReader } from '../state/worldState.js';
 import type { Address, DecodedTx, Hex } from '../types/index.js';
 import { Heap } from './heap.js';
@@ -194,7 +194,7 @@ export class Mempool {
 
   constructor(
     private readonly opts: MempoolOptions,
-    private readonly ctx: BlockContext,
+    private readonly ctx: TxContext,
   ) {
     checkOption(opts, 'maxTxs', 1);
     checkOption(opts, 'maxBytes', 1);

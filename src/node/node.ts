@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { encodeFinalizedBlock } from '../codec/block.js';
-import { KEY_PREFIX, encodeStateValue, type StateValue } from '../codec/state.js';
+import { KEY_PREFIX, VALIDATOR_INDEX_KEY, encodeStateValue, type StateValue } from '../codec/state.js';
 import { decodeTx, encodeTx } from '../codec/tx.js';
 import { buildBlock, validateBlock, type BlockEnv, type ChainTip, type ExecutedBlock } from '../consensus/block.js';
 import { verifyCommit } from '../consensus/commit.js';
@@ -16,18 +16,21 @@ import { ConsensusDriver, type ConsensusApp, type DecodedProposal, type SignGuar
 import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { selectProposer } from '../consensus/proposer.js';
 import { decodeEnvelope, decodeFinalizePayload, decodeProposalPayload, decodeVotePayload, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
-import { buildValidatorSet } from '../consensus/validatorSet.js';
+import { validatorSetForHeight } from '../consensus/validatorSet.js';
 import { createSigner, type Signer } from '../crypto/ed25519.js';
 import { addressFromPubKey } from '../crypto/keys.js';
 import { ErrorCode, FastposError, assert } from '../errors.js';
 import { Mempool, type DroppedRecord, type MempoolOptions } from '../mempool/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { createMetrics } from '../metrics/index.js';
-import { getAccount, type BlockContext } from '../state/execute.js';
+import { getAccount, type TxContext } from '../state/execute.js';
+import { epochOf } from '../state/epochs.js';
+import { checkEvidence, selectValidEvidence } from '../state/evidence.js';
+import { getValidator } from '../state/staking.js';
 import { genesisEntries, genesisHash as computeGenesisHash, usesDevKeys } from '../state/genesis.js';
-import { WorldState } from '../state/worldState.js';
+import { WorldState, type StateReader } from '../state/worldState.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
-import type { Account, Block, Commit, DecodedTx, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
+import type { Account, Block, ChainParams, Commit, DecodedTx, Evidence, UnsignedTx, EvidenceMessageType, FinalizedBlock, Genesis, SignedMessage, Validator, ValidatorIndex, ValidatorSet } from '../types/index.js';
 import { createFileSignGuard } from './signGuardFile.js';
 import { createVerifier, type SignatureVerifier } from './verifier.js';
 import { signTx } from '../client/sign.js';
@@ -94,6 +97,16 @@ export interface EvidenceRecord {
   readonly second: Envelope;
 }
 
+function toSignedMessage(e: Envelope): SignedMessage {
+  return { type: e.type as EvidenceMessageType, chainId: e.chainId, height: e.height, round: e.round, validatorId: e.validatorId, payload: e.payload, signature: e.signature };
+}
+
+/** The body of a governance tx the node signs for an operator. */
+export type GovernanceTxBody =
+  | { readonly kind: 'validator_set_work_weight'; readonly payload: { readonly validatorId: string; readonly workWeight: number } }
+  | { readonly kind: 'validator_slash'; readonly payload: { readonly validatorId: string; readonly fractionBps: number } | { readonly evidence: Evidence } }
+  | { readonly kind: 'validator_jail'; readonly payload: { readonly validatorId: string; readonly jailBlocks: number } };
+
 export function isDevChainId(chainId: string): boolean {
   return /(^|[-_.])(devnet|localnet)([-_.]|$)/.test(chainId);
 }
@@ -134,6 +147,10 @@ export class FastposNode extends EventEmitter {
   /** Blocks executed while checking or building them, by hash, for the height in progress. */
   private readonly executed = new Map<string, ExecutedBlock>();
   private readonly evidence = new Map<string, EvidenceRecord>();
+  /** Evidence not yet on chain, offered to the blocks this node proposes. */
+  private readonly pendingEvidence = new Map<string, Evidence>();
+  /** Validator sets of past epochs (by epoch), read from the state's epoch records. */
+  private readonly setCache = new Map<number, ValidatorSet>();
   /** Admission time of pending txs, for the finality latency metric. */
   private readonly admittedAt = new Map<string, number>();
 
@@ -153,7 +170,7 @@ export class FastposNode extends EventEmitter {
     this.transport = deps.transport ?? { broadcast: () => undefined, hasPeers: () => false };
     this.guard = deps.guard ?? createFileSignGuard(opts.dataDir);
     this.verifier = deps.verifier ?? createVerifier(opts.verifyWorkers);
-    const ctx: BlockContext = { chainId: opts.genesis.chainId, params: opts.genesis.params, feeRecipient: opts.genesis.treasury };
+    const ctx: TxContext = { chainId: opts.genesis.chainId, params: opts.genesis.params, feeRecipient: opts.genesis.treasury };
     this.mempool = new Mempool(opts.mempool, ctx);
     for (const seed of opts.validatorKeys) {
       const s = createSigner(seed);
@@ -218,7 +235,7 @@ export class FastposNode extends EventEmitter {
     if (latest.block.header.stateRoot !== this.world.stateRoot) {
       throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: state root ${this.world.stateRoot} does not match block ${latest.block.header.height} (${latest.block.header.stateRoot})`);
     }
-    const set = buildValidatorSet(this.validatorsFromState());
+    const set = validatorSetForHeight(this.world, latest.block.header.height, this.genesis.params);
     try {
       verifyCommit({ chainId: this.genesis.chainId, set, commit: latest.commit, height: latest.block.header.height, blockHash: latest.hash });
     } catch (e) {
@@ -254,6 +271,17 @@ export class FastposNode extends EventEmitter {
   }
   get stateRoot(): string {
     return this.world.stateRoot;
+  }
+  /** Read access to the finalized state (for the API's read views). */
+  get state(): StateReader {
+    return this.world;
+  }
+  get params(): ChainParams {
+    return this.genesis.params;
+  }
+  /** Epoch of the next height (the epoch whose set is deciding blocks now). */
+  get currentEpoch(): number {
+    return epochOf(this.tip.height + 1, this.genesis.params);
   }
 
   account(address: string): Account & { pendingNonce: number } {
@@ -387,29 +415,39 @@ export class FastposNode extends EventEmitter {
    * same on every node. Returns the pending tx.
    */
   setWorkWeight(validatorId: string, workWeight: number): Promise<TxStatus> {
-    // One at a time: each picks the next nonce only after the previous one is in the pool.
-    const next = this.governanceQueue.then(() => this.submitWorkWeight(validatorId, workWeight));
+    return this.submitGovernanceTx({ kind: 'validator_set_work_weight', payload: { validatorId, workWeight } });
+  }
+
+  /**
+   * Signs a governance tx (work weight, slash, jail) with this node's
+   * governance key and submits it, so that the action is finalized, replayable
+   * and the same on every node. Txs are signed one at a time: each takes the
+   * next nonce only after the previous one is in the pool.
+   */
+  submitGovernanceTx(t: GovernanceTxBody): Promise<TxStatus> {
+    const next = this.governanceQueue.then(() => this.signGovernanceTx(t));
     this.governanceQueue = next.catch(() => undefined);
     return next;
   }
 
   private governanceQueue: Promise<unknown> = Promise.resolve();
 
-  private async submitWorkWeight(validatorId: string, workWeight: number): Promise<TxStatus> {
+  private async signGovernanceTx(t: GovernanceTxBody): Promise<TxStatus> {
     const key = this.opts.governanceKey;
     if (key === undefined) throw new FastposError(ErrorCode.FORBIDDEN, 'this node holds no governance key: set governanceKeyFile to a key of an account in genesis params.governance');
-    if (!this.validators.has(validatorId)) throw new FastposError(ErrorCode.NOT_FOUND, `no validator ${validatorId}`);
+    if ('validatorId' in t.payload && getValidator(this.world, t.payload.validatorId) === undefined) {
+      throw new FastposError(ErrorCode.NOT_FOUND, `no validator ${t.payload.validatorId}`);
+    }
     const signer = createSigner(key);
     const from = addressFromPubKey(signer.publicKey);
     const { tx } = signTx(signer, {
       chainId: this.genesis.chainId,
-      kind: 'validator_set_work_weight',
       from,
       pubKey: signer.publicKey,
       nonce: this.mempool.pendingNonce(from, this.world),
       fee: this.genesis.params.minFee,
-      payload: { validatorId, workWeight },
-    });
+      ...t,
+    } as UnsignedTx);
     return this.submitTx(tx);
   }
 
@@ -431,7 +469,7 @@ export class FastposNode extends EventEmitter {
   // ---------------------------------------------------------------- consensus
 
   private env(): BlockEnv {
-    return { chainId: this.genesis.chainId, params: this.genesis.params, treasury: this.genesis.treasury, set: this.set, validator: (id) => this.validators.get(id) };
+    return { chainId: this.genesis.chainId, params: this.genesis.params, treasury: this.genesis.treasury, set: this.set, validator: (id) => getValidator(this.world, id) };
   }
 
   private startConsensus(): void {
@@ -482,14 +520,15 @@ export class FastposNode extends EventEmitter {
     if (e.chainId !== this.genesis.chainId) throw new FastposError(ErrorCode.WRONG_CHAIN_ID, `chainId must be ${this.genesis.chainId}, got ${e.chainId}`);
     const next = this.tip.height + 1;
     if (e.height < next) throw new FastposError(ErrorCode.OUTDATED_MESSAGE, `height ${e.height} is already finalized here (latest ${this.tip.height})`);
-    const v = this.set.validators.find((x) => x.id === e.validatorId);
-    if (v === undefined) throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `${e.validatorId} is not a validator of this chain's current set`);
+    const msgSet = this.setForMessage(e.height);
+    const v = msgSet.validators.find((x) => x.id === e.validatorId);
+    if (v === undefined) throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `${e.validatorId} is not a validator of the set of height ${e.height}`);
     if (this.seenMessages.has(e.signature)) throw new FastposError(ErrorCode.DUPLICATE_MESSAGE, 'message already received');
     // The payload must be well formed for its type (throws INVALID_MESSAGE).
     let proposal: DecodedProposal | undefined;
     if (e.type === 'prevote' || e.type === 'precommit') decodeVotePayload(e);
     else if (e.type === 'proposal') {
-      const proposer = selectProposer(this.set, e.height, e.round).id;
+      const proposer = selectProposer(msgSet, e.height, e.round).id;
       if (e.validatorId !== proposer) throw new FastposError(ErrorCode.INVALID_MESSAGE, `${e.validatorId} is not the proposer of height ${e.height} round ${e.round} (${proposer} is)`);
       proposal = decodeProposalPayload(e, (sig) => this.mempool.getBySignature(sig));
     } else decodeFinalizePayload(e);
@@ -622,6 +661,7 @@ export class FastposNode extends EventEmitter {
     if (this.evidence.has(key)) return;
     if (this.evidence.size >= 10_000) this.evidence.delete(this.evidence.keys().next().value as string);
     this.evidence.set(key, { type: first.type, height: first.height, round: first.round, validatorId: first.validatorId, first, second });
+    if (first.type !== 'finalize') this.pendingEvidence.set(key, { a: toSignedMessage(first), b: toSignedMessage(second) });
     this.metrics.evidence.inc({ type: first.type });
     this.log.warn({ validatorId: first.validatorId, height: first.height, round: first.round, type: first.type }, 'equivocation evidence');
   }
@@ -633,8 +673,8 @@ export class FastposNode extends EventEmitter {
 
   /** The consensus application: how the driver builds, checks and commits blocks on this node. */
   private readonly app: ConsensusApp = {
-    validatorSet: () => this.set,
-    proposerOf: (height, round) => selectProposer(this.set, height, round).id,
+    validatorSet: (height) => this.setAt(height),
+    proposerOf: (height, round) => selectProposer(this.setAt(height), height, round).id,
     buildBlock: (height, round) => this.buildProposal(height, round),
     validateBlock: (block, hash) => this.checkBlock(block, hash),
     finalized: (height) => (height >= 1 && height <= this.tip.height ? (this.getBlock(height) ?? null) : null),
@@ -680,7 +720,8 @@ export class FastposNode extends EventEmitter {
       });
     }
     const t0 = performance.now();
-    const built = buildBlock({ env: this.env(), state: this.world, tip: this.tip, round, timestamp: this.clock.now(), candidates: this.mempool.candidates(this.world) });
+    const evidence = selectValidEvidence(this.world, this.pendingEvidence.values(), { chainId: this.genesis.chainId, params: this.genesis.params, height });
+    const built = buildBlock({ env: this.env(), state: this.world, tip: this.tip, round, timestamp: this.clock.now(), candidates: this.mempool.candidates(this.world), evidence });
     for (const sk of built.skipped) {
       if (sk.error.code !== ErrorCode.NONCE_TOO_HIGH) {
         const r = this.mempool.drop(sk.tx.id, sk.error.code.toLowerCase(), sk.error.message, height, this.clock.now());
@@ -710,7 +751,7 @@ export class FastposNode extends EventEmitter {
       }
       if (this.tip.height + 1 !== height) return false;
       if (block.lastCommit !== null) {
-        verifyCommit({ chainId: this.genesis.chainId, set: this.set, commit: block.lastCommit, height: height - 1, blockHash: this.tip.hash, keyCache: this.keyCache });
+        verifyCommit({ chainId: this.genesis.chainId, set: this.setAt(height - 1), commit: block.lastCommit, height: height - 1, blockHash: this.tip.hash, keyCache: this.keyCache });
       }
       const executed = validateBlock({ env: this.env(), state: this.world, tip: this.tip, block });
       if (executed.hash !== hash) return false;
@@ -752,8 +793,9 @@ export class FastposNode extends EventEmitter {
       if (key.startsWith(KEY_PREFIX.account)) touched.push(key.slice(KEY_PREFIX.account.length));
       else if (key.startsWith(KEY_PREFIX.validator)) validatorsChanged = true;
     }
-    // The set of the next height comes from the state after this block.
-    if (validatorsChanged) this.refreshValidators();
+    // The set of the next height comes from the state after this block (it changes at epoch boundaries).
+    this.refreshValidators(validatorsChanged);
+    this.prunePendingEvidence();
     const dropped = this.mempool.update({ height, now: this.clock.now(), included: block.txs.map((d) => d.id), touched, state: this.world });
     for (const r of dropped) this.onDropped(r);
     this.recordMetrics(fb, t2 - t1);
@@ -785,14 +827,67 @@ export class FastposNode extends EventEmitter {
   }
 
   private validatorsFromState(): Validator[] {
+    const index = this.world.get(VALIDATOR_INDEX_KEY) as ValidatorIndex | undefined;
     const out: Validator[] = [];
-    for (const [k, v] of this.world.allEntries()) if (k.startsWith(KEY_PREFIX.validator)) out.push(v as Validator);
+    for (const id of index?.ids ?? []) {
+      const v = getValidator(this.world, id);
+      if (v !== undefined) out.push(v);
+    }
     return out;
   }
 
-  private refreshValidators(): void {
-    this.validators = new Map(this.validatorsFromState().map((v) => [v.id, v]));
-    this.set = buildValidatorSet(this.validators.values());
+  /** Re-reads the validator records (when a block changed one) and the set of the next height. */
+  private refreshValidators(recordsChanged = true): void {
+    if (recordsChanged) this.validators = new Map(this.validatorsFromState().map((v) => [v.id, v]));
+    const next = validatorSetForHeight(this.world, this.tip.height + 1, this.genesis.params);
+    if (this.set !== undefined && this.set.hash !== next.hash) {
+      this.log.info({ height: this.tip.height + 1, epoch: epochOf(this.tip.height + 1, this.genesis.params), validators: next.validators.length, totalPower: next.totalPower.toString() }, 'validator set changed at epoch boundary');
+    }
+    this.set = next;
+  }
+
+  /** The validator set of `height`: the set of its epoch (known for every height up to the next one). */
+  setAt(height: number): ValidatorSet {
+    const params = this.genesis.params;
+    const epoch = epochOf(height, params);
+    if (epoch === epochOf(this.tip.height + 1, params)) return this.set;
+    let set = this.setCache.get(epoch);
+    if (set === undefined) {
+      set = validatorSetForHeight(this.world, height, params);
+      if (this.setCache.size >= 16) this.setCache.delete(this.setCache.keys().next().value as number);
+      this.setCache.set(epoch, set);
+    }
+    return set;
+  }
+
+  /** The set to check a message of `height` against: its epoch's set when known, else the current one. */
+  private setForMessage(height: number): ValidatorSet {
+    try {
+      return this.setAt(height);
+    } catch {
+      return this.set;
+    }
+  }
+
+  /** Drops pending evidence that is on chain now, too old, or otherwise no longer valid. */
+  private prunePendingEvidence(): void {
+    if (this.pendingEvidence.size === 0) return;
+    const keep = new Set(selectValidEvidence(this.world, this.pendingEvidence.values(), { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 }));
+    for (const [k, e] of this.pendingEvidence) if (!keep.has(e)) this.pendingEvidence.delete(k);
+  }
+
+  /** Pending evidence this node would put in its next block. */
+  pendingEvidenceList(): Evidence[] {
+    return [...this.pendingEvidence.values()];
+  }
+
+  /** Adds evidence (from an operator or a peer) to what this node proposes; returns its problem if it is not valid now. */
+  offerEvidence(e: Evidence): { code: string; message: string } | null {
+    const ctx = { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 };
+    const valid = selectValidEvidence(this.world, [e], ctx);
+    if (valid.length === 0) return checkEvidence(this.world, e, ctx) ?? { code: ErrorCode.INVALID_EVIDENCE, message: 'evidence is not valid at the next height' };
+    this.pendingEvidence.set(`${e.a.type}/${e.a.height}/${e.a.round}/${e.a.validatorId}`, e);
+    return null;
   }
 
   /** Wire JSON of a block for the API. */

@@ -19,6 +19,7 @@ import { FastposNode, isDevChainId, type SyncSource } from './node.js';
 import { HttpTransport } from '../p2p/httpTransport.js';
 import { PeerBook, normalizePeerUrl } from '../p2p/peers.js';
 import { decodeFinalizedBlock } from '../codec/block.js';
+import type { Transport } from '../consensus/driver.js';
 
 export interface RunningNode {
   readonly node: FastposNode;
@@ -76,7 +77,19 @@ export function loadGovernanceKey(config: Pick<NodeConfig, 'dataDir' | 'governan
   return undefined;
 }
 
-export async function runNode(config: NodeConfig, opts: { logger?: Logger; handleSignals?: boolean } = {}): Promise<RunningNode> {
+export interface RunNodeOptions {
+  readonly logger?: Logger;
+  readonly handleSignals?: boolean;
+  /**
+   * Wraps the validator-network transport the consensus driver sends through.
+   * Only reachable from code that embeds the node (no config key, flag or
+   * environment variable sets it): the test suite uses it to run a validator
+   * that equivocates on purpose.
+   */
+  readonly wrapTransport?: (t: Transport) => Transport;
+}
+
+export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Promise<RunningNode> {
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'fastpos' } });
   const { genesis, source } = loadGenesis(config);
   const validatorKeys = loadValidatorKeys(config, genesis);
@@ -127,7 +140,7 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; handl
         precommitDeltaMs: config.timeoutDeltaMs,
       },
     },
-    { store, logger, metrics, transport },
+    { store, logger, metrics, transport: opts.wrapTransport === undefined ? transport : opts.wrapTransport(transport) },
   );
   // Txs admitted from clients go to every peer once (peers do not pass on what they got from a peer).
   node.on('txAdmitted', (_d: unknown, json: Record<string, unknown>, fromPeer: boolean) => {

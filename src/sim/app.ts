@@ -7,7 +7,7 @@
  * long as one incarnation of the node.
  * @module
  */
-import { BLOCK_VERSION, blockHash, commitHash } from '../codec/block.js';
+import { BLOCK_VERSION, evidenceListHash, blockHash, commitHash } from '../codec/block.js';
 import { txRoot } from '../codec/merkle.js';
 import { verifyCommit } from '../consensus/commit.js';
 import type { ConsensusApp } from '../consensus/driver.js';
@@ -95,6 +95,8 @@ export interface SimAppEnv {
   afterCommit(fb: FinalizedBlock): void;
 }
 
+const EMPTY_EVIDENCE_HASH = evidenceListHash([]);
+
 export class SimApp implements ConsensusApp {
   constructor(private readonly env: SimAppEnv) {}
 
@@ -124,8 +126,9 @@ export class SimApp implements ConsensusApp {
       stateRoot: simStateRoot(height, prevHash),
       validatorSetHash: set.hash,
       lastCommitHash: commitHash(lastCommit),
+      evidenceHash: EMPTY_EVIDENCE_HASH,
     };
-    return { block: { header, txs: [], lastCommit }, hash: blockHash(header) };
+    return { block: { header, txs: [], lastCommit, evidence: [] }, hash: blockHash(header) };
   }
 
   buildBlock(height: number, round: number): Promise<{ block: Block; hash: string } | null> {

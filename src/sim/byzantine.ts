@@ -60,7 +60,7 @@ export class EquivocatingTransport {
       const header = { ...original, timestamp: original.timestamp + this.p.rng.int(1, 50) };
       const hash = blockHash(header);
       this.altBlocks.set(`${e.height}/${e.round}`, hash);
-      const u: UnsignedEnvelope = { ...e, payload: encodeProposalPayload({ header, txs: [], lastCommit: body.lastCommit }, hash, e.payload.validRound as number) };
+      const u: UnsignedEnvelope = { ...e, payload: encodeProposalPayload({ header, txs: [], lastCommit: body.lastCommit, evidence: [] }, hash, e.payload.validRound as number) };
       alt = { ...u, signature: this.p.signer.sign(envelopeSignBytes(u)) };
     } else {
       const type = e.type === 'prevote' ? 'prevote' : 'precommit';

@@ -202,7 +202,7 @@ export class Simulation {
   constructor(readonly config: SimConfig) {
     const n = config.stakes.length;
     const keys = Array.from({ length: n }, (_, i) => devKey(i));
-    const validators: Validator[] = keys.map((k, i) => ({ id: k.address, pubKey: k.publicKey, rewardAddress: k.address, stake: config.stakes[i]!, delegated: 0n, workWeight: 10_000, status: 'active' }));
+    const validators: Validator[] = keys.map((k, i) => ({ id: k.address, pubKey: k.publicKey, rewardAddress: k.address, stake: config.stakes[i]!, delegated: 0n, delegatorShares: 0n, workWeight: 10_000, status: 'active', jailedUntil: 0, missed: [], slashes: [] }));
     this.set = internSet(buildValidatorSet(validators));
     this.setById = new Map(this.set.validators.map((v) => [v.id, v]));
     this.nodes = keys.map((k, i) => ({

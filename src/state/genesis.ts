@@ -1,10 +1,11 @@
 import { canonicalJson } from '../codec/canonical.js';
-import { accountKey, validatorKey, type StateValue } from '../codec/state.js';
+import { VALIDATOR_INDEX_KEY, accountKey, epochKey, validatorKey, type StateValue } from '../codec/state.js';
 import { isAddress, parseAmount } from '../codec/tx.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { addressFromPubKey, devAccount, devValidator } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
-import type { ChainParams, Genesis, GenesisAccount, GenesisValidator, Validator } from '../types/index.js';
+import type { ChainParams, EpochRecord, Genesis, GenesisAccount, GenesisValidator, Validator, ValidatorIndex } from '../types/index.js';
+import { selectEpochValidators } from './epochs.js';
 
 export const DEVNET_CHAIN_ID = 'fastpos-devnet';
 export const NEUTRAL_WORK_WEIGHT = 10_000;
@@ -15,6 +16,17 @@ export const DEFAULT_PARAMS: ChainParams = {
   maxBlockBytes: 1_048_576,
   maxTxBytes: 4_096,
   governance: [],
+  epochLengthBlocks: 100,
+  maxValidators: 100,
+  unbondingPeriodBlocks: 1_000,
+  minSelfBond: 1n,
+  slashDoubleSignBps: 500,
+  slashDowntimeBps: 100,
+  jailDoubleSignBlocks: 10_000,
+  jailDowntimeBlocks: 100,
+  downtimeWindowBlocks: 100,
+  downtimeMaxMissed: 50,
+  evidenceMaxAgeBlocks: 1_000,
 };
 
 /** Treasury of the default devnet: a fixed address nobody holds a key for. */
@@ -39,7 +51,7 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
     chainId: g.chainId,
     genesisTime: g.genesisTime,
     treasury: g.treasury,
-    params: { ...g.params, minFee: g.params.minFee.toString(), governance: [...g.params.governance] },
+    params: { ...g.params, minFee: g.params.minFee.toString(), minSelfBond: g.params.minSelfBond.toString(), governance: [...g.params.governance] },
     accounts: g.accounts.map((a) => ({ address: a.address, balance: a.balance.toString() })),
     validators: g.validators.map((v) => ({
       pubKey: v.pubKey,
@@ -53,6 +65,11 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
 export function genesisHash(g: Genesis): string {
   return sha256Hex('fastpos/genesis/v1\n' + canonicalJson(encodeGenesis(g)));
 }
+
+/** Numeric chain parameters (JSON numbers). */
+type NumericParam = { [K in keyof ChainParams]: ChainParams[K] extends number ? K : never }[keyof ChainParams];
+/** Largest value of a parameter counted in blocks: keeps every height + period a safe integer. */
+const MAX_PERIOD_BLOCKS = 1_000_000_000_000;
 
 function bad(message: string): never {
   throw new FastposError(ErrorCode.INVALID_GENESIS, message);
@@ -81,10 +98,10 @@ export function decodeGenesis(j: unknown): Genesis {
   if (!isUint(genesisTime)) bad('genesisTime must be Unix milliseconds');
   if (!isAddress(treasury)) bad('treasury must be an address (40 lowercase hex)');
   const p = isObj(params) ? params : {};
-  only(p, 'params', ['minFee', 'feeRecipient', 'maxBlockTxs', 'maxBlockBytes', 'maxTxBytes', 'governance']);
-  const num = (k: keyof ChainParams, min: number): number => {
+  only(p, 'params', Object.keys(DEFAULT_PARAMS));
+  const num = (k: NumericParam, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = p[k] ?? DEFAULT_PARAMS[k];
-    if (!isUint(v) || v < min) bad(`params.${k} must be an integer >= ${min}`);
+    if (!isUint(v) || v < min || v > max) bad(max === Number.MAX_SAFE_INTEGER ? `params.${k} must be an integer >= ${min}` : `params.${k} must be an integer from ${min} to ${max}`);
     return v;
   };
   const feeRecipient = p.feeRecipient ?? DEFAULT_PARAMS.feeRecipient;
@@ -96,6 +113,17 @@ export function decodeGenesis(j: unknown): Genesis {
     maxBlockBytes: num('maxBlockBytes', 1024),
     maxTxBytes: num('maxTxBytes', 512),
     governance: governanceList(p.governance),
+    epochLengthBlocks: num('epochLengthBlocks', 1, MAX_PERIOD_BLOCKS),
+    maxValidators: num('maxValidators', 1, 100_000),
+    unbondingPeriodBlocks: num('unbondingPeriodBlocks', 1, MAX_PERIOD_BLOCKS),
+    minSelfBond: p.minSelfBond === undefined ? DEFAULT_PARAMS.minSelfBond : amount(p.minSelfBond, 'params.minSelfBond'),
+    slashDoubleSignBps: num('slashDoubleSignBps', 0, 10_000),
+    slashDowntimeBps: num('slashDowntimeBps', 0, 10_000),
+    jailDoubleSignBlocks: num('jailDoubleSignBlocks', 1, MAX_PERIOD_BLOCKS),
+    jailDowntimeBlocks: num('jailDowntimeBlocks', 1, MAX_PERIOD_BLOCKS),
+    downtimeWindowBlocks: num('downtimeWindowBlocks', 1, MAX_PERIOD_BLOCKS),
+    downtimeMaxMissed: num('downtimeMaxMissed', 0, MAX_PERIOD_BLOCKS),
+    evidenceMaxAgeBlocks: num('evidenceMaxAgeBlocks', 1, MAX_PERIOD_BLOCKS),
   };
   if (!Array.isArray(accounts)) bad('accounts must be an array');
   const seen = new Set<string>();
@@ -117,6 +145,7 @@ export function decodeGenesis(j: unknown): Genesis {
     seenV.add(v.pubKey);
     const stake = amount(v.stake, `validators[${i}].stake`);
     if (stake === 0n) bad(`validators[${i}].stake must be positive`);
+    if (stake < parsedParams.minSelfBond) bad(`validators[${i}].stake ${stake} is below params.minSelfBond ${parsedParams.minSelfBond}`);
     const workWeight = v.workWeight ?? NEUTRAL_WORK_WEIGHT;
     if (!isUint(workWeight) || workWeight > 1_000_000) bad(`validators[${i}].workWeight must be basis points from 0 to 1000000`);
     if (v.rewardAddress !== undefined && !isAddress(v.rewardAddress)) bad(`validators[${i}].rewardAddress must be 40 lowercase hex`);
@@ -132,9 +161,15 @@ function governanceList(v: unknown): string[] {
   return [...v];
 }
 
-/** State entries at height 0. */
+/**
+ * State entries at height 0: accounts, validators (operator = rewardAddress,
+ * or the validator's own address), the validator index and the set of epoch 0
+ * (the same selection as every later epoch: active, positive power, the top
+ * maxValidators).
+ */
 export function genesisEntries(g: Genesis): [string, StateValue][] {
   const out: [string, StateValue][] = g.accounts.map((a) => [accountKey(a.address), { balance: a.balance, nonce: 0 }]);
+  const validators: Validator[] = [];
   for (const v of g.validators) {
     const id = addressFromPubKey(v.pubKey);
     const val: Validator = {
@@ -143,11 +178,20 @@ export function genesisEntries(g: Genesis): [string, StateValue][] {
       rewardAddress: v.rewardAddress ?? id,
       stake: v.stake,
       delegated: 0n,
+      delegatorShares: 0n,
       workWeight: v.workWeight,
       status: 'active',
+      jailedUntil: 0,
+      missed: [],
+      slashes: [],
     };
+    validators.push(val);
     out.push([validatorKey(id), val]);
   }
+  const index: ValidatorIndex = { ids: validators.map((v) => v.id).sort() };
+  out.push([VALIDATOR_INDEX_KEY, index]);
+  const epoch0: EpochRecord = { epoch: 0, startHeight: 1, validators: selectEpochValidators(validators, g.params.maxValidators) };
+  out.push([epochKey(0), epoch0]);
   return out;
 }
 

@@ -6,17 +6,17 @@ export interface StateReader {
   get(key: string): StateValue | undefined;
 }
 
-/** The changes of one block: key -> new value (entries are never deleted in this version). */
-export type StateChanges = ReadonlyMap<string, StateValue>;
+/** The changes of one block: key -> new value, or null to delete the key. */
+export type StateChanges = ReadonlyMap<string, StateValue | null>;
 
 /** A computed but not yet applied state update: what storage persists and the root it yields. */
 export interface StateDiff {
   readonly changes: StateChanges;
-  /** Canonical JSON of each changed value, as storage writes it. */
-  readonly encoded: ReadonlyMap<string, string>;
+  /** Canonical JSON of each changed value, as storage writes it; null = delete the key. */
+  readonly encoded: ReadonlyMap<string, string | null>;
   readonly accumulator: LtHash;
   readonly stateRoot: string;
-  /** New lattice element per changed key (kept to make the next removal free). */
+  /** New lattice element per written key (kept to make the next removal free); none for a deleted key. */
   readonly elements: ReadonlyMap<string, LtElement>;
 }
 
@@ -75,11 +75,16 @@ export class WorldState implements StateReader {
   /** Computes the commitment after `changes` without applying them. */
   diff(changes: StateChanges): StateDiff {
     const acc = this.accumulator.clone();
-    const encoded = new Map<string, string>();
+    const encoded = new Map<string, string | null>();
     const elements = new Map<string, LtElement>();
     for (const [key, value] of changes) {
       const old = this.entries.get(key);
       if (old !== undefined) acc.remove(this.elementOf(key, old));
+      if (value === null) {
+        // A deleted entry leaves the multiset: its old element is removed, nothing is added.
+        encoded.set(key, null);
+        continue;
+      }
       const json = encodeStateValue(key, value);
       const el = ltElement(key, json);
       acc.add(el);
@@ -91,7 +96,14 @@ export class WorldState implements StateReader {
 
   /** Applies a diff computed by `diff` on this same state. */
   apply(d: StateDiff): void {
-    for (const [key, value] of d.changes) this.entries.set(key, value);
+    for (const [key, value] of d.changes) {
+      if (value === null) {
+        this.entries.delete(key);
+        this.elementCache.delete(key);
+      } else {
+        this.entries.set(key, value);
+      }
+    }
     this.accumulator = d.accumulator.clone();
     for (const [key, el] of d.elements) {
       this.elementCache.delete(key);

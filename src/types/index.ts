@@ -38,6 +38,64 @@ export interface SetWorkWeightPayload {
   readonly workWeight: number;
 }
 
+/** Bonds self stake: creates the validator of `pubKey` (operator = sender) or tops up its stake. */
+export interface BondPayload {
+  /** Consensus public key (64 hex); the validator id is its address. */
+  readonly pubKey: Hex;
+  readonly amount: bigint;
+}
+
+/** Operator's self-unbond, or a delegation/undelegation: a validator and an amount of tokens. */
+export interface ValidatorAmountPayload {
+  readonly validatorId: Address;
+  readonly amount: bigint;
+}
+
+/** Governance slash of a fraction of a validator's tokens (no jail). */
+export interface GovernanceSlashPayload {
+  readonly validatorId: Address;
+  /** 1..10000 basis points. */
+  readonly fractionBps: number;
+}
+
+/** Double-sign slash by evidence (anyone may send it). */
+export interface EvidenceSlashPayload {
+  readonly evidence: Evidence;
+}
+
+export type SlashPayload = GovernanceSlashPayload | EvidenceSlashPayload;
+
+export interface JailPayload {
+  readonly validatorId: Address;
+  /** At least 1. */
+  readonly jailBlocks: number;
+}
+
+export interface UnjailPayload {
+  readonly validatorId: Address;
+}
+
+/** Message types that can form equivocation evidence. */
+export const EVIDENCE_MESSAGE_TYPES = ['proposal', 'prevote', 'precommit'] as const;
+export type EvidenceMessageType = (typeof EVIDENCE_MESSAGE_TYPES)[number];
+
+/** A signed validator-network envelope (protocol §6), as kept in evidence. */
+export interface SignedMessage {
+  readonly type: EvidenceMessageType;
+  readonly chainId: string;
+  readonly height: number;
+  readonly round: number;
+  readonly validatorId: Address;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly signature: Hex;
+}
+
+/** Equivocation evidence: two different messages one validator signed for one (type, height, round). */
+export interface Evidence {
+  readonly a: SignedMessage;
+  readonly b: SignedMessage;
+}
+
 interface TxBase {
   readonly chainId: string;
   readonly from: Address;
@@ -57,8 +115,43 @@ export interface SetWorkWeightTx extends TxBase {
   readonly payload: SetWorkWeightPayload;
 }
 
+export interface BondTx extends TxBase {
+  readonly kind: 'validator_bond';
+  readonly payload: BondPayload;
+}
+
+export interface UnbondTx extends TxBase {
+  readonly kind: 'validator_unbond';
+  readonly payload: ValidatorAmountPayload;
+}
+
+export interface DelegateTx extends TxBase {
+  readonly kind: 'delegation_delegate';
+  readonly payload: ValidatorAmountPayload;
+}
+
+export interface UndelegateTx extends TxBase {
+  readonly kind: 'delegation_undelegate';
+  readonly payload: ValidatorAmountPayload;
+}
+
+export interface SlashTx extends TxBase {
+  readonly kind: 'validator_slash';
+  readonly payload: SlashPayload;
+}
+
+export interface JailTx extends TxBase {
+  readonly kind: 'validator_jail';
+  readonly payload: JailPayload;
+}
+
+export interface UnjailTx extends TxBase {
+  readonly kind: 'validator_unjail';
+  readonly payload: UnjailPayload;
+}
+
 /** A signed transaction in domain form (protocol §3), one variant per kind this version executes. */
-export type Tx = TransferTx | SetWorkWeightTx;
+export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx;
 
 /** A tx before it is signed. */
 export type UnsignedTx = Tx extends infer T ? (T extends Tx ? Omit<T, 'signature'> : never) : never;
@@ -79,17 +172,90 @@ export interface Account {
   readonly nonce: number;
 }
 
+export type ValidatorStatus = 'active' | 'jailed' | 'unbonding';
+
+export type SlashReason = 'double_sign' | 'downtime' | 'governance';
+
+/** One slash applied to a validator, as recorded in its state entry. */
+export interface SlashRecord {
+  /** Height of the block that applied the slash. */
+  readonly height: number;
+  /** Height of the fault; unbonding entries created at or after it were cut too. */
+  readonly infractionHeight: number;
+  readonly reason: SlashReason;
+  readonly fractionBps: number;
+  /** Tokens removed from the supply: self stake + delegation pool + unbonding entries. */
+  readonly burned: bigint;
+}
+
 export interface Validator {
   /** Address of the consensus public key (protocol §4). */
   readonly id: Address;
   readonly pubKey: Hex;
-  /** Account that receives this validator's fees. */
+  /**
+   * The operator account: it bonded the validator, owns the self stake, may
+   * top it up, unbond and unjail, and receives this validator's fees.
+   */
   readonly rewardAddress: Address;
+  /** Self-bonded tokens, owned by the operator. */
   readonly stake: bigint;
+  /** Tokens of the delegation pool. */
   readonly delegated: bigint;
+  /** Total shares of the delegation pool (a delegator owns shares/delegatorShares of `delegated`). */
+  readonly delegatorShares: bigint;
   /** Work weight in basis points: 10000 = neutral (1.0). Scales proposer selection. */
   readonly workWeight: number;
-  readonly status: 'active' | 'jailed' | 'unbonding';
+  /**
+   * active: eligible for the next epoch's set; jailed: punished, until the
+   * operator unjails it at or after `jailedUntil`; unbonding: self stake below
+   * minSelfBond (a top-up makes it active again).
+   */
+  readonly status: ValidatorStatus;
+  /** First height at which an unjail is allowed (0 when never jailed). */
+  readonly jailedUntil: number;
+  /** Heights missed within the downtime window, ascending. */
+  readonly missed: readonly number[];
+  readonly slashes: readonly SlashRecord[];
+}
+
+/** `del/<delegator>`: the delegator's shares in each validator's pool. */
+export interface Delegation {
+  readonly shares: Readonly<Record<Address, bigint>>;
+}
+
+/** One pending unbonding: `amount` is paid to `delegator` at the bucket's completion height. */
+export interface UnbondingEntry {
+  readonly validatorId: Address;
+  /** Account credited on release (the operator for a self-unbond). */
+  readonly delegator: Address;
+  readonly amount: bigint;
+  readonly creationHeight: number;
+}
+
+/** `unb/<completionHeight>`: the unbondings that complete at that height, in creation order. */
+export interface UnbondingBucket {
+  readonly entries: readonly UnbondingEntry[];
+}
+
+/** `epoch/<n>`: the validator set that signs every height of epoch n. */
+export interface EpochRecord {
+  readonly epoch: number;
+  readonly startHeight: number;
+  /** Sorted by id. */
+  readonly validators: readonly ValidatorEntry[];
+}
+
+/** `evused/<validatorId>/<height>`: a double sign at that height was punished. */
+export interface EvidenceUsed {
+  /** Id of the evidence that was applied. */
+  readonly evidenceId: Hex;
+  /** Height of the block that applied it. */
+  readonly usedAt: number;
+}
+
+/** `index/validators`: the ids of every validator ever created, sorted. */
+export interface ValidatorIndex {
+  readonly ids: readonly Address[];
 }
 
 /** The validator set that signs one height: sorted by id. */
@@ -121,6 +287,8 @@ export interface BlockHeader {
   readonly validatorSetHash: Hex;
   /** Hash of the commit certificate of the previous block carried in this block (zero hash at height 1). */
   readonly lastCommitHash: Hex;
+  /** Hash of the equivocation evidence this block carries (protocol addition, see docs/api.md). */
+  readonly evidenceHash: Hex;
 }
 
 export interface CommitSignature {
@@ -148,6 +316,8 @@ export interface Block {
   readonly txs: readonly DecodedTx[];
   /** Certificate of height-1 agreed by this block (null at height 1). */
   readonly lastCommit: Commit | null;
+  /** Equivocation evidence included by the proposer, applied before the txs. */
+  readonly evidence: readonly Evidence[];
 }
 
 /** A finalized block with its hash, results and its own certificate. */
@@ -180,6 +350,25 @@ export interface ChainParams {
   readonly maxTxBytes: number;
   /** Accounts allowed to send governance txs (e.g. validator_set_work_weight). */
   readonly governance: readonly Address[];
+  /** Heights per epoch: the validator set changes only at epoch boundaries. */
+  readonly epochLengthBlocks: number;
+  /** Largest size of an epoch's validator set (top voting power, ties by lower id). */
+  readonly maxValidators: number;
+  /** Blocks between an unbond/undelegate and the release of its tokens. */
+  readonly unbondingPeriodBlocks: number;
+  /** Self stake an active validator must keep. */
+  readonly minSelfBond: bigint;
+  /** Slash fractions in basis points (0..10000). */
+  readonly slashDoubleSignBps: number;
+  readonly slashDowntimeBps: number;
+  /** Jail lengths in blocks. */
+  readonly jailDoubleSignBlocks: number;
+  readonly jailDowntimeBlocks: number;
+  /** Downtime: jailed when more than downtimeMaxMissed of the last downtimeWindowBlocks heights were missed. */
+  readonly downtimeWindowBlocks: number;
+  readonly downtimeMaxMissed: number;
+  /** Evidence older than this many blocks is refused. */
+  readonly evidenceMaxAgeBlocks: number;
 }
 
 export interface Genesis {

@@ -98,6 +98,10 @@ export interface NetworkOptions {
   readonly logLevel?: string;
   /** More peer URLs every node is given (e.g. a test listener that records consensus messages). */
   readonly extraPeers?: readonly string[];
+  /** Builds the genesis from every node's key (default: `makeGenesis`, every node a validator). */
+  readonly genesis?: (keys: readonly KeyPair[]) => Genesis;
+  /** What a node runs instead of the built CLI: node arguments before `start` (e.g. a test-only entry script). */
+  readonly entry?: (index: number) => readonly string[] | undefined;
 }
 
 /** A free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
@@ -144,7 +148,7 @@ export function proposerOf(set: ValidatorSet, height: number, round = 0): string
 export async function startNetwork(opts: NetworkOptions): Promise<Network> {
   const root = mkdtempSync(join(tmpdir(), 'fastpos-net-'));
   const keys = Array.from({ length: opts.n }, () => generateKeyPair());
-  const genesis = makeGenesis(keys, opts.stakes);
+  const genesis = opts.genesis?.(keys) ?? makeGenesis(keys, opts.stakes);
   const ports = await freePorts(opts.n);
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   const genesisJson = JSON.stringify(encodeGenesis(genesis), null, 2);
@@ -156,7 +160,7 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
     writeFileSync(join(dir, 'genesis.json'), genesisJson);
     saveKeyFile(join(dir, 'validator_key.json'), keys[i]!.privateKey);
     const args = [
-      CLI, 'start',
+      ...(opts.entry?.(i) ?? [CLI]), 'start',
       '--data-dir', dir,
       '--host', '127.0.0.1',
       '--port', String(ports[i]),

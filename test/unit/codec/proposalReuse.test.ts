@@ -11,9 +11,9 @@ const Z = '0'.repeat(64);
 function proposalWith(txs: readonly DecodedTx[]): { env: Envelope; block: Block } {
   const header: BlockHeader = {
     version: 1, chainId: CHAIN, height: 1, round: 0, timestamp: 1, prevHash: Z, proposer: val(0).address,
-    txRoot: Z, txCount: txs.length, stateRoot: Z, validatorSetHash: Z, lastCommitHash: Z,
+    txRoot: Z, txCount: txs.length, stateRoot: Z, validatorSetHash: Z, lastCommitHash: Z, evidenceHash: Z,
   };
-  const block: Block = { header, txs, lastCommit: null };
+  const block: Block = { header, txs, lastCommit: null, evidence: [] };
   const payload = encodeProposalPayload(block, blockHash(header), -1);
   return { env: { type: 'proposal', chainId: CHAIN, height: 1, round: 0, validatorId: val(0).address, payload, signature: '0'.repeat(128) }, block };
 }

@@ -10,7 +10,7 @@ import { errorCodeOf } from '../../helpers/util.js';
 
 function validator(i: number, stake: bigint, workWeight = 10_000): Validator {
   const k = val(i);
-  return { id: k.address, pubKey: k.publicKey, rewardAddress: k.address, stake, delegated: 0n, workWeight, status: 'active' };
+  return { id: k.address, pubKey: k.publicKey, rewardAddress: k.address, stake, delegated: 0n, delegatorShares: 0n, workWeight, status: 'active', jailedUntil: 0, missed: [], slashes: [] };
 }
 
 const HASH = 'ab'.repeat(32);

@@ -16,7 +16,7 @@ import type { DecodedTx, Tx, TransferTx } from '../../../src/types/index.js';
 // ---------------------------------------------------------------------------
 
 const CHAIN_ID = 'fastpos-devnet';
-const CTX: BlockContext = { chainId: CHAIN_ID, params: DEFAULT_PARAMS, feeRecipient: devAccount(99).address };
+const CTX: BlockContext = { chainId: CHAIN_ID, params: DEFAULT_PARAMS, feeRecipient: devAccount(99).address, height: 1 };
 const SINK = devAccount(98).address;
 
 interface Key {

@@ -68,7 +68,7 @@ async function finalized(n: TestNode, id: string, timeoutMs = 10_000): Promise<a
 describe('validator_set_work_weight execution (state)', () => {
   const genesis = defaultDevnetGenesis({ validators: 2 });
   const FEE_TO = 'f'.repeat(40);
-  const ctx = { chainId: CHAIN, params: genesis.params, feeRecipient: FEE_TO };
+  const ctx = { chainId: CHAIN, params: genesis.params, feeRecipient: FEE_TO, height: 1 };
   const ws = WorldState.fromEntries(genesisEntries(genesis));
   const v0 = devValidator(0).address;
   const gov = acct(0).address;
@@ -128,12 +128,16 @@ describe('validator_set_work_weight execution (state)', () => {
 
 // ---------------------------------------------------------------- node and admin route
 
+const EPOCH = 4;
+
 describe('work weight through a node', () => {
   let n: TestNode;
   let validatorId: string;
 
   before(async () => {
-    n = await startTestNode({ config: { adminToken: TOKEN } });
+    // Short epochs: a work weight takes effect at the next epoch boundary.
+    const g = defaultDevnetGenesis();
+    n = await startTestNode({ config: { adminToken: TOKEN }, genesis: { ...g, params: { ...g.params, epochLengthBlocks: EPOCH } } });
     validatorId = n.node.validatorList()[0]!.id;
   });
   after(async () => {
@@ -158,15 +162,18 @@ describe('work weight through a node', () => {
     assert.equal(after.json[0].votingPower, before.json[0].votingPower, 'voting power does not depend on work weight');
   });
 
-  it('behavior: the validator set hash changes from the block after the one that includes the tx', async () => {
+  it('behavior: the validator set hash changes at the first block of the next epoch, not before', async () => {
     const oldHash = n.node.validatorSet.hash;
     const r = await post(n, `/admin/validators/${validatorId}/work-weight`, { workWeight: 40_000 });
     assert.equal(r.status, 202);
     const st = await finalized(n, r.json.id);
-    await waitForHeight(n, st.height + 1);
-    const inc = await get(n, `/blocks/${st.height}`);
-    const next = await get(n, `/blocks/${st.height + 1}`);
-    assert.equal(inc.json.header.validatorSetHash, oldHash, 'the including block is signed by the old set');
+    // The set of the next epoch is taken at the end of the epoch's last block.
+    const boundary = Math.ceil(st.height / EPOCH) * EPOCH;
+    await waitForHeight(n, boundary + 1);
+    for (let h = st.height; h <= boundary; h++) {
+      assert.equal((await get(n, `/blocks/${h}`)).json.header.validatorSetHash, oldHash, `block ${h} is still signed by the old set`);
+    }
+    const next = await get(n, `/blocks/${boundary + 1}`);
     assert.notEqual(next.json.header.validatorSetHash, oldHash);
     assert.equal(next.json.header.validatorSetHash, n.node.validatorSet.hash);
     assert.equal(next.json.header.validatorSetHash, buildValidatorSet(n.node.validatorList()).hash);

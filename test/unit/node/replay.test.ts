@@ -13,6 +13,7 @@ import { ErrorCode, FastposError } from '../../../src/errors.js';
 import type { FinalizedBlock } from '../../../src/types/index.js';
 import { CHAIN, acct, transfer } from '../../helpers/fixtures.js';
 import { startTestNode, type TestNode } from '../../helpers/node.js';
+import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
 import { errorCodeOf } from '../../helpers/util.js';
 
 /** Small deterministic PRNG (mulberry32): the workload is the same on every run. */
@@ -142,7 +143,9 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
     let blocks: FinalizedBlock[];
 
     before(async () => {
-      n = await startTestNode({ config: { stateBackend: backend } });
+      // Short epochs: the work-weight change reaches the validator set at the next boundary, inside this chain.
+      const g = defaultDevnetGenesis();
+      n = await startTestNode({ config: { stateBackend: backend }, genesis: { ...g, params: { ...g.params, epochLengthBlocks: 3 } } });
       work = await runWorkload(n, backend === 'sqlite' ? 1 : 2);
       // Nothing is finalized from here on: the chain read below is the whole chain.
       await n.node.pause();

@@ -52,10 +52,11 @@ describe('double-sign guard on disk', () => {
     const block: Block = {
       header: {
         version: 1, chainId: 'fastpos-devnet', height: 7, round: 1, timestamp: 1, prevHash: HASH_A, proposer: id,
-        txRoot: HASH_B, txCount: 1, stateRoot: HASH_A, validatorSetHash: HASH_B, lastCommitHash: HASH_A,
+        txRoot: HASH_B, txCount: 1, stateRoot: HASH_A, validatorSetHash: HASH_B, lastCommitHash: HASH_A, evidenceHash: HASH_A,
       },
       txs: [d],
       lastCommit: null,
+      evidence: [],
     };
     g.recordLock(7, { round: 1, blockHash: HASH_B, block });
     sign(g, { height: 7, round: 1, step: 'precommit', blockHash: HASH_B });

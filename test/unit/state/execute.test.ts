@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { accountKey } from '../../../src/codec/state.js';
-import { BlockExecution, executeBlockTxs, getAccount } from '../../../src/state/execute.js';
+import { BlockExecution, executeBlockTxs, getAccount, txSpend } from '../../../src/state/execute.js';
+import { Chain as StakingChain, GOV, OPS, VALS, signTx, spec } from './stakingHarness.js';
 import { DEFAULT_PARAMS } from '../../../src/state/genesis.js';
 import { WorldState } from '../../../src/state/worldState.js';
 import { FastposError } from '../../../src/errors.js';
@@ -10,7 +11,7 @@ import type { Account } from '../../../src/types/index.js';
 import { CHAIN, acct, transfer } from '../../helpers/fixtures.js';
 
 const FEE_TO = 'f'.repeat(40);
-const ctx = { chainId: CHAIN, params: DEFAULT_PARAMS, feeRecipient: FEE_TO };
+const ctx = { chainId: CHAIN, params: DEFAULT_PARAMS, feeRecipient: FEE_TO, height: 1 };
 
 function world(balances: bigint[]): WorldState {
   return WorldState.fromEntries(balances.map((b, i) => [accountKey(acct(i).address), { balance: b, nonce: 0 } as Account]));
@@ -114,7 +115,7 @@ describe('state commitment (LtHash)', () => {
             }
           }
           const after = new Map(ws.allEntries());
-          for (const [k, v] of ex.changes) after.set(k, v);
+          for (const [k, v] of ex.changes) if (v !== null) after.set(k, v);
           let total = 0n;
           for (const v of after.values()) {
             const a = v as Account;
@@ -126,5 +127,51 @@ describe('state commitment (LtHash)', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+// ---------------------------------------------------------------- block-level API
+
+
+describe('block execution steps', () => {
+  it('default: a proposer runs beginBlock, applies candidates skipping those that may not be in a block, then endBlock', () => {
+    const c = new StakingChain();
+    c.block([spec(OPS[0]!, 'validator_unbond', { validatorId: VALS[0]!.address, amount: 7n })]); // completes at 11
+    c.advanceTo(10);
+    const ex = c.execution();
+    const good = signTx(spec(GOV, 'transfer', { to: acct(3).address, amount: 1n }), 0);
+    const tooHigh = signTx(spec(GOV, 'transfer', { to: acct(3).address, amount: 1n }), 5);
+    const included = [good, tooHigh].filter((d) => {
+      try {
+        ex.apply(d);
+        return true;
+      } catch (e) {
+        assert.ok(e instanceof FastposError && e.code === 'NONCE_TOO_HIGH');
+        return false;
+      }
+    });
+    assert.deepEqual(included, [good]);
+    ex.endBlock();
+    assert.equal(ex.changes.get('unb/11'), null, 'the bucket of height 11 is released and deleted');
+    // The same block through executeBlockTxs gives the same changes.
+    const again = executeBlockTxs(c.ws, { txs: included, lastCommit: c.lastCommit(), evidence: [] }, c.ctx());
+    assert.deepEqual([...again.changes], [...ex.changes]);
+  });
+
+  it('error: the steps cannot be reordered', () => {
+    const c = new StakingChain();
+    const ex = c.execution();
+    assert.throws(() => ex.beginBlock({ lastCommit: null, evidence: [] }), /invariant/);
+    ex.endBlock();
+    assert.throws(() => ex.apply(signTx(spec(GOV, 'transfer', { to: acct(3).address, amount: 1n }), 0)), /invariant/);
+    assert.throws(() => ex.endBlock(), /invariant/);
+  });
+
+  it('default: txSpend counts the amount of transfers, bonds and delegations, only the fee otherwise', () => {
+    const d = (s: Parameters<typeof signTx>[0]) => txSpend(signTx(s, 0));
+    assert.equal(d(spec(GOV, 'validator_bond', { pubKey: VALS[4]!.publicKey, amount: 100n })), 110n);
+    assert.equal(d(spec(GOV, 'delegation_delegate', { validatorId: VALS[0]!.address, amount: 100n })), 110n);
+    assert.equal(d(spec(GOV, 'delegation_undelegate', { validatorId: VALS[0]!.address, amount: 100n })), 10n);
+    assert.equal(d(spec(GOV, 'validator_unbond', { validatorId: VALS[0]!.address, amount: 100n })), 10n);
   });
 });

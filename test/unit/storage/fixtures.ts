@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BLOCK_VERSION, blockHash, commitHash } from '../../../src/codec/block.js';
+import { BLOCK_VERSION, blockHash, commitHash, evidenceListHash } from '../../../src/codec/block.js';
 import { txRoot } from '../../../src/codec/merkle.js';
 import { accountKey, encodeStateValue, validatorKey, type StateValue } from '../../../src/codec/state.js';
 import { encodeTx, toDecodedTx, txSignBytes } from '../../../src/codec/tx.js';
@@ -92,8 +92,12 @@ export function buildChain(blocks: number, txsPerBlock: number): ChainFixture {
     rewardAddress: senders[0]!,
     stake: 1_000_000n,
     delegated: 0n,
+    delegatorShares: 0n,
     workWeight: 10_000,
     status: 'active',
+    jailedUntil: 0,
+    missed: [],
+    slashes: [],
   };
   state.set(validatorKey(validatorId), validator);
   const encodeAll = (): Map<string, string> => new Map([...state].map(([k, v]) => [k, encodeStateValue(k, v)]));
@@ -143,6 +147,7 @@ export function buildChain(blocks: number, txsPerBlock: number): ChainFixture {
       stateRoot: sha256Hex(`state-root-${height}`),
       validatorSetHash: sha256Hex('validator-set'),
       lastCommitHash: commitHash(prevCommit),
+      evidenceHash: evidenceListHash([]),
     };
     const hash = blockHash(header);
     const commit: Commit = {
@@ -151,7 +156,7 @@ export function buildChain(blocks: number, txsPerBlock: number): ChainFixture {
       blockHash: hash,
       signatures: [{ validatorId, signature: validatorSigner.sign(Buffer.from(hash, 'hex')) }],
     };
-    const block: FinalizedBlock = { block: { header, txs: decoded, lastCommit: prevCommit }, hash, results, commit };
+    const block: FinalizedBlock = { block: { header, txs: decoded, lastCommit: prevCommit, evidence: [] }, hash, results, commit };
     commits.push({ block, changes, accumulator: fakeAccumulator(height) });
     decoded.forEach((d, index) =>
       txs.push({

@@ -103,9 +103,9 @@ describe('SqliteChainStore', () => {
       const dir = await storedChain(1);
       const store = new SqliteChainStore(dir, options);
       store.open();
-      // Block 2 with a state row whose value is null: NOT NULL fails after the block and tx rows were written, the transaction aborts.
+      // Block 2 with a state row without a key: NOT NULL fails after the block and tx rows were written, the transaction aborts.
       const good = fixture.commits[1]!;
-      const bad: BlockCommit = { ...good, changes: new Map([...good.changes, ['acct/' + 'f'.repeat(40), null as unknown as string]]) };
+      const bad: BlockCommit = { ...good, changes: new Map([...good.changes, [null as unknown as string, '{"balance":"1","nonce":0}']]) };
       await assert.rejects(store.commitBlock(bad), (e: unknown) => e instanceof FastposError && e.code === ErrorCode.INTERNAL);
       assert.equal(store.getBlock(2), undefined);
       assert.equal(store.queryTxs({ offset: 0, limit: 0, order: 'asc' }).total, fixture.txs.filter((t) => t.height <= 1).length);
