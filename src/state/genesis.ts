@@ -125,6 +125,11 @@ export function decodeGenesis(j: unknown): Genesis {
     downtimeMaxMissed: num('downtimeMaxMissed', 0, MAX_PERIOD_BLOCKS),
     evidenceMaxAgeBlocks: num('evidenceMaxAgeBlocks', 1, MAX_PERIOD_BLOCKS),
   };
+  // Older evidence could punish stake that has already left: every unbonding entry created at or after
+  // an infraction must still be held when the oldest admissible evidence of it lands.
+  if (parsedParams.evidenceMaxAgeBlocks > parsedParams.unbondingPeriodBlocks) {
+    bad(`params.evidenceMaxAgeBlocks (${parsedParams.evidenceMaxAgeBlocks}) must not exceed params.unbondingPeriodBlocks (${parsedParams.unbondingPeriodBlocks})`);
+  }
   if (!Array.isArray(accounts)) bad('accounts must be an array');
   const seen = new Set<string>();
   const parsedAccounts = accounts.map((a: unknown, i): GenesisAccount => {

@@ -242,8 +242,10 @@ export function jail(o: Overlay, ctx: StakingContext, id: Address, jailBlocks: n
  * Slashes `fractionBps` of a validator's tokens for a fault at
  * `infractionHeight`: the self stake, the delegation pool, and every unbonding
  * entry of this validator created at or after the infraction and not yet
- * released. Those entries complete in (infractionHeight + P .. height + P];
- * entries completing at this height count as released. The buckets are
+ * released. Those entries complete in [max(height, infractionHeight + P),
+ * height + P]; an entry due at this height is still held (releases happen at
+ * the end of the block, after its evidence and txs), so evidence as old as
+ * the unbonding period still reaches it. The buckets are
  * looked up by height, so the cost is bounded by the unbonding period, never
  * by the size of the state. Returns the burned amount (also recorded).
  */
@@ -255,7 +257,7 @@ export function slash(o: Overlay, ctx: StakingContext, id: Address, fractionBps:
   const fromPool = (v.delegated * f) / BPS;
   let burned = fromStake + fromPool;
   const P = ctx.params.unbondingPeriodBlocks;
-  for (let c = Math.max(ctx.height + 1, infractionHeight + P); c <= ctx.height + P; c++) {
+  for (let c = Math.max(ctx.height, infractionHeight + P); c <= ctx.height + P; c++) {
     const bucket = getUnbondingBucket(o, c);
     if (bucket === undefined) continue;
     let changed = false;

@@ -83,6 +83,7 @@ describe('validator economics across processes', { timeout: 240_000 }, () => {
           governance: [devAccount(0).address],
           epochLengthBlocks: EPOCH,
           unbondingPeriodBlocks: 30,
+          evidenceMaxAgeBlocks: 30,
           // Slow starts and restarts must not jail anyone for downtime here.
           downtimeWindowBlocks: 1000,
           downtimeMaxMissed: 1000,

@@ -52,6 +52,8 @@ describe('staking chain parameters in genesis', () => {
     [{ downtimeWindowBlocks: 0 }, /params\.downtimeWindowBlocks/],
     [{ downtimeMaxMissed: -1 }, /params\.downtimeMaxMissed/],
     [{ evidenceMaxAgeBlocks: 0 }, /params\.evidenceMaxAgeBlocks/],
+    [{ unbondingPeriodBlocks: 50, evidenceMaxAgeBlocks: 51 }, /params\.evidenceMaxAgeBlocks \(51\) must not exceed params\.unbondingPeriodBlocks \(50\)/],
+    [{ unbondingPeriodBlocks: 50 }, /params\.evidenceMaxAgeBlocks \(1000\) must not exceed/],
     [{ unknownParam: 1 }, /unknown key "unknownParam"/],
   ];
   for (const [params, re] of cases) it(`error: ${JSON.stringify(params)}`, () => assert.match(genesisError(params), re));
