@@ -3,6 +3,8 @@
  * strictly (no type coercion, no unknown fields); query strings and path
  * parameters are coerced to their declared types.
  */
+import { MAX_JAIL_BLOCKS } from '../codec/tx.js';
+
 const HEX40 = '^[0-9a-f]{40}$';
 const HEX64 = '^[0-9a-f]{64}$';
 const AMOUNT = '^(0|[1-9][0-9]{0,38})$';
@@ -169,4 +171,177 @@ export const syncBlocksQuery = {
     from: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: 1 },
     limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
   },
+} as const;
+
+// ---------------------------------------------------------------- validator economics
+
+const amountOut = { type: 'string' } as const;
+const idOut = { type: 'string' } as const;
+const uintOut = { type: 'integer' } as const;
+
+export const validatorsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { epoch: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+} as const;
+
+export const delegationsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['delegator'],
+  properties: { delegator: { type: 'string', pattern: HEX40 } },
+} as const;
+
+export const evidenceListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 100 } },
+} as const;
+
+export const slashBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['fractionBps'],
+  properties: { fractionBps: { type: 'integer', minimum: 1, maximum: 10_000 } },
+} as const;
+
+export const jailBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['jailBlocks'],
+  properties: { jailBlocks: { type: 'integer', minimum: 1, maximum: MAX_JAIL_BLOCKS } },
+} as const;
+
+/** `{evidence: {a, b}}`; the evidence itself is checked by the codec (INVALID_EVIDENCE). */
+export const evidenceBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['evidence'],
+  properties: { evidence: { type: 'object' } },
+} as const;
+
+const validatorSummaryProps = {
+  id: idOut,
+  pubKey: idOut,
+  address: idOut,
+  rewardAddress: idOut,
+  stake: amountOut,
+  delegated: amountOut,
+  delegatorShares: amountOut,
+  votingPower: amountOut,
+  workWeight: uintOut,
+  status: { type: 'string' },
+  jailedUntil: uintOut,
+  inSet: { type: 'boolean' },
+} as const;
+
+export const validatorDetailResponse = {
+  type: 'object',
+  required: [...Object.keys(validatorSummaryProps), 'operator', 'missed', 'slashes', 'unbonding'],
+  properties: {
+    ...validatorSummaryProps,
+    operator: idOut,
+    missed: { type: 'array', items: uintOut },
+    slashes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { height: uintOut, infractionHeight: uintOut, reason: { type: 'string' }, fractionBps: uintOut, burned: amountOut },
+      },
+    },
+    unbonding: {
+      type: 'array',
+      items: { type: 'object', properties: { delegator: idOut, amount: amountOut, creationHeight: uintOut, completionHeight: uintOut } },
+    },
+  },
+} as const;
+
+export const delegationsResponse = {
+  type: 'object',
+  required: ['delegator', 'delegations', 'unbonding'],
+  properties: {
+    delegator: idOut,
+    delegations: { type: 'array', items: { type: 'object', properties: { validatorId: idOut, shares: amountOut, amount: amountOut } } },
+    unbonding: {
+      type: 'array',
+      items: { type: 'object', properties: { validatorId: idOut, amount: amountOut, creationHeight: uintOut, completionHeight: uintOut } },
+    },
+  },
+} as const;
+
+export const currentEpochResponse = {
+  type: 'object',
+  required: ['epoch', 'startHeight', 'endHeight', 'epochLengthBlocks', 'height', 'validators', 'totalPower', 'setHash'],
+  properties: {
+    epoch: uintOut,
+    startHeight: uintOut,
+    endHeight: uintOut,
+    epochLengthBlocks: uintOut,
+    height: uintOut,
+    validators: uintOut,
+    totalPower: amountOut,
+    setHash: idOut,
+  },
+} as const;
+
+export const nextEpochResponse = {
+  type: 'object',
+  required: ['epoch', 'startHeight', 'validators', 'totalPower', 'setHash', 'changes'],
+  properties: {
+    epoch: uintOut,
+    startHeight: uintOut,
+    validators: { type: 'array', items: { type: 'object', properties: { id: idOut, votingPower: amountOut, proposerWeight: amountOut } } },
+    totalPower: amountOut,
+    setHash: idOut,
+    changes: {
+      type: 'object',
+      properties: { joining: { type: 'array', items: idOut }, leaving: { type: 'array', items: idOut } },
+    },
+  },
+} as const;
+
+const signedMessageOut = {
+  type: 'object',
+  properties: {
+    type: { type: 'string' },
+    chainId: { type: 'string' },
+    height: uintOut,
+    round: uintOut,
+    validatorId: idOut,
+    payload: { type: 'object', additionalProperties: true },
+    signature: idOut,
+  },
+} as const;
+
+const evidenceItemsOut = {
+  type: 'object',
+  properties: {
+    total: uintOut,
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          evidenceId: idOut,
+          type: { type: 'string' },
+          height: uintOut,
+          round: uintOut,
+          validatorId: idOut,
+          evidence: { type: 'object', properties: { a: signedMessageOut, b: signedMessageOut } },
+        },
+      },
+    },
+  },
+} as const;
+
+export const evidenceListResponse = {
+  type: 'object',
+  required: ['seen', 'pending'],
+  properties: { seen: evidenceItemsOut, pending: evidenceItemsOut },
+} as const;
+
+export const evidenceAcceptedResponse = {
+  type: 'object',
+  required: ['status', 'evidenceId'],
+  properties: { status: { type: 'string' }, evidenceId: idOut },
 } as const;

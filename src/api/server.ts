@@ -9,9 +9,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import rateLimit from '@fastify/rate-limit';
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
+import { registerStakingRoutes } from './stakingRoutes.js';
 import type { Logger } from 'pino';
 import { encodeTx, txSignBytes } from '../codec/tx.js';
 import { createSigner } from '../crypto/ed25519.js';
@@ -74,6 +75,32 @@ function tokenMatches(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * Ajv's coercion turns a query value such as "1e400" into Infinity and lets it
+ * pass `integer` and `maximum`: refuse any non-finite number in a query string
+ * or path parameter with a schema error naming the field.
+ */
+function finiteOnly(validate: ValidateFunction): (data: unknown) => boolean {
+  const check = (data: unknown): boolean => {
+    if (!validate(data)) {
+      check.errors = validate.errors;
+      return false;
+    }
+    if (typeof data === 'object' && data !== null) {
+      for (const [k, v] of Object.entries(data)) {
+        if (typeof v === 'number' && !Number.isFinite(v)) {
+          check.errors = [{ instancePath: `/${k}`, schemaPath: '#/type', keyword: 'type', params: {}, message: 'must be a finite number' }];
+          return false;
+        }
+      }
+    }
+    check.errors = null;
+    return true;
+  };
+  check.errors = null as ErrorObject[] | null | undefined;
+  return check;
+}
+
 export async function createApi(node: FastposNode, opts: ApiOptions): Promise<FastifyInstance> {
   const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false });
   const coercing = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false });
@@ -86,7 +113,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
   });
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : coercing.compile(schema)));
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : finiteOnly(coercing.compile(schema))));
   app.server.maxConnections = opts.maxConnections;
   // JSON only: any other content type is refused with 415.
   app.removeContentTypeParser('text/plain');
@@ -180,22 +207,6 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     return reply.type('application/json; charset=utf-8').send(`[${rows.join(',')}]`);
   });
 
-  app.get('/validators', { schema: { querystring: S.emptyQuery } }, async () => {
-    const set = node.validatorSet;
-    const power = new Map(set.validators.map((v) => [v.id, v.votingPower]));
-    return node.validatorList().map((v) => ({
-      id: v.id,
-      pubKey: v.pubKey,
-      address: v.id,
-      rewardAddress: v.rewardAddress,
-      stake: v.stake.toString(),
-      delegated: v.delegated.toString(),
-      votingPower: (power.get(v.id) ?? 0n).toString(),
-      workWeight: v.workWeight,
-      status: v.status,
-    }));
-  });
-
   app.get('/status', { schema: { querystring: S.emptyQuery } }, async () => {
     const latest = node.latestBlock;
     return {
@@ -206,7 +217,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       latestHash: latest?.hash ?? node.genesisHash,
       latestTime: latest?.block.header.timestamp ?? node.genesis.genesisTime,
       stateRoot: node.stateRoot,
-      epoch: 0,
+      epoch: node.currentEpoch,
       peers: opts.p2p?.book.list().map((p) => p.url) ?? [],
       syncing: node.isSyncing,
       producing: node.isFinalizing(),
@@ -244,6 +255,8 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     return undefined;
   };
   if (opts.p2p !== undefined) await registerP2pRoutes(app, node, opts.p2p, requireAdmin);
+  // Validators, delegations, epochs; admin evidence, slash, jail and the next epoch's dry run.
+  await registerStakingRoutes(app, node, requireAdmin);
 
   await app.register(async (admin) => {
     admin.addHook('onRequest', requireAdmin);
