@@ -60,9 +60,11 @@ export async function registerP2pRoutes(
     return { url: normal, removed: true };
   });
 
-  app.get('/p2p/evidence', { schema: { querystring: S.emptyQuery } }, async () =>
-    node.evidenceList().map((e) => ({ type: e.type, height: e.height, round: e.round, validatorId: e.validatorId, first: e.first, second: e.second })),
-  );
+  // The newest `limit` records (oldest first): proposal evidence carries whole blocks.
+  app.get('/p2p/evidence', { schema: { querystring: S.p2pEvidenceQuery } }, async (req) => {
+    const { limit } = req.query as { limit: number };
+    return node.evidenceList().slice(-limit).map((e) => ({ type: e.type, height: e.height, round: e.round, validatorId: e.validatorId, first: e.first, second: e.second }));
+  });
 
   app.get('/sync/status', { schema: { querystring: S.emptyQuery } }, async () => ({
     chainId: node.genesis.chainId,

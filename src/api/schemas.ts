@@ -164,6 +164,12 @@ export const peerQuery = {
   properties: { url: { type: 'string', minLength: 8, maxLength: 256 } },
 } as const;
 
+export const p2pEvidenceQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+} as const;
+
 export const syncBlocksQuery = {
   type: 'object',
   additionalProperties: false,

@@ -97,6 +97,9 @@ export interface EvidenceRecord {
   readonly second: Envelope;
 }
 
+const MAX_EVIDENCE = 1_000;
+const MAX_PROPOSAL_EVIDENCE = 16;
+
 function toSignedMessage(e: Envelope): SignedMessage {
   return { type: e.type as EvidenceMessageType, chainId: e.chainId, height: e.height, round: e.round, validatorId: e.validatorId, payload: e.payload, signature: e.signature };
 }
@@ -659,7 +662,16 @@ export class FastposNode extends EventEmitter {
   private recordEvidence(first: Envelope, second: Envelope): void {
     const key = `${first.type}/${first.height}/${first.round}/${first.validatorId}`;
     if (this.evidence.has(key)) return;
-    if (this.evidence.size >= 10_000) this.evidence.delete(this.evidence.keys().next().value as string);
+    // Bounded memory: at most MAX_EVIDENCE records, of which at most MAX_PROPOSAL_EVIDENCE carry
+    // whole proposed blocks (oldest dropped first).
+    if (this.evidence.size >= MAX_EVIDENCE) this.evidence.delete(this.evidence.keys().next().value as string);
+    if (first.type === 'proposal') {
+      const proposals = [...this.evidence.keys()].filter((k) => k.startsWith('proposal/'));
+      for (const k of proposals.slice(0, Math.max(0, proposals.length - MAX_PROPOSAL_EVIDENCE + 1))) {
+        this.evidence.delete(k);
+        this.pendingEvidence.delete(k);
+      }
+    }
     this.evidence.set(key, { type: first.type, height: first.height, round: first.round, validatorId: first.validatorId, first, second });
     if (first.type !== 'finalize') this.pendingEvidence.set(key, { a: toSignedMessage(first), b: toSignedMessage(second) });
     this.metrics.evidence.inc({ type: first.type });
@@ -882,7 +894,7 @@ export class FastposNode extends EventEmitter {
   }
 
   /** Adds evidence (from an operator or a peer) to what this node proposes; returns its problem if it is not valid now. */
-  offerEvidence(e: Evidence): { code: string; message: string } | null {
+  offerEvidence(e: Evidence): { code: ErrorCode; message: string } | null {
     const ctx = { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 };
     const valid = selectValidEvidence(this.world, [e], ctx);
     if (valid.length === 0) return checkEvidence(this.world, e, ctx) ?? { code: ErrorCode.INVALID_EVIDENCE, message: 'evidence is not valid at the next height' };

@@ -70,6 +70,8 @@ export function genesisHash(g: Genesis): string {
 type NumericParam = { [K in keyof ChainParams]: ChainParams[K] extends number ? K : never }[keyof ChainParams];
 /** Largest value of a parameter counted in blocks: keeps every height + period a safe integer. */
 const MAX_PERIOD_BLOCKS = 1_000_000_000_000;
+/** About 35 days of one-second blocks; a slash then costs at most that many bucket lookups. */
+export const MAX_UNBONDING_BLOCKS = 3_000_000;
 
 function bad(message: string): never {
   throw new FastposError(ErrorCode.INVALID_GENESIS, message);
@@ -115,7 +117,8 @@ export function decodeGenesis(j: unknown): Genesis {
     governance: governanceList(p.governance),
     epochLengthBlocks: num('epochLengthBlocks', 1, MAX_PERIOD_BLOCKS),
     maxValidators: num('maxValidators', 1, 100_000),
-    unbondingPeriodBlocks: num('unbondingPeriodBlocks', 1, MAX_PERIOD_BLOCKS),
+    // Slashing and the unbonding reads look up every bucket of one unbonding period: keep it bounded.
+    unbondingPeriodBlocks: num('unbondingPeriodBlocks', 1, MAX_UNBONDING_BLOCKS),
     minSelfBond: p.minSelfBond === undefined ? DEFAULT_PARAMS.minSelfBond : amount(p.minSelfBond, 'params.minSelfBond'),
     slashDoubleSignBps: num('slashDoubleSignBps', 0, 10_000),
     slashDowntimeBps: num('slashDowntimeBps', 0, 10_000),

@@ -113,6 +113,7 @@ describe('validator economics across processes', { timeout: 240_000 }, () => {
       assert.equal(BigInt(jailed.stake), (STAKE * 95n) / 100n, 'slashed by slashDoubleSignBps of its self stake');
       const ev = await getJson<unknown[]>(`${n0.url}/p2p/evidence`);
       assert.ok(ev.length > 0, 'the evidence is exposed by the honest node');
+      assert.equal((await getJson<unknown[]>(`${n0.url}/p2p/evidence?limit=1`)).length, 1);
 
       // 2. A new validator bonds (operator: dev account 4) and validator 2 unbonds all of its stake.
       const bondId = await submit(n0.url, JOINING, 0, 'validator_bond', { pubKey: n4.key.publicKey, amount: STAKE.toString() });

@@ -43,6 +43,7 @@ describe('staking chain parameters in genesis', () => {
     [{ epochLengthBlocks: 0 }, /params\.epochLengthBlocks must be an integer from 1/],
     [{ maxValidators: 0 }, /params\.maxValidators/],
     [{ unbondingPeriodBlocks: 1.5 }, /params\.unbondingPeriodBlocks/],
+    [{ unbondingPeriodBlocks: 3_000_001 }, /params\.unbondingPeriodBlocks must be an integer from 1 to 3000000/],
     [{ minSelfBond: 1 }, /params\.minSelfBond must be a decimal string/],
     [{ minSelfBond: '-1' }, /params\.minSelfBond/],
     [{ slashDoubleSignBps: 10_001 }, /params\.slashDoubleSignBps must be an integer from 0 to 10000/],
