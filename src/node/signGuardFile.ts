@@ -4,10 +4,16 @@
  * signature leaves the node, with a checksum. A missing file is a fresh
  * validator; a damaged one stops the node: signing from a blank state could
  * sign twice.
+ *
+ * The locked block itself (needed only to propose it again after a restart)
+ * lives in `priv_validator_lock_block.json`, written once per new lock before
+ * the state that names it, so a vote's record stays small whatever the block
+ * size. The state file holds the lock's hash; safety rests on that alone.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeBlock, encodeBlock } from '../codec/block.js';
+import { blockHash, decodeBlock, encodeBlock } from '../codec/block.js';
+import type { Block } from '../types/index.js';
 import { canonicalJson } from '../codec/canonical.js';
 import { EMPTY_GUARD_STATE, SignGuardRules, type GuardState } from '../consensus/signGuard.js';
 import { sha256Hex } from '../crypto/hash.js';
@@ -15,18 +21,38 @@ import { ErrorCode, FastposError } from '../errors.js';
 import { open, rename } from 'node:fs/promises';
 
 export const GUARD_FILE = 'priv_validator_state.json';
+export const LOCK_BLOCK_FILE = 'priv_validator_lock_block.json';
 
-/** The guard state as JSON: a locked block is written in its wire form. */
+/** The guard state as JSON. Files written by earlier versions may embed the locked block (wire form) in the lock. */
 type StoredState = Omit<GuardState, 'lock'> & { lock: (Omit<NonNullable<GuardState['lock']>, 'block'> & { block?: unknown }) | null };
 
+/** The state file's form: the lock without its block. */
 function toStored(state: GuardState): StoredState {
-  if (state.lock === null || state.lock.block === undefined) return state as StoredState;
-  return { ...state, lock: { ...state.lock, block: encodeBlock(state.lock.block) } };
+  if (state.lock === null) return state as StoredState;
+  const { height, round, blockHash } = state.lock;
+  return { ...state, lock: { height, round, blockHash } };
 }
 
-function fromStored(s: StoredState): GuardState {
-  if (s.lock === null || s.lock.block === undefined) return s as GuardState;
-  return { ...s, lock: { ...s.lock, block: decodeBlock(s.lock.block) } };
+/** The locked block from the lock-block file, if it is there, intact and the block the lock names. */
+function loadLockBlock(dataDir: string, blockHashWanted: string): Block | undefined {
+  const file = join(dataDir, LOCK_BLOCK_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    const j = JSON.parse(readFileSync(file, 'utf8')) as { blockHash?: unknown; block?: unknown };
+    if (j.blockHash !== blockHashWanted) return undefined;
+    const block = decodeBlock(j.block);
+    return blockHash(block.header) === blockHashWanted ? block : undefined;
+  } catch {
+    // Only liveness depends on it: without the block the node keeps its lock and cannot re-propose that block.
+    return undefined;
+  }
+}
+
+function fromStored(s: StoredState, dataDir: string): GuardState {
+  if (s.lock === null) return s as GuardState;
+  if (s.lock.block !== undefined) return { ...s, lock: { ...s.lock, block: decodeBlock(s.lock.block) } };
+  const block = loadLockBlock(dataDir, s.lock.blockHash);
+  return block === undefined ? (s as GuardState) : { ...s, lock: { ...s.lock, block } };
 }
 
 function checksum(state: StoredState): string {
@@ -46,7 +72,7 @@ export function loadGuardState(dataDir: string): GuardState {
     throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the double-sign guard record is damaged (checksum mismatch); refusing to sign from a blank state.`);
   }
   try {
-    return fromStored(j.state);
+    return fromStored(j.state, dataDir);
   } catch (e) {
     throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the locked block in the double-sign guard record does not decode (${(e as Error).message})`);
   }
@@ -78,6 +104,8 @@ async function writeAtomicAsync(dir: string, name: string, data: string): Promis
  */
 class OrderedWriter {
   private pending: GuardState | null = null;
+  /** Hash of the block in the lock-block file on disk (written by this process). */
+  private lockBlockOnDisk: string | null = null;
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private writing = false;
 
@@ -99,6 +127,11 @@ class OrderedWriter {
       const waiters = this.waiters;
       this.waiters = [];
       try {
+        const lock = state.lock;
+        if (lock !== null && lock.block !== undefined && lock.blockHash !== this.lockBlockOnDisk) {
+          await writeAtomicAsync(this.dataDir, LOCK_BLOCK_FILE, JSON.stringify({ blockHash: lock.blockHash, block: encodeBlock(lock.block) }));
+          this.lockBlockOnDisk = lock.blockHash;
+        }
         const stored = toStored(state);
         await writeAtomicAsync(this.dataDir, GUARD_FILE, JSON.stringify({ state: stored, checksum: checksum(stored) }));
         for (const w of waiters) w.resolve();

@@ -3,7 +3,8 @@ import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createSigner } from '../../../src/crypto/ed25519.js';
-import { GUARD_FILE, createFileSignGuard, loadGuardState } from '../../../src/node/signGuardFile.js';
+import { GUARD_FILE, LOCK_BLOCK_FILE, createFileSignGuard, loadGuardState } from '../../../src/node/signGuardFile.js';
+import { blockHash } from '../../../src/codec/block.js';
 import type { Block } from '../../../src/types/index.js';
 import { acct, transfer, val } from '../../helpers/fixtures.js';
 import { errorCodeOf } from '../../helpers/util.js';
@@ -58,15 +59,48 @@ describe('double-sign guard on disk', () => {
       lastCommit: null,
       evidence: [],
     };
-    g.recordLock(7, { round: 1, blockHash: HASH_B, block });
-    sign(g, { height: 7, round: 1, step: 'precommit', blockHash: HASH_B });
+    const hash = blockHash(block.header);
+    g.recordLock(7, { round: 1, blockHash: hash, block });
+    sign(g, { height: 7, round: 1, step: 'precommit', blockHash: hash });
     await g.flush();
     const lock = createFileSignGuard(dir).lockAt(7);
     assert.equal(lock?.round, 1);
-    assert.equal(lock?.blockHash, HASH_B);
+    assert.equal(lock?.blockHash, hash);
     assert.deepEqual(lock?.block?.header, block.header);
     assert.equal(lock?.block?.txs[0]?.id, d.id);
     assert.equal(createFileSignGuard(dir).lockAt(8), null);
+    // The vote record stays small: the block is in its own file, written once per lock.
+    const state = readFileSync(join(dir, GUARD_FILE), 'utf8');
+    assert.ok(!state.includes(d.tx.signature), 'no block in the state file');
+    const before = statSync(join(dir, LOCK_BLOCK_FILE)).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    sign(g, { height: 7, round: 2, step: 'prevote', blockHash: hash });
+    await g.flush();
+    assert.equal(statSync(join(dir, LOCK_BLOCK_FILE)).mtimeMs, before, 'the same lock does not rewrite its block');
+  });
+
+  it('behavior: a damaged or foreign lock-block file leaves the lock in force without its block', async () => {
+    const dir = tmp();
+    const g = createFileSignGuard(dir);
+    const block: Block = {
+      header: {
+        version: 1, chainId: 'fastpos-devnet', height: 9, round: 0, timestamp: 1, prevHash: HASH_A, proposer: id,
+        txRoot: HASH_B, txCount: 0, stateRoot: HASH_A, validatorSetHash: HASH_B, lastCommitHash: HASH_A, evidenceHash: HASH_A,
+      },
+      txs: [],
+      lastCommit: null,
+      evidence: [],
+    };
+    const hash = blockHash(block.header);
+    g.recordLock(9, { round: 0, blockHash: hash, block });
+    sign(g, { height: 9, round: 0, step: 'precommit', blockHash: hash });
+    await g.flush();
+    writeFileSync(join(dir, LOCK_BLOCK_FILE), '{"blockHash": "' + hash + '", "block": {"header": 1');
+    const damaged = createFileSignGuard(dir).lockAt(9);
+    assert.equal(damaged?.blockHash, hash, 'the lock (what safety rests on) survives');
+    assert.equal(damaged?.block, undefined);
+    writeFileSync(join(dir, LOCK_BLOCK_FILE), JSON.stringify({ blockHash: HASH_B, block: {} }));
+    assert.equal(createFileSignGuard(dir).lockAt(9)?.block, undefined, 'a block for another hash is not used');
   });
 
   it('error: a truncated or edited record stops the node, naming the file', async () => {
