@@ -87,7 +87,8 @@ function cmdInit(args: string[]): void {
     treasury: generateKeyPair().publicKey.slice(0, 40),
     params: { ...DEFAULT_PARAMS, governance: [account.address] },
     accounts,
-    validators: [{ pubKey: validator.publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT }],
+    // The funded account operates the validator: it receives fees and may top up, unbond and unjail.
+    validators: [{ pubKey: validator.publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT, rewardAddress: account.address }],
   };
   writeFileSync(files[1]!, JSON.stringify(encodeGenesis(genesis), null, 2) + '\n');
   writeFileSync(files[0]!, renderConfigYaml({ dataDir: '.' }));

@@ -38,6 +38,8 @@ describe('CLI end to end (child processes, loopback HTTP)', () => {
     assert.match(again.stderr, /already exist/);
     const shown = runCli(['keys', 'show', '--file', join(dir, 'account_key.json')]);
     assert.equal(JSON.parse(shown.stdout).address, info.account);
+    const genesis = JSON.parse(readFileSync(join(dir, 'genesis.json'), 'utf8'));
+    assert.equal(genesis.validators[0].rewardAddress, info.account, 'the funded account operates the validator');
     const node = await spawnNode(dir);
     try {
       const st = await new FastposClient(node.url).status();
