@@ -15,6 +15,7 @@ import { devAccount } from '../crypto/keys.js';
 import { isFastposError } from '../errors.js';
 import { keyFileFor, loadKeyFile, saveKeyFile } from '../node/keyFile.js';
 import { runNode } from '../node/run.js';
+import { verifyChain } from './verifyChain.js';
 import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, encodeGenesis, genesisHash } from '../state/genesis.js';
 import type { Genesis, GenesisAccount } from '../types/index.js';
 import { cmdTestnet } from './testnet.js';
@@ -31,6 +32,8 @@ Usage:
   fastpos testnet init --validators N --dir DIR [--base-port P | --ports P0,P1,...]
                        [--chain-id ID] [--host H] [--peer-host-template 'node{i}'] [--force]
   fastpos testnet start --dir DIR
+  fastpos verify-chain [--config FILE] [--data-dir DIR] [--state-backend sqlite|snapshot]
+                       (replays every stored block from genesis; run it on a stopped node or a backup)
   fastpos --help | --version
 
 Every config key is a flag (--kebab-case) and an environment variable
@@ -53,6 +56,12 @@ function int(v: string | undefined, name: string, def?: number): number {
   }
   if (!/^[0-9]{1,15}$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer, got "${v}"`);
   return Number(v);
+}
+
+async function cmdVerifyChain(args: string[]): Promise<void> {
+  const { config } = loadConfig({ argv: args, env: process.env });
+  const report = await verifyChain(config);
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 }
 
 async function cmdStart(args: string[]): Promise<void> {
@@ -167,6 +176,8 @@ async function main(argv: string[]): Promise<void> {
       return cmdTx(args);
     case 'testnet':
       return cmdTestnet(args, (message) => new UsageError(message));
+    case 'verify-chain':
+      return cmdVerifyChain(args);
     case '--version':
     case 'version': {
       const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
