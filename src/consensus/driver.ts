@@ -477,24 +477,52 @@ export class ConsensusDriver {
     return this.committing;
   }
 
+  /**
+   * The repair timer ticks four times per repair period. While a height is
+   * not decided, every period re-sends our votes of the height and relays
+   * everyone else's (small messages; a lost vote can keep a quorum from
+   * forming while rounds go on). Proposals, which carry whole blocks, are
+   * re-sent and relayed only when the height has not moved at all (same round
+   * and step) for a whole period: re-sending the proposals of a slow but live
+   * height only makes it slower.
+   */
   private scheduleRepair(): void {
-    const ms = this.opts.repairMs ?? 2000;
+    const period = this.opts.repairMs ?? 2000;
+    const tick = Math.max(1, Math.floor(period / REPAIR_TICKS));
     this.repairHandle = this.timers.setTimeout(() => {
       this.repairHandle = null;
       if (!this.running) return;
-      // Only when stuck: a height that moves on (new round, new step, new height) needs no repair,
-      // and re-sending proposals of a slow but live height only makes it slower.
       const position = `${this.height}/${this.engine.round}/${this.engine.step}`;
-      const stalled = position === this.repairPosition;
-      this.repairPosition = position;
-      if (!this.committing && stalled) {
-        for (const e of this.sent) this.send(e);
+      if (position !== this.repairPosition) {
+        if (!position.startsWith(`${this.height}/`) || !this.repairPosition.startsWith(`${this.height}/`)) this.heightTicks = 0;
+        this.repairPosition = position;
+        this.stillTicks = 0;
+      } else {
+        this.stillTicks++;
+      }
+      this.heightTicks++;
+      if (++this.ticksSinceFinalize >= REPAIR_TICKS) {
+        this.ticksSinceFinalize = 0;
+        this.finalizeResent = false;
+      }
+      if (!this.committing && this.heightTicks >= REPAIR_TICKS) {
+        this.heightTicks = 0;
+        const withProposals = this.stillTicks >= REPAIR_TICKS;
+        if (withProposals) this.stillTicks = 0;
+        for (const e of this.sent) if (withProposals || e.type !== 'proposal') this.send(e);
         // Gossip (the paper's assumption): what any honest node saw reaches every honest node, so a lock
         // justified by votes of a validator that crashed or equivocated can be justified to everyone.
-        for (const e of this.relay.values()) if (!this.byId.has(e.validatorId)) this.transport.broadcast(e);
+        for (const e of this.relay.values()) {
+          if (!this.byId.has(e.validatorId) && (withProposals || e.type !== 'proposal')) this.transport.broadcast(e);
+        }
       }
-      this.finalizeResent = false;
       this.scheduleRepair();
-    }, ms);
+    }, tick);
   }
+
+  private stillTicks = 0;
+  private heightTicks = 0;
+  private ticksSinceFinalize = 0;
 }
+
+const REPAIR_TICKS = 4;

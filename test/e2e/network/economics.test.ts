@@ -59,7 +59,7 @@ async function finalizedAt(url: string, id: string): Promise<number> {
       const r = await getJson<{ status: string; height?: number; success?: boolean; error?: string }>(`${url}/tx?id=${id}`).catch(() => undefined);
       return r !== undefined && r.status === 'finalized' ? r : undefined;
     },
-    30_000,
+    60_000,
     `tx ${id} finalized`,
   );
   assert.equal(st.success, true, `tx ${id} failed: ${st.error}`);
@@ -106,7 +106,7 @@ describe('validator economics across processes', { timeout: 240_000 }, () => {
       // 1. The double-voting validator is caught: slashed (5% by default) and jailed by evidence in a block.
       const jailed = await waitUntil(
         async () => (await validators(n0.url)).find((v) => v.id === byzId && v.status === 'jailed'),
-        60_000,
+        120_000,
         'the double-voting validator jailed',
         250,
       );
@@ -123,22 +123,32 @@ describe('validator economics across processes', { timeout: 240_000 }, () => {
       // The set snapshot at the end of the epoch's last block includes both changes.
       const boundary = Math.ceil(h / EPOCH) * EPOCH;
       const firstNew = boundary + 1;
-      const upTo = firstNew + 2 * EPOCH;
-      await waitForHeight([n0, n1, n4], upTo, 120_000);
+      // The new validator's node syncs first, then signs: wait (bounded) for a certificate that carries its signature.
+      const signedAt = await waitUntil(
+        async () => {
+          const top = await heightOf(n0);
+          if (top < firstNew) return undefined;
+          const blocks = await fetchBlocks(n0, firstNew, top);
+          const b = blocks.find((x) => x.commit.signatures.some((sg) => sg.validatorId === n4.validatorId));
+          return b?.header.height;
+        },
+        150_000,
+        'a certificate signed by the new validator',
+        500,
+      );
+      const upTo = Math.max(signedAt, firstNew + EPOCH);
+      await waitForHeight([n0, n1], upTo, 60_000);
 
       const blocks = await fetchBlocks(n0, 1, upTo);
       const signers = (height: number): Set<string> => new Set(blocks[height - 1]!.commit.signatures.map((s) => s.validatorId));
       for (let height = 1; height <= boundary; height++) {
         assert.ok(!signers(height).has(n4.validatorId), `the joining validator signs nothing before its epoch (height ${height})`);
       }
-      let joinedSigned = 0;
       for (let height = firstNew; height <= upTo; height++) {
         const s = signers(height);
         assert.ok(!s.has(n2.validatorId), `the unbonded validator no longer signs (height ${height})`);
         assert.ok(!s.has(byzId), `the jailed validator no longer signs (height ${height})`);
-        if (s.has(n4.validatorId)) joinedSigned++;
       }
-      assert.ok(joinedSigned > 0, 'the new validator signs blocks of the epoch after its bond');
       const setAfter = await getJson<{ validators: { id: string }[] }>(`${n0.url}/validators?epoch=${Math.floor((firstNew - 1) / EPOCH)}`).catch(() => null);
       if (setAfter !== null) {
         assert.deepEqual(new Set(setAfter.validators.map((v) => v.id)), new Set([n0.validatorId, n1.validatorId, n4.validatorId]));
