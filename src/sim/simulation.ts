@@ -18,6 +18,7 @@
  * - Checkers: see checker.ts for safety; liveness is checked here.
  * @module
  */
+import { newValidator } from '../state/staking.js';
 import { decodeEnvelope, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
 import { ConsensusDriver, type DriverEvents, type DriverTimers, type SignGuard, type SignStep, type Transport } from '../consensus/driver.js';
 import { EMPTY_GUARD_STATE, type GuardState } from '../consensus/signGuard.js';
@@ -202,7 +203,7 @@ export class Simulation {
   constructor(readonly config: SimConfig) {
     const n = config.stakes.length;
     const keys = Array.from({ length: n }, (_, i) => devKey(i));
-    const validators: Validator[] = keys.map((k, i) => ({ id: k.address, pubKey: k.publicKey, rewardAddress: k.address, stake: config.stakes[i]!, delegated: 0n, delegatorShares: 0n, workWeight: 10_000, status: 'active', jailedUntil: 0, missed: [], slashes: [] }));
+    const validators: Validator[] = keys.map((k, i) => newValidator({ pubKey: k.publicKey, stake: config.stakes[i]! }));
     this.set = internSet(buildValidatorSet(validators));
     this.setById = new Map(this.set.validators.map((v) => [v.id, v]));
     this.nodes = keys.map((k, i) => ({

@@ -2,8 +2,9 @@ import { canonicalJson } from '../codec/canonical.js';
 import { VALIDATOR_INDEX_KEY, accountKey, epochKey, validatorKey, type StateValue } from '../codec/state.js';
 import { isAddress, parseAmount } from '../codec/tx.js';
 import { sha256Hex } from '../crypto/hash.js';
-import { addressFromPubKey, devAccount, devValidator } from '../crypto/keys.js';
+import { devAccount, devValidator } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
+import { newValidator } from './staking.js';
 import type { ChainParams, EpochRecord, Genesis, GenesisAccount, GenesisValidator, Validator, ValidatorIndex } from '../types/index.js';
 import { selectEpochValidators } from './epochs.js';
 
@@ -179,22 +180,9 @@ export function genesisEntries(g: Genesis): [string, StateValue][] {
   const out: [string, StateValue][] = g.accounts.map((a) => [accountKey(a.address), { balance: a.balance, nonce: 0 }]);
   const validators: Validator[] = [];
   for (const v of g.validators) {
-    const id = addressFromPubKey(v.pubKey);
-    const val: Validator = {
-      id,
-      pubKey: v.pubKey,
-      rewardAddress: v.rewardAddress ?? id,
-      stake: v.stake,
-      delegated: 0n,
-      delegatorShares: 0n,
-      workWeight: v.workWeight,
-      status: 'active',
-      jailedUntil: 0,
-      missed: [],
-      slashes: [],
-    };
+    const val = newValidator({ pubKey: v.pubKey, stake: v.stake, workWeight: v.workWeight, ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress }) });
     validators.push(val);
-    out.push([validatorKey(id), val]);
+    out.push([validatorKey(val.id), val]);
   }
   const index: ValidatorIndex = { ids: validators.map((v) => v.id).sort() };
   out.push([VALIDATOR_INDEX_KEY, index]);

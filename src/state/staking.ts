@@ -51,6 +51,24 @@ const BPS = 10_000n;
 
 // ---------------------------------------------------------------- reads and writes
 
+/** A new, active validator record with self stake only (genesis, first bond). Its id is the address of its consensus key. */
+export function newValidator(p: { readonly pubKey: string; readonly stake: bigint; readonly rewardAddress?: Address; readonly workWeight?: number }): Validator {
+  const id = addressFromPubKey(p.pubKey);
+  return {
+    id,
+    pubKey: p.pubKey,
+    rewardAddress: p.rewardAddress ?? id,
+    stake: p.stake,
+    delegated: 0n,
+    delegatorShares: 0n,
+    workWeight: p.workWeight ?? 10_000,
+    status: 'active',
+    jailedUntil: 0,
+    missed: [],
+    slashes: [],
+  };
+}
+
 export function getValidator(state: StateReader, id: Address): Validator | undefined {
   return state.get(validatorKey(id)) as Validator | undefined;
 }
@@ -115,19 +133,7 @@ export function bond(o: Overlay, ctx: StakingContext, from: Address, p: BondPayl
     if (p.amount < ctx.params.minSelfBond) return ErrorCode.STAKE_TOO_LOW;
     if (account(o, from).balance < p.amount) return ErrorCode.INSUFFICIENT_FUNDS;
     addBalance(o, from, -p.amount);
-    putValidator(o, {
-      id,
-      pubKey: p.pubKey,
-      rewardAddress: from,
-      stake: p.amount,
-      delegated: 0n,
-      delegatorShares: 0n,
-      workWeight: 10_000,
-      status: 'active',
-      jailedUntil: 0,
-      missed: [],
-      slashes: [],
-    });
+    putValidator(o, newValidator({ pubKey: p.pubKey, stake: p.amount, rewardAddress: from }));
     addToIndex(o, id);
     return null;
   }

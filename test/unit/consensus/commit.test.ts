@@ -1,3 +1,4 @@
+import { newValidator } from '../../../src/state/staking.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { signPrecommit, sortSignatures, verifyCommit } from '../../../src/consensus/commit.js';
@@ -10,7 +11,7 @@ import { errorCodeOf } from '../../helpers/util.js';
 
 function validator(i: number, stake: bigint, workWeight = 10_000): Validator {
   const k = val(i);
-  return { id: k.address, pubKey: k.publicKey, rewardAddress: k.address, stake, delegated: 0n, delegatorShares: 0n, workWeight, status: 'active', jailedUntil: 0, missed: [], slashes: [] };
+  return newValidator({ pubKey: k.publicKey, stake, workWeight });
 }
 
 const HASH = 'ab'.repeat(32);

@@ -6,6 +6,7 @@
  * deterministic stand-in (storage stores it and never interprets it).
  * @module
  */
+import { newValidator } from '../../../src/state/staking.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,19 +87,7 @@ export function buildChain(blocks: number, txsPerBlock: number): ChainFixture {
   const newcomer = sha256Hex('newcomer').slice(0, 40);
   const state = new Map<string, StateValue>();
   for (const a of senders) state.set(accountKey(a), { balance: 1_000_000n, nonce: 0 });
-  const validator: Validator = {
-    id: validatorId,
-    pubKey: validatorSigner.publicKey,
-    rewardAddress: senders[0]!,
-    stake: 1_000_000n,
-    delegated: 0n,
-    delegatorShares: 0n,
-    workWeight: 10_000,
-    status: 'active',
-    jailedUntil: 0,
-    missed: [],
-    slashes: [],
-  };
+  const validator: Validator = newValidator({ pubKey: validatorSigner.publicKey, stake: 1_000_000n, rewardAddress: senders[0]! });
   state.set(validatorKey(validatorId), validator);
   const encodeAll = (): Map<string, string> => new Map([...state].map(([k, v]) => [k, encodeStateValue(k, v)]));
   const genesisEntries = encodeAll();
