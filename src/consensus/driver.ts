@@ -10,7 +10,7 @@ import { voteSignBytes } from '../codec/block.js';
 import { decodeFinalizePayload, decodeProposalPayload, decodeVotePayload, encodeFinalizePayload, encodeProposalPayload, envelopeSignBytes, type Envelope, type UnsignedEnvelope } from '../codec/envelope.js';
 import type { Signer } from '../crypto/ed25519.js';
 import type { Block, Commit, FinalizedBlock, ValidatorSet } from '../types/index.js';
-import { ConsensusEngine, DEFAULT_TIMEOUTS, MAX_ROUNDS_AHEAD, type EngineAction, type EngineEvent, type LockState, type ProposalMsg, type TimeoutParams, type VoteMsg } from './engine.js';
+import { ConsensusEngine, DEFAULT_TIMEOUTS, MAX_ROUNDS_AHEAD, type EngineAction, type EngineEvent, type LockState, type PolkaVote, type ProposalMsg, type TimeoutParams, type VoteMsg } from './engine.js';
 
 export type SignStep = 'proposal' | 'prevote' | 'precommit';
 
@@ -176,6 +176,14 @@ export class ConsensusDriver {
       this.feed({ kind: 'vote', vote: { type: r.step, height, round: r.round, validatorId: r.validatorId, blockHash: r.blockHash, signature: r.signature } });
       this.send(e);
     }
+    // The prevotes that justified our lock: others may need them to accept a re-proposal of the locked block.
+    const lock = this.guard.lockAt(height);
+    for (const v of lock?.polka ?? []) {
+      const e: Envelope = { type: 'prevote', chainId: this.opts.chainId, height, round: lock!.round, validatorId: v.validatorId, payload: { blockHash: lock!.blockHash }, signature: v.signature };
+      if (this.seen.has(`prevote/${e.round}/${e.validatorId}`)) continue;
+      this.noteSeen(e);
+      this.feed({ kind: 'vote', vote: { type: 'prevote', height, round: e.round, validatorId: e.validatorId, blockHash: lock!.blockHash, signature: v.signature } });
+    }
     // Messages that arrived early for this height.
     const early = this.future.get(height) ?? [];
     this.future.delete(height);
@@ -246,6 +254,15 @@ export class ConsensusDriver {
     list.push(e);
     this.buffered++;
     this.events.behind?.(e.height);
+  }
+
+  /** The signed prevotes we hold for (round, blockHash) at this height. */
+  private polkaFor(round: number, blockHash: string): PolkaVote[] {
+    const out: PolkaVote[] = [];
+    for (const e of this.relay.values()) {
+      if (e.type === 'prevote' && e.round === round && e.payload.blockHash === blockHash) out.push({ validatorId: e.validatorId, signature: e.signature });
+    }
+    return out;
   }
 
   /** Every distinct signed proposal or vote of this height, conflicting ones included: relayed by the repair. */
@@ -328,8 +345,8 @@ export class ConsensusDriver {
           this.propose(a.height, a.round, a.block === null || a.blockHash === null ? null : { block: a.block, hash: a.blockHash }, a.validRound);
           break;
         case 'lock':
-          // Flushed with the precommit that follows it.
-          this.guard.recordLock(a.height, { round: a.round, blockHash: a.blockHash, block: a.block });
+          // Flushed with the precommit that follows it, with the prevotes that justify it.
+          this.guard.recordLock(a.height, { round: a.round, blockHash: a.blockHash, block: a.block, polka: this.polkaFor(a.round, a.blockHash) });
           break;
         case 'vote':
           this.vote(a.type, a.height, a.round, a.blockHash);

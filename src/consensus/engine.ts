@@ -120,6 +120,20 @@ export interface LockState {
   readonly blockHash: string;
   /** The locked block: after a restart it is our valid value again (we may be the only honest node holding it). */
   readonly block?: Block;
+  /**
+   * The prevotes (2/3 of the power, for blockHash at round) that justified the
+   * lock. Kept with the lock so that after a restart the node can still show
+   * the polka to the others: without it, a re-proposal of the locked block
+   * (validRound = round) cannot be accepted once the validators whose
+   * prevotes formed the polka are gone, and the height stalls.
+   */
+  readonly polka?: readonly PolkaVote[];
+}
+
+/** A prevote of a polka, as kept with a lock (type, height, round and block hash are the lock's). */
+export interface PolkaVote {
+  readonly validatorId: string;
+  readonly signature: string;
 }
 
 export class ConsensusEngine {

@@ -9,7 +9,7 @@
  * @module
  */
 import type { SignGuard, SignResult, SignStep, SignedRecordAt } from './driver.js';
-import type { LockState } from './engine.js';
+import type { LockState, PolkaVote } from './engine.js';
 import type { Block } from '../types/index.js';
 
 const STEP_RANK: Record<SignStep, number> = { proposal: 1, prevote: 2, precommit: 3 };
@@ -28,7 +28,7 @@ export interface GuardState {
   /** Every record each key signed at its latest height (a restart inside the height re-sends them all). */
   readonly votes?: Readonly<Record<string, readonly SignedRecord[]>>;
   /** Lock of the current height, if any. */
-  readonly lock: { readonly height: number; readonly round: number; readonly blockHash: string; readonly block?: Block } | null;
+  readonly lock: { readonly height: number; readonly round: number; readonly blockHash: string; readonly block?: Block; readonly polka?: readonly PolkaVote[] } | null;
 }
 
 export const EMPTY_GUARD_STATE: GuardState = { last: {}, lock: null };
@@ -73,7 +73,16 @@ export class SignGuardRules implements SignGuard {
   }
 
   recordLock(height: number, lock: LockState): void {
-    this.state = { ...this.state, lock: lock.block === undefined ? { height, round: lock.round, blockHash: lock.blockHash } : { height, round: lock.round, blockHash: lock.blockHash, block: lock.block } };
+    this.state = {
+      ...this.state,
+      lock: {
+        height,
+        round: lock.round,
+        blockHash: lock.blockHash,
+        ...(lock.block === undefined ? {} : { block: lock.block }),
+        ...(lock.polka === undefined ? {} : { polka: lock.polka.map((v) => ({ validatorId: v.validatorId, signature: v.signature })) }),
+      },
+    };
     this.dirty = true;
   }
 
@@ -91,7 +100,7 @@ export class SignGuardRules implements SignGuard {
   lockAt(height: number): LockState | null {
     const l = this.state.lock;
     if (l === null || l.height !== height) return null;
-    return l.block === undefined ? { round: l.round, blockHash: l.blockHash } : { round: l.round, blockHash: l.blockHash, block: l.block };
+    return { round: l.round, blockHash: l.blockHash, ...(l.block === undefined ? {} : { block: l.block }), ...(l.polka === undefined ? {} : { polka: l.polka }) };
   }
 
   /** Makes every record so far durable; null when there was nothing to write or it was written synchronously. */

@@ -29,8 +29,8 @@ type StoredState = Omit<GuardState, 'lock'> & { lock: (Omit<NonNullable<GuardSta
 /** The state file's form: the lock without its block. */
 function toStored(state: GuardState): StoredState {
   if (state.lock === null) return state as StoredState;
-  const { height, round, blockHash } = state.lock;
-  return { ...state, lock: { height, round, blockHash } };
+  const { height, round, blockHash, polka } = state.lock;
+  return { ...state, lock: polka === undefined ? { height, round, blockHash } : { height, round, blockHash, polka } };
 }
 
 /** The locked block from the lock-block file, if it is there, intact and the block the lock names. */

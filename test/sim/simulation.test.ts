@@ -54,6 +54,17 @@ describe('simulation: random seeds with faults', () => {
     assert.equal(failedSeeds.length, 0, `${failedSeeds.length} of ${SEEDS} seeds failed: ${failedSeeds.join(' ')}\n(the first ${failures.length}:)\n${failures.join('\n')}`);
   });
 
+  it('seeds found failing by long campaigns stay fixed (`npm run sim -- --seed N`)', async () => {
+    // 4486: a validator locked on a block whose polka included the prevote of a validator that then
+    // crashed for good; the lock's holder crashed too and lost that prevote, so nobody could justify
+    // its re-proposal (validRound 0) and the height stalled. Locks now keep their polka.
+    const args = { nodes: null, heights: 6, byzantine: undefined, partitions: true, crashes: true, loss: undefined, duplication: undefined, maxDelayMs: undefined, maxVirtualMs: undefined };
+    for (const seed of [4486]) {
+      const r = await new Simulation(deriveConfig(optionsFor(args, seed))).run();
+      assert.ok(r.ok, explain(r, replayCommand(args, seed)));
+    }
+  });
+
   it('a seed replays exactly', async () => {
     const opts = { seed: 4242, nodes: 5, heights: HEIGHTS, byzantine: true };
     const a = await new Simulation(deriveConfig(opts)).run();

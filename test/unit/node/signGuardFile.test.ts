@@ -60,12 +60,14 @@ describe('double-sign guard on disk', () => {
       evidence: [],
     };
     const hash = blockHash(block.header);
-    g.recordLock(7, { round: 1, blockHash: hash, block });
+    const polka = [{ validatorId: id, signature: 'ab'.repeat(64) }, { validatorId: val(1).address, signature: 'cd'.repeat(64) }];
+    g.recordLock(7, { round: 1, blockHash: hash, block, polka });
     sign(g, { height: 7, round: 1, step: 'precommit', blockHash: hash });
     await g.flush();
     const lock = createFileSignGuard(dir).lockAt(7);
     assert.equal(lock?.round, 1);
     assert.equal(lock?.blockHash, hash);
+    assert.deepEqual(lock?.polka, polka, 'the prevotes that justified the lock survive with it');
     assert.deepEqual(lock?.block?.header, block.header);
     assert.equal(lock?.block?.txs[0]?.id, d.id);
     assert.equal(createFileSignGuard(dir).lockAt(8), null);
