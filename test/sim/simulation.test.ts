@@ -59,7 +59,7 @@ describe('simulation: random seeds with faults', () => {
     // crashed for good; the lock's holder crashed too and lost that prevote, so nobody could justify
     // its re-proposal (validRound 0) and the height stalled. Locks now keep their polka.
     const args = { nodes: null, heights: 6, byzantine: undefined, partitions: true, crashes: true, loss: undefined, duplication: undefined, maxDelayMs: undefined, maxVirtualMs: undefined };
-    for (const seed of [4486]) {
+    for (const seed of [4486, 7124]) {
       const r = await new Simulation(deriveConfig(optionsFor(args, seed))).run();
       assert.ok(r.ok, explain(r, replayCommand(args, seed)));
     }
