@@ -8,7 +8,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { encodeFinalizedBlock } from '../codec/block.js';
-import { KEY_PREFIX, VALIDATOR_INDEX_KEY, encodeStateValue, type StateValue } from '../codec/state.js';
+import { KEY_PREFIX, encodeStateValue, type StateValue } from '../codec/state.js';
+import { allValidators } from './stakingView.js';
 import { decodeTx, encodeTx } from '../codec/tx.js';
 import { buildBlock, validateBlock, type BlockEnv, type ChainTip, type ExecutedBlock } from '../consensus/block.js';
 import { verifyCommit } from '../consensus/commit.js';
@@ -30,7 +31,7 @@ import { getValidator } from '../state/staking.js';
 import { genesisEntries, genesisHash as computeGenesisHash, usesDevKeys } from '../state/genesis.js';
 import { WorldState, type StateReader } from '../state/worldState.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
-import type { Account, Block, ChainParams, Commit, DecodedTx, Evidence, UnsignedTx, EvidenceMessageType, FinalizedBlock, Genesis, SignedMessage, Validator, ValidatorIndex, ValidatorSet } from '../types/index.js';
+import type { Account, Block, ChainParams, Commit, DecodedTx, Evidence, UnsignedTx, EvidenceMessageType, FinalizedBlock, Genesis, SignedMessage, Validator, ValidatorSet } from '../types/index.js';
 import { createFileSignGuard } from './signGuardFile.js';
 import { createVerifier, type SignatureVerifier } from './verifier.js';
 import { signTx } from '../client/sign.js';
@@ -838,19 +839,9 @@ export class FastposNode extends EventEmitter {
     this.updatePoolGauges();
   }
 
-  private validatorsFromState(): Validator[] {
-    const index = this.world.get(VALIDATOR_INDEX_KEY) as ValidatorIndex | undefined;
-    const out: Validator[] = [];
-    for (const id of index?.ids ?? []) {
-      const v = getValidator(this.world, id);
-      if (v !== undefined) out.push(v);
-    }
-    return out;
-  }
-
   /** Re-reads the validator records (when a block changed one) and the set of the next height. */
   private refreshValidators(recordsChanged = true): void {
-    if (recordsChanged) this.validators = new Map(this.validatorsFromState().map((v) => [v.id, v]));
+    if (recordsChanged) this.validators = new Map(allValidators(this.world).map((v) => [v.id, v]));
     const next = validatorSetForHeight(this.world, this.tip.height + 1, this.genesis.params);
     if (this.set !== undefined && this.set.hash !== next.hash) {
       this.log.info({ height: this.tip.height + 1, epoch: epochOf(this.tip.height + 1, this.genesis.params), validators: next.validators.length, totalPower: next.totalPower.toString() }, 'validator set changed at epoch boundary');
