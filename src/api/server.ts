@@ -6,7 +6,8 @@
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { encodeGenesis } from '../state/genesis.js';
 import { join } from 'node:path';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -287,6 +288,10 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       const dir = join(opts.backupDir, `backup-${height}-${Date.now()}`);
       mkdirSync(opts.backupDir, { recursive: true });
       await node.store.backup(dir);
+      // The genesis makes the copy self-contained (`fastpos verify-chain --data-dir <dir>`, or a start
+      // with the validator key). Keys and the double-sign guard record are left out on purpose: an
+      // older guard record restored next to a key lets that key sign the same positions twice.
+      writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(node.genesis), null, 2) + '\n');
       return { dir, height };
     });
   }, { prefix: '/admin' });
