@@ -22,18 +22,8 @@ const SIG_RE = /^[0-9a-f]{128}$/;
 const AMOUNT_RE = /^(0|[1-9][0-9]{0,38})$/;
 const TX_FIELDS = new Set(['chainId', 'kind', 'from', 'pubKey', 'nonce', 'fee', 'payload', 'signature']);
 const KINDS: ReadonlySet<string> = new Set(TX_KINDS);
-/** Kinds whose execution rules exist in this version of the state machine. */
-export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>([
-  'transfer',
-  'validator_set_work_weight',
-  'validator_bond',
-  'validator_unbond',
-  'validator_slash',
-  'validator_jail',
-  'validator_unjail',
-  'delegation_delegate',
-  'delegation_undelegate',
-]);
+/** Kinds whose execution rules exist in this version of the state machine: all but the product layer's. */
+export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(TX_KINDS.filter((k) => !k.startsWith('product_')));
 /** Largest work weight in basis points (100×). */
 export const MAX_WORK_WEIGHT = 1_000_000;
 /** Largest jail length a governance validator_jail may set. */

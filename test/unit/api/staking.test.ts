@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signTx } from '../../../src/client/sign.js';
 import { devValidator } from '../../../src/crypto/keys.js';
 import { epochStartHeight } from '../../../src/state/epochs.js';
 import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
-import type { Genesis, UnsignedTx } from '../../../src/types/index.js';
-import { CHAIN, acct } from '../../helpers/fixtures.js';
+import type { Genesis } from '../../../src/types/index.js';
+import { acct } from '../../helpers/fixtures.js';
+import { assertApiError, txSubmitter } from '../../helpers/api.js';
 import { startTestNode, waitForHeight, type TestNode } from '../../helpers/node.js';
 
 const TOKEN = 'staking-read-test-admin-token';
@@ -36,24 +36,9 @@ async function get(url: string, headers: Record<string, string> = {}) {
   const r = await n.app.inject({ method: 'GET', url, headers });
   return { status: r.statusCode, json: r.json() as any };
 }
-function assertError(r: { status: number; json: any }, status: number, code: string, field?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.json));
-  assert.equal(r.json.error.code, code);
-  assert.equal(typeof r.json.error.message, 'string');
-  if (field !== undefined) assert.match(r.json.error.message, new RegExp(field));
-}
+const assertError = assertApiError;
 
-const nonces = new Map<number, number>();
-/** Signs a staking tx of dev account `from` (next nonce) and submits it through POST /tx. */
-async function submit(from: number, kind: UnsignedTx['kind'], payload: Record<string, unknown>): Promise<string> {
-  const k = acct(from);
-  const nonce = nonces.get(from) ?? 0;
-  nonces.set(from, nonce + 1);
-  const { id, tx } = signTx(k.privateKey, { chainId: CHAIN, kind, from: k.address, pubKey: k.publicKey, nonce, fee: 10n, payload } as unknown as UnsignedTx);
-  const r = await n.app.inject({ method: 'POST', url: '/tx', payload: JSON.stringify(tx), headers: { 'content-type': 'application/json' } });
-  assert.equal(r.statusCode, 202, r.body);
-  return id;
-}
+const submit = txSubmitter(() => n);
 
 /** Polls GET /tx until finalized; asserts success and returns the height. */
 async function finalized(id: string, timeoutMs = 10_000): Promise<number> {

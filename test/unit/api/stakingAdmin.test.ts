@@ -6,14 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signTx } from '../../../src/client/sign.js';
 import { envelopeSignBytes } from '../../../src/codec/envelope.js';
 import { evidenceId } from '../../../src/codec/tx.js';
 import { createSigner } from '../../../src/crypto/ed25519.js';
 import { devValidator, type DevKey } from '../../../src/crypto/keys.js';
 import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
-import type { Evidence, Genesis, SignedMessage, UnsignedTx } from '../../../src/types/index.js';
+import type { Evidence, Genesis, SignedMessage } from '../../../src/types/index.js';
 import { CHAIN, acct } from '../../helpers/fixtures.js';
+import { assertApiError, txSubmitter } from '../../helpers/api.js';
 import { startTestNode, waitForHeight, type TestNode } from '../../helpers/node.js';
 
 const TOKEN = 'staking-admin-test-token-0123';
@@ -42,23 +42,9 @@ async function req(node: TestNode, method: 'GET' | 'POST', url: string, body?: u
 }
 const get = (url: string, headers?: Record<string, string>) => req(n, 'GET', url, undefined, headers);
 const post = (url: string, body: unknown, headers?: Record<string, string>) => req(n, 'POST', url, body, headers);
-function assertError(r: Res, status: number, code: string, field?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.json));
-  assert.equal(r.json.error.code, code);
-  assert.equal(typeof r.json.error.message, 'string');
-  if (field !== undefined) assert.match(r.json.error.message, new RegExp(field));
-}
+const assertError = assertApiError;
 
-const nonces = new Map<number, number>();
-async function submit(from: number, kind: UnsignedTx['kind'], payload: Record<string, unknown>): Promise<string> {
-  const k = acct(from);
-  const nonce = nonces.get(from) ?? 0;
-  nonces.set(from, nonce + 1);
-  const { id, tx } = signTx(k.privateKey, { chainId: CHAIN, kind, from: k.address, pubKey: k.publicKey, nonce, fee: 10n, payload } as unknown as UnsignedTx);
-  const r = await post('/tx', tx, {});
-  assert.equal(r.status, 202, JSON.stringify(r.json));
-  return id;
-}
+const submit = txSubmitter(() => n);
 
 async function finalized(id: string, timeoutMs = 10_000): Promise<number> {
   const end = Date.now() + timeoutMs;

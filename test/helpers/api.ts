@@ -1,0 +1,31 @@
+/** Helpers for tests that talk to a real node's API in-process (Fastify inject). */
+import assert from 'node:assert/strict';
+import { signTx } from '../../src/client/sign.js';
+import type { RunningNode } from '../../src/node/run.js';
+import type { UnsignedTx } from '../../src/types/index.js';
+import { CHAIN, acct } from './fixtures.js';
+
+/** Asserts the spec's error shape with this status and code (and, if given, a message naming `field`). */
+export function assertApiError(r: { status: number; json: any }, status: number, code: string, field?: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.json));
+  assert.equal(r.json.error.code, code);
+  assert.equal(typeof r.json.error.message, 'string');
+  if (field !== undefined) assert.match(r.json.error.message, new RegExp(field));
+}
+
+/**
+ * Signs txs of dev accounts (each account's next nonce, counted here) and
+ * submits them through POST /tx, asserting 202; resolves with the tx id.
+ */
+export function txSubmitter(node: () => RunningNode): (from: number, kind: UnsignedTx['kind'], payload: Record<string, unknown>) => Promise<string> {
+  const nonces = new Map<number, number>();
+  return async (from, kind, payload) => {
+    const k = acct(from);
+    const nonce = nonces.get(from) ?? 0;
+    nonces.set(from, nonce + 1);
+    const { id, tx } = signTx(k.privateKey, { chainId: CHAIN, kind, from: k.address, pubKey: k.publicKey, nonce, fee: 10n, payload } as unknown as UnsignedTx);
+    const r = await node().app.inject({ method: 'POST', url: '/tx', payload: JSON.stringify(tx), headers: { 'content-type': 'application/json' } });
+    assert.equal(r.statusCode, 202, r.body);
+    return id;
+  };
+}
