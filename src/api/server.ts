@@ -191,7 +191,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   app.get('/blocks/latest', { schema: { querystring: S.emptyQuery } }, async (_req, reply) => {
     const b = node.latestBlock;
     if (b === null) return sendError(reply, ErrorCode.NOT_FOUND, 'no block has been finalized yet');
-    return node.encodeBlock(b);
+    return reply.type('application/json; charset=utf-8').send(node.blockJson(b));
   });
 
   app.get('/blocks/:height', { schema: { params: S.heightParams, querystring: S.emptyQuery } }, async (req, reply) => {

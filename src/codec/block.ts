@@ -1,8 +1,8 @@
 import { sha256Hex } from '../crypto/hash.js';
 import { ErrorCode, FastposError } from '../errors.js';
-import type { Block, BlockHeader, Commit, CommitSignature, Evidence, FinalizedBlock, TxResult } from '../types/index.js';
-import { canonicalJson } from './canonical.js';
-import { decodeEvidence, decodeTx, encodeEvidence, encodeTx } from './tx.js';
+import type { Block, BlockHeader, Commit, CommitSignature, DecodedTx, Evidence, FinalizedBlock, TxResult } from '../types/index.js';
+import { RawJson, canonicalJson } from './canonical.js';
+import { decodeEvidence, decodeTx, encodeEvidence } from './tx.js';
 
 export const BLOCK_DOMAIN = 'fastpos/block/v1\n';
 export const P2P_DOMAIN = 'fastpos/p2p/v1\n';
@@ -65,7 +65,8 @@ export function voteSignBytes(v: {
 export interface WireBlock {
   header: BlockHeader;
   hash: string;
-  txs: Record<string, unknown>[];
+  /** Each tx's canonical wire JSON: serialize a wire block with `canonicalJson` (or `blockJson`). */
+  txs: RawJson[];
   results: { success: boolean; error?: string }[];
   commit: Commit;
   lastCommit: Commit | null;
@@ -76,12 +77,22 @@ export function encodeFinalizedBlock(fb: FinalizedBlock): WireBlock {
   return {
     header: fb.block.header,
     hash: fb.hash,
-    txs: fb.block.txs.map((d) => encodeTx(d.tx)),
+    txs: rawTxs(fb.block.txs),
     results: fb.results.map((r) => (r.error === undefined ? { success: r.success } : { success: r.success, error: r.error })),
     commit: fb.commit,
     lastCommit: fb.block.lastCommit,
     evidence: encodeEvidenceList(fb.block.evidence),
   };
+}
+
+/** A block's txs as their canonical wire JSON, encoded once when each tx was decoded. */
+export function rawTxs(txs: readonly DecodedTx[]): RawJson[] {
+  return txs.map((d) => new RawJson(d.json));
+}
+
+/** Wire JSON text of a finalized block (canonical: the form stored, served and sent). */
+export function finalizedBlockJson(fb: FinalizedBlock): string {
+  return canonicalJson(encodeFinalizedBlock(fb));
 }
 
 function bad(message: string): never {
@@ -141,8 +152,8 @@ export function decodeCommit(j: unknown): Commit {
 }
 
 /** Wire JSON of a block body (header, txs, previous certificate), as a proposal carries it. */
-export function encodeBlock(block: Block): { header: BlockHeader; txs: Record<string, unknown>[]; lastCommit: Commit | null; evidence: Record<string, unknown>[] } {
-  return { header: block.header, txs: block.txs.map((d) => encodeTx(d.tx)), lastCommit: block.lastCommit, evidence: encodeEvidenceList(block.evidence) };
+export function encodeBlock(block: Block): { header: BlockHeader; txs: RawJson[]; lastCommit: Commit | null; evidence: Record<string, unknown>[] } {
+  return { header: block.header, txs: rawTxs(block.txs), lastCommit: block.lastCommit, evidence: encodeEvidenceList(block.evidence) };
 }
 
 /** Decodes a block body written by `encodeBlock` (structure only). */

@@ -6,6 +6,20 @@
  */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
 
+/**
+ * A value already written as canonical JSON. `canonicalJson` copies its text
+ * as is, so that a block's txs, each encoded once when it was admitted, are
+ * never encoded again for signing, gossip or storage. Only code that produced
+ * the text with this module's rules (or checked it against them) makes one.
+ * `JSON.stringify` still gives the right value (through `toJSON`), just slowly.
+ */
+export class RawJson {
+  constructor(readonly json: string) {}
+  toJSON(): unknown {
+    return JSON.parse(this.json);
+  }
+}
+
 export function canonicalJson(value: unknown): string {
   switch (typeof value) {
     case 'string':
@@ -19,6 +33,7 @@ export function canonicalJson(value: unknown): string {
       throw new TypeError('canonical JSON: bigint must be encoded as a decimal string first');
     case 'object': {
       if (value === null) return 'null';
+      if (value instanceof RawJson) return value.json;
       if (Array.isArray(value)) {
         let out = '[';
         for (let i = 0; i < value.length; i++) {

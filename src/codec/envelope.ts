@@ -1,7 +1,7 @@
 import { ErrorCode, FastposError } from '../errors.js';
 import type { Block, DecodedTx, FinalizedBlock } from '../types/index.js';
-import { P2P_DOMAIN, blockHash, decodeCommit, decodeFinalizedBlock, decodeHeader, encodeEvidenceList, encodeFinalizedBlock } from './block.js';
-import { canonicalJson } from './canonical.js';
+import { P2P_DOMAIN, blockHash, decodeCommit, decodeFinalizedBlock, decodeHeader, encodeEvidenceList, encodeFinalizedBlock, rawTxs } from './block.js';
+import { RawJson, canonicalJson } from './canonical.js';
 import { decodeEvidence, decodeTx, encodeTx } from './tx.js';
 
 /**
@@ -74,7 +74,7 @@ export function encodeProposalPayload(block: Block, hash: string, validRound: nu
   return {
     blockHash: hash,
     validRound,
-    block: { header: block.header, txs: block.txs.map((d) => encodeTx(d.tx)), lastCommit: block.lastCommit, evidence: encodeEvidenceList(block.evidence) },
+    block: { header: block.header, txs: rawTxs(block.txs), lastCommit: block.lastCommit, evidence: encodeEvidenceList(block.evidence) },
   };
 }
 
@@ -99,11 +99,44 @@ function jsonEqual(a: unknown, b: unknown): boolean {
  */
 export type KnownTxLookup = (signature: string) => DecodedTx | undefined;
 
-function decodeTxReusing(wire: unknown, known: KnownTxLookup | undefined): DecodedTx {
-  if (known !== undefined && typeof wire === 'object' && wire !== null) {
-    const sig = (wire as Record<string, unknown>).signature;
-    const d = typeof sig === 'string' ? known(sig) : undefined;
-    if (d !== undefined && jsonEqual(wire, encodeTx(d.tx))) return d;
+/** Whether a wire transfer is exactly the JSON value of a decoded one (field by field, no allocation of an encoding). */
+function isWireTransfer(w: Record<string, unknown>, d: DecodedTx): boolean {
+  const t = d.tx;
+  if (t.kind !== 'transfer') return false;
+  const p = w.payload;
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return false;
+  const pw = p as Record<string, unknown>;
+  return (
+    w.signature === t.signature &&
+    w.chainId === t.chainId &&
+    w.kind === 'transfer' &&
+    w.from === t.from &&
+    w.pubKey === t.pubKey &&
+    w.nonce === t.nonce &&
+    w.fee === t.fee.toString() &&
+    Object.keys(w).length === 8 &&
+    pw.to === t.payload.to &&
+    pw.amount === t.payload.amount.toString() &&
+    Object.keys(pw).length === 2
+  );
+}
+
+/**
+ * Decodes tx `i` of a proposal's wire list. A tx the receiver already holds
+ * (looked up by signature) is reused when the wire value equals its encoding
+ * exactly; the list entry is then replaced by that tx's canonical text, the
+ * same text the signature covers, so that checking the envelope signature
+ * does not encode it again.
+ */
+function decodeTxReusing(list: unknown[], i: number, known: KnownTxLookup | undefined): DecodedTx {
+  const wire = list[i];
+  if (known !== undefined && typeof wire === 'object' && wire !== null && !Array.isArray(wire)) {
+    const w = wire as Record<string, unknown>;
+    const d = typeof w.signature === 'string' ? known(w.signature) : undefined;
+    if (d !== undefined && (isWireTransfer(w, d) || jsonEqual(w, encodeTx(d.tx)))) {
+      list[i] = new RawJson(d.json);
+      return d;
+    }
   }
   return decodeTx(wire);
 }
@@ -121,7 +154,8 @@ export function decodeProposalPayload(e: Envelope, known?: KnownTxLookup): { blo
   try {
     const header = decodeHeader(block.header);
     if (!Array.isArray(block.txs)) bad('payload.block.txs must be an array');
-    const txs = block.txs.map((t) => decodeTxReusing(t, known));
+    const list = block.txs as unknown[];
+    const txs = list.map((_, i) => decodeTxReusing(list, i, known));
     const lastCommit = block.lastCommit === null || block.lastCommit === undefined ? null : decodeCommit(block.lastCommit);
     if (block.evidence !== undefined && !Array.isArray(block.evidence)) bad('payload.block.evidence must be an array');
     const evidence = ((block.evidence ?? []) as unknown[]).map((x, i) => decodeEvidence(x, `payload.block.evidence[${i}]`));

@@ -12,7 +12,7 @@ import {
   type TxKind,
   type UnsignedTx,
 } from '../types/index.js';
-import { canonicalJson } from './canonical.js';
+import { RawJson, canonicalJson } from './canonical.js';
 
 export const TX_DOMAIN = 'fastpos/tx/v1\n';
 
@@ -122,11 +122,14 @@ export function encodeTx(tx: Tx): Record<string, unknown> {
 
 /** Builds the decoded form (id, sign bytes, size) of a structurally valid tx. */
 export function toDecodedTx(tx: Tx): DecodedTx {
-  const signBytes = txSignBytes(tx);
+  const signJson = txSignJson(tx);
+  const signBytes = Buffer.from(TX_DOMAIN + signJson, 'utf8');
   // Canonical wire JSON with the signature is the unsigned JSON plus
-  // `,"signature":"<128 hex>"`: 143 more bytes than the signed JSON.
+  // `,"signature":"<128 hex>"` ("signature" sorts after every other field):
+  // 143 more bytes than the signed JSON.
   const size = signBytes.length - TX_DOMAIN.length + 143;
-  return { tx, id: sha256Hex(signBytes), signBytes, size };
+  const json = `${signJson.slice(0, -1)},"signature":${JSON.stringify(tx.signature)}}`;
+  return { tx, id: sha256Hex(signBytes), signBytes, size, json };
 }
 
 /**
@@ -134,7 +137,9 @@ export function toDecodedTx(tx: Tx): DecodedTx {
  * storage). Checks shape, encodings and the sender/pubKey binding; does not check
  * the signature, the chain id or anything that depends on state.
  */
-export function decodeTx(json: unknown): DecodedTx {
+export function decodeTx(value: unknown): DecodedTx {
+  // An in-process encoding (a block handed over without serialization) is decoded from its text.
+  const json = value instanceof RawJson ? (JSON.parse(value.json) as unknown) : value;
   if (!isPlainObject(json)) invalid('tx must be a JSON object');
   for (const k of Object.keys(json)) if (!TX_FIELDS.has(k)) invalid(`unknown tx field "${k}"`);
   const { chainId, kind, from, pubKey, nonce, fee, payload, signature } = json;

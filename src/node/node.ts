@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { encodeFinalizedBlock } from '../codec/block.js';
+import { finalizedBlockJson } from '../codec/block.js';
 import { KEY_PREFIX, encodeStateValue, type StateValue } from '../codec/state.js';
 import { allValidators } from './stakingView.js';
 import { decodeTx, encodeTx } from '../codec/tx.js';
@@ -893,9 +893,9 @@ export class FastposNode extends EventEmitter {
     return null;
   }
 
-  /** Wire JSON of a block for the API. */
-  encodeBlock(fb: FinalizedBlock): ReturnType<typeof encodeFinalizedBlock> {
-    return encodeFinalizedBlock(fb);
+  /** Wire JSON text of a block for the API. */
+  blockJson(fb: FinalizedBlock): string {
+    return finalizedBlockJson(fb);
   }
 }
 

@@ -13,7 +13,7 @@ import { ErrorCode, FastposError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
 import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
 import { createChainStore } from '../storage/index.js';
-import type { Genesis } from '../types/index.js';
+import type { DecodedTx, Genesis } from '../types/index.js';
 import { loadKeyFile } from './keyFile.js';
 import { FastposNode, isDevChainId, type SyncSource } from './node.js';
 import { HttpTransport } from '../p2p/httpTransport.js';
@@ -143,8 +143,8 @@ export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Pr
     { store, logger, metrics, transport: opts.wrapTransport === undefined ? transport : opts.wrapTransport(transport) },
   );
   // Txs admitted from clients go to every peer once (peers do not pass on what they got from a peer).
-  node.on('txAdmitted', (_d: unknown, json: Record<string, unknown>, fromPeer: boolean) => {
-    if (!fromPeer) transport.gossipTx(json);
+  node.on('txAdmitted', (d: DecodedTx, _json: unknown, fromPeer: boolean) => {
+    if (!fromPeer) transport.gossipTx(d.json);
   });
   const syncSource: SyncSource = {
     peers: () => book.ready(Date.now()).map((p) => p.url),

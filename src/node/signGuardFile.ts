@@ -129,7 +129,7 @@ class OrderedWriter {
       try {
         const lock = state.lock;
         if (lock !== null && lock.block !== undefined && lock.blockHash !== this.lockBlockOnDisk) {
-          await writeAtomicAsync(this.dataDir, LOCK_BLOCK_FILE, JSON.stringify({ blockHash: lock.blockHash, block: encodeBlock(lock.block) }));
+          await writeAtomicAsync(this.dataDir, LOCK_BLOCK_FILE, canonicalJson({ blockHash: lock.blockHash, block: encodeBlock(lock.block) }));
           this.lockBlockOnDisk = lock.blockHash;
         }
         const stored = toStored(state);

@@ -8,6 +8,7 @@
  * @module
  */
 import { Pool } from 'undici';
+import { canonicalJson } from '../codec/canonical.js';
 import type { Envelope } from '../codec/envelope.js';
 import type { Transport } from '../consensus/driver.js';
 import { PeerBook, type Peer } from './peers.js';
@@ -21,7 +22,7 @@ export interface HttpTransportOptions {
 
 const MAX_IN_FLIGHT = 512;
 const TX_BATCH = 256;
-const TX_FLUSH_MS = 20;
+const TX_FLUSH_MS = 50;
 
 export class HttpTransport implements Transport {
   private readonly pools = new Map<string, Pool>();
@@ -81,14 +82,15 @@ export class HttpTransport implements Transport {
   }
 
   broadcast(e: Envelope): void {
-    const body = JSON.stringify(e);
+    // Canonical JSON copies a proposal's txs as the text they were admitted with.
+    const body = canonicalJson(e);
     for (const peer of this.opts.book.ready(this.now())) this.post(peer, '/p2p/message', body);
   }
 
-  /** Queues an admitted tx (wire JSON) for the next gossip batch. */
-  gossipTx(tx: Record<string, unknown>): void {
+  /** Queues an admitted tx (its canonical wire JSON) for the next gossip batch. */
+  gossipTx(json: string): void {
     if (!this.hasPeers() || this.closed) return;
-    this.txQueue.push(JSON.stringify(tx));
+    this.txQueue.push(json);
     if (this.txQueue.length >= TX_BATCH) this.flushTxs();
     else this.txTimer ??= setTimeout(() => this.flushTxs(), TX_FLUSH_MS);
   }

@@ -165,6 +165,8 @@ export interface DecodedTx {
   readonly signBytes: Uint8Array;
   /** Size of the canonical wire JSON, used for block and mempool byte limits. */
   readonly size: number;
+  /** Canonical wire JSON of the tx (with its signature), written once at decoding. */
+  readonly json: string;
 }
 
 export interface Account {

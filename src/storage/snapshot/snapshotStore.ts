@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../../codec/canonical.js';
-import { decodeFinalizedBlock, encodeFinalizedBlock } from '../../codec/block.js';
+import { decodeFinalizedBlock, finalizedBlockJson } from '../../codec/block.js';
 import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import { assert } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
@@ -185,7 +185,7 @@ export class SnapshotChainStore implements ChainStore {
     assert(fb.results.length === fb.block.txs.length, 'one result per tx');
     for (const d of fb.block.txs) assert(!this.txById.has(d.id), `tx ${d.id} is already in the chain`);
     for (const [key, value] of c.changes) if (value !== null) assertCanonical(key, value);
-    const json = JSON.stringify(encodeFinalizedBlock(fb));
+    const json = finalizedBlockJson(fb);
 
     // Apply the changes in memory, remembering how to undo them.
     const undo = new Map<string, string | undefined>();

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeFinalizedBlock, encodeFinalizedBlock } from '../../codec/block.js';
+import { decodeFinalizedBlock, finalizedBlockJson } from '../../codec/block.js';
 import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import { assert, ErrorCode, FastposError, isFastposError } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
@@ -198,11 +198,18 @@ export class SqliteChainStore implements ChainStore {
     assert(height === this.height + 1, `commitBlock at height ${height} on top of ${this.height}`);
     assert(c.block.results.length === c.block.block.txs.length, 'one result per tx');
     assert(this.inFlight === null, 'one commit at a time');
+    const txs = c.block.block.txs;
     const m: CommitMessage = {
       height,
       hash: c.block.hash,
-      data: JSON.stringify(encodeFinalizedBlock(c.block)),
-      ids: c.block.block.txs.map((d) => d.id),
+      data: finalizedBlockJson(c.block),
+      ids: txs.map((d) => d.id),
+      txJson: txs.map((d) => d.json),
+      senders: txs.map((d) => d.tx.from),
+      recipients: txs.map((d) => (d.tx.kind === 'transfer' ? d.tx.payload.to : null)),
+      kinds: txs.map((d) => d.tx.kind),
+      success: Uint8Array.from(c.block.results, (r) => (r.success ? 1 : 0)),
+      errors: c.block.results.map((r) => r.error ?? null),
       changes: [...c.changes],
       accumulator: c.accumulator,
     };

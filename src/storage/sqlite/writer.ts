@@ -12,17 +12,18 @@ export interface CommitMessage {
   readonly hash: string;
   /** JSON of encodeFinalizedBlock (the block row's `data`). */
   readonly data: string;
-  /** Tx ids in block order (codec derived them once already). */
+  /** Per tx, in block order: id, canonical wire JSON, sender, recipient (transfers), kind, error code of a failed tx. */
   readonly ids: readonly string[];
+  readonly txJson: readonly string[];
+  readonly senders: readonly string[];
+  readonly recipients: readonly (string | null)[];
+  readonly kinds: readonly string[];
+  /** 1 = success, 0 = failed (its code in `errors`). */
+  readonly success: Uint8Array;
+  readonly errors: readonly (string | null)[];
   /** Changed state rows: key, canonical JSON of the new value. */
   readonly changes: readonly (readonly [string, string | null])[];
   readonly accumulator: Uint8Array;
-}
-
-interface WireTx {
-  from: string;
-  kind: string;
-  payload?: { to?: unknown };
 }
 
 /** Pragmas of every connection to the store file. */
@@ -48,13 +49,12 @@ export class BlockWriter {
     const deleteState = db.prepare('DELETE FROM state WHERE key = ?');
     this.commitTx = db.transaction((m: CommitMessage) => {
       insertBlock.run(m.height, m.hash, m.data);
-      const wire = JSON.parse(m.data) as { txs: WireTx[]; results: { success: boolean; error?: string }[] };
-      wire.txs.forEach((tx, i) => {
-        const r = wire.results[i]!;
-        const to = tx.kind === 'transfer' && typeof tx.payload?.to === 'string' ? tx.payload.to : null;
+      for (let i = 0; i < m.ids.length; i++) {
         const id = m.ids[i]!;
-        insertTx.run(m.height, i, id, hexKey(id), tx.from, hexKey(tx.from), to, to === null ? null : hexKey(to), tx.kind, r.success ? 1 : 0, r.error ?? null, JSON.stringify(tx));
-      });
+        const from = m.senders[i]!;
+        const to = m.recipients[i]!;
+        insertTx.run(m.height, i, id, hexKey(id), from, hexKey(from), to, to === null ? null : hexKey(to), m.kinds[i]!, m.success[i]!, m.errors[i]!, m.txJson[i]!);
+      }
       for (const [key, value] of m.changes) {
         if (value === null) deleteState.run(key);
         else upsertState.run(key, value);

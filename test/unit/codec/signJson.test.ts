@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { txSignJson, txSignJsonGeneric } from '../../../src/codec/tx.js';
+import { canonicalJson } from '../../../src/codec/canonical.js';
+import { encodeTx, toDecodedTx, txSignJson, txSignJsonGeneric } from '../../../src/codec/tx.js';
 import type { UnsignedTx } from '../../../src/types/index.js';
 
 describe('transfer signing bytes: the direct writer equals canonical JSON', () => {
@@ -12,6 +13,9 @@ describe('transfer signing bytes: the direct writer equals canonical JSON', () =
       fc.property(str, str, str, str, fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.bigInt({ min: 0n, max: 10n ** 39n }), fc.bigInt({ min: 0n, max: 10n ** 39n }), (chainId, from, to, pubKey, nonce, fee, amount) => {
           const tx: UnsignedTx = { chainId, kind: 'transfer', from, pubKey, nonce, fee, payload: { to, amount } };
           assert.equal(txSignJson(tx), txSignJsonGeneric(tx));
+          // The wire text kept with a decoded tx is the canonical JSON of its wire form.
+          const signed = { ...tx, signature: `${from}"\\` };
+          assert.equal(toDecodedTx(signed).json, canonicalJson(encodeTx(signed)));
         },
       ),
       { seed: 20261126, numRuns: 2000 },

@@ -127,9 +127,12 @@ async function runWorkload(n: TestNode, seed: number): Promise<Workload> {
 }
 
 /** Stored wire JSON of blocks 1..height, with one block changed by `edit`, decoded back. */
-function tampered(n: TestNode, height: number, at: number, edit: (b: WireBlock) => void): FinalizedBlock[] {
+/** A stored block as parsed JSON (its txs are plain objects there). */
+type ParsedBlock = Omit<WireBlock, 'txs'> & { txs: Record<string, unknown>[] };
+
+function tampered(n: TestNode, height: number, at: number, edit: (b: ParsedBlock) => void): FinalizedBlock[] {
   return n.node.store.getBlocksJson(1, height).map((json, i) => {
-    const w = JSON.parse(json) as WireBlock;
+    const w = JSON.parse(json) as ParsedBlock;
     if (i + 1 === at) edit(w);
     return decodeFinalizedBlock(w);
   });
@@ -225,7 +228,7 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
       const at = blocks.findIndex((b) => b.block.txs.some((d) => d.tx.kind === 'transfer')) + 1;
       assert.ok(at > 0);
       const changed = tampered(n, height, at, (w) => {
-        const t = w.txs.find((x) => x.kind === 'transfer') as { payload: { amount: string } };
+        const t = w.txs.find((x) => x.kind === 'transfer') as unknown as { payload: { amount: string } };
         t.payload.amount = (BigInt(t.payload.amount) + 1n).toString();
       });
       assert.equal(codeOf(() => replayChain(n.node.genesis, changed)), ErrorCode.INVALID_BLOCK);
@@ -237,7 +240,7 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
       assert.ok(at > 0);
       const changed = tampered(n, height, at, (w) => {
         const i = w.txs.findIndex((x) => x.kind === 'transfer');
-        const old = w.txs[i] as { from: string; nonce: number; fee: string; payload: { to: string; amount: string } };
+        const old = w.txs[i] as unknown as { from: string; nonce: number; fee: string; payload: { to: string; amount: string } };
         const re = transfer({ from: index.get(old.from)!, to: old.payload.to, amount: BigInt(old.payload.amount) + 1n, fee: BigInt(old.fee), nonce: old.nonce });
         assert.equal(re.tx.from, old.from);
         w.txs[i] = encodeTx(re.tx);
