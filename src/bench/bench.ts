@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--senders 400] [--txs-per-sender 50] [--concurrency 64]
  *                    [--backend sqlite|snapshot] [--workers 2] [--keep]
+ *                    [--nodes 4] [--rate TX_PER_S]
  *
  * It writes a genesis that funds the senders, starts `fastpos start` as a
  * child process, pre-signs every transfer, submits them one per request with
@@ -38,10 +39,14 @@ const args = parseArgs({
     workers: { type: 'string', default: '2' },
     'time-limit-s': { type: 'string', default: '120' },
     keep: { type: 'boolean', default: false },
+    /** Offered load in tx/s over all nodes (0: as fast as the connections allow). */
+    rate: { type: 'string', default: '0' },
     /** Validator processes (1 = a single node holding the only validator key). */
     nodes: { type: 'string', default: '1' },
     /** Extra node flags for the child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
     'node-args': { type: 'string', default: '' },
+    /** Extra `fastpos start` flags for every node, e.g. "--min-block-interval-ms 200". */
+    'start-args': { type: 'string', default: '' },
     /** Log level of the node (its JSON logs go to this process's stdout). */
     'log-level': { type: 'string', default: 'warn' },
   },
@@ -52,6 +57,7 @@ const PER_SENDER = Number(args['txs-per-sender']);
 const CONCURRENCY = Number(args.concurrency);
 const TIME_LIMIT_MS = Number(args['time-limit-s']) * 1000;
 const NODES = Number(args.nodes);
+const RATE = Number(args.rate);
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
         '--state-backend', String(args.backend), '--verify-workers', String(args.workers),
         '--mempool-max-per-sender', String(Math.max(1000, PER_SENDER)), '--mempool-nonce-window', String(Math.max(1000, PER_SENDER)),
         ...(peers.length > 0 ? ['--peers', peers.join(','), '--peer-discovery-interval-ms', '0'] : []),
+        ...String(args['start-args']).split(' ').filter((a) => a.length > 0),
       ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
@@ -214,10 +221,17 @@ async function main(): Promise<void> {
     );
     const queues = Array.from({ length: NODES }, (_, k) => bodies.filter((b) => b.sender % NODES === k));
     const nextOf = new Array<number>(NODES).fill(0);
+    // At a fixed rate, the k-th tx of a node's queue is due at t0 + k * NODES / RATE (open loop).
+    const tStart = performance.now();
     const workers = conns.map(async ({ conn, node }) => {
       const q = queues[node]!;
       while (nextOf[node]! < q.length && performance.now() < deadline) {
-        const item = q[nextOf[node]!++]!;
+        const k = nextOf[node]!++;
+        const item = q[k]!;
+        if (RATE > 0) {
+          const wait = tStart + (k * NODES * 1000) / RATE - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
         next++;
         const sent = performance.now();
         const r = await conn.send(item.request);
@@ -262,7 +276,7 @@ async function main(): Promise<void> {
     const lines = [
       '',
       `txs: ${bodies.length} sent, ${submittedAt.size} accepted, ${rejected} rejected${rejected ? ' ' + JSON.stringify(Object.fromEntries(rejectCodes)) : ''}, ${finalizedAt.size} finalized`,
-      `validator processes: ${NODES}, backend: ${args.backend}, verify workers per node: ${args.workers}, concurrency: ${perNodeConcurrency(CONCURRENCY, NODES)}`,
+      `validator processes: ${NODES}, backend: ${args.backend}, verify workers per node: ${args.workers}, concurrency: ${perNodeConcurrency(CONCURRENCY, NODES)}, offered load: ${RATE > 0 ? `${RATE} tx/s` : 'as fast as possible'}`,
       `submitted tx/s: ${submittedRate.toFixed(0)}`,
       `finalized tx/s: ${finalizedRate.toFixed(0)}`,
       `submit round trip p50: ${percentile(rtts.sort((a, b) => a - b), 50).toFixed(1)} ms, p99: ${percentile(rtts, 99).toFixed(1)} ms`,

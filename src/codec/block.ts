@@ -2,7 +2,7 @@ import { sha256Hex } from '../crypto/hash.js';
 import { ErrorCode, FastposError } from '../errors.js';
 import type { Block, BlockHeader, Commit, CommitSignature, DecodedTx, Evidence, FinalizedBlock, TxResult } from '../types/index.js';
 import { RawJson, canonicalJson } from './canonical.js';
-import { decodeEvidence, decodeTx, encodeEvidence } from './tx.js';
+import { decodeEvidence, decodeTx, decodeTxReusing, encodeEvidence, type KnownTxLookup } from './tx.js';
 
 export const BLOCK_DOMAIN = 'fastpos/block/v1\n';
 export const P2P_DOMAIN = 'fastpos/p2p/v1\n';
@@ -166,12 +166,17 @@ export function decodeBlock(j: unknown): Block {
   return { header, txs, lastCommit, evidence: decodeEvidenceList(j.evidence, 'block.evidence') };
 }
 
-/** Decodes a wire block (from storage, a peer or a sync response). Checks only structure and the hash. */
-export function decodeFinalizedBlock(j: unknown): FinalizedBlock {
+/**
+ * Decodes a wire block (from storage, a peer or a sync response). Checks only
+ * structure and the hash. `known` (optional) reuses txs the caller already
+ * holds, when the wire tx equals one exactly.
+ */
+export function decodeFinalizedBlock(j: unknown, known?: KnownTxLookup): FinalizedBlock {
   if (!isObj(j)) bad('block must be an object');
   const header = decodeHeader(j.header);
   if (!Array.isArray(j.txs)) bad('txs must be an array');
-  const txs = j.txs.map((t) => decodeTx(t));
+  const list = j.txs as unknown[];
+  const txs = known === undefined ? list.map((t) => decodeTx(t)) : list.map((_, i) => decodeTxReusing(list, i, known));
   if (!Array.isArray(j.results) || j.results.length !== txs.length) bad('results must have one entry per tx');
   const results: TxResult[] = j.results.map((r: unknown) => {
     if (!isObj(r) || typeof r.success !== 'boolean') bad('result entries need a boolean success');

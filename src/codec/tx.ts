@@ -229,6 +229,71 @@ function decodePayload(kind: TxKind, base: TxBaseFields, payload: Record<string,
   }
 }
 
+// ---------------------------------------------------------------- reuse of held txs
+
+/** Deep equality of two JSON values (objects compared key by key, order ignored). */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * Where a receiver may already hold a decoded tx: looked up by the wire tx's
+ * signature. The decoded tx is used only when its wire form equals the wire tx
+ * field by field, so the result is exactly what `decodeTx` would give.
+ */
+export type KnownTxLookup = (signature: string) => DecodedTx | undefined;
+
+/** Whether a wire transfer is exactly the JSON value of a decoded one (field by field, no allocation of an encoding). */
+function isWireTransfer(w: Record<string, unknown>, d: DecodedTx): boolean {
+  const t = d.tx;
+  if (t.kind !== 'transfer') return false;
+  const p = w.payload;
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return false;
+  const pw = p as Record<string, unknown>;
+  return (
+    w.signature === t.signature &&
+    w.chainId === t.chainId &&
+    w.kind === 'transfer' &&
+    w.from === t.from &&
+    w.pubKey === t.pubKey &&
+    w.nonce === t.nonce &&
+    w.fee === t.fee.toString() &&
+    Object.keys(w).length === 8 &&
+    pw.to === t.payload.to &&
+    pw.amount === t.payload.amount.toString() &&
+    Object.keys(pw).length === 2
+  );
+}
+
+/**
+ * Decodes tx `i` of a proposal's wire list. A tx the receiver already holds
+ * (looked up by signature) is reused when the wire value equals its encoding
+ * exactly; the list entry is then replaced by that tx's canonical text, the
+ * same text the signature covers, so that checking the envelope signature
+ * does not encode it again.
+ */
+export function decodeTxReusing(list: unknown[], i: number, known: KnownTxLookup | undefined): DecodedTx {
+  const wire = list[i];
+  if (known !== undefined && typeof wire === 'object' && wire !== null && !Array.isArray(wire)) {
+    const w = wire as Record<string, unknown>;
+    const d = typeof w.signature === 'string' ? known(w.signature) : undefined;
+    if (d !== undefined && (isWireTransfer(w, d) || jsonEqual(w, encodeTx(d.tx)))) {
+      list[i] = new RawJson(d.json);
+      return d;
+    }
+  }
+  return decodeTx(wire);
+}
+
 // ---------------------------------------------------------------- evidence
 
 const HEX64_RE = /^[0-9a-f]{64}$/;

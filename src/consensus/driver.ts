@@ -16,6 +16,8 @@ export type SignStep = 'proposal' | 'prevote' | 'precommit';
 
 /** A proposal payload the transport already decoded (saves decoding a whole block twice). */
 export type DecodedProposal = ReturnType<typeof decodeProposalPayload>;
+/** A payload the transport already decoded while checking the message: a proposal's or a finalize's. */
+export type DecodedPayload = DecodedProposal | FinalizedBlock;
 
 export interface SignResult {
   readonly signature: string;
@@ -220,7 +222,7 @@ export class ConsensusDriver {
    * A message from the network whose envelope signature, chain and sender
    * have been checked by the transport. Payload problems are dropped here.
    */
-  receive(e: Envelope, decodedProposal?: DecodedProposal): void {
+  receive(e: Envelope, decoded?: DecodedPayload): void {
     if (!this.running) return;
     if (e.height < this.height) {
       // A peer still at the height we decided last missed the decision: hand it the block and certificate.
@@ -234,7 +236,7 @@ export class ConsensusDriver {
     // Late messages of a height being committed change nothing.
     if (this.committing) return;
     try {
-      this.receiveCurrent(e, decodedProposal);
+      this.receiveCurrent(e, decoded);
     } catch (err) {
       this.events.error?.(err);
     }
@@ -276,7 +278,7 @@ export class ConsensusDriver {
     if (!this.seen.has(key)) this.seen.set(key, e);
   }
 
-  private receiveCurrent(e: Envelope, decodedProposal?: DecodedProposal): void {
+  private receiveCurrent(e: Envelope, decoded?: DecodedPayload): void {
     if (e.type !== 'finalize' && e.round > this.engine.round + MAX_ROUNDS_AHEAD) return;
     switch (e.type) {
       case 'prevote':
@@ -294,7 +296,7 @@ export class ConsensusDriver {
       }
       case 'proposal': {
         if (e.validatorId !== this.app.proposerOf(e.height, e.round)) return;
-        const { block, blockHash, validRound } = decodedProposal ?? decodeProposalPayload(e);
+        const { block, blockHash, validRound } = decoded !== undefined && 'validRound' in decoded ? decoded : decodeProposalPayload(e);
         const before = this.seen.get(`proposal/${e.round}/${e.validatorId}`);
         if (before !== undefined) {
           if (before.payload.blockHash !== blockHash) this.events.evidence?.(before, e);
@@ -307,7 +309,7 @@ export class ConsensusDriver {
       }
       case 'finalize': {
         if (this.engine.isDecided) return;
-        const fb = decodeFinalizePayload(e);
+        const fb = decoded !== undefined && 'commit' in decoded ? decoded : decodeFinalizePayload(e);
         this.whenChecked(e.height, this.app.verifyCertified(fb), (ok) => {
           if (ok) this.feed({ kind: 'certified', block: fb.block, blockHash: fb.hash, commit: fb.commit });
         });

@@ -13,7 +13,7 @@ import { allValidators } from './stakingView.js';
 import { decodeTx, encodeTx } from '../codec/tx.js';
 import { buildBlock, validateBlock, type BlockEnv, type ChainTip, type ExecutedBlock } from '../consensus/block.js';
 import { verifyCommit } from '../consensus/commit.js';
-import { ConsensusDriver, type ConsensusApp, type DecodedProposal, type SignGuard, type Transport } from '../consensus/driver.js';
+import { ConsensusDriver, type ConsensusApp, type DecodedPayload, type SignGuard, type Transport } from '../consensus/driver.js';
 import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { selectProposer } from '../consensus/proposer.js';
 import { decodeEnvelope, decodeFinalizePayload, decodeProposalPayload, decodeVotePayload, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
@@ -529,13 +529,13 @@ export class FastposNode extends EventEmitter {
     if (v === undefined) throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `${e.validatorId} is not a validator of the set of height ${e.height}`);
     if (this.seenMessages.has(e.signature)) throw new FastposError(ErrorCode.DUPLICATE_MESSAGE, 'message already received');
     // The payload must be well formed for its type (throws INVALID_MESSAGE).
-    let proposal: DecodedProposal | undefined;
+    let decoded: DecodedPayload | undefined;
     if (e.type === 'prevote' || e.type === 'precommit') decodeVotePayload(e);
     else if (e.type === 'proposal') {
       const proposer = selectProposer(msgSet, e.height, e.round).id;
       if (e.validatorId !== proposer) throw new FastposError(ErrorCode.INVALID_MESSAGE, `${e.validatorId} is not the proposer of height ${e.height} round ${e.round} (${proposer} is)`);
-      proposal = decodeProposalPayload(e, (sig) => this.mempool.getBySignature(sig));
-    } else decodeFinalizePayload(e);
+      decoded = decodeProposalPayload(e, (sig) => this.mempool.getBySignature(sig));
+    } else decoded = decodeFinalizePayload(e, (sig) => this.mempool.getBySignature(sig));
     const ok = await this.verifier.verify({ pubKey: v.pubKey, message: envelopeSignBytes(e), signature: e.signature });
     if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
     // Charged only for genuine messages, so that forged ones cannot use up a validator's budget.
@@ -546,7 +546,7 @@ export class FastposNode extends EventEmitter {
       return;
     }
     this.rememberMessage(e.signature);
-    this.driver?.receive(e, proposal);
+    this.driver?.receive(e, decoded);
   }
 
   private readonly seenMessages = new Set<string>();

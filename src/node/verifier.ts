@@ -25,7 +25,7 @@ interface Pending {
 const MAX_BATCH = 128;
 /** A batch this large goes to a free worker at once; a smaller one waits up to COALESCE_MS for more. */
 const COALESCE_ITEMS = 64;
-const COALESCE_MS = 4;
+const COALESCE_MS = 5;
 
 class InlineVerifier implements SignatureVerifier {
   private readonly cache = new Map<string, KeyObject>();
@@ -41,7 +41,7 @@ class InlineVerifier implements SignatureVerifier {
 /**
  * Pull-based pool: requests gather for at most COALESCE_MS (or until
  * COALESCE_ITEMS are queued) and then go to free workers, up to MAX_BATCH
- * each; a worker that finishes takes the next batch at once. Under light load a
+ * each; a worker that finishes takes the next full batch at once. Under light load a
  * signature waits a few milliseconds at most; under heavy load each hand-over
  * (which wakes a thread, a costly step on virtual machines) carries many
  * signatures.
@@ -63,7 +63,9 @@ class WorkerPoolVerifier implements SignatureVerifier {
         slot.busy = false;
         const cb = this.callbacks.get(m.id);
         this.callbacks.delete(m.id);
-        if (this.queue.length > 0) this.send(slot);
+        // A full batch goes at once; a smaller one waits for the gathering timer.
+        if (this.queue.length >= COALESCE_ITEMS) this.send(slot);
+        else if (this.queue.length > 0) this.dispatchTimer ??= setTimeout(() => this.dispatch(), COALESCE_MS);
         cb?.(m.results);
       });
       worker.on('error', (e) => {

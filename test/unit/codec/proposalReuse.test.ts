@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { blockHash } from '../../../src/codec/block.js';
-import { decodeProposalPayload, encodeProposalPayload, type Envelope } from '../../../src/codec/envelope.js';
+import { decodeFinalizePayload, decodeProposalPayload, encodeFinalizePayload, encodeProposalPayload, type Envelope } from '../../../src/codec/envelope.js';
 import { RawJson, canonicalJson } from '../../../src/codec/canonical.js';
 import { envelopeSignBytes } from '../../../src/codec/envelope.js';
 import { encodeTx } from '../../../src/codec/tx.js';
@@ -62,4 +62,23 @@ test('a wire tx that carries a known signature but differs in any field is decod
   // An extra field is not ignored either: it makes the tx malformed.
   const extra: Envelope = { ...env, payload: { ...env.payload, block: { ...(env.payload.block as object), txs: [{ ...encodeTx(d.tx), memo: 'x' }] } } };
   assert.throws(() => decodeProposalPayload(extra, (sig) => known.get(sig)), /malformed/);
+});
+
+test('a finalize payload reuses held txs the same way, and its signed bytes do not change', () => {
+  const txs = [0, 1].map((i) => transfer({ from: i, to: acct(5).address, amount: 2n, nonce: 0 }));
+  const header: BlockHeader = {
+    version: 1, chainId: CHAIN, height: 1, round: 0, timestamp: 1, prevHash: Z, proposer: val(0).address,
+    txRoot: Z, txCount: txs.length, stateRoot: Z, validatorSetHash: Z, lastCommitHash: Z, evidenceHash: Z,
+  };
+  const hash = blockHash(header);
+  const fb = { block: { header, txs, lastCommit: null, evidence: [] }, hash, results: txs.map(() => ({ success: true })), commit: { height: 1, round: 0, blockHash: hash, signatures: [] } };
+  const payload = JSON.parse(canonicalJson(encodeFinalizePayload(fb))) as Record<string, unknown>;
+  const env: Envelope = { type: 'finalize', chainId: CHAIN, height: 1, round: 0, validatorId: val(0).address, payload, signature: '0'.repeat(128) };
+  const signed = envelopeSignBytes(env);
+  const known = new Map([[txs[0]!.tx.signature, txs[0]!]]);
+  const out = decodeFinalizePayload(env, (sig) => known.get(sig));
+  assert.equal(out.block.txs[0], txs[0]);
+  assert.notEqual(out.block.txs[1], txs[1]);
+  assert.equal(out.block.txs[1]!.id, txs[1]!.id);
+  assert.deepEqual(envelopeSignBytes(env), signed);
 });
