@@ -36,7 +36,8 @@ const args = parseArgs({
     'txs-per-sender': { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'sqlite' },
-    workers: { type: 'string', default: '2' },
+    /** Signature worker threads per node (default: 2 for one node; 1 per node for several, whose processes already share the cores). */
+    workers: { type: 'string', default: '' },
     'time-limit-s': { type: 'string', default: '120' },
     keep: { type: 'boolean', default: false },
     /** Offered load in tx/s over all nodes (0: as fast as the connections allow). */
@@ -58,6 +59,7 @@ const CONCURRENCY = Number(args.concurrency);
 const TIME_LIMIT_MS = Number(args['time-limit-s']) * 1000;
 const NODES = Number(args.nodes);
 const RATE = Number(args.rate);
+const WORKERS = args.workers === '' ? (NODES > 1 ? 1 : 2) : Number(args.workers);
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
       [
         ...String(args['node-args']).split(' ').filter((a) => a.length > 0),
         cli, 'start', '--data-dir', nodeDir, '--port', String(p), '--log-level', String(args['log-level']), '--rate-limit-max', '0',
-        '--state-backend', String(args.backend), '--verify-workers', String(args.workers),
+        '--state-backend', String(args.backend), '--verify-workers', String(WORKERS),
         '--mempool-max-per-sender', String(Math.max(1000, PER_SENDER)), '--mempool-nonce-window', String(Math.max(1000, PER_SENDER)),
         ...(peers.length > 0 ? ['--peers', peers.join(','), '--peer-discovery-interval-ms', '0'] : []),
         ...String(args['start-args']).split(' ').filter((a) => a.length > 0),
@@ -276,7 +278,7 @@ async function main(): Promise<void> {
     const lines = [
       '',
       `txs: ${bodies.length} sent, ${submittedAt.size} accepted, ${rejected} rejected${rejected ? ' ' + JSON.stringify(Object.fromEntries(rejectCodes)) : ''}, ${finalizedAt.size} finalized`,
-      `validator processes: ${NODES}, backend: ${args.backend}, verify workers per node: ${args.workers}, concurrency: ${perNodeConcurrency(CONCURRENCY, NODES)}, offered load: ${RATE > 0 ? `${RATE} tx/s` : 'as fast as possible'}`,
+      `validator processes: ${NODES}, backend: ${args.backend}, verify workers per node: ${WORKERS}, concurrency: ${perNodeConcurrency(CONCURRENCY, NODES)}, offered load: ${RATE > 0 ? `${RATE} tx/s` : 'as fast as possible'}`,
       `submitted tx/s: ${submittedRate.toFixed(0)}`,
       `finalized tx/s: ${finalizedRate.toFixed(0)}`,
       `submit round trip p50: ${percentile(rtts.sort((a, b) => a - b), 50).toFixed(1)} ms, p99: ${percentile(rtts, 99).toFixed(1)} ms`,
