@@ -244,7 +244,7 @@ export const CONFIG_KEYS = {
     default: 2,
     min: 0,
     max: 64,
-    description: 'Worker threads for signature verification (0 = verify on the main thread).',
+    description: 'Worker threads for signature verification (0 = verify on the main thread). Where several validator processes share the cores of one machine, 1 per process is enough (more only add thread switches).',
   },
   bodyLimitBytes: {
     type: 'integer',
