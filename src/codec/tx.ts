@@ -275,7 +275,7 @@ function isWireTransfer(w: Record<string, unknown>, d: DecodedTx): boolean {
 }
 
 /**
- * Decodes tx `i` of a proposal's wire list. A tx the receiver already holds
+ * Decodes tx `i` of a proposal's or finalize's wire list. A tx the receiver already holds
  * (looked up by signature) is reused when the wire value equals its encoding
  * exactly; the list entry is then replaced by that tx's canonical text, the
  * same text the signature covers, so that checking the envelope signature

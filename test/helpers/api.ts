@@ -29,3 +29,22 @@ export function txSubmitter(node: () => RunningNode): (from: number, kind: Unsig
     return id;
   };
 }
+
+/**
+ * Polls GET /tx?id= through `node`'s API until the tx is finalized (asserting
+ * it succeeded and was never dropped); resolves with its height.
+ */
+export async function waitFinalized(node: RunningNode, id: string, timeoutMs = 10_000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await node.app.inject({ method: 'GET', url: `/tx?id=${id}` });
+    const json = r.json();
+    if (json.status === 'finalized') {
+      assert.equal(json.success, true, JSON.stringify(json));
+      return json.height as number;
+    }
+    assert.notEqual(json.status, 'dropped', JSON.stringify(json));
+    if (Date.now() > end) throw new Error(`tx ${id} not finalized in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

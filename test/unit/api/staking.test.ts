@@ -11,7 +11,7 @@ import { epochStartHeight } from '../../../src/state/epochs.js';
 import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
 import type { Genesis } from '../../../src/types/index.js';
 import { acct } from '../../helpers/fixtures.js';
-import { assertApiError, txSubmitter } from '../../helpers/api.js';
+import { assertApiError, txSubmitter, waitFinalized } from '../../helpers/api.js';
 import { startTestNode, waitForHeight, type TestNode } from '../../helpers/node.js';
 
 const TOKEN = 'staking-read-test-admin-token';
@@ -41,19 +41,7 @@ const assertError = assertApiError;
 const submit = txSubmitter(() => n);
 
 /** Polls GET /tx until finalized; asserts success and returns the height. */
-async function finalized(id: string, timeoutMs = 10_000): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await get(`/tx?id=${id}`);
-    if (r.json.status === 'finalized') {
-      assert.equal(r.json.success, true, JSON.stringify(r.json));
-      return r.json.height as number;
-    }
-    assert.notEqual(r.json.status, 'dropped', JSON.stringify(r.json));
-    if (Date.now() > end) throw new Error(`tx ${id} not finalized in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const finalized = (id: string, timeoutMs?: number): Promise<number> => waitFinalized(n, id, timeoutMs);
 
 describe('GET /validators, /epochs/current, /status', () => {
   it('default: lists every validator with its current-epoch power and the new fields', async () => {

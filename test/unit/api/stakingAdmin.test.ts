@@ -13,7 +13,7 @@ import { devValidator, type DevKey } from '../../../src/crypto/keys.js';
 import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
 import type { Evidence, Genesis, SignedMessage } from '../../../src/types/index.js';
 import { CHAIN, acct } from '../../helpers/fixtures.js';
-import { assertApiError, txSubmitter } from '../../helpers/api.js';
+import { assertApiError, txSubmitter, waitFinalized } from '../../helpers/api.js';
 import { startTestNode, waitForHeight, type TestNode } from '../../helpers/node.js';
 
 const TOKEN = 'staking-admin-test-token-0123';
@@ -46,19 +46,7 @@ const assertError = assertApiError;
 
 const submit = txSubmitter(() => n);
 
-async function finalized(id: string, timeoutMs = 10_000): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await get(`/tx?id=${id}`, {});
-    if (r.json.status === 'finalized') {
-      assert.equal(r.json.success, true, JSON.stringify(r.json));
-      return r.json.height as number;
-    }
-    assert.notEqual(r.json.status, 'dropped', JSON.stringify(r.json));
-    if (Date.now() > end) throw new Error(`tx ${id} not finalized in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const finalized = (id: string, timeoutMs?: number): Promise<number> => waitFinalized(n, id, timeoutMs);
 
 function signed(key: DevKey, m: { height: number; blockHash: string; validatorId?: string; chainId?: string }): SignedMessage {
   const unsigned = { type: 'prevote' as const, chainId: m.chainId ?? CHAIN, height: m.height, round: 0, validatorId: m.validatorId ?? key.address, payload: { blockHash: m.blockHash } };
