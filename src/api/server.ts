@@ -108,6 +108,8 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // Requests are not logged one by one, so each gets the server's logger rather than a child made for it.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: opts.bodyLimitBytes,
     requestTimeout: opts.requestTimeoutMs,
     keepAliveTimeout: opts.keepAliveTimeoutMs,

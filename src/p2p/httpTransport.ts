@@ -22,7 +22,7 @@ export interface HttpTransportOptions {
 
 const MAX_IN_FLIGHT = 512;
 const TX_BATCH = 256;
-const TX_FLUSH_MS = 50;
+const TX_FLUSH_MS = 100;
 
 export class HttpTransport implements Transport {
   private readonly pools = new Map<string, Pool>();

@@ -144,20 +144,26 @@ export class BlockExecution {
     // Fee and nonce: charged whatever the kind's own rule says. A failed rule's
     // writes are rolled back (and the fee charged again on the clean overlay);
     // an exception rolls back everything, so the overlay is as before the tx.
-    this.overlay.mark();
     let error: ErrorCode | null;
-    try {
+    if (tx.kind === 'transfer') {
+      // A transfer's rule writes nothing when it fails and throws nothing: no journal needed.
       this.chargeFee(d);
       error = this.applyKind(d);
-      if (error === null) {
-        this.overlay.release();
-      } else {
-        this.overlay.rollback();
+    } else {
+      this.overlay.mark();
+      try {
         this.chargeFee(d);
+        error = this.applyKind(d);
+        if (error === null) {
+          this.overlay.release();
+        } else {
+          this.overlay.rollback();
+          this.chargeFee(d);
+        }
+      } catch (e) {
+        this.overlay.rollback();
+        throw e;
       }
-    } catch (e) {
-      this.overlay.rollback();
-      throw e;
     }
     const result: TxResult = error === null ? { success: true } : { success: false, error };
     this.results.push(result);
