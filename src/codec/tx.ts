@@ -122,7 +122,11 @@ export function encodeTx(tx: Tx): Record<string, unknown> {
 
 /** Builds the decoded form (id, sign bytes, size) of a structurally valid tx. */
 export function toDecodedTx(tx: Tx): DecodedTx {
-  const signJson = txSignJson(tx);
+  return decodedWith(tx, txSignJson(tx));
+}
+
+/** The decoded form from a tx and its signing JSON (canonical JSON without the signature). */
+function decodedWith(tx: Tx, signJson: string): DecodedTx {
   const signBytes = Buffer.from(TX_DOMAIN + signJson, 'utf8');
   // Canonical wire JSON with the signature is the unsigned JSON plus
   // `,"signature":"<128 hex>"` ("signature" sorts after every other field):
@@ -153,8 +157,25 @@ export function decodeTx(value: unknown): DecodedTx {
   const feeValue = parseAmount(fee, 'fee');
   if (typeof signature !== 'string' || !SIG_RE.test(signature)) invalid('signature must be 128 lowercase hex characters');
   if (!isPlainObject(payload)) invalid('payload must be a JSON object');
+  if (kind === 'transfer') return decodeTransfer(chainId, from, pubKey, nonce, feeValue, signature, payload);
   const base = { chainId, from, pubKey, nonce, fee: feeValue, signature };
   return toDecodedTx(decodePayload(kind as TxKind, base, payload));
+}
+
+/**
+ * The hot path of decoding: a transfer whose common fields are checked. Same
+ * rules and messages as the generic path (`decodePayload`); the signing JSON is
+ * written knowing that the hex fields need no escaping (only chainId may) and
+ * that the nonce is a safe integer. A test holds it equal to the generic path.
+ */
+function decodeTransfer(chainId: string, from: string, pubKey: string, nonce: number, fee: bigint, signature: string, payload: Record<string, unknown>): DecodedTx {
+  for (const k in payload) if (k !== 'to' && k !== 'amount') invalid(`unknown transfer payload field "${k}"`);
+  const to = payload.to;
+  if (!isAddress(to)) invalid('payload.to must be an address: 40 lowercase hex characters');
+  const amount = positiveAmount(payload);
+  const tx: Tx = { chainId, kind: 'transfer', from, pubKey, nonce, fee, payload: { to, amount }, signature };
+  const signJson = `{"chainId":${JSON.stringify(chainId)},"fee":"${fee}","from":"${from}","kind":"transfer","nonce":${nonce},"payload":{"amount":"${amount}","to":"${to}"},"pubKey":"${pubKey}"}`;
+  return decodedWith(tx, signJson);
 }
 
 type TxBaseFields = Pick<Tx, 'chainId' | 'from' | 'pubKey' | 'nonce' | 'fee' | 'signature'>;
@@ -184,11 +205,8 @@ function intField(payload: Record<string, unknown>, field: string, min: number, 
 /** The payload of each executable kind: exact fields, unknown ones refused. */
 function decodePayload(kind: TxKind, base: TxBaseFields, payload: Record<string, unknown>): Tx {
   switch (kind) {
-    case 'transfer': {
-      onlyFields(payload, kind, ['to', 'amount']);
-      if (!isAddress(payload.to)) invalid('payload.to must be an address: 40 lowercase hex characters');
-      return { ...base, kind, payload: { to: payload.to, amount: positiveAmount(payload) } };
-    }
+    case 'transfer':
+      return decodeTransfer(base.chainId, base.from, base.pubKey, base.nonce, base.fee, base.signature, payload).tx;
     case 'validator_set_work_weight': {
       onlyFields(payload, kind, ['validatorId', 'workWeight']);
       const validatorId = validatorIdField(payload);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalJson } from '../../../src/codec/canonical.js';
-import { encodeTx, toDecodedTx, txSignJson, txSignJsonGeneric } from '../../../src/codec/tx.js';
+import { decodeTx, encodeTx, toDecodedTx, txSignJson, txSignJsonGeneric } from '../../../src/codec/tx.js';
+import { addressFromPubKey } from '../../../src/crypto/keys.js';
 import type { UnsignedTx } from '../../../src/types/index.js';
 
 describe('transfer signing bytes: the direct writer equals canonical JSON', () => {
@@ -29,5 +30,25 @@ describe('transfer signing bytes: the direct writer equals canonical JSON', () =
     }
     const ww: UnsignedTx = { chainId: 'c', kind: 'validator_set_work_weight', from: 'a', pubKey: 'p', nonce: 1, fee: 1n, payload: { validatorId: 'v', workWeight: 5 } };
     assert.equal(txSignJson(ww), txSignJsonGeneric(ww));
+  });
+
+  it('property: decoding a wire transfer gives the same signing bytes, id and wire text as encoding the decoded tx', () => {
+    const hexOf = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
+    const chain = fc.oneof(fc.string({ minLength: 1, maxLength: 64 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }), fc.constantFrom('"', '\\', '\u0000\n', 'é€😀'));
+    const amount = fc.bigInt({ min: 1n, max: 10n ** 38n });
+    fc.assert(
+      fc.property(chain, hexOf(64), hexOf(40), hexOf(128), fc.nat({ max: Number.MAX_SAFE_INTEGER }), amount, amount, (chainId, pubKey, to, signature, nonce, fee, amt) => {
+        if (chainId.length > 64) return;
+        const wire = { chainId, kind: 'transfer', from: addressFromPubKey(pubKey), pubKey, nonce, fee: fee.toString(), payload: { to, amount: amt.toString() }, signature };
+        const fast = decodeTx(JSON.parse(JSON.stringify(wire)));
+        const generic = toDecodedTx(fast.tx);
+        assert.equal(fast.json, generic.json);
+        assert.deepEqual(fast.signBytes, generic.signBytes);
+        assert.equal(fast.id, generic.id);
+        assert.equal(fast.size, generic.size);
+        assert.equal(fast.json, canonicalJson(wire));
+      }),
+      { seed: 20261127, numRuns: 1000 },
+    );
   });
 });
