@@ -18,7 +18,7 @@ import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { selectProposer } from '../consensus/proposer.js';
 import { decodeEnvelope, decodeFinalizePayload, decodeProposalPayload, decodeVotePayload, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
 import { validatorSetForHeight } from '../consensus/validatorSet.js';
-import { createSigner, type Signer } from '../crypto/ed25519.js';
+import { createSigner, verifySignature, type Signer } from '../crypto/ed25519.js';
 import { addressFromPubKey } from '../crypto/keys.js';
 import { ErrorCode, FastposError, assert } from '../errors.js';
 import { Mempool, type DroppedRecord, type MempoolOptions } from '../mempool/index.js';
@@ -526,8 +526,9 @@ export class FastposNode extends EventEmitter {
 
   /**
    * A consensus envelope from a peer (POST /p2p/message). Cheap checks first
-   * (shape, chain, height, sender, duplicates, rate), the signature last, on a
-   * worker thread; then the driver takes it. Throws FastposError to refuse.
+   * (shape, chain, height, sender, duplicates, payload), the signature last,
+   * then the per-validator rate; then the driver takes it. Throws
+   * FastposError to refuse.
    */
   async handleEnvelope(json: unknown): Promise<void> {
     if (!this.isStarted) throw new FastposError(ErrorCode.NOT_READY, 'node is not running');
@@ -547,7 +548,9 @@ export class FastposNode extends EventEmitter {
       if (e.validatorId !== proposer) throw new FastposError(ErrorCode.INVALID_MESSAGE, `${e.validatorId} is not the proposer of height ${e.height} round ${e.round} (${proposer} is)`);
       decoded = decodeProposalPayload(e, (sig) => this.mempool.getBySignature(sig));
     } else decoded = decodeFinalizePayload(e, (sig) => this.mempool.getBySignature(sig));
-    const ok = await this.verifier.verify({ pubKey: v.pubKey, message: envelopeSignBytes(e), signature: e.signature });
+    // Checked here rather than on the worker threads: a consensus message must not wait behind a queue of tx
+    // signatures (a few per height; one check costs about as much as handling one request).
+    const ok = verifySignature(v.pubKey, envelopeSignBytes(e), e.signature, this.keyCache);
     if (!ok) throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
     // Charged only for genuine messages, so that forged ones cannot use up a validator's budget.
     if (!this.takeToken(e.validatorId)) throw new FastposError(ErrorCode.RATE_LIMITED, `more than ${this.opts.p2pRateLimit ?? 0} messages per second from ${e.validatorId}`);
