@@ -5,8 +5,9 @@
  * - Virtual timers: `VirtualClock` events; each node incarnation gets its own
  *   `DriverTimers`, whose events die with it.
  * - Network: every envelope goes through JSON on the wire, then the checks a
- *   real node makes before `driver.receive` (shape, chain, sender in the set,
- *   Ed25519 signature over `envelopeSignBytes`). Random delay (so reordering),
+ *   real node makes before `driver.receive` (shape, a height not yet
+ *   committed, chain, sender in the set, Ed25519 signature over
+ *   `envelopeSignBytes`). Random delay (so reordering),
  *   loss, duplication, partitions that start and heal.
  * - Crash: `driver.stop()`; the incarnation's timers, build jobs, inbound
  *   messages and sync die with it; nothing it does afterwards persists or
@@ -97,6 +98,8 @@ export interface SimStats {
   duplicated: number;
   droppedDown: number;
   rejected: number;
+  /** Messages of a height the receiver had already committed: refused before its driver, as a real node answers 409 OUTDATED_MESSAGE. */
+  outdated: number;
   syncRequests: number;
   syncBlocks: number;
   crashes: number;
@@ -176,7 +179,7 @@ export class Simulation {
   readonly nodes: SimNode[];
   readonly certs = new CertCache();
   readonly checker: SafetyChecker;
-  readonly stats: SimStats = { sent: 0, delivered: 0, lost: 0, partitioned: 0, duplicated: 0, droppedDown: 0, rejected: 0, syncRequests: 0, syncBlocks: 0, crashes: 0, restarts: 0, signatureChecks: 0 };
+  readonly stats: SimStats = { sent: 0, delivered: 0, lost: 0, partitioned: 0, duplicated: 0, droppedDown: 0, rejected: 0, outdated: 0, syncRequests: 0, syncBlocks: 0, crashes: 0, restarts: 0, signatureChecks: 0 };
   readonly evidence: EvidenceRecord[] = [];
   /** Every signature honest guards handed out (capped at 200,000). */
   readonly signatures: SignatureRecord[] = [];
@@ -530,6 +533,11 @@ export class Simulation {
       e = decodeEnvelope(JSON.parse(wire));
     } catch {
       this.stats.rejected++;
+      return;
+    }
+    // A real node refuses a message of a height it has committed before anything else looks at it.
+    if (e.height <= x.chain.height) {
+      this.stats.outdated++;
       return;
     }
     // The checks are a function of the bytes: a copy already accepted (a repair, a duplicate) is accepted again.
