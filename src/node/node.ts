@@ -395,21 +395,21 @@ export class FastposNode extends EventEmitter {
     this.updatePoolGauges();
   }
 
-  /** Whether a tx is pending here or (for a used nonce) finalized. */
+  /** Whether a tx is pending here or finalized. */
   private isKnown(d: DecodedTx): boolean {
-    if (this.mempool.has(d.id)) return true;
-    return d.tx.nonce < getAccount(this.world, d.tx.from).nonce && this.store.getTx(d.id) !== undefined;
+    return this.mempool.has(d.id) || this.finalizedRecord(d) !== undefined;
   }
 
   /** Status of a tx already known here (pending or finalized); dropped txs may be submitted again. */
   private knownStatus(d: DecodedTx): TxStatus | undefined {
     if (this.mempool.has(d.id)) return { id: d.id, status: 'pending', tx: encodeTx(d.tx) };
-    // Only a tx whose nonce is already used can be finalized: skip the store otherwise.
-    if (d.tx.nonce < getAccount(this.world, d.tx.from).nonce) {
-      const fin = this.store.getTx(d.id);
-      if (fin !== undefined) return finalizedStatus(fin);
-    }
-    return undefined;
+    const fin = this.finalizedRecord(d);
+    return fin === undefined ? undefined : finalizedStatus(fin);
+  }
+
+  /** The stored record of a finalized tx. Only a tx whose nonce is already used can be finalized: the store is skipped otherwise. */
+  private finalizedRecord(d: DecodedTx): FinalizedTxRecord | undefined {
+    return d.tx.nonce < getAccount(this.world, d.tx.from).nonce ? this.store.getTx(d.id) : undefined;
   }
 
   private onDropped(r: DroppedRecord): void {
