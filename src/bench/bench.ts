@@ -288,6 +288,7 @@ async function main(): Promise<void> {
       `node CPU per finalized tx and node: ${((nodeCpuSeconds / NODES / finalizedAt.size) * 1e6).toFixed(0)} µs = ${((nodeCpuSeconds / NODES / finalizedAt.size) * verifyRate).toFixed(2)} verifies (main thread ${((mainCpuSeconds / NODES / finalizedAt.size) * 1e6).toFixed(0)} µs = ${((mainCpuSeconds / NODES / finalizedAt.size) * verifyRate).toFixed(2)} verifies)`,
       `blocks: ${blocks}, mean ${(metric('fastpos_block_txs_sum') / blocks).toFixed(0)} txs per block, mean build ${((metric('fastpos_block_build_seconds_sum') / blocks) * 1000).toFixed(1)} ms, mean durable commit ${((metric('fastpos_block_commit_seconds_sum') / blocks) * 1000).toFixed(1)} ms, blocks decided after round 0: ${blocks - metric('fastpos_consensus_decided_round_bucket{le="0"}')}`,
       `mean signature wait ${((metric('fastpos_tx_signature_wait_seconds_sum') / metric('fastpos_tx_signature_wait_seconds_count')) * 1000).toFixed(1)} ms, mean server time per request ${((metric('fastpos_http_request_duration_seconds_sum{route="/tx"}') / metric('fastpos_http_request_duration_seconds_count{route="/tx"}')) * 1000).toFixed(1)} ms`,
+      `tx signature checks on the first node: ${metric('fastpos_tx_signature_checks_total{path="admission"}')} at admission, ${metric('fastpos_tx_signature_checks_total{path="block"}') || 0} in blocks`,
       `node peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MiB`,
       `verify/s (one core, this run): ${verifyRate.toFixed(0)}`,
       `ratio finalized tx/s ÷ verify/s: ${(finalizedRate / verifyRate).toFixed(2)}`,

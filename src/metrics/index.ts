@@ -60,6 +60,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: r,
     }),
     txRejected: new Counter({ name: 'fastpos_tx_rejected_total', help: 'Txs refused at admission, by error code', labelNames: ['code'] as const, registers: r }),
+    txSignatureChecks: new Counter({
+      name: 'fastpos_tx_signature_checks_total',
+      help: 'Tx signatures checked, by where (admission: submitted or gossiped; block: a proposed or synced block carried a tx this node did not hold)',
+      labelNames: ['path'] as const,
+      registers: r,
+    }),
     txAccepted: new Counter({ name: 'fastpos_tx_accepted_total', help: 'Txs admitted to the mempool', registers: r }),
     proposals: new Counter({ name: 'fastpos_validator_proposals_total', help: 'Blocks proposed with a key this node holds', labelNames: ['validator'] as const, registers: r }),
     votes: new Counter({ name: 'fastpos_validator_votes_total', help: 'Votes signed with a key this node holds, by type', labelNames: ['validator', 'type'] as const, registers: r }),

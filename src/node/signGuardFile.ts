@@ -18,7 +18,7 @@ import { canonicalJson } from '../codec/canonical.js';
 import { EMPTY_GUARD_STATE, SignGuardRules, type GuardState } from '../consensus/signGuard.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { ErrorCode, FastposError } from '../errors.js';
-import { open, rename } from 'node:fs/promises';
+import { writeFilesDurably } from './fileWriter.js';
 
 export const GUARD_FILE = 'priv_validator_state.json';
 export const LOCK_BLOCK_FILE = 'priv_validator_lock_block.json';
@@ -78,25 +78,6 @@ export function loadGuardState(dataDir: string): GuardState {
   }
 }
 
-/** Atomic replace off the event loop: write a temp file, fsync, rename, fsync the folder. */
-async function writeAtomicAsync(dir: string, name: string, data: string): Promise<void> {
-  const tmp = join(dir, name + '.tmp');
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, join(dir, name));
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
-}
-
 /**
  * Writes guard states in order, one at a time, each time the latest one: a
  * state asked for while a write is running is covered by the next write, so a
@@ -127,13 +108,15 @@ class OrderedWriter {
       const waiters = this.waiters;
       this.waiters = [];
       try {
+        const files: { name: string; data: string }[] = [];
         const lock = state.lock;
-        if (lock !== null && lock.block !== undefined && lock.blockHash !== this.lockBlockOnDisk) {
-          await writeAtomicAsync(this.dataDir, LOCK_BLOCK_FILE, canonicalJson({ blockHash: lock.blockHash, block: encodeBlock(lock.block) }));
-          this.lockBlockOnDisk = lock.blockHash;
-        }
+        const newLockBlock = lock !== null && lock.block !== undefined && lock.blockHash !== this.lockBlockOnDisk;
+        if (newLockBlock) files.push({ name: LOCK_BLOCK_FILE, data: canonicalJson({ blockHash: lock.blockHash, block: encodeBlock(lock.block!) }) });
         const stored = toStored(state);
-        await writeAtomicAsync(this.dataDir, GUARD_FILE, JSON.stringify({ state: stored, checksum: checksum(stored) }));
+        files.push({ name: GUARD_FILE, data: JSON.stringify({ state: stored, checksum: checksum(stored) }) });
+        // The lock block first, then the state that names it.
+        await writeFilesDurably(this.dataDir, files);
+        if (newLockBlock) this.lockBlockOnDisk = lock.blockHash;
         for (const w of waiters) w.resolve();
       } catch (e) {
         for (const w of waiters) w.reject(e);

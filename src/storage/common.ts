@@ -134,10 +134,10 @@ export function writeAll(fd: number, data: Buffer): void {
  * `name`, fsync the directory. After a crash the file is either the old or the
  * new version, never a mix; a left-over `.tmp` is an unfinished write.
  */
-export function writeFileAtomic(dir: string, name: string, data: string | Buffer): void {
+export function writeFileAtomic(dir: string, name: string, data: string | Buffer, mode = 0o666): void {
   const file = path.join(dir, name);
   const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
+  const fd = fs.openSync(tmp, 'w', mode);
   try {
     writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     fs.fsyncSync(fd);

@@ -110,7 +110,15 @@ describe('validator economics across processes', { timeout: 240_000 }, () => {
         'the double-voting validator jailed',
         250,
       );
-      assert.equal(BigInt(jailed.stake), (STAKE * 95n) / 100n, 'slashed by slashDoubleSignBps of its self stake');
+      // It double-voted at every height until jailed: each height punished is one slash of slashDoubleSignBps
+      // (the block that jails it may carry evidence of several heights).
+      const record = await getJson<{ stake: string; slashes: { reason: string; fractionBps: number; infractionHeight: number }[] }>(`${n0.url}/validators/${byzId}`);
+      assert.ok(record.slashes.length >= 1, 'slashed at least once');
+      assert.ok(record.slashes.every((s) => s.reason === 'double_sign' && s.fractionBps === 500));
+      assert.equal(new Set(record.slashes.map((s) => s.infractionHeight)).size, record.slashes.length, 'at most once per height');
+      const expected = record.slashes.reduce((stake) => (stake * 9_500n) / 10_000n, STAKE);
+      assert.equal(jailed.status, 'jailed');
+      assert.equal(BigInt(record.stake), expected, 'slashed by slashDoubleSignBps of its self stake, once per height punished');
       const ev = await getJson<unknown[]>(`${n0.url}/p2p/evidence`);
       assert.ok(ev.length > 0, 'the evidence is exposed by the honest node');
       assert.equal((await getJson<unknown[]>(`${n0.url}/p2p/evidence?limit=1`)).length, 1);

@@ -1,0 +1,17 @@
+/**
+ * Thread of the file writer (see fileWriter.ts): replaces files atomically
+ * with blocking calls, so that one write of several files costs the node's
+ * event loop one message each way instead of a hop per file operation.
+ */
+import { parentPort } from 'node:worker_threads';
+import { writeFileAtomic } from '../storage/common.js';
+import type { FileWriteRequest } from './fileWriter.js';
+
+parentPort!.on('message', (m: FileWriteRequest) => {
+  try {
+    for (const f of m.files) writeFileAtomic(m.dir, f.name, f.data, 0o600);
+    parentPort!.postMessage({ id: m.id });
+  } catch (e) {
+    parentPort!.postMessage({ id: m.id, error: (e as Error).message ?? String(e) });
+  }
+});
