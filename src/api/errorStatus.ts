@@ -7,6 +7,9 @@ import { ErrorCode } from '../errors.js';
 export const ERROR_STATUS: Record<ErrorCode, number> = {
   INVALID_REQUEST: 400,
   INVALID_JSON: 400,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
   INVALID_TX: 400,

@@ -8,7 +8,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { encodeGenesis } from '../state/genesis.js';
+import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -69,6 +71,29 @@ function toApiError(err: FastifyError | FastposError | Error): { code: ErrorCode
   return { code: ErrorCode.INTERNAL, message: 'internal error' };
 }
 
+const MAX_PARAM_LENGTH = 200;
+
+/**
+ * Requests that fail before they reach a route (Node's HTTP parser: headers
+ * too large, request timeout, malformed HTTP) get the spec's error shape
+ * too, written on the socket, which is then closed.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, message]: [ErrorCode, string] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [ErrorCode.REQUEST_TIMEOUT, 'the request did not arrive within requestTimeoutMs']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [ErrorCode.HEADERS_TOO_LARGE, 'the request line and headers are larger than the server accepts']
+        : [ErrorCode.INVALID_REQUEST, `malformed HTTP request (${err.code ?? 'parse error'})`];
+  const body = JSON.stringify({ error: { code, message } });
+  const status = ERROR_STATUS[code];
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 function tokenMatches(given: string, expected: string): boolean {
   // Hash both sides so the comparison takes the same time whatever the lengths.
   const a = createHash('sha256').update(given).digest();
@@ -113,8 +138,15 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     bodyLimit: opts.bodyLimitBytes,
     requestTimeout: opts.requestTimeoutMs,
     keepAliveTimeout: opts.keepAliveTimeoutMs,
-    routerOptions: { maxParamLength: 200 },
-    return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // While the server drains, requests on open connections are still served (with `connection: close`);
+    // what the node can no longer do answers 503 NOT_READY from the node itself.
+    return503OnClosing: false,
+    frameworkErrors: (err, _req, reply) =>
+      err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? sendError(reply, ErrorCode.URI_TOO_LONG, `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`)
+        : sendError(reply, ErrorCode.INVALID_REQUEST, `the request path is not valid: ${err.message}`),
+    clientErrorHandler: answerClientError,
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : finiteOnly(coercing.compile(schema))));
   app.server.maxConnections = opts.maxConnections;

@@ -1,0 +1,87 @@
+/**
+ * Requests that fail before a route runs still get the spec's error shape
+ * (`{"error": {"code", "message"}}`): malformed HTTP, oversized headers, a
+ * request timeout (Node's HTTP parser), an over-long or undecodable path
+ * parameter (the router). Real node, real sockets on 127.0.0.1.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startTestNode, type TestNode } from '../../helpers/node.js';
+
+/** Writes raw bytes on a fresh connection and reads until the server closes it. */
+function raw(port: number, bytes: string | Buffer, onServerSocket?: () => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s: Socket = connect({ host: '127.0.0.1', port }, () => {
+      s.write(bytes);
+      onServerSocket?.();
+    });
+    const chunks: Buffer[] = [];
+    s.on('data', (d) => chunks.push(d));
+    s.on('error', (e) => (chunks.length > 0 ? resolve(Buffer.concat(chunks).toString()) : reject(e)));
+    s.on('close', () => resolve(Buffer.concat(chunks).toString()));
+    s.setTimeout(10_000, () => s.destroy(new Error('no answer in 10 s')));
+  });
+}
+
+function parse(answer: string): { status: number; headers: string; body: any } {
+  const [head, body] = [answer.slice(0, answer.indexOf('\r\n\r\n')), answer.slice(answer.indexOf('\r\n\r\n') + 4)];
+  return { status: Number(head.slice(9, 12)), headers: head.toLowerCase(), body: JSON.parse(body) };
+}
+
+function assertSpecError(r: { status: number; body: any }, status: number, code: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.deepEqual(Object.keys(r.body), ['error']);
+  assert.deepEqual(Object.keys(r.body.error).sort(), ['code', 'message']);
+  assert.equal(r.body.error.code, code);
+  assert.ok(r.body.error.message.length > 0);
+}
+
+describe('errors raised before a route runs', () => {
+  let n: TestNode;
+  let port: number;
+  before(async () => {
+    n = await startTestNode();
+    port = Number(new URL(n.url).port);
+  });
+  after(async () => {
+    await n.dispose();
+  });
+
+  it('error: malformed HTTP is 400 INVALID_REQUEST', async () => {
+    const r = parse(await raw(port, 'THIS IS NOT HTTP\r\n\r\n'));
+    assertSpecError(r, 400, 'INVALID_REQUEST');
+    assert.match(r.headers, /content-type: application\/json/);
+  });
+
+  it('error: request headers larger than the server accepts are 431 HEADERS_TOO_LARGE', async () => {
+    const r = parse(await raw(port, `GET /status HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(40_000)}\r\n\r\n`));
+    assertSpecError(r, 431, 'HEADERS_TOO_LARGE');
+  });
+
+  it('error: a request that does not arrive in time is 408 REQUEST_TIMEOUT', async () => {
+    // Node raises this through the server's clientError event (its check runs every 30 s, too slow to wait for here).
+    const server = n.app.server;
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const answer = raw(port, 'GET /status HTTP/1.1\r\nhost: x\r\n');
+    const socket = await accepted;
+    await new Promise((r) => setTimeout(r, 50));
+    server.emit('clientError', Object.assign(new Error('request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
+    assertSpecError(parse(await answer), 408, 'REQUEST_TIMEOUT');
+  });
+
+  it('error: a path parameter over 200 characters is 414 URI_TOO_LONG', async () => {
+    const r = await n.app.inject({ method: 'GET', url: `/accounts/${'a'.repeat(201)}` });
+    assertSpecError({ status: r.statusCode, body: r.json() }, 414, 'URI_TOO_LONG');
+  });
+
+  it('error: a path parameter that is not valid percent-encoding is 400 INVALID_REQUEST', async () => {
+    const r = await n.app.inject({ method: 'GET', url: '/accounts/%E0%A4%A' });
+    assertSpecError({ status: r.statusCode, body: r.json() }, 400, 'INVALID_REQUEST');
+  });
+
+  it('the node still answers normally afterwards', async () => {
+    const r = parse(await raw(port, 'GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+    assert.equal(r.status, 200);
+  });
+});
