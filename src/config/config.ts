@@ -118,10 +118,10 @@ export const CONFIG_KEYS = {
   },
   minBlockIntervalMs: {
     type: 'integer',
-    default: 20,
+    default: 75,
     min: 0,
     max: 60_000,
-    description: 'Least time between blocks while transactions are waiting, in milliseconds.',
+    description: 'Least time between blocks while transactions are waiting, in milliseconds (longer: larger blocks, less work per tx; shorter: lower latency).',
   },
   idleBlockIntervalMs: {
     type: 'integer',

@@ -81,7 +81,7 @@ test('the specified defaults', () => {
     logLevel: 'info',
     devSigning: false,
     allowDevKeys: false,
-    minBlockIntervalMs: 20,
+    minBlockIntervalMs: 75,
     idleBlockIntervalMs: 1000,
     timeoutProposeMs: 1000,
     timeoutPrevoteMs: 500,
