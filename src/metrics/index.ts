@@ -50,6 +50,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0, 1, 2, 3, 5, 10],
       registers: r,
     }),
+    consensusPhase: new Histogram({
+      name: 'fastpos_consensus_phase_seconds',
+      help: 'Where a height\'s time goes on this node: proposal = from the previous commit to having the proposal (built or received), prevote = checking it until this node\'s prevote, precommit = waiting for 2/3 prevotes, decided = waiting for 2/3 precommits, commit = making the block durable',
+      labelNames: ['phase'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    }),
     evidence: new Counter({ name: 'fastpos_equivocation_evidence_total', help: 'Equivocations seen (two different signed messages of one validator for one position)', labelNames: ['type'] as const, registers: r }),
     mempoolSize: new Gauge({ name: 'fastpos_mempool_txs', help: 'Txs waiting in the mempool', registers: r }),
     mempoolBytes: new Gauge({ name: 'fastpos_mempool_bytes', help: 'Bytes of txs waiting in the mempool', registers: r }),

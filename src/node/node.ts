@@ -491,6 +491,7 @@ export class FastposNode extends EventEmitter {
   }
 
   private startConsensus(): void {
+    this.steps = { height: this.tip.height + 1, start: performance.now() };
     if (!this.isStarted || this.paused) return;
     const base = this.opts.timeouts ?? DEFAULT_TIMEOUTS;
     // A proposer may wait up to idleBlockIntervalMs for txs: the others wait for it that much longer.
@@ -505,7 +506,10 @@ export class FastposNode extends EventEmitter {
       {
         signed: (e) => {
           if (e.type === 'proposal') this.metrics.proposals.inc({ validator: e.validatorId });
-          else if (e.type !== 'finalize') this.metrics.votes.inc({ validator: e.validatorId, type: e.type });
+          else if (e.type !== 'finalize') {
+            this.metrics.votes.inc({ validator: e.validatorId, type: e.type });
+            this.step(e.height, e.type);
+          }
         },
         behind: (height) => this.emit('behind', height),
         evidence: (first, second) => this.recordEvidence(first, second),
@@ -706,6 +710,19 @@ export class FastposNode extends EventEmitter {
 
   private syncing = false;
 
+  /** When this node reached each step of the current height (performance.now()), for fastpos_consensus_phase_seconds. */
+  private steps: { height: number; start: number; proposal?: number; prevote?: number; precommit?: number; decided?: number } = { height: 0, start: 0 };
+
+  /** Records the first time this node reaches `name` at `height` and the phase that ended there. */
+  private step(height: number, name: 'proposal' | 'prevote' | 'precommit' | 'decided'): void {
+    const s = this.steps;
+    if (s.height !== height || s[name] !== undefined) return;
+    const now = performance.now();
+    s[name] = now;
+    const from = name === 'proposal' ? s.start : name === 'prevote' ? s.proposal : name === 'precommit' ? s.prevote : s.precommit;
+    if (from !== undefined) this.metrics.consensusPhase.observe({ phase: name }, (now - from) / 1000);
+  }
+
   get isSyncing(): boolean {
     return this.syncing;
   }
@@ -744,7 +761,10 @@ export class FastposNode extends EventEmitter {
     validatorSet: (height) => this.setAt(height),
     proposerOf: (height, round) => selectProposer(this.setAt(height), height, round).id,
     buildBlock: (height, round) => this.buildProposal(height, round),
-    validateBlock: (block, hash) => this.checkBlock(block, hash),
+    validateBlock: (block, hash) => {
+      this.step(block.header.height, 'proposal');
+      return this.checkBlock(block, hash);
+    },
     finalized: (height) => (height >= 1 && height <= this.tip.height ? (this.getBlock(height) ?? null) : null),
     verifyCertified: async (fb) => {
       try {
@@ -755,6 +775,7 @@ export class FastposNode extends EventEmitter {
       return this.checkBlock(fb.block, fb.hash);
     },
     commit: (block, hash, commit) => {
+      this.step(block.header.height, 'decided');
       const p = this.commitDecided(block, hash, commit);
       this.inFlight = p;
       return p.finally(() => {
@@ -797,6 +818,7 @@ export class FastposNode extends EventEmitter {
       }
     }
     this.metrics.blockBuildSeconds.observe((performance.now() - t0) / 1000);
+    this.step(height, 'proposal');
     this.executed.set(built.hash, built);
     this.log.debug({ height, round, txs: built.block.txs.length, buildMs: Math.round(performance.now() - t0) }, 'proposing block');
     return { block: built.block, hash: built.hash };
@@ -859,6 +881,9 @@ export class FastposNode extends EventEmitter {
     this.latest = fb;
     this.tip = { height, hash, timestamp: block.header.timestamp, commit };
     this.lastBlockAt = this.clock.now();
+    const decidedAt = this.steps.height === height ? this.steps.decided : undefined;
+    if (decidedAt !== undefined) this.metrics.consensusPhase.observe({ phase: 'commit' }, (performance.now() - decidedAt) / 1000);
+    this.steps = { height: height + 1, start: performance.now() };
 
     // The block is final and durable: now tell everyone.
     const touched: string[] = [];

@@ -205,6 +205,11 @@ describe('reads', () => {
     const m = await get('/metrics');
     assert.match(m.json as string, /fastpos_finalized_height \d+/);
     assert.match(m.json as string, /fastpos_http_requests_total/);
+    // Every phase of a height this single validator went through was timed (heights decided by now: at least 1).
+    for (const phase of ['proposal', 'prevote', 'precommit', 'decided', 'commit']) {
+      const count = new RegExp(`fastpos_consensus_phase_seconds_count\\{phase="${phase}"\\} (\\d+)`).exec(m.json as string);
+      assert.ok(count !== null && Number(count[1]) >= 1, `phase ${phase} observed`);
+    }
   });
 
   it('error: unknown route is 404 NOT_FOUND', async () => {
