@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--senders 400] [--txs-per-sender 50] [--concurrency 64]
  *                    [--backend sqlite|snapshot] [--workers 2] [--keep]
- *                    [--nodes 4] [--rate TX_PER_S]
+ *                    [--nodes 4] [--rate TX_PER_S] [--admission-only]
  *
  * It writes a genesis that funds the senders, starts `fastpos start` as a
  * child process, pre-signs every transfer, submits them one per request with
@@ -48,6 +48,8 @@ const args = parseArgs({
     'node-args': { type: 'string', default: '' },
     /** Extra `fastpos start` flags for every node, e.g. "--min-block-interval-ms 200". */
     'start-args': { type: 'string', default: '' },
+    /** Pause block production on every node first: measures admission (HTTP, decoding, signature checks, gossip) alone. */
+    'admission-only': { type: 'boolean', default: false },
     /** Log level of the node (its JSON logs go to this process's stdout). */
     'log-level': { type: 'string', default: 'warn' },
   },
@@ -60,6 +62,9 @@ const TIME_LIMIT_MS = Number(args['time-limit-s']) * 1000;
 const NODES = Number(args.nodes);
 const RATE = Number(args.rate);
 const WORKERS = args.workers === '' ? (NODES > 1 ? 1 : 2) : Number(args.workers);
+const ADMISSION_ONLY = args['admission-only'] === true;
+/** Admin token of the bench's nodes (used only to pause production with --admission-only). */
+const ADMIN_TOKEN = sha256(`fastpos-bench-admin-${process.pid}-${Date.now()}`).toString('hex');
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -156,6 +161,7 @@ async function main(): Promise<void> {
         '--state-backend', String(args.backend), '--verify-workers', String(WORKERS),
         '--mempool-max-per-sender', String(Math.max(1000, PER_SENDER)), '--mempool-nonce-window', String(Math.max(1000, PER_SENDER)),
         ...(peers.length > 0 ? ['--peers', peers.join(','), '--peer-discovery-interval-ms', '0'] : []),
+        ...(ADMISSION_ONLY ? ['--admin-token', ADMIN_TOKEN] : []),
         ...String(args['start-args']).split(' ').filter((a) => a.length > 0),
       ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
@@ -181,6 +187,16 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+    if (ADMISSION_ONLY) {
+      for (const p of ports) {
+        const r = await fetch(`http://127.0.0.1:${p}/admin/production/pause`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          body: '{}',
+        });
+        if (r.status !== 200) throw new Error(`could not pause production on port ${p}: HTTP ${r.status} ${await r.text()}`);
+      }
+    }
     const startHeight = (JSON.parse(await (await pool.request({ path: '/status', method: 'GET' })).body.text()) as { latestHeight: number }).latestHeight;
 
     const submittedAt = new Map<string, number>();
@@ -197,7 +213,7 @@ async function main(): Promise<void> {
 
     // Follow finalized blocks while submitting.
     let followHeight = startHeight + 1;
-    let following = true;
+    let following = !ADMISSION_ONLY;
     const follower = (async () => {
       while (following && performance.now() < deadline) {
         const r = await pool.request({ path: `/blocks?from=${followHeight}&limit=100`, method: 'GET' });
@@ -251,6 +267,28 @@ async function main(): Promise<void> {
     conns.forEach((c) => c.conn.close());
     await follower;
     following = false;
+    if (ADMISSION_ONLY) {
+      // Gossip of the last batches settles within a few hundred milliseconds.
+      await new Promise((r) => setTimeout(r, 500));
+      const seconds = (performance.now() - t0) / 1000;
+      const nodeCpuSeconds = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0) - nodeCpu0;
+      const mainCpuSeconds = children.reduce((t, c) => t + mainThreadCpuSeconds(c.pid!), 0) - mainCpu0;
+      const cpu = process.cpuUsage(cpu0);
+      const n = submittedAt.size;
+      process.stdout.write(
+        [
+          '',
+          `admission only (block production paused on every node): ${bodies.length} sent, ${n} accepted, ${rejected} rejected${rejected ? ' ' + JSON.stringify(Object.fromEntries(rejectCodes)) : ''}`,
+          `validator processes: ${NODES}, verify workers per node: ${WORKERS}, concurrency: ${perNodeConcurrency(CONCURRENCY, NODES)}`,
+          `submitted tx/s: ${(n / ((tSubmitted - t0) / 1000)).toFixed(0)}`,
+          `submit round trip p50: ${percentile(rtts.sort((a, b) => a - b), 50).toFixed(1)} ms, p99: ${percentile(rtts, 99).toFixed(1)} ms`,
+          `CPU cores used: nodes ${(nodeCpuSeconds / seconds).toFixed(2)} (main thread${NODES > 1 ? 's' : ''} ${(mainCpuSeconds / seconds).toFixed(2)}), load generator ${((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2)}`,
+          `node CPU per accepted tx and node (its own submissions and, with several nodes, the gossip of the others'): ${((nodeCpuSeconds / NODES / n) * 1e6).toFixed(0)} µs = ${((nodeCpuSeconds / NODES / n) * verifyRate).toFixed(2)} verifies (main thread ${((mainCpuSeconds / NODES / n) * 1e6).toFixed(0)} µs)`,
+          `verify/s (one core, this run): ${verifyRate.toFixed(0)}`,
+        ].join('\n') + '\n',
+      );
+      return;
+    }
     const tEnd = Math.max(...finalizedAt.values());
     const cpu = process.cpuUsage(cpu0);
     const benchCpu = (cpu.user + cpu.system) / 1e6 / ((performance.now() - t0) / 1000);
