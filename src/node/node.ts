@@ -33,6 +33,7 @@ import { WorldState, type StateReader } from '../state/worldState.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
 import type { Account, Block, ChainParams, Commit, DecodedTx, Evidence, UnsignedTx, EvidenceMessageType, FinalizedBlock, Genesis, SignedMessage, Validator, ValidatorSet } from '../types/index.js';
 import { createFileSignGuard } from './signGuardFile.js';
+import { PendingEvidenceFile, loadPendingEvidence } from './evidenceFile.js';
 import { createVerifier, type SignatureVerifier } from './verifier.js';
 import { signTx } from '../client/sign.js';
 
@@ -155,6 +156,7 @@ export class FastposNode extends EventEmitter {
   private readonly evidence = new Map<string, EvidenceRecord>();
   /** Evidence not yet on chain, offered to the blocks this node proposes. */
   private readonly pendingEvidence = new Map<string, Evidence>();
+  private readonly evidenceFile: PendingEvidenceFile;
   /** Validator sets of past epochs (by epoch), read from the state's epoch records. */
   private readonly setCache = new Map<number, ValidatorSet>();
   /** Admission time of pending txs, for the finality latency metric. */
@@ -175,6 +177,7 @@ export class FastposNode extends EventEmitter {
     this.ownsVerifier = deps.verifier === undefined;
     this.transport = deps.transport ?? { broadcast: () => undefined, hasPeers: () => false };
     this.guard = deps.guard ?? createFileSignGuard(opts.dataDir);
+    this.evidenceFile = new PendingEvidenceFile(opts.dataDir, this.log);
     this.verifier = deps.verifier ?? createVerifier(opts.verifyWorkers);
     const ctx: TxContext = { chainId: opts.genesis.chainId, params: opts.genesis.params, feeRecipient: opts.genesis.treasury };
     this.mempool = new Mempool(opts.mempool, ctx);
@@ -221,6 +224,11 @@ export class FastposNode extends EventEmitter {
       this.log.info({ height: this.tip.height, hash: this.tip.hash, entries: this.world.size }, 'loaded chain from store');
     }
     this.refreshValidators();
+    // Evidence seen or given before a restart, still valid at the next height.
+    const saved = loadPendingEvidence(this.opts.dataDir, this.log);
+    for (const e of saved) this.pendingEvidence.set(evidenceKey(e), e);
+    this.prunePendingEvidence();
+    if (saved.length > 0) this.log.info({ saved: saved.length, pending: this.pendingEvidence.size }, 'loaded pending evidence');
     this.metrics.finalizedHeight.set(this.tip.height);
     this.started = true;
     this.lastBlockAt = this.clock.now();
@@ -746,7 +754,10 @@ export class FastposNode extends EventEmitter {
       }
     }
     this.evidence.set(key, { type: first.type, height: first.height, round: first.round, validatorId: first.validatorId, first, second });
-    if (first.type !== 'finalize') this.pendingEvidence.set(key, { a: toSignedMessage(first), b: toSignedMessage(second) });
+    if (first.type !== 'finalize') {
+      this.pendingEvidence.set(key, { a: toSignedMessage(first), b: toSignedMessage(second) });
+      this.savePendingEvidence();
+    }
     this.metrics.evidence.inc({ type: first.type });
     this.log.warn({ validatorId: first.validatorId, height: first.height, round: first.round, type: first.type }, 'equivocation evidence');
   }
@@ -961,8 +972,15 @@ export class FastposNode extends EventEmitter {
   /** Drops pending evidence that is on chain now, too old, or otherwise no longer valid. */
   private prunePendingEvidence(): void {
     if (this.pendingEvidence.size === 0) return;
+    const before = this.pendingEvidence.size;
     const keep = new Set(selectValidEvidence(this.world, this.pendingEvidence.values(), { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 }));
     for (const [k, e] of this.pendingEvidence) if (!keep.has(e)) this.pendingEvidence.delete(k);
+    if (this.pendingEvidence.size !== before) this.savePendingEvidence();
+  }
+
+  /** Keeps the pending list on disk (pending_evidence.json) so that a restart does not lose it. */
+  private savePendingEvidence(): void {
+    this.evidenceFile.save([...this.pendingEvidence.values()]);
   }
 
   /** Pending evidence this node would put in its next block. */
@@ -975,7 +993,8 @@ export class FastposNode extends EventEmitter {
     const ctx = { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 };
     const valid = selectValidEvidence(this.world, [e], ctx);
     if (valid.length === 0) return checkEvidence(this.world, e, ctx) ?? { code: ErrorCode.INVALID_EVIDENCE, message: 'evidence is not valid at the next height' };
-    this.pendingEvidence.set(`${e.a.type}/${e.a.height}/${e.a.round}/${e.a.validatorId}`, e);
+    this.pendingEvidence.set(evidenceKey(e), e);
+    this.savePendingEvidence();
     return null;
   }
 
@@ -985,6 +1004,11 @@ export class FastposNode extends EventEmitter {
   }
 }
 
+
+/** Position of an equivocation: one pending item per (type, height, round, validator). */
+function evidenceKey(e: Evidence): string {
+  return `${e.a.type}/${e.a.height}/${e.a.round}/${e.a.validatorId}`;
+}
 
 function finalizedStatus(f: FinalizedTxRecord): TxStatus {
   return {
