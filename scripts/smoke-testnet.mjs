@@ -12,7 +12,6 @@
 // (kept on FAIL, or with --keep, so the node logs can be read).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,28 +34,12 @@ if (!existsSync(CLI)) {
 }
 const { signTransfer } = await import(new URL('../dist/client/index.js', import.meta.url).href);
 const { devAccount } = await import(new URL('../dist/crypto/keys.js', import.meta.url).href);
+const { freeLoopbackPorts } = await import(new URL('../dist/cli/ports.js', import.meta.url).href);
 
 const t0 = Date.now();
 const log = (msg) => console.log(`[smoke ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Distinct free TCP ports on 127.0.0.1: bind port 0 (the OS picks), hold them all, then release. */
-async function freePorts(n) {
-  const servers = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      await new Promise((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, HOST, resolve);
-      });
-      servers.push(s);
-    }
-    return servers.map((s) => s.address().port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r()))));
-  }
-}
 
 async function http(method, url, body) {
   const res = await fetch(url, {
@@ -122,7 +105,7 @@ process.once('SIGINT', () => {
 
 async function run() {
   // ---------------------------------------------------------------- init
-  const ports = await freePorts(VALIDATORS);
+  const ports = await freeLoopbackPorts(VALIDATORS, HOST);
   log(`testnet init --validators ${VALIDATORS} on ports ${ports.join(', ')} in ${testnetDir}`);
   const init = spawnSync(
     process.execPath,

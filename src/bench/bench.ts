@@ -15,7 +15,6 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +25,7 @@ import { createSigner } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/hash.js';
 import { addressFromPubKey, devValidator } from '../crypto/keys.js';
 import { RawConnection, jsonRequest } from './rawHttp.js';
+import { freeLoopbackPorts } from '../cli/ports.js';
 import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT, encodeGenesis } from '../state/genesis.js';
 import type { Genesis } from '../types/index.js';
 
@@ -101,17 +101,6 @@ function procCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function main(): Promise<void> {
   const chainId = 'fastpos-bench-devnet';
@@ -143,8 +132,7 @@ async function main(): Promise<void> {
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'fastpos-bench-'));
-  const ports: number[] = [];
-  for (let i = 0; i < NODES; i++) ports.push(await freePort());
+  const ports = await freeLoopbackPorts(NODES);
   const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const children = ports.map((p, i) => {
     const nodeDir = join(dir, `node${i}`);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { freeLoopbackPorts } from '../../src/cli/ports.js';
 import { loadConfig } from '../../src/config/index.js';
 import { devAccount } from '../../src/crypto/keys.js';
 import { decodeGenesis, genesisHash } from '../../src/state/genesis.js';
@@ -35,22 +35,6 @@ function init(args: string[]): Summary {
   const r = runCli(['testnet', 'init', ...args]);
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Summary;
-}
-
-/** Distinct free loopback ports: bind port 0 (the OS picks) for each, then release them all. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = [];
-  for (let i = 0; i < n; i++) {
-    const s = createServer();
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', resolve);
-    });
-    servers.push(s);
-  }
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 async function status(url: string): Promise<Record<string, unknown> | undefined> {
@@ -236,7 +220,7 @@ describe('fastpos testnet (built CLI, child processes)', () => {
 
   it('start runs every node as a process answering /status with the same genesis, and stops them all on SIGINT (exit 0)', async () => {
     const dir = join(tmp(), 'net');
-    const ports = await freePorts(3);
+    const ports = await freeLoopbackPorts(3);
     const s = init(['--validators', '3', '--dir', dir, '--ports', ports.join(',')]);
     const t = startTestnet(dir);
     const statuses = await waitForAll(
@@ -269,7 +253,7 @@ describe('fastpos testnet (built CLI, child processes)', () => {
 
   it('start reports a node that exits on its own, keeps the others running, and exits 1 after SIGINT', async () => {
     const dir = join(tmp(), 'net');
-    const ports = await freePorts(3);
+    const ports = await freeLoopbackPorts(3);
     const s = init(['--validators', '3', '--dir', dir, '--ports', ports.join(',')]);
     const t = startTestnet(dir);
     await waitForAll(

@@ -11,7 +11,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,6 +19,7 @@ import { buildValidatorSet } from '../../src/consensus/validatorSet.js';
 import { selectProposer } from '../../src/consensus/proposer.js';
 import { generateKeyPair, verifySignature, type KeyPair } from '../../src/crypto/ed25519.js';
 import { addressFromPubKey, devAccount } from '../../src/crypto/keys.js';
+import { freeLoopbackPorts } from '../../src/cli/ports.js';
 import { saveKeyFile } from '../../src/node/keyFile.js';
 import { DEFAULT_PARAMS, encodeGenesis, genesisEntries } from '../../src/state/genesis.js';
 import type { Genesis, Validator, ValidatorSet } from '../../src/types/index.js';
@@ -104,27 +104,6 @@ export interface NetworkOptions {
   readonly entry?: (index: number) => readonly string[] | undefined;
 }
 
-/** A free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const out = new Set<number>();
-  for (let i = 0; out.size < n && i < n * 20; i++) out.add(await freePort());
-  if (out.size < n) throw new Error('could not find enough free ports');
-  return [...out];
-}
-
 export function makeGenesis(keys: readonly KeyPair[], stakes?: readonly bigint[]): Genesis {
   return {
     chainId: CHAIN_ID,
@@ -149,7 +128,7 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
   const root = mkdtempSync(join(tmpdir(), 'fastpos-net-'));
   const keys = Array.from({ length: opts.n }, () => generateKeyPair());
   const genesis = opts.genesis?.(keys) ?? makeGenesis(keys, opts.stakes);
-  const ports = await freePorts(opts.n);
+  const ports = await freeLoopbackPorts(opts.n);
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   const genesisJson = JSON.stringify(encodeGenesis(genesis), null, 2);
   const nodes: NetNode[] = [];
