@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { decodeEvidence, encodeEvidence } from '../codec/tx.js';
 import type { Evidence } from '../types/index.js';
-import { writeFilesDurably } from './fileWriter.js';
+import { LatestValueWriter } from './fileWriter.js';
 
 export const EVIDENCE_FILE = 'pending_evidence.json';
 
@@ -42,32 +42,18 @@ export function loadPendingEvidence(dataDir: string, log: Logger): Evidence[] {
   return out;
 }
 
-/** Saves the latest list, one write at a time (a list saved while a write runs is written right after it). */
+/** Saves the latest list, one write at a time (a failed write is logged: the list stays in memory). */
 export class PendingEvidenceFile {
-  private next: readonly Evidence[] | null = null;
-  private writing = false;
+  private readonly writer: LatestValueWriter<readonly Evidence[]>;
 
   constructor(
-    private readonly dataDir: string,
+    dataDir: string,
     private readonly log: Logger,
-  ) {}
-
-  save(list: readonly Evidence[]): void {
-    this.next = list;
-    if (!this.writing) void this.loop();
+  ) {
+    this.writer = new LatestValueWriter(dataDir, (list) => [{ name: EVIDENCE_FILE, data: JSON.stringify({ evidence: list.map((e) => encodeEvidence(e)) }) }]);
   }
 
-  private async loop(): Promise<void> {
-    this.writing = true;
-    while (this.next !== null) {
-      const list = this.next;
-      this.next = null;
-      try {
-        await writeFilesDurably(this.dataDir, [{ name: EVIDENCE_FILE, data: JSON.stringify({ evidence: list.map((e) => encodeEvidence(e)) }) }]);
-      } catch (e) {
-        this.log.warn({ err: (e as Error).message }, 'could not save the pending evidence list');
-      }
-    }
-    this.writing = false;
+  save(list: readonly Evidence[]): void {
+    this.writer.write(list).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'could not save the pending evidence list'));
   }
 }

@@ -55,3 +55,50 @@ export function writeFilesDurably(dir: string, files: FileWriteRequest['files'])
     w.postMessage({ id, dir, files } satisfies FileWriteRequest);
   });
 }
+
+type Files = FileWriteRequest['files'];
+
+/**
+ * Keeps the latest of a series of values on disk, one write at a time: a
+ * value given while a write runs is covered by the next write (values in
+ * between are skipped), so a burst costs one or two writes. `write` resolves
+ * once a write that includes its value is durable.
+ */
+export class LatestValueWriter<T> {
+  private pending: { value: T } | null = null;
+  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private writing = false;
+
+  /** `files` gives what to write for a value; `written` runs after those files are durable. */
+  constructor(
+    private readonly dir: string,
+    private readonly files: (value: T) => Files,
+    private readonly written?: (value: T) => void,
+  ) {}
+
+  write(value: T): Promise<void> {
+    this.pending = { value };
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      if (!this.writing) void this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    this.writing = true;
+    while (this.pending !== null) {
+      const { value } = this.pending;
+      this.pending = null;
+      const waiters = this.waiters;
+      this.waiters = [];
+      try {
+        await writeFilesDurably(this.dir, this.files(value));
+        this.written?.(value);
+        for (const w of waiters) w.resolve();
+      } catch (e) {
+        for (const w of waiters) w.reject(e);
+      }
+    }
+    this.writing = false;
+  }
+}

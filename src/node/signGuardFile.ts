@@ -18,7 +18,7 @@ import { canonicalJson } from '../codec/canonical.js';
 import { EMPTY_GUARD_STATE, SignGuardRules, type GuardState } from '../consensus/signGuard.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { ErrorCode, FastposError } from '../errors.js';
-import { writeFilesDurably } from './fileWriter.js';
+import { LatestValueWriter } from './fileWriter.js';
 
 export const GUARD_FILE = 'priv_validator_state.json';
 export const LOCK_BLOCK_FILE = 'priv_validator_lock_block.json';
@@ -79,54 +79,33 @@ export function loadGuardState(dataDir: string): GuardState {
 }
 
 /**
- * Writes guard states in order, one at a time, each time the latest one: a
- * state asked for while a write is running is covered by the next write, so a
- * burst of signatures costs one or two fsyncs, and the event loop never waits.
+ * Guard states are written in order, each time the latest one (a burst of
+ * signatures costs one or two writes, and the event loop never waits): the
+ * lock's block first when the lock names a new one, then the state.
  */
-class OrderedWriter {
-  private pending: GuardState | null = null;
+function guardWriter(dataDir: string): LatestValueWriter<GuardState> {
   /** Hash of the block in the lock-block file on disk (written by this process). */
-  private lockBlockOnDisk: string | null = null;
-  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private writing = false;
-
-  constructor(private readonly dataDir: string) {}
-
-  write(state: GuardState): Promise<void> {
-    this.pending = state;
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      if (!this.writing) void this.loop();
-    });
-  }
-
-  private async loop(): Promise<void> {
-    this.writing = true;
-    while (this.pending !== null) {
-      const state = this.pending;
-      this.pending = null;
-      const waiters = this.waiters;
-      this.waiters = [];
-      try {
-        const files: { name: string; data: string }[] = [];
-        const lock = state.lock;
-        const newLockBlock = lock !== null && lock.block !== undefined && lock.blockHash !== this.lockBlockOnDisk;
-        if (newLockBlock) files.push({ name: LOCK_BLOCK_FILE, data: canonicalJson({ blockHash: lock.blockHash, block: encodeBlock(lock.block!) }) });
-        const stored = toStored(state);
-        files.push({ name: GUARD_FILE, data: JSON.stringify({ state: stored, checksum: checksum(stored) }) });
-        // The lock block first, then the state that names it.
-        await writeFilesDurably(this.dataDir, files);
-        if (newLockBlock) this.lockBlockOnDisk = lock.blockHash;
-        for (const w of waiters) w.resolve();
-      } catch (e) {
-        for (const w of waiters) w.reject(e);
-      }
-    }
-    this.writing = false;
-  }
+  let lockBlockOnDisk: string | null = null;
+  const newLockBlock = (state: GuardState): string | null => {
+    const lock = state.lock;
+    return lock !== null && lock.block !== undefined && lock.blockHash !== lockBlockOnDisk ? lock.blockHash : null;
+  };
+  return new LatestValueWriter<GuardState>(
+    dataDir,
+    (state) => {
+      const stored = toStored(state);
+      const guard = { name: GUARD_FILE, data: JSON.stringify({ state: stored, checksum: checksum(stored) }) };
+      const lock = state.lock;
+      if (newLockBlock(state) === null || lock === null || lock.block === undefined) return [guard];
+      return [{ name: LOCK_BLOCK_FILE, data: canonicalJson({ blockHash: lock.blockHash, block: encodeBlock(lock.block) }) }, guard];
+    },
+    (state) => {
+      lockBlockOnDisk = newLockBlock(state) ?? lockBlockOnDisk;
+    },
+  );
 }
 
 export function createFileSignGuard(dataDir: string): SignGuardRules {
-  const writer = new OrderedWriter(dataDir);
+  const writer = guardWriter(dataDir);
   return new SignGuardRules(loadGuardState(dataDir), (state) => writer.write(state));
 }

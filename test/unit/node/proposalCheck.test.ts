@@ -98,25 +98,18 @@ after(async () => {
 describe('txs of a proposed block that the validator did not hold', () => {
   const good = (n: number): DecodedTx[] => Array.from({ length: n }, (_, i) => transfer({ from: i % 8, to: acct(9).address, amount: 1n, nonce: Math.floor(i / 8) }));
 
-  it('a few, all well signed: the node prevotes for the block', async () => {
-    const p = proposal(good(3));
-    assert.equal(await prevoteOn(p), p.hash);
-  });
-
-  it('error: a few, one badly signed: the node prevotes nil', async () => {
-    const txs = good(3);
-    txs[1] = badlySigned(txs[1]!);
-    assert.equal(await prevoteOn(proposal(txs)), null);
-  });
-
-  it('many (past the event-loop limit), all well signed: the node prevotes for the block', async () => {
-    const p = proposal(good(40));
-    assert.equal(await prevoteOn(p), p.hash);
-  });
-
-  it('error: many, the last one badly signed: the node prevotes nil', async () => {
-    const txs = good(40);
-    txs[39] = badlySigned(txs[39]!);
-    assert.equal(await prevoteOn(proposal(txs)), null);
-  });
+  const cases = [
+    { name: 'a few, all well signed: the node prevotes for the block', n: 3, bad: -1 },
+    { name: 'error: a few, one badly signed: the node prevotes nil', n: 3, bad: 1 },
+    { name: 'many (past the event-loop limit), all well signed: the node prevotes for the block', n: 40, bad: -1 },
+    { name: 'error: many, the last one badly signed: the node prevotes nil', n: 40, bad: 39 },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const txs = good(c.n);
+      if (c.bad >= 0) txs[c.bad] = badlySigned(txs[c.bad]!);
+      const p = proposal(txs);
+      assert.equal(await prevoteOn(p), c.bad >= 0 ? null : p.hash);
+    });
+  }
 });
