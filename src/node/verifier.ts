@@ -22,10 +22,10 @@ interface Pending {
   resolve: (ok: boolean) => void;
 }
 
-const MAX_BATCH = 128;
+const MAX_BATCH = 64;
 /** A batch this large goes to a free worker at once; a smaller one waits up to COALESCE_MS for more. */
-const COALESCE_ITEMS = 64;
-const COALESCE_MS = 5;
+const COALESCE_ITEMS = 32;
+const COALESCE_MS = 2;
 
 class InlineVerifier implements SignatureVerifier {
   private readonly cache = new Map<string, KeyObject>();
