@@ -1,6 +1,6 @@
 /**
  * Atomic, durable file replacement off the event loop, for the double-sign
- * guard. Each file is written to a temporary name, fsynced, renamed over the
+ * guard and the pending evidence list. Each file is written to a temporary name, fsynced, renamed over the
  * old one, and the folder fsynced (`writeFileAtomic`). The calls run on one
  * worker thread shared by the process: with the libuv pool each of those
  * steps was a separate hop back through the event loop, and on a busy node

@@ -226,7 +226,7 @@ export class FastposNode extends EventEmitter {
     this.refreshValidators();
     // Evidence seen or given before a restart, still valid at the next height.
     const saved = loadPendingEvidence(this.opts.dataDir, this.log);
-    for (const e of saved) this.pendingEvidence.set(evidenceKey(e), e);
+    for (const e of saved) this.pendingEvidence.set(evidenceKey(e.a), e);
     this.prunePendingEvidence();
     if (saved.length > 0) this.log.info({ saved: saved.length, pending: this.pendingEvidence.size }, 'loaded pending evidence');
     this.metrics.finalizedHeight.set(this.tip.height);
@@ -741,7 +741,7 @@ export class FastposNode extends EventEmitter {
   }
 
   private recordEvidence(first: Envelope, second: Envelope): void {
-    const key = `${first.type}/${first.height}/${first.round}/${first.validatorId}`;
+    const key = evidenceKey(first);
     if (this.evidence.has(key)) return;
     // Bounded memory: at most MAX_EVIDENCE records, of which at most MAX_PROPOSAL_EVIDENCE carry
     // whole proposed blocks (oldest dropped first).
@@ -993,7 +993,7 @@ export class FastposNode extends EventEmitter {
     const ctx = { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 };
     const valid = selectValidEvidence(this.world, [e], ctx);
     if (valid.length === 0) return checkEvidence(this.world, e, ctx) ?? { code: ErrorCode.INVALID_EVIDENCE, message: 'evidence is not valid at the next height' };
-    this.pendingEvidence.set(evidenceKey(e), e);
+    this.pendingEvidence.set(evidenceKey(e.a), e);
     this.savePendingEvidence();
     return null;
   }
@@ -1005,9 +1005,9 @@ export class FastposNode extends EventEmitter {
 }
 
 
-/** Position of an equivocation: one pending item per (type, height, round, validator). */
-function evidenceKey(e: Evidence): string {
-  return `${e.a.type}/${e.a.height}/${e.a.round}/${e.a.validatorId}`;
+/** Position of an equivocation (of a message, or of evidence's first message): one record per (type, height, round, validator). */
+function evidenceKey(m: { readonly type: string; readonly height: number; readonly round: number; readonly validatorId: string }): string {
+  return `${m.type}/${m.height}/${m.round}/${m.validatorId}`;
 }
 
 function finalizedStatus(f: FinalizedTxRecord): TxStatus {
