@@ -6,9 +6,11 @@
  *   npm run bench -- [--senders 400] [--txs-per-sender 50] [--concurrency 64]
  *                    [--backend sqlite|snapshot] [--workers 2] [--keep]
  *                    [--nodes 4] [--rate TX_PER_S] [--admission-only]
+ *                    [--warmup-txs 10000]
  *
  * It writes a genesis that funds the senders, starts `fastpos start` as a
- * child process, pre-signs every transfer, submits them one per request with
+ * child process, pre-signs every transfer, warms the nodes up with transfers
+ * of their own senders, then submits the measured ones one per request with
  * bounded concurrency, follows finalized blocks, and prints the figures.
  * Every loop is bounded in count and time.
  */
@@ -21,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { signTransfer } from '../client/sign.js';
-import { createSigner } from '../crypto/ed25519.js';
+import { createSigner, type Signer } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/hash.js';
 import { addressFromPubKey, devValidator } from '../crypto/keys.js';
 import { RawConnection, jsonRequest } from './rawHttp.js';
@@ -52,6 +54,12 @@ const args = parseArgs({
     'admission-only': { type: 'boolean', default: false },
     /** Log level of the node (its JSON logs go to this process's stdout). */
     'log-level': { type: 'string', default: 'warn' },
+    /**
+     * Transfers submitted and finalized before the measured run (from senders of
+     * their own), so that the figures are those of warm processes: the first tens
+     * of seconds of a fresh node go partly to compiling its hot code. 0 = none.
+     */
+    'warmup-txs': { type: 'string', default: '10000' },
   },
 }).values;
 
@@ -63,8 +71,16 @@ const NODES = Number(args.nodes);
 const RATE = Number(args.rate);
 const WORKERS = args.workers === '' ? (NODES > 1 ? 1 : 2) : Number(args.workers);
 const ADMISSION_ONLY = args['admission-only'] === true;
+const WARMUP_TXS = ADMISSION_ONLY ? 0 : Number(args['warmup-txs']);
 /** Admin token of the bench's nodes (used only to pause production with --admission-only). */
 const ADMIN_TOKEN = sha256(`fastpos-bench-admin-${process.pid}-${Date.now()}`).toString('hex');
+
+/** One pre-signed submission: `from/nonce`, the sender's index, the request bytes. */
+interface Body {
+  readonly key: string;
+  readonly sender: number;
+  readonly request: Buffer;
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -105,6 +121,10 @@ function procCpuSeconds(pid: number): number {
 async function main(): Promise<void> {
   const chainId = 'fastpos-bench-devnet';
   const seeds = Array.from({ length: SENDERS }, (_, i) => sha256(`fastpos-bench-sender-${i}`).toString('hex'));
+  const warmSenders = WARMUP_TXS > 0 ? SENDERS : 0;
+  const warmPerSender = warmSenders > 0 ? Math.ceil(WARMUP_TXS / warmSenders) : 0;
+  const warmSeeds = Array.from({ length: warmSenders }, (_, i) => sha256(`fastpos-bench-warmup-sender-${i}`).toString('hex'));
+  const warmSigners = warmSeeds.map((s) => createSigner(s));
   const signers = seeds.map((s) => createSigner(s));
   const addresses = signers.map((s) => addressFromPubKey(s.publicKey));
   const sink = sha256('fastpos-bench-sink').toString('hex').slice(0, 40);
@@ -113,7 +133,7 @@ async function main(): Promise<void> {
     genesisTime: 1_767_225_600_000,
     treasury: sha256('fastpos-bench-treasury').toString('hex').slice(0, 40),
     params: { ...DEFAULT_PARAMS, maxBlockTxs: 2000 },
-    accounts: addresses.map((address) => ({ address, balance: 10n ** 15n })),
+    accounts: [...addresses, ...warmSigners.map((s) => addressFromPubKey(s.publicKey))].map((address) => ({ address, balance: 10n ** 15n })),
     validators: Array.from({ length: NODES }, (_, i) => ({ pubKey: devValidator(i).publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT })),
   };
 
@@ -122,14 +142,19 @@ async function main(): Promise<void> {
   const verifyRate = measureVerifyRate();
   process.stdout.write(`verify/s (one core): ${verifyRate.toFixed(0)}\n`);
 
-  process.stdout.write(`pre-signing ${SENDERS * PER_SENDER} transfers from ${SENDERS} senders ...\n`);
-  const bodies: { key: string; sender: number; request: Buffer }[] = [];
-  for (let n = 0; n < PER_SENDER; n++) {
-    for (let i = 0; i < SENDERS; i++) {
-      const { tx } = signTransfer(signers[i]!, { chainId, nonce: n, to: sink, amount: 1n, fee: 1n });
-      bodies.push({ key: `${addresses[i]}/${n}`, sender: i, request: jsonRequest('POST', '/tx', '127.0.0.1', JSON.stringify(tx)) });
+  process.stdout.write(`pre-signing ${SENDERS * PER_SENDER} transfers from ${SENDERS} senders${warmSenders > 0 ? ` and ${warmSenders * warmPerSender} warm-up transfers` : ''} ...\n`);
+  const presign = (list: readonly Signer[], perSender: number): Body[] => {
+    const out: Body[] = [];
+    for (let n = 0; n < perSender; n++) {
+      for (let i = 0; i < list.length; i++) {
+        const { tx } = signTransfer(list[i]!, { chainId, nonce: n, to: sink, amount: 1n, fee: 1n });
+        out.push({ key: `${tx.from}/${n}`, sender: i, request: jsonRequest('POST', '/tx', '127.0.0.1', JSON.stringify(tx)) });
+      }
     }
-  }
+    return out;
+  };
+  const bodies = presign(signers, PER_SENDER);
+  const warmBodies = presign(warmSigners, warmPerSender);
 
   const dir = mkdtempSync(join(tmpdir(), 'fastpos-bench-'));
   const ports = await freeLoopbackPorts(NODES);
@@ -159,6 +184,17 @@ async function main(): Promise<void> {
   const port = ports[0]!;
   const base = `http://127.0.0.1:${port}`;
   const pool = new Pool(base, { connections: CONCURRENCY, pipelining: 1 });
+  /** The first node's metrics now: a lookup by sample name (labels included); absent = 0. */
+  const readMetrics = async (): Promise<(name: string) => number> => {
+    const text = await (await pool.request({ path: '/metrics', method: 'GET' })).body.text();
+    const values = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      if (line.startsWith('#') || line.length === 0) continue;
+      const at = line.lastIndexOf(' ');
+      values.set(line.slice(0, at), Number(line.slice(at + 1)));
+    }
+    return (name) => values.get(name) ?? 0;
+  };
   try {
     // Wait for every node to answer, and for the network to finalize a block.
     const readyBy = Date.now() + 60_000;
@@ -185,25 +221,19 @@ async function main(): Promise<void> {
         if (r.status !== 200) throw new Error(`could not pause production on port ${p}: HTTP ${r.status} ${await r.text()}`);
       }
     }
-    const startHeight = (JSON.parse(await (await pool.request({ path: '/status', method: 'GET' })).body.text()) as { latestHeight: number }).latestHeight;
-
     const submittedAt = new Map<string, number>();
     const finalizedAt = new Map<string, number>();
     let rejected = 0;
-    const rtts: number[] = [];
+    let rtts: number[] = [];
     const rejectCodes = new Map<string, number>();
-    let next = 0;
-    const t0 = performance.now();
-    const deadline = t0 + TIME_LIMIT_MS;
-    const cpu0 = process.cpuUsage();
-    const nodeCpu0 = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0);
-    const mainCpu0 = children.reduce((t, c) => t + mainThreadCpuSeconds(c.pid!), 0);
+    const runDeadline = performance.now() + TIME_LIMIT_MS;
 
-    // Follow finalized blocks while submitting.
-    let followHeight = startHeight + 1;
+    // Follow finalized blocks from the first height on, warm-up included.
+    let followHeight = 2;
     let following = !ADMISSION_ONLY;
+    let expected = bodies.length + warmBodies.length;
     const follower = (async () => {
-      while (following && performance.now() < deadline) {
+      while (following && performance.now() < runDeadline) {
         const r = await pool.request({ path: `/blocks?from=${followHeight}&limit=100`, method: 'GET' });
         const blocks = JSON.parse(await r.body.text()) as { header: { height: number }; txs: { from: string; nonce: number }[] }[];
         const now = performance.now();
@@ -211,7 +241,7 @@ async function main(): Promise<void> {
           for (const t of b.txs) finalizedAt.set(`${t.from}/${t.nonce}`, now);
           followHeight = b.header.height + 1;
         }
-        if (finalizedAt.size >= bodies.length - rejected) break;
+        if (finalizedAt.size >= expected - rejected) break;
         if (blocks.length === 0) await new Promise((r) => setTimeout(r, 10));
       }
     })();
@@ -225,32 +255,57 @@ async function main(): Promise<void> {
         return { conn, node: c % NODES };
       }),
     );
-    const queues = Array.from({ length: NODES }, (_, k) => bodies.filter((b) => b.sender % NODES === k));
-    const nextOf = new Array<number>(NODES).fill(0);
-    // At a fixed rate, the k-th tx of a node's queue is due at t0 + k * NODES / RATE (open loop).
-    const tStart = performance.now();
-    const workers = conns.map(async ({ conn, node }) => {
-      const q = queues[node]!;
-      while (nextOf[node]! < q.length && performance.now() < deadline) {
-        const k = nextOf[node]!++;
-        const item = q[k]!;
-        if (RATE > 0) {
-          const wait = tStart + (k * NODES * 1000) / RATE - performance.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        }
-        next++;
-        const sent = performance.now();
-        const r = await conn.send(item.request);
-        rtts.push(performance.now() - sent);
-        if (r.status === 202) submittedAt.set(item.key, sent);
-        else {
-          rejected++;
-          const code = (JSON.parse(r.body) as { error?: { code?: string } }).error?.code ?? String(r.status);
-          rejectCodes.set(code, (rejectCodes.get(code) ?? 0) + 1);
-        }
+    /** Submits `list` over every connection (at RATE, if set) until done or past the deadline. */
+    const submit = async (list: readonly Body[], deadline: number): Promise<void> => {
+      const queues = Array.from({ length: NODES }, (_, k) => list.filter((b) => b.sender % NODES === k));
+      const nextOf = new Array<number>(NODES).fill(0);
+      // At a fixed rate, the k-th tx of a node's queue is due at tStart + k * NODES / RATE (open loop).
+      const tStart = performance.now();
+      await Promise.all(
+        conns.map(async ({ conn, node }) => {
+          const q = queues[node]!;
+          while (nextOf[node]! < q.length && performance.now() < deadline) {
+            const k = nextOf[node]!++;
+            const item = q[k]!;
+            if (RATE > 0) {
+              const wait = tStart + (k * NODES * 1000) / RATE - performance.now();
+              if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            }
+            const sent = performance.now();
+            const r = await conn.send(item.request);
+            rtts.push(performance.now() - sent);
+            if (r.status === 202) submittedAt.set(item.key, sent);
+            else {
+              rejected++;
+              const code = (JSON.parse(r.body) as { error?: { code?: string } }).error?.code ?? String(r.status);
+              rejectCodes.set(code, (rejectCodes.get(code) ?? 0) + 1);
+            }
+          }
+        }),
+      );
+    };
+
+    if (warmBodies.length > 0) {
+      process.stdout.write(`warming up: ${warmBodies.length} transfers, measured run starts once they are finalized ...\n`);
+      const warmDeadline = performance.now() + TIME_LIMIT_MS / 2;
+      await submit(warmBodies, warmDeadline);
+      while (warmBodies.some((b) => submittedAt.has(b.key) && !finalizedAt.has(b.key)) && performance.now() < warmDeadline) {
+        await new Promise((r) => setTimeout(r, 20));
       }
-    });
-    await Promise.all(workers);
+      if (rejected > 0) throw new Error(`warm-up: ${rejected} transfers refused ${JSON.stringify(Object.fromEntries(rejectCodes))}`);
+      for (const b of warmBodies) {
+        submittedAt.delete(b.key);
+        finalizedAt.delete(b.key);
+      }
+      expected = bodies.length;
+      rtts = [];
+    }
+    const metricsBefore = await readMetrics();
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const nodeCpu0 = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0);
+    const mainCpu0 = children.reduce((t, c) => t + mainThreadCpuSeconds(c.pid!), 0);
+    await submit(bodies, t0 + TIME_LIMIT_MS);
     const tSubmitted = performance.now();
     conns.forEach((c) => c.conn.close());
     await follower;
@@ -291,11 +346,9 @@ async function main(): Promise<void> {
       if (f !== undefined) latencies.push(f - at);
     }
     latencies.sort((a, b) => a - b);
-    const metricsText = await (await pool.request({ path: '/metrics', method: 'GET' })).body.text();
-    const metric = (name: string): number => {
-      const line = metricsText.split('\n').find((l) => l.startsWith(name + ' '));
-      return Number(line?.slice(name.length + 1) ?? 'NaN');
-    };
+    const metricsAfter = await readMetrics();
+    /** A counter's (or a histogram sum's or count's) growth over the measured run on the first node. */
+    const metric = (name: string): number => metricsAfter(name) - metricsBefore(name);
     const blocks = metric('fastpos_block_txs_count');
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
     const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
@@ -312,7 +365,7 @@ async function main(): Promise<void> {
       `CPU cores used: ${NODES > 1 ? `all ${NODES} nodes` : 'node'} ${nodeCpu.toFixed(2)} (main thread${NODES > 1 ? 's' : ''} ${mainCpu.toFixed(2)}), load generator ${benchCpu.toFixed(2)}`,
       // CPU per tx in units of one signature check on this machine today: steadier across runs than seconds.
       `node CPU per finalized tx and node: ${((nodeCpuSeconds / NODES / finalizedAt.size) * 1e6).toFixed(0)} µs = ${((nodeCpuSeconds / NODES / finalizedAt.size) * verifyRate).toFixed(2)} verifies (main thread ${((mainCpuSeconds / NODES / finalizedAt.size) * 1e6).toFixed(0)} µs = ${((mainCpuSeconds / NODES / finalizedAt.size) * verifyRate).toFixed(2)} verifies)`,
-      `node CPU per height and node: ${((nodeCpuSeconds / NODES / Math.max(1, blocks - startHeight)) * 1000).toFixed(1)} ms (main thread ${((mainCpuSeconds / NODES / Math.max(1, blocks - startHeight)) * 1000).toFixed(1)} ms; includes the height's txs)`,
+      `node CPU per height and node: ${((nodeCpuSeconds / NODES / Math.max(1, blocks)) * 1000).toFixed(1)} ms (main thread ${((mainCpuSeconds / NODES / Math.max(1, blocks)) * 1000).toFixed(1)} ms; includes the height's txs)`,
       `blocks: ${blocks}, mean ${(metric('fastpos_block_txs_sum') / blocks).toFixed(0)} txs per block, mean build ${((metric('fastpos_block_build_seconds_sum') / blocks) * 1000).toFixed(1)} ms, mean durable commit ${((metric('fastpos_block_commit_seconds_sum') / blocks) * 1000).toFixed(1)} ms, blocks decided after round 0: ${blocks - metric('fastpos_consensus_decided_round_bucket{le="0"}')}`,
       `mean height phases on the first node: ${['proposal', 'prevote', 'precommit', 'decided', 'commit']
         .map((ph) => `${ph} ${((metric(`fastpos_consensus_phase_seconds_sum{phase="${ph}"}`) / metric(`fastpos_consensus_phase_seconds_count{phase="${ph}"}`)) * 1000).toFixed(1)}`)
