@@ -3,6 +3,7 @@ import type {
   Account,
   Delegation,
   EpochRecord,
+  DoubleSignPunishment,
   EvidenceUsed,
   SlashRecord,
   UnbondingBucket,
@@ -26,6 +27,7 @@ import { canonicalJson } from './canonical.js';
  * | `unb/<completionHeight>` | UnbondingBucket: unbondings released at the end of that height |
  * | `epoch/<n>` | EpochRecord: the validator set of epoch n |
  * | `evused/<validatorId>/<height>` | EvidenceUsed: that double sign was punished |
+ * | `dsp/<validatorId>` | DoubleSignPunishment: the validator's latest double-sign punishment |
  * | `index/validators` | ValidatorIndex: every validator id, sorted |
  */
 export const KEY_PREFIX = {
@@ -35,10 +37,11 @@ export const KEY_PREFIX = {
   unbonding: 'unb/',
   epoch: 'epoch/',
   evidenceUsed: 'evused/',
+  doubleSign: 'dsp/',
 } as const;
 export const VALIDATOR_INDEX_KEY = 'index/validators';
 
-export type StateValue = Account | Validator | Delegation | UnbondingBucket | EpochRecord | EvidenceUsed | ValidatorIndex;
+export type StateValue = Account | Validator | Delegation | UnbondingBucket | EpochRecord | EvidenceUsed | DoubleSignPunishment | ValidatorIndex;
 
 export const accountKey = (address: string): string => KEY_PREFIX.account + address;
 export const validatorKey = (id: string): string => KEY_PREFIX.validator + id;
@@ -46,6 +49,7 @@ export const delegationKey = (delegator: string): string => KEY_PREFIX.delegatio
 export const unbondingKey = (completionHeight: number): string => KEY_PREFIX.unbonding + completionHeight;
 export const epochKey = (epoch: number): string => KEY_PREFIX.epoch + epoch;
 export const evidenceUsedKey = (validatorId: string, height: number): string => `${KEY_PREFIX.evidenceUsed}${validatorId}/${height}`;
+export const doubleSignKey = (validatorId: string): string => KEY_PREFIX.doubleSign + validatorId;
 
 const entryJson = (e: ValidatorEntry) => ({ id: e.id, pubKey: e.pubKey, votingPower: e.votingPower.toString(), proposerWeight: e.proposerWeight.toString() });
 const slashJson = (s: SlashRecord) => ({ height: s.height, infractionHeight: s.infractionHeight, reason: s.reason, fractionBps: s.fractionBps, burned: s.burned.toString() });
@@ -88,6 +92,10 @@ export function encodeStateValue(key: string, value: StateValue): string {
   if (key.startsWith(KEY_PREFIX.evidenceUsed)) {
     const u = value as EvidenceUsed;
     return canonicalJson({ evidenceId: u.evidenceId, usedAt: u.usedAt });
+  }
+  if (key.startsWith(KEY_PREFIX.doubleSign)) {
+    const d = value as DoubleSignPunishment;
+    return canonicalJson({ punishedAt: d.punishedAt, infractionHeight: d.infractionHeight, unjailedAt: d.unjailedAt });
   }
   if (key === VALIDATOR_INDEX_KEY) return canonicalJson({ ids: [...(value as ValidatorIndex).ids] });
   throw new TypeError(`unknown state key ${key}`);
@@ -216,6 +224,14 @@ export function decodeStateValue(key: string, json: string): StateValue {
   if (key.startsWith(KEY_PREFIX.evidenceUsed)) {
     const o = s.obj(j, 'evidence record', ['evidenceId', 'usedAt']);
     return { evidenceId: s.hex(o.evidenceId, 'evidenceId', 64), usedAt: s.uint(o.usedAt, 'usedAt') };
+  }
+  if (key.startsWith(KEY_PREFIX.doubleSign)) {
+    const o = s.obj(j, 'double-sign punishment', ['punishedAt', 'infractionHeight', 'unjailedAt']);
+    return {
+      punishedAt: s.uint(o.punishedAt, 'punishedAt'),
+      infractionHeight: s.uint(o.infractionHeight, 'infractionHeight'),
+      unjailedAt: o.unjailedAt === null ? null : s.uint(o.unjailedAt, 'unjailedAt'),
+    };
   }
   if (key === VALIDATOR_INDEX_KEY) {
     const o = s.obj(j, 'validator index', ['ids']);

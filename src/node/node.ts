@@ -973,8 +973,9 @@ export class FastposNode extends EventEmitter {
   private prunePendingEvidence(): void {
     if (this.pendingEvidence.size === 0) return;
     const before = this.pendingEvidence.size;
-    const keep = new Set(selectValidEvidence(this.world, this.pendingEvidence.values(), { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 }));
-    for (const [k, e] of this.pendingEvidence) if (!keep.has(e)) this.pendingEvidence.delete(k);
+    // Each item on its own: evidence of one validator at several heights stays until one of them is on chain.
+    const ctx = { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 };
+    for (const [k, e] of this.pendingEvidence) if (checkEvidence(this.world, e, ctx) !== null) this.pendingEvidence.delete(k);
     if (this.pendingEvidence.size !== before) this.savePendingEvidence();
   }
 

@@ -1,9 +1,9 @@
-import { evidenceUsedKey } from '../codec/state.js';
+import { doubleSignKey, evidenceUsedKey } from '../codec/state.js';
 import { envelopeSignBytes } from '../codec/envelope.js';
 import { evidenceId, evidenceShapeProblem } from '../codec/tx.js';
 import { verifySignature } from '../crypto/ed25519.js';
 import { ErrorCode } from '../errors.js';
-import type { ChainParams, Evidence, SignedMessage } from '../types/index.js';
+import type { ChainParams, DoubleSignPunishment, Evidence, SignedMessage } from '../types/index.js';
 import { readEpoch, epochOf } from './epochs.js';
 import type { Overlay } from './overlay.js';
 import { jail, slash, type StakingContext } from './staking.js';
@@ -16,9 +16,15 @@ export { decodeEvidence, encodeEvidence, evidenceId } from '../codec/tx.js';
  * messages of one validator for one (type, chain, height, round). Valid when
  * both signatures verify under the key the validator had in the set of that
  * height, the height is in the past but at most `evidenceMaxAgeBlocks` old,
- * and no double sign of that validator at that height was punished yet
- * (`evused/<validatorId>/<height>`). Its effect: slash `slashDoubleSignBps`
- * for the evidence height and jail for `jailDoubleSignBlocks`.
+ * no double sign of that validator at that height was punished yet
+ * (`evused/<validatorId>/<height>`), and the double sign is not covered by the
+ * validator's latest double-sign punishment (`dsp/<validatorId>`: every
+ * double sign committed before the validator unjailed from it is). Its effect:
+ * slash `slashDoubleSignBps` for the evidence height, jail for
+ * `jailDoubleSignBlocks`, and open a punishment that covers the validator's
+ * other double signs until it unjails: a validator whose key signs twice at
+ * many heights (two nodes running one key, typically) is punished once for
+ * the spell, as Cosmos SDK's tombstone does, without barring it for good.
  */
 
 export interface EvidenceContext {
@@ -50,6 +56,14 @@ export function checkEvidence(state: StateReader, e: Evidence, ctx: EvidenceCont
   if (state.get(evidenceUsedKey(validatorId, height)) !== undefined) {
     return problem(ErrorCode.EVIDENCE_ALREADY_USED, `a double sign of ${validatorId} at height ${height} was already punished`);
   }
+  const punished = state.get(doubleSignKey(validatorId)) as DoubleSignPunishment | undefined;
+  if (punished !== undefined && (punished.unjailedAt === null || height < punished.unjailedAt)) {
+    return problem(
+      ErrorCode.EVIDENCE_ALREADY_USED,
+      `a double sign of ${validatorId} at height ${height} is covered by its punishment at height ${punished.punishedAt} ` +
+        (punished.unjailedAt === null ? '(not unjailed since)' : `(it unjailed at height ${punished.unjailedAt})`),
+    );
+  }
   const set = readEpoch(state, epochOf(height, ctx.params));
   const member = set?.validators.find((v) => v.id === validatorId);
   if (member === undefined) return problem(ErrorCode.INVALID_EVIDENCE, `${validatorId} is not in the validator set of height ${height}`);
@@ -63,26 +77,27 @@ function verifies(pubKey: string, m: SignedMessage): boolean {
   return verifySignature(pubKey, envelopeSignBytes(m), m.signature);
 }
 
-/** Applies evidence already checked by `checkEvidence`: records its use, slashes and jails. */
+/** Applies evidence already checked by `checkEvidence`: records its use and the punishment, slashes and jails. */
 export function applyEvidence(o: Overlay, ctx: StakingContext, e: Evidence): void {
   const { validatorId, height } = e.a;
   o.set(evidenceUsedKey(validatorId, height), { evidenceId: evidenceId(e), usedAt: ctx.height });
+  o.set(doubleSignKey(validatorId), { punishedAt: ctx.height, infractionHeight: height, unjailedAt: null } satisfies DoubleSignPunishment);
   slash(o, ctx, validatorId, ctx.params.slashDoubleSignBps, height, 'double_sign');
   jail(o, ctx, validatorId, ctx.params.jailDoubleSignBlocks);
 }
 
 /**
  * For a proposer: the candidates a block at `ctx.height` on `state` may carry,
- * in order, skipping invalid ones and repeats (one per validator and height).
- * `beginBlock` accepts exactly such a list.
+ * in order, skipping invalid ones and more than one per validator (the first
+ * one applied covers the validator's others). `beginBlock` accepts exactly
+ * such a list.
  */
 export function selectValidEvidence(state: StateReader, candidates: Iterable<Evidence>, ctx: EvidenceContext): Evidence[] {
   const out: Evidence[] = [];
   const taken = new Set<string>();
   for (const e of candidates) {
-    const key = evidenceUsedKey(e.a.validatorId, e.a.height);
-    if (taken.has(key) || checkEvidence(state, e, ctx) !== null) continue;
-    taken.add(key);
+    if (taken.has(e.a.validatorId) || checkEvidence(state, e, ctx) !== null) continue;
+    taken.add(e.a.validatorId);
     out.push(e);
   }
   return out;

@@ -1,4 +1,4 @@
-import { VALIDATOR_INDEX_KEY, accountKey, delegationKey, unbondingKey, validatorKey } from '../codec/state.js';
+import { VALIDATOR_INDEX_KEY, accountKey, delegationKey, doubleSignKey, unbondingKey, validatorKey } from '../codec/state.js';
 import { addressFromPubKey } from '../crypto/keys.js';
 import { ErrorCode } from '../errors.js';
 import type {
@@ -7,6 +7,7 @@ import type {
   BondPayload,
   ChainParams,
   Delegation,
+  DoubleSignPunishment,
   JailPayload,
   SlashReason,
   UnbondingBucket,
@@ -220,6 +221,9 @@ export function unjail(o: Overlay, ctx: StakingContext, from: Address, p: Unjail
   if (v.status !== 'jailed') return ErrorCode.NOT_JAILED;
   if (ctx.height < v.jailedUntil) return ErrorCode.JAIL_NOT_EXPIRED;
   putValidator(o, { ...v, status: v.stake >= ctx.params.minSelfBond ? 'active' : 'unbonding' });
+  // Double signs from now on are a new spell: punishable again.
+  const punished = o.get(doubleSignKey(v.id)) as DoubleSignPunishment | undefined;
+  if (punished !== undefined && punished.unjailedAt === null) o.set(doubleSignKey(v.id), { ...punished, unjailedAt: ctx.height });
   return null;
 }
 

@@ -255,6 +255,21 @@ export interface EvidenceUsed {
   readonly usedAt: number;
 }
 
+/**
+ * `dsp/<validatorId>`: the validator's latest punishment for double signing.
+ * Double signs committed before `unjailedAt` (all of them while it is null)
+ * are covered by that punishment: a validator is punished at most once for
+ * the double signs of one spell, however many heights they span.
+ */
+export interface DoubleSignPunishment {
+  /** Height of the block that slashed and jailed the validator. */
+  readonly punishedAt: number;
+  /** Height of the double sign that was punished. */
+  readonly infractionHeight: number;
+  /** Height of the block in which the validator unjailed afterwards, or null while it has not. */
+  readonly unjailedAt: number | null;
+}
+
 /** `index/validators`: the ids of every validator ever created, sorted. */
 export interface ValidatorIndex {
   readonly ids: readonly Address[];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evidenceUsedKey } from '../../../src/codec/state.js';
+import { doubleSignKey, evidenceUsedKey } from '../../../src/codec/state.js';
 import { devAccount } from '../../../src/crypto/keys.js';
 import { ErrorCode, FastposError } from '../../../src/errors.js';
 import { checkEvidence, decodeEvidence, encodeEvidence, evidenceId, selectValidEvidence } from '../../../src/state/evidence.js';
@@ -144,12 +144,52 @@ describe('double-sign evidence', () => {
     assert.match(checkEvidence(c.ws, otherChain, c.ctx())!.message, /chain other/);
   });
 
-  it('behavior: a jailed double signer is still punished once per height; a downtime miss is not counted while jailed', () => {
-    const c = chainAt(3);
-    c.block([spec(A1, 'validator_slash', { evidence: doubleVote(VALS[0]!, 2) }), spec(A1, 'validator_slash', { evidence: doubleVote(VALS[0]!, 3) })]);
-    assert.equal(c.validator(v(0)).slashes.length, 2);
+  it('behavior: a double signer is punished once for its spell: evidence of its other heights is EVIDENCE_ALREADY_USED until it unjails', () => {
+    const c = chainAt(5);
+    const r = c.block([
+      spec(A1, 'validator_slash', { evidence: doubleVote(VALS[0]!, 3) }),
+      spec(A1, 'validator_slash', { evidence: doubleVote(VALS[0]!, 4) }),
+      spec(A1, 'validator_slash', { evidence: doubleVote(VALS[0]!, 2) }),
+    ]); // height 6
+    assert.deepEqual(r, [ok, fail(ErrorCode.EVIDENCE_ALREADY_USED), fail(ErrorCode.EVIDENCE_ALREADY_USED)]);
+    assert.deepEqual(c.validator(v(0)).slashes.map((x) => x.infractionHeight), [3]);
+    assert.deepEqual(c.ws.get(doubleSignKey(v(0))), { punishedAt: 6, infractionHeight: 3, unjailedAt: null });
+    // Later heights of the same spell (it still signs until the epoch ends) are covered too, in a tx or in a block.
+    const later = doubleVote(VALS[0]!, 6);
+    assert.match(checkEvidence(c.ws, later, c.ctx())!.message, /covered by its punishment at height 6 \(not unjailed since\)/);
+    assert.match(blockError(() => c.block([], { evidence: [later] })), /INVALID_BLOCK: evidence 0 .*EVIDENCE_ALREADY_USED/);
+    // A downtime miss is not counted while jailed.
     c.block([], { absent: [v(0)] });
     assert.deepEqual(c.validator(v(0)).missed, []);
+  });
+
+  it('behavior: after unjailing, a new double sign is punished again; one from before the unjail stays covered', () => {
+    const c = chainAt(3);
+    c.block([spec(A1, 'validator_slash', { evidence: doubleVote(VALS[0]!, 2) })]); // 4
+    const unjailAt = 4 + c.params.jailDoubleSignBlocks;
+    c.advanceTo(unjailAt - 1);
+    assert.deepEqual(c.block([spec(OPS[0]!, 'validator_unjail', { validatorId: v(0) })]), [ok]);
+    assert.deepEqual(c.ws.get(doubleSignKey(v(0))), { punishedAt: 4, infractionHeight: 2, unjailedAt: unjailAt });
+    // Back in the set from the next epoch on; a double sign there is a new spell.
+    const E = c.params.epochLengthBlocks;
+    const back = Math.ceil(unjailAt / E) * E + 1;
+    c.advanceTo(back + 1);
+    const before = doubleVote(VALS[0]!, unjailAt - 1);
+    const after = doubleVote(VALS[0]!, back);
+    assert.match(checkEvidence(c.ws, before, c.ctx())!.message, new RegExp(`it unjailed at height ${unjailAt}`));
+    assert.deepEqual(c.block([spec(A1, 'validator_slash', { evidence: after })]), [ok]);
+    assert.deepEqual(c.validator(v(0)).slashes.map((x) => [x.height, x.infractionHeight]), [[4, 2], [back + 2, back]]);
+    assert.equal(c.validator(v(0)).status, 'jailed');
+    assert.deepEqual(c.ws.get(doubleSignKey(v(0))), { punishedAt: back + 2, infractionHeight: back, unjailedAt: null });
+  });
+
+  it('behavior: a proposer selects at most one evidence per validator; a block carrying two is invalid', () => {
+    const c = chainAt(4);
+    const e2 = doubleVote(VALS[1]!, 2);
+    const e3 = doubleVote(VALS[1]!, 3);
+    const other = doubleVote(VALS[2]!, 3);
+    assert.deepEqual(selectValidEvidence(c.ws, [e2, e3, other], c.ctx()), [e2, other]);
+    assert.match(blockError(() => c.block([], { evidence: [e2, e3] })), /INVALID_BLOCK: evidence 1 .*EVIDENCE_ALREADY_USED/);
   });
 
   it('behavior: the operator may unjail after the double-sign jail only', () => {

@@ -5,6 +5,7 @@ import {
   accountKey,
   decodeStateValue,
   delegationKey,
+  doubleSignKey,
   encodeStateValue,
   epochKey,
   evidenceUsedKey,
@@ -39,6 +40,8 @@ const samples: [string, StateValue][] = [
   [unbondingKey(1010), { entries: [{ validatorId: ID, delegator: OTHER, amount: 9n, creationHeight: 10 }] }],
   [epochKey(3), { epoch: 3, startHeight: 301, validators: [{ id: ID, pubKey: '22'.repeat(32), votingPower: 100n, proposerWeight: 200n }] }],
   [evidenceUsedKey(ID, 7), { evidenceId: 'ef'.repeat(32), usedAt: 9 }],
+  [doubleSignKey(ID), { punishedAt: 9, infractionHeight: 7, unjailedAt: null }],
+  [doubleSignKey(OTHER), { punishedAt: 9, infractionHeight: 7, unjailedAt: 60 }],
   [VALIDATOR_INDEX_KEY, { ids: [ID, OTHER] }],
 ];
 
@@ -67,6 +70,8 @@ describe('state entry codec', () => {
       [unbondingKey(1), '{"entries":[{"validatorId":"' + ID + '","delegator":"' + OTHER + '","amount":"1"}]}'],
       [epochKey(0), '{"epoch":0,"startHeight":1,"validators":{}}'],
       [evidenceUsedKey(ID, 1), '{"evidenceId":"ab","usedAt":1}'],
+      [doubleSignKey(ID), '{"punishedAt":9,"infractionHeight":7}'],
+      [doubleSignKey(ID), '{"punishedAt":9,"infractionHeight":7,"unjailedAt":"60"}'],
       [VALIDATOR_INDEX_KEY, '{"ids":[1]}'],
       ['nope/1', '{}'],
       [accountKey(ID), 'not json'],
