@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { encodeGenesis } from '../state/genesis.js';
 import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -17,6 +18,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
 import { registerStakingRoutes } from './stakingRoutes.js';
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
 import { encodeTx, txSignBytes } from '../codec/tx.js';
 import { createSigner } from '../crypto/ed25519.js';
 import { devAccount } from '../crypto/keys.js';
@@ -127,6 +129,40 @@ function finiteOnly(validate: ValidateFunction): (data: unknown) => boolean {
   return check;
 }
 
+/** A connection over the limit is closed this long after it opened, answered or not. */
+const OVER_LIMIT_GRACE_MS = 5_000;
+
+/**
+ * At most `max` connections are served. One over the limit gets one answer,
+ * `503 TOO_MANY_CONNECTIONS` with `connection: close` and `retry-after`, so
+ * that its client learns why instead of seeing a reset; it is closed within
+ * OVER_LIMIT_GRACE_MS whatever it does. Beyond twice the limit, connections
+ * are closed at once without an answer (what Node's own limit does), which
+ * bounds what a flood of idle sockets can hold.
+ */
+function limitConnections(app: FastifyInstance, max: number, counter: Counter<'answered'>): void {
+  let open = 0;
+  const overLimit = new WeakSet<object>();
+  app.server.prependListener('connection', (socket: Socket) => {
+    open++;
+    socket.once('close', () => open--);
+    if (open <= max) return;
+    if (open > 2 * max) {
+      counter.inc({ answered: 'false' });
+      socket.destroy();
+      return;
+    }
+    counter.inc({ answered: 'true' });
+    overLimit.add(socket);
+    setTimeout(() => socket.destroy(), OVER_LIMIT_GRACE_MS).unref();
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if (!overLimit.has(req.raw.socket)) return;
+    reply.header('connection', 'close').header('retry-after', '1');
+    return sendError(reply, ErrorCode.TOO_MANY_CONNECTIONS, `this node serves at most ${max} connections at once; retry later`);
+  });
+}
+
 export async function createApi(node: FastposNode, opts: ApiOptions): Promise<FastifyInstance> {
   const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false });
   const coercing = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false });
@@ -149,7 +185,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     clientErrorHandler: answerClientError,
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : finiteOnly(coercing.compile(schema))));
-  app.server.maxConnections = opts.maxConnections;
+  limitConnections(app, opts.maxConnections, node.metrics.httpConnectionsOverLimit);
   // JSON only: any other content type is refused with 415.
   app.removeContentTypeParser('text/plain');
 

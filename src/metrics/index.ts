@@ -76,6 +76,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     txAccepted: new Counter({ name: 'fastpos_tx_accepted_total', help: 'Txs admitted to the mempool', registers: r }),
     proposals: new Counter({ name: 'fastpos_validator_proposals_total', help: 'Blocks proposed with a key this node holds', labelNames: ['validator'] as const, registers: r }),
     votes: new Counter({ name: 'fastpos_validator_votes_total', help: 'Votes signed with a key this node holds, by type', labelNames: ['validator', 'type'] as const, registers: r }),
+    httpConnectionsOverLimit: new Counter({
+      name: 'fastpos_http_connections_over_limit_total',
+      help: 'Connections over maxConnections, by whether they got an answer (503 TOO_MANY_CONNECTIONS) or were closed at once (beyond twice the limit)',
+      labelNames: ['answered'] as const,
+      registers: r,
+    }),
     httpRequests: new Counter({ name: 'fastpos_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['method', 'route', 'status'] as const, registers: r }),
     httpDuration: new Histogram({
       name: 'fastpos_http_request_duration_seconds',

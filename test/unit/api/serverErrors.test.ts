@@ -85,3 +85,49 @@ describe('errors raised before a route runs', () => {
     assert.equal(r.status, 200);
   });
 });
+
+describe('connections over maxConnections', () => {
+  let n: TestNode;
+  let port: number;
+  before(async () => {
+    n = await startTestNode({ config: { maxConnections: 2 } });
+    port = Number(new URL(n.url).port);
+  });
+  after(async () => {
+    await n.dispose();
+  });
+
+  /** Opens a connection and waits until the server has accepted it. */
+  async function hold(): Promise<Socket> {
+    const accepted = new Promise((resolve) => n.app.server.once('connection', resolve));
+    const s = connect({ host: '127.0.0.1', port });
+    s.on('error', () => undefined);
+    await accepted;
+    return s;
+  }
+
+  it('error: one over the limit is answered 503 TOO_MANY_CONNECTIONS with connection: close; served again once one closes', async () => {
+    const held = [await hold(), await hold()];
+    const r = parse(await raw(port, 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n'));
+    assertSpecError(r, 503, 'TOO_MANY_CONNECTIONS');
+    assert.match(r.body.error.message, /at most 2 connections/);
+    assert.match(r.headers, /connection: close/);
+    assert.match(r.headers, /retry-after: 1/);
+    // The answered connection was closed by the server (raw() returned on close), so the count is back at 2.
+    held[0]!.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const ok = parse(await raw(port, 'GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+    assert.equal(ok.status, 200);
+    held[1]!.destroy();
+  });
+
+  it('error: beyond twice the limit a connection is closed without an answer', async () => {
+    const held = [await hold(), await hold(), await hold(), await hold()];
+    assert.equal(await raw(port, 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n'), '');
+    for (const s of held) s.destroy();
+    const metrics = (await n.app.inject({ method: 'GET', url: '/metrics' })).body;
+    // First test: one answered; this one: two answered (held) and one closed at once.
+    assert.match(metrics, /fastpos_http_connections_over_limit_total\{answered="true"\} 3/);
+    assert.match(metrics, /fastpos_http_connections_over_limit_total\{answered="false"\} 1/);
+  });
+});
