@@ -2,8 +2,8 @@ import { ErrorCode, FastposError } from '../errors.js';
 import type {
   Account,
   Delegation,
-  EpochRecord,
   DoubleSignPunishment,
+  EpochRecord,
   EvidenceUsed,
   SlashRecord,
   UnbondingBucket,
