@@ -6,7 +6,7 @@ import { ErrorCode } from '../errors.js';
 import type { ChainParams, DoubleSignPunishment, Evidence, SignedMessage } from '../types/index.js';
 import { readEpoch, epochOf } from './epochs.js';
 import type { Overlay } from './overlay.js';
-import { jail, slash, type StakingContext } from './staking.js';
+import { getDoubleSignPunishment, jail, slash, type StakingContext } from './staking.js';
 import type { StateReader } from './worldState.js';
 
 export { decodeEvidence, encodeEvidence, evidenceId } from '../codec/tx.js';
@@ -56,7 +56,7 @@ export function checkEvidence(state: StateReader, e: Evidence, ctx: EvidenceCont
   if (state.get(evidenceUsedKey(validatorId, height)) !== undefined) {
     return problem(ErrorCode.EVIDENCE_ALREADY_USED, `a double sign of ${validatorId} at height ${height} was already punished`);
   }
-  const punished = state.get(doubleSignKey(validatorId)) as DoubleSignPunishment | undefined;
+  const punished = getDoubleSignPunishment(state, validatorId);
   if (punished !== undefined && (punished.unjailedAt === null || height < punished.unjailedAt)) {
     return problem(
       ErrorCode.EVIDENCE_ALREADY_USED,

@@ -78,6 +78,11 @@ export function getDelegation(state: StateReader, delegator: Address): Delegatio
   return (state.get(delegationKey(delegator)) as Delegation | undefined) ?? { shares: {} };
 }
 
+/** The validator's latest double-sign punishment (`dsp/<id>`), if it was ever punished for one. */
+export function getDoubleSignPunishment(state: StateReader, id: Address): DoubleSignPunishment | undefined {
+  return state.get(doubleSignKey(id)) as DoubleSignPunishment | undefined;
+}
+
 export function getUnbondingBucket(state: StateReader, completionHeight: number): UnbondingBucket | undefined {
   return state.get(unbondingKey(completionHeight)) as UnbondingBucket | undefined;
 }
@@ -222,7 +227,7 @@ export function unjail(o: Overlay, ctx: StakingContext, from: Address, p: Unjail
   if (ctx.height < v.jailedUntil) return ErrorCode.JAIL_NOT_EXPIRED;
   putValidator(o, { ...v, status: v.stake >= ctx.params.minSelfBond ? 'active' : 'unbonding' });
   // Double signs from now on are a new spell: punishable again.
-  const punished = o.get(doubleSignKey(v.id)) as DoubleSignPunishment | undefined;
+  const punished = getDoubleSignPunishment(o, v.id);
   if (punished !== undefined && punished.unjailedAt === null) o.set(doubleSignKey(v.id), { ...punished, unjailedAt: ctx.height });
   return null;
 }
