@@ -243,7 +243,7 @@ const validatorSummaryProps = {
 
 export const validatorDetailResponse = {
   type: 'object',
-  required: [...Object.keys(validatorSummaryProps), 'operator', 'missed', 'slashes', 'unbonding'],
+  required: [...Object.keys(validatorSummaryProps), 'operator', 'missed', 'slashes', 'doubleSignPunishment', 'unbonding'],
   properties: {
     ...validatorSummaryProps,
     operator: idOut,
@@ -254,6 +254,10 @@ export const validatorDetailResponse = {
         type: 'object',
         properties: { height: uintOut, infractionHeight: uintOut, reason: { type: 'string' }, fractionBps: uintOut, burned: amountOut },
       },
+    },
+    doubleSignPunishment: {
+      type: ['object', 'null'],
+      properties: { punishedAt: uintOut, infractionHeight: uintOut, unjailedAt: { type: ['integer', 'null'] } },
     },
     unbonding: {
       type: 'array',

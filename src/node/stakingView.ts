@@ -13,7 +13,7 @@
 import { VALIDATOR_INDEX_KEY } from '../codec/state.js';
 import { validatorSetFromEntries } from '../consensus/validatorSet.js';
 import { epochStartHeight, readEpoch, selectEpochValidators } from '../state/epochs.js';
-import { getDelegation, getUnbondingBucket, getValidator } from '../state/staking.js';
+import { getDelegation, getDoubleSignPunishment, getUnbondingBucket, getValidator } from '../state/staking.js';
 import type { StateReader } from '../state/worldState.js';
 import type { Address, ChainParams, Validator, ValidatorEntry, ValidatorIndex, ValidatorSet } from '../types/index.js';
 
@@ -45,6 +45,7 @@ export interface ValidatorDetailJson extends ValidatorSummaryJson {
   operator: string;
   missed: number[];
   slashes: { height: number; infractionHeight: number; reason: string; fractionBps: number; burned: string }[];
+  doubleSignPunishment: { punishedAt: number; infractionHeight: number; unjailedAt: number | null } | null;
   unbonding: { delegator: string; amount: string; creationHeight: number; completionHeight: number }[];
 }
 
@@ -126,6 +127,7 @@ export function validatorDetail(state: StateReader, current: ValidatorSet, id: A
     operator: v.rewardAddress,
     missed: [...v.missed],
     slashes: v.slashes.map((s) => ({ height: s.height, infractionHeight: s.infractionHeight, reason: s.reason, fractionBps: s.fractionBps, burned: s.burned.toString() })),
+    doubleSignPunishment: getDoubleSignPunishment(state, id) ?? null,
     unbonding: unbondings
       .filter((e) => e.validatorId === id)
       .map((e) => ({ delegator: e.delegator, amount: e.amount.toString(), creationHeight: e.creationHeight, completionHeight: e.completionHeight })),

@@ -112,9 +112,15 @@ describe('validator economics across processes', { timeout: 240_000 }, () => {
       );
       // It double-votes at every height until it leaves the set, yet the spell is punished once:
       // one slash of slashDoubleSignBps (the rest of its evidence is covered until it unjails).
-      type ValidatorRecord = { stake: string; slashes: { reason: string; fractionBps: number; infractionHeight: number }[] };
+      type ValidatorRecord = {
+        stake: string;
+        slashes: { height: number; reason: string; fractionBps: number; infractionHeight: number }[];
+        doubleSignPunishment: { punishedAt: number; infractionHeight: number; unjailedAt: number | null } | null;
+      };
       const record = await getJson<ValidatorRecord>(`${n0.url}/validators/${byzId}`);
       assert.equal(record.slashes.length, 1, JSON.stringify(record.slashes));
+      const { height: punishedAt, infractionHeight } = record.slashes[0]!;
+      assert.deepEqual(record.doubleSignPunishment, { punishedAt, infractionHeight, unjailedAt: null });
       assert.equal(record.slashes[0]!.reason, 'double_sign');
       assert.equal(record.slashes[0]!.fractionBps, 500);
       assert.equal(jailed.status, 'jailed');

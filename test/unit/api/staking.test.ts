@@ -121,7 +121,7 @@ describe('after staking txs', () => {
     assert.deepEqual(v.json, {
       id: VAL1.address, pubKey: VAL1.publicKey, address: VAL1.address, rewardAddress: acct(1).address, operator: acct(1).address,
       stake: '1000', delegated: '0', delegatorShares: '0', votingPower: '0', workWeight: 10_000, status: 'active', jailedUntil: 0, inSet: false,
-      missed: [], slashes: [], unbonding: [],
+      missed: [], slashes: [], doubleSignPunishment: null, unbonding: [],
     });
     const list = await get('/validators');
     assert.deepEqual(list.json.map((x: any) => x.id), [VAL0, VAL1.address].sort());

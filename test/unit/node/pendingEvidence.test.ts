@@ -77,9 +77,15 @@ describe('pending evidence across a restart', () => {
     // Both kept (each is valid on its own), though a block may carry only one of them.
     if (!slashedAlready) assert.deepEqual(pending.pending.items.map((i) => i.evidenceId).sort(), [evidenceId(e), evidenceId(e2)].sort());
     await waitForHeight(second, second.node.height + 2);
-    const v = (await second.app.inject({ method: 'GET', url: `/validators/${VAL0.address}` })).json() as { slashes: { reason: string; infractionHeight: number }[]; status: string };
+    const v = (await second.app.inject({ method: 'GET', url: `/validators/${VAL0.address}` })).json() as {
+      slashes: { reason: string; infractionHeight: number; height: number }[];
+      status: string;
+      doubleSignPunishment: { punishedAt: number; infractionHeight: number; unjailedAt: number | null } | null;
+    };
     assert.deepEqual(v.slashes.filter((s) => s.reason === 'double_sign').map((s) => s.infractionHeight), [1], JSON.stringify(v.slashes));
     assert.equal(v.status, 'jailed');
+    const slashedAt = v.slashes.find((s) => s.reason === 'double_sign')!.height;
+    assert.deepEqual(v.doubleSignPunishment, { punishedAt: slashedAt, infractionHeight: 1, unjailedAt: null });
     // Used, and the other height covered by that punishment: the list on disk is empty again.
     await waitFile(file, (t) => (JSON.parse(t) as { evidence: unknown[] }).evidence.length === 0);
   });
