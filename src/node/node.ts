@@ -26,7 +26,7 @@ import type { Metrics } from '../metrics/index.js';
 import { createMetrics } from '../metrics/index.js';
 import { getAccount, type TxContext } from '../state/execute.js';
 import { epochOf } from '../state/epochs.js';
-import { checkEvidence, selectValidEvidence } from '../state/evidence.js';
+import { checkEvidence, selectValidEvidence, type EvidenceContext } from '../state/evidence.js';
 import { getValidator } from '../state/staking.js';
 import { genesisEntries, genesisHash as computeGenesisHash, usesDevKeys } from '../state/genesis.js';
 import { WorldState, type StateReader } from '../state/worldState.js';
@@ -820,7 +820,7 @@ export class FastposNode extends EventEmitter {
       });
     }
     const t0 = performance.now();
-    const evidence = selectValidEvidence(this.world, this.pendingEvidence.values(), { chainId: this.genesis.chainId, params: this.genesis.params, height });
+    const evidence = selectValidEvidence(this.world, this.pendingEvidence.values(), this.evidenceContext(height));
     const built = buildBlock({ env: this.env(), state: this.world, tip: this.tip, round, timestamp: this.clock.now(), candidates: this.mempool.candidates(this.world), evidence });
     for (const sk of built.skipped) {
       if (sk.error.code !== ErrorCode.NONCE_TOO_HIGH) {
@@ -974,9 +974,14 @@ export class FastposNode extends EventEmitter {
     if (this.pendingEvidence.size === 0) return;
     const before = this.pendingEvidence.size;
     // Each item on its own: evidence of one validator at several heights stays until one of them is on chain.
-    const ctx = { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 };
+    const ctx = this.evidenceContext(this.tip.height + 1);
     for (const [k, e] of this.pendingEvidence) if (checkEvidence(this.world, e, ctx) !== null) this.pendingEvidence.delete(k);
     if (this.pendingEvidence.size !== before) this.savePendingEvidence();
+  }
+
+  /** What evidence checks need to know of a block at `height`. */
+  private evidenceContext(height: number): EvidenceContext {
+    return { chainId: this.genesis.chainId, params: this.genesis.params, height };
   }
 
   /** Keeps the pending list on disk (pending_evidence.json) so that a restart does not lose it. */
@@ -991,9 +996,8 @@ export class FastposNode extends EventEmitter {
 
   /** Adds evidence (from an operator or a peer) to what this node proposes; returns its problem if it is not valid now. */
   offerEvidence(e: Evidence): { code: ErrorCode; message: string } | null {
-    const ctx = { chainId: this.genesis.chainId, params: this.genesis.params, height: this.tip.height + 1 };
-    const valid = selectValidEvidence(this.world, [e], ctx);
-    if (valid.length === 0) return checkEvidence(this.world, e, ctx) ?? { code: ErrorCode.INVALID_EVIDENCE, message: 'evidence is not valid at the next height' };
+    const problem = checkEvidence(this.world, e, this.evidenceContext(this.tip.height + 1));
+    if (problem !== null) return problem;
     this.pendingEvidence.set(evidenceKey(e.a), e);
     this.savePendingEvidence();
     return null;
