@@ -165,6 +165,23 @@ export class ConsensusEngine {
     return this.lockedHash === null ? null : { round: this.lockedRound, blockHash: this.lockedHash };
   }
 
+  /**
+   * How much this height's vote tallies hold: distinct values tallied and vote
+   * entries kept, over every round and type (read-only, for tests and checks).
+   */
+  get tallySize(): { readonly values: number; readonly entries: number } {
+    let values = 0;
+    let entries = 0;
+    for (const rs of this.rounds.values()) {
+      for (const set of [rs.prevotes, rs.precommits]) {
+        values += set.byValue.size;
+        entries += set.votes.size;
+        for (const forValue of set.byValue.values()) entries += forValue.size;
+      }
+    }
+    return { values, entries };
+  }
+
   private roundState(r: number): RoundState {
     let rs = this.rounds.get(r);
     if (rs === undefined) {
