@@ -83,23 +83,34 @@ export type EngineAction =
   /** The lock changed: the driver persists it before sending the precommit that follows. */
   | { readonly kind: 'lock'; readonly height: number; readonly round: number; readonly blockHash: string; readonly block: Block }
   | { readonly kind: 'decide'; readonly height: number; readonly block: Block; readonly blockHash: string; readonly commit: Commit }
+  /** Two conflicting messages of one validator: reported once per validator, round and type (the first conflict). */
   | { readonly kind: 'evidence'; readonly first: VoteMsg | ProposalMsg; readonly second: VoteMsg | ProposalMsg };
 
 interface RoundVotes {
   /** First vote of each validator (rules 4, 7 and 9 count each validator once). */
   readonly votes: Map<string, VoteMsg>;
-  /** Votes per value ('nil' for nil votes), each validator at most once per value. */
+  /** Counted votes per value ('nil' for nil votes), each validator at most once per value. */
   readonly byValue: Map<string, Map<string, VoteMsg>>;
-  /** Power per block hash ('nil' for nil votes). */
+  /** Counted power per block hash ('nil' for nil votes). */
   readonly power: Map<string, bigint>;
   total: bigint;
+  /** Extra votes not counted yet, per value: their value is not endorsed (see `endorsed`). */
+  readonly held: Map<string, Map<string, VoteMsg>>;
+  /** How many held votes each validator has, at most MAX_HELD_VOTES. */
+  readonly heldCount: Map<string, number>;
+  /** Validators whose equivocation in this round and type has been reported. */
+  readonly reported: Set<string>;
 }
 
 interface RoundState {
   proposal: ProposalMsg | null;
   proposalValid: boolean;
+  /** Block hashes that proposals of later rounds claim had a quorum of prevotes here (their validRound is this round). */
+  readonly claimed: Set<string>;
   readonly prevotes: RoundVotes;
   readonly precommits: RoundVotes;
+  /** A conflicting proposal of this round has been reported. */
+  proposalReported: boolean;
   /** "first time" guards of rules 4, 5 and 7. */
   prevoteTimeoutScheduled: boolean;
   precommitTimeoutScheduled: boolean;
@@ -109,9 +120,16 @@ interface RoundState {
 const NIL = 'nil';
 /** Messages for rounds further ahead are ignored: memory stays bounded whatever a faulty validator sends. */
 export const MAX_ROUNDS_AHEAD = 100;
+/**
+ * Extra votes of one validator (after its first, for other values) kept per
+ * round and type while their value is not endorsed; any beyond are dropped
+ * (still reported as equivocation). A vote for an endorsed value is counted
+ * whatever came before it.
+ */
+export const MAX_HELD_VOTES = 2;
 
 function emptyVotes(): RoundVotes {
-  return { votes: new Map(), byValue: new Map(), power: new Map(), total: 0n };
+  return { votes: new Map(), byValue: new Map(), power: new Map(), total: 0n, held: new Map(), heldCount: new Map(), reported: new Set() };
 }
 
 /** Persisted lock of a validator (kept across restarts by the driver). */
@@ -177,15 +195,31 @@ export class ConsensusEngine {
         values += set.byValue.size;
         entries += set.votes.size;
         for (const forValue of set.byValue.values()) entries += forValue.size;
+        for (const forValue of set.held.values()) entries += forValue.size;
       }
     }
     return { values, entries };
   }
 
+  /**
+   * Whether the engine keeps `v` (counted, or held back until its value is
+   * endorsed). False for a vote it dropped, of another height or beyond the
+   * round window: such a vote may count if it arrives again later, so whoever
+   * filters repeated messages should let it through.
+   */
+  holdsVote(v: VoteMsg): boolean {
+    if (!this.started || v.height !== this.height) return false;
+    const rs = this.rounds.get(v.round);
+    if (rs === undefined) return false;
+    const set = v.type === 'prevote' ? rs.prevotes : rs.precommits;
+    const key = v.blockHash ?? NIL;
+    return set.byValue.get(key)?.get(v.validatorId)?.signature === v.signature || set.held.get(key)?.get(v.validatorId)?.signature === v.signature;
+  }
+
   private roundState(r: number): RoundState {
     let rs = this.rounds.get(r);
     if (rs === undefined) {
-      rs = { proposal: null, proposalValid: false, prevotes: emptyVotes(), precommits: emptyVotes(), prevoteTimeoutScheduled: false, precommitTimeoutScheduled: false, rule5Done: false };
+      rs = { proposal: null, proposalValid: false, claimed: new Set(), proposalReported: false, prevotes: emptyVotes(), precommits: emptyVotes(), prevoteTimeoutScheduled: false, precommitTimeoutScheduled: false, rule5Done: false };
       this.rounds.set(r, rs);
     }
     return rs;
@@ -264,11 +298,24 @@ export class ConsensusEngine {
     if (p.proposer !== this.proposerOf(p.round)) return;
     const rs = this.roundState(p.round);
     if (rs.proposal !== null) {
-      if (rs.proposal.blockHash !== p.blockHash) out.push({ kind: 'evidence', first: rs.proposal, second: p });
+      if (rs.proposal.blockHash !== p.blockHash && !rs.proposalReported) {
+        rs.proposalReported = true;
+        out.push({ kind: 'evidence', first: rs.proposal, second: p });
+      }
       return;
     }
     rs.proposal = p;
     rs.proposalValid = valid;
+    // The proposal endorses its block in its round, and, with a validRound, claims a quorum of prevotes there:
+    // extra votes held back for that block now count.
+    this.promote(rs, rs.prevotes, p.blockHash);
+    this.promote(rs, rs.precommits, p.blockHash);
+    if (p.validRound >= 0 && p.validRound < p.round) {
+      const vr = this.roundState(p.validRound);
+      vr.claimed.add(p.blockHash);
+      this.promote(vr, vr.prevotes, p.blockHash);
+      this.promote(vr, vr.precommits, p.blockHash);
+    }
     this.reevaluate(out);
   }
 
@@ -280,27 +327,36 @@ export class ConsensusEngine {
     const set = v.type === 'prevote' ? rs.prevotes : rs.precommits;
     const prev = set.votes.get(v.validatorId);
     const key = v.blockHash ?? NIL;
-    let forValue = set.byValue.get(key);
-    if (forValue === undefined) {
-      forValue = new Map();
-      set.byValue.set(key, forValue);
-    }
     if (prev !== undefined) {
       if (prev.blockHash === v.blockHash) return;
-      out.push({ kind: 'evidence', first: prev, second: v });
+      if (!set.reported.has(v.validatorId)) {
+        set.reported.add(v.validatorId);
+        out.push({ kind: 'evidence', first: prev, second: v });
+      }
       // As in the paper, "2f+1 PREVOTE(h, r, id(v))" counts distinct validators per value: an equivocator's
       // other vote counts for its own value (once), never in the any-value totals of rules 4, 7 and 9.
       // Two quorums for different values still share more than 1/3 of the power: an honest validator.
-      if (forValue.has(v.validatorId)) return;
+      if (set.byValue.get(key)?.has(v.validatorId) === true || set.held.get(key)?.has(v.validatorId) === true) return;
+      if (this.endorsed(rs, set, key)) {
+        this.count(rs, set, v, key, power);
+        if (!this.decided) this.reevaluate(out);
+        return;
+      }
+      // Not endorsed (yet): keep a few, so that a proposal arriving later can still make one count.
+      const held = set.heldCount.get(v.validatorId) ?? 0;
+      if (held >= MAX_HELD_VOTES) return;
+      set.heldCount.set(v.validatorId, held + 1);
+      let forValue = set.held.get(key);
+      if (forValue === undefined) {
+        forValue = new Map();
+        set.held.set(key, forValue);
+      }
       forValue.set(v.validatorId, v);
-      set.power.set(key, (set.power.get(key) ?? 0n) + power);
-      if (!this.decided) this.reevaluate(out);
       return;
     }
     set.votes.set(v.validatorId, v);
-    forValue.set(v.validatorId, v);
-    set.power.set(key, (set.power.get(key) ?? 0n) + power);
     set.total += power;
+    this.count(rs, set, v, key, power);
     if (this.decided) return;
     // Rule 9: a skip set at a higher round moves us there.
     if (v.round > this.round) {
@@ -311,6 +367,46 @@ export class ConsensusEngine {
       }
     }
     this.reevaluate(out);
+  }
+
+  /**
+   * Whether a validator's extra vote for `key` counts: nil; the block of the
+   * round's proposal; a block that a later round's proposal claims had a
+   * quorum of prevotes here (its validRound); or a value that already has 1/3
+   * of the power counted (so an honest validator voted for it; a value with a
+   * quorum shown is one of them). These are few per round and type whatever a
+   * validator sends: one proposal per round, one claim per later proposal, and
+   * a value reaches 1/3 only through first votes (extra votes for a value are
+   * held back until it is endorsed), which total the power once, so at most
+   * three values. Each validator therefore occupies a bounded number of
+   * entries per round and type: its first vote, one per endorsed value, and at
+   * most MAX_HELD_VOTES held back.
+   */
+  private endorsed(rs: RoundState, set: RoundVotes, key: string): boolean {
+    return key === NIL || rs.proposal?.blockHash === key || rs.claimed.has(key) || hasSkipSet(set.power.get(key) ?? 0n, this.set!.totalPower);
+  }
+
+  /** Counts `v` for `key`; if that endorses the value, the votes held back for it count too. */
+  private count(rs: RoundState, set: RoundVotes, v: VoteMsg, key: string, power: bigint): void {
+    let forValue = set.byValue.get(key);
+    if (forValue === undefined) {
+      forValue = new Map();
+      set.byValue.set(key, forValue);
+    }
+    forValue.set(v.validatorId, v);
+    set.power.set(key, (set.power.get(key) ?? 0n) + power);
+    if (set.held.has(key) && this.endorsed(rs, set, key)) this.promote(rs, set, key);
+  }
+
+  /** Counts the votes held back for `key` (called once the value is endorsed). */
+  private promote(rs: RoundState, set: RoundVotes, key: string): void {
+    const forValue = set.held.get(key);
+    if (forValue === undefined) return;
+    set.held.delete(key);
+    for (const v of forValue.values()) {
+      set.heldCount.set(v.validatorId, (set.heldCount.get(v.validatorId) ?? 1) - 1);
+      this.count(rs, set, v, key, this.power.get(v.validatorId) ?? 0n);
+    }
   }
 
   /** Power of validators that precommitted in a round without prevoting there (for rule 9's "any message"). */

@@ -27,7 +27,10 @@ interface TestBlock {
 
 /** A block for height H (the engine never looks inside; the driver checks validity). */
 function testBlock(tag: string, round = 0): TestBlock {
-  const hash = sha256Hex(`block:${tag}`);
+  return testBlockWithHash(sha256Hex(`block:${tag}`), round);
+}
+
+function testBlockWithHash(hash: string, round = 0): TestBlock {
   const zero = '00'.repeat(32);
   const block: Block = {
     header: { version: 1, chainId: CHAIN, height: H, round, timestamp: 1_000 + round, prevHash: zero, proposer: ids[1]!, txRoot: zero, txCount: 0, stateRoot: zero, validatorSetHash: set4.hash, lastCommitHash: zero, evidenceHash: zero },
@@ -578,5 +581,171 @@ describe('consensus engine: counting votes', () => {
     assert.equal(h.engine.round, 0);
     h.vote('prevote', 2, 2, B.hash);
     assert.equal(h.engine.round, 2);
+  });
+});
+
+/** `n` distinct block hashes nobody proposed. */
+function junk(n: number, tag = 'junk'): string[] {
+  return Array.from({ length: n }, (_, i) => sha256Hex(`${tag}:${i}`));
+}
+
+describe('consensus engine: what one validator can make it hold', () => {
+  it('bound: a validator sending 10,000 distinct prevotes keeps the tallies bounded, is reported once, and an honest quorum still decides', () => {
+    const h = new Harness();
+    h.start();
+    h.propose(0, A);
+    h.vote('prevote', 0, 3, null);
+    const flood = junk(10_000);
+    let evidence = 0;
+    for (const hash of flood.slice(0, 10)) evidence += evidenceIn(h.vote('prevote', 0, 3, hash)).length;
+    const early = h.engine.tallySize;
+    for (const hash of flood.slice(10)) evidence += evidenceIn(h.vote('prevote', 0, 3, hash)).length;
+    const after = h.engine.tallySize;
+    assert.deepEqual(after, early, 'the tallies do not grow with the number of votes one validator sends');
+    assert.ok(after.values <= 4 && after.entries <= 8, `tallies hold ${JSON.stringify(after)}`);
+    assert.equal(evidence, 1, 'the equivocation is reported once');
+    // The honest validators (the local one included, its own vote fed back) still reach a quorum and decide.
+    h.vote('prevote', 0, 0, A.hash);
+    h.prevotes(0, [1, 2], A.hash);
+    assert.deepEqual(h.engine.lock, { round: 0, blockHash: A.hash });
+    const out = h.precommits(0, [0, 1, 2], A.hash);
+    assert.deepEqual(decisionsIn(out).map((d) => d.blockHash), [A.hash]);
+  });
+
+  it('bound: a validator sending 10,000 distinct precommits keeps the tallies bounded and the honest quorum decides', () => {
+    const h = new Harness();
+    h.start();
+    h.propose(0, A);
+    h.vote('precommit', 0, 3, A.hash);
+    let evidence = 0;
+    for (const hash of junk(10_000)) evidence += evidenceIn(h.vote('precommit', 0, 3, hash)).length;
+    assert.equal(evidence, 1);
+    const size = h.engine.tallySize;
+    assert.ok(size.values <= 4 && size.entries <= 8, `tallies hold ${JSON.stringify(size)}`);
+    const [d] = decisionsIn(h.precommits(0, [1, 2], A.hash));
+    assert.ok(d !== undefined);
+    assert.equal(d.commit.signatures.length, 3);
+  });
+
+  it('bound: flooding every round of the window keeps memory proportional to validators times rounds', () => {
+    const h = new Harness();
+    h.start();
+    const perRound = 50;
+    for (let r = 0; r <= 100; r++) {
+      for (const type of ['prevote', 'precommit'] as const) {
+        for (const hash of junk(perRound, `r${r}${type}`)) h.vote(type, r, 3, hash);
+      }
+    }
+    assert.equal(h.engine.round, 0, 'one validator is not a skip set');
+    const size = h.engine.tallySize;
+    // Per round and type: one first vote plus at most a couple of held-back ones.
+    assert.ok(size.entries <= 101 * 2 * 4, `tallies hold ${JSON.stringify(size)} after ${101 * 2 * perRound} votes`);
+  });
+
+  it("bound: an equivocator's vote for the proposal that arrives before the proposal counts once the proposal arrives (classic liveness case)", () => {
+    const h = new Harness();
+    h.start();
+    h.vote('prevote', 0, 3, null);
+    h.vote('prevote', 0, 3, A.hash);
+    h.vote('precommit', 0, 3, null);
+    h.vote('precommit', 0, 3, A.hash);
+    h.propose(0, A);
+    h.prevotes(0, [1, 2], A.hash);
+    assert.deepEqual(h.engine.lock, { round: 0, blockHash: A.hash });
+    const [d] = decisionsIn(h.precommits(0, [1, 2], A.hash));
+    assert.ok(d !== undefined);
+    assert.ok(d.commit.signatures.some((s) => s.validatorId === ids[3]));
+  });
+
+  it("bound: after a flood, the flooder's vote for the round's proposal still counts", () => {
+    const h = new Harness();
+    h.start();
+    h.propose(0, A);
+    h.vote('prevote', 0, 3, null);
+    for (const hash of junk(1_000)) h.vote('prevote', 0, 3, hash);
+    h.vote('prevote', 0, 3, A.hash);
+    h.prevotes(0, [1, 2], A.hash);
+    assert.deepEqual(h.engine.lock, { round: 0, blockHash: A.hash });
+  });
+
+  it("bound: after a flood, the flooder's vote for a value a later proposal claims with validRound still counts (rule 3)", () => {
+    const h = new Harness();
+    h.start({ round: 2 });
+    assert.equal(votesIn(h.propose(2, A, { validRound: 1 })).length, 0);
+    h.vote('prevote', 1, 3, null);
+    for (const hash of junk(1_000)) h.vote('prevote', 1, 3, hash);
+    h.vote('prevote', 1, 3, A.hash);
+    h.vote('prevote', 1, 1, A.hash);
+    assert.deepEqual(onlyVote(h.vote('prevote', 1, 2, A.hash)), ['prevote', 2, A.hash]);
+  });
+
+  it("bound: a held-back vote counts once a third of the power has voted for its value", () => {
+    // No proposal at this node: the value is shown by the others' votes.
+    const h = new Harness();
+    h.start();
+    h.vote('precommit', 0, 3, null);
+    h.vote('precommit', 0, 3, A.hash);
+    h.precommits(0, [1, 2], A.hash);
+    const [d] = decisionsIn(h.propose(0, A));
+    assert.ok(d !== undefined);
+    assert.equal(d.commit.signatures.length, 3);
+  });
+
+  it('bound: beyond the first held-back votes, votes for values nobody else supports are dropped', () => {
+    const flood = junk(100);
+    const run = (target: string): boolean => {
+      const h = new Harness();
+      h.start();
+      h.vote('prevote', 0, 3, null);
+      for (const hash of flood) h.vote('prevote', 0, 3, hash);
+      h.propose(0, testBlockWithHash(target));
+      h.vote('prevote', 0, 1, target);
+      h.vote('prevote', 0, 2, target);
+      return h.engine.lock !== null;
+    };
+    assert.equal(run(flood[0]!), true, 'the first extra vote is held back and counts when its value is proposed');
+    assert.equal(run(flood[50]!), false, 'a later one was dropped');
+  });
+
+  it('bound: holdsVote tells a counted or held-back vote from a dropped one, which counts when it arrives again once its value is endorsed', () => {
+    const h = new Harness();
+    h.start();
+    const vote = (hash: string | null) => ({ type: 'prevote' as const, height: H, round: 0, validatorId: ids[3]!, blockHash: hash, signature: sigOf('prevote', 0, 3, hash) });
+    const flood = junk(10);
+    h.vote('prevote', 0, 3, null);
+    for (const hash of flood) h.vote('prevote', 0, 3, hash);
+    assert.equal(h.engine.holdsVote(vote(null)), true, 'first vote');
+    assert.equal(h.engine.holdsVote(vote(flood[0]!)), true, 'held back');
+    assert.equal(h.engine.holdsVote(vote(flood[5]!)), false, 'dropped');
+    assert.equal(h.engine.holdsVote({ ...vote(null), signature: 'other' }), false, 'another signature');
+    // Once its value is proposed, the dropped vote counts when it is sent again.
+    const target = testBlockWithHash(flood[5]!);
+    h.propose(0, target);
+    h.vote('prevote', 0, 3, flood[5]!);
+    assert.equal(h.engine.holdsVote(vote(flood[5]!)), true);
+    h.prevotes(0, [1, 2], flood[5]!);
+    assert.deepEqual(h.engine.lock, { round: 0, blockHash: flood[5]! });
+  });
+  it('bound: evidence is reported once per validator, round and type', () => {
+    const h = new Harness();
+    h.start();
+    h.vote('prevote', 0, 1, A.hash);
+    assert.equal(evidenceIn(h.vote('prevote', 0, 1, null)).length, 1);
+    assert.equal(evidenceIn(h.vote('prevote', 0, 1, B.hash)).length, 0);
+    h.vote('precommit', 0, 1, A.hash);
+    assert.equal(evidenceIn(h.vote('precommit', 0, 1, null)).length, 1);
+    h.vote('prevote', 1, 1, A.hash);
+    assert.equal(evidenceIn(h.vote('prevote', 1, 1, null)).length, 1);
+  });
+
+  it('bound: a conflicting proposal is reported once per round and never replaces the first', () => {
+    const h = new Harness();
+    h.start();
+    h.propose(0, A);
+    assert.equal(evidenceIn(h.propose(0, B)).length, 1);
+    let more = 0;
+    for (const hash of junk(100)) more += evidenceIn(h.propose(0, testBlockWithHash(hash))).length;
+    assert.equal(more, 0);
+    assert.equal(locksIn(h.prevotes(0, [1, 2, 3], A.hash)).length, 1);
   });
 });
