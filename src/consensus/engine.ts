@@ -1,11 +1,12 @@
 /**
  * The Tendermint consensus algorithm (Buchman, Kwon, Milosevic, "The latest
  * gossip on BFT consensus", 2018, Algorithm 1) as a deterministic state
- * machine: `step(event)` takes one event (start of a height, a proposal, a
- * vote, a timeout, a certified block) and returns actions (sign and send a
- * proposal or vote, schedule a timeout, decide, report equivocation). It has
- * no I/O, clock or randomness; the driver (node/consensusDriver.ts) performs
- * the actions and feeds back what arrives, including its own signed messages.
+ * machine: `stepEvent(event)` takes one event (start of a height, a
+ * proposal, a vote, a timeout, a certified block) and returns actions (sign
+ * and send a proposal or vote, schedule a timeout, decide, report
+ * equivocation). It has no I/O, clock or randomness; the driver (driver.ts)
+ * performs the actions and feeds back what arrives, including its own signed
+ * messages. What one validator can make it hold is bounded (see `endorsed`).
  *
  * Rule numbers in comments follow shared/spec/consensus-notes.md.
  * @module
