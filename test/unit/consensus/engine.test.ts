@@ -528,7 +528,7 @@ describe('consensus engine: counting votes', () => {
     assert.equal(d.commit.signatures.length, 3);
   });
 
-  it('counting: the quorum does not depend on the order of an equivocator\u2019s votes', () => {
+  it("counting: the quorum does not depend on the order of an equivocator's votes", () => {
     for (const order of [
       [null, A.hash],
       [A.hash, null],
