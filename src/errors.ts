@@ -91,3 +91,21 @@ export function isFastposError(e: unknown): e is FastposError {
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`invariant violated: ${message}`);
 }
+
+/**
+ * A failure after which the node must stop: a decided block that could not be
+ * made durable, or a double-sign guard record that could not be written. Never
+ * sent to a client; the node stops signing and its process exits non-zero.
+ */
+export class FatalError extends Error {
+  override readonly name = 'FatalError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+
+  /** `e` as a FatalError (a FatalError is returned as is; anything else becomes the cause of one). */
+  static from(e: unknown, message: string): FatalError {
+    if (e instanceof FatalError) return e;
+    return new FatalError(`${message}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}

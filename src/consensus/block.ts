@@ -121,6 +121,22 @@ function invalid(message: string): never {
 }
 
 /**
+ * Why a block's body is not the body its header commits to (tx count, tx
+ * root, previous certificate hash, evidence hash), or null when it is. A
+ * header hash says nothing about a body on its own: every block taken from a
+ * peer is checked with this before it is stored, served or relayed.
+ */
+export function bodyMismatch(block: Block): string | null {
+  const h = block.header;
+  if (h.txCount !== block.txs.length) return `txCount ${h.txCount} but ${block.txs.length} txs`;
+  const root = txRoot(block.txs.map((d) => d.id));
+  if (h.txRoot !== root) return `txRoot must be ${root}, got ${h.txRoot}`;
+  if (h.lastCommitHash !== commitHash(block.lastCommit)) return 'lastCommitHash does not match lastCommit';
+  if (h.evidenceHash !== evidenceListHash(block.evidence)) return 'evidenceHash does not match the evidence carried';
+  return null;
+}
+
+/**
  * Deterministic validity of a proposed or received block on top of `tip`
  * (consensus notes: "block validity"): header fields, proposer of the round,
  * limits, tx root, the carried previous certificate's hash, and execution of

@@ -7,17 +7,18 @@
  * @module
  */
 import { voteSignBytes } from '../codec/block.js';
-import { decodeFinalizePayload, decodeProposalPayload, decodeVotePayload, encodeFinalizePayload, encodeProposalPayload, envelopeSignBytes, type Envelope, type UnsignedEnvelope } from '../codec/envelope.js';
+import { encodeFinalizePayload, encodeProposalPayload, envelopeSignBytes, type Envelope, type UnsignedEnvelope } from '../codec/envelope.js';
 import type { Signer } from '../crypto/ed25519.js';
+import { FatalError } from '../errors.js';
 import type { Block, Commit, FinalizedBlock, ValidatorSet } from '../types/index.js';
 import { ConsensusEngine, DEFAULT_TIMEOUTS, MAX_ROUNDS_AHEAD, type EngineAction, type EngineEvent, type LockState, type PolkaVote, type ProposalMsg, type TimeoutParams, type VoteMsg } from './engine.js';
+import type { InboundMessage } from './inbound.js';
 
 export type SignStep = 'proposal' | 'prevote' | 'precommit';
+export type { InboundMessage } from './inbound.js';
 
-/** A proposal payload the transport already decoded (saves decoding a whole block twice). */
-export type DecodedProposal = ReturnType<typeof decodeProposalPayload>;
-/** A payload the transport already decoded while checking the message: a proposal's or a finalize's. */
-export type DecodedPayload = DecodedProposal | FinalizedBlock;
+/** Distinct values kept for relay per validator, message type and round (the first and conflicting ones). */
+const MAX_RELAY_VALUES = 3;
 
 export interface SignResult {
   readonly signature: string;
@@ -64,7 +65,7 @@ export interface ConsensusApp {
   verifyCertified(fb: FinalizedBlock): boolean | Promise<boolean>;
   /** A committed block, to hand to a peer still at that height (also after our restart). */
   finalized?(height: number): FinalizedBlock | null;
-  /** Makes the decided block durable and applies it; validatorSet(height + 1) is known afterwards. */
+  /** Makes the decided block durable and applies it; validatorSet(height + 1) is known afterwards. A FatalError stops the driver. */
   commit(block: Block, hash: string, commit: Commit): Promise<FinalizedBlock>;
 }
 
@@ -109,7 +110,7 @@ export class ConsensusDriver {
   private running = false;
   private committing = false;
   private readonly timerHandles = new Set<unknown>();
-  private readonly future = new Map<number, Envelope[]>();
+  private readonly future = new Map<number, InboundMessage[]>();
   private buffered = 0;
   /** Our own signed messages at the current height (re-sent by the repair timer). */
   private sent: Envelope[] = [];
@@ -163,6 +164,7 @@ export class ConsensusDriver {
     this.sent = [];
     this.seen.clear();
     this.relay.clear();
+    this.relayValues.clear();
     const set = this.app.validatorSet(height);
     // After a restart inside this height: resume at the round we had reached,
     // and count (and re-send) the last vote we signed there, which the guard
@@ -173,6 +175,7 @@ export class ConsensusDriver {
     for (const r of resumed) {
       if (r.step === 'proposal') continue;
       const e: Envelope = { type: r.step, chainId: this.opts.chainId, height, round: r.round, validatorId: r.validatorId, payload: { blockHash: r.blockHash }, signature: r.signature };
+
       this.noteSeen(e);
       this.sent.push(e);
       this.feed({ kind: 'vote', vote: { type: r.step, height, round: r.round, validatorId: r.validatorId, blockHash: r.blockHash, signature: r.signature } });
@@ -196,7 +199,7 @@ export class ConsensusDriver {
         this.future.delete(h);
       }
     }
-    for (const e of early) this.receive(e);
+    for (const m of early) this.receive(m);
   }
 
   /**
@@ -219,43 +222,46 @@ export class ConsensusDriver {
   }
 
   /**
-   * A message from the network whose envelope signature, chain and sender
-   * have been checked by the transport. Payload problems are dropped here.
+   * A message from the network, decoded once (`decodeInbound`), whose
+   * envelope signature, chain and sender have been checked. Returns whether
+   * the driver took it (for its height, or buffered for a later one): a
+   * message it did not take may be sent again and must not be refused then.
    */
-  receive(e: Envelope, decoded?: DecodedPayload): void {
-    if (!this.running) return;
+  receive(m: InboundMessage): boolean {
+    if (!this.running) return false;
+    const e = m.envelope;
     if (e.height < this.height) {
       // A peer still at the height we decided last missed the decision: hand it the block and certificate.
       if (e.height === this.height - 1 && e.type !== 'finalize') this.resendFinalize();
-      return;
+      return false;
     }
-    if (e.height > this.height) {
-      this.bufferFuture(e);
-      return;
-    }
+    if (e.height > this.height) return this.bufferFuture(m);
     // Late messages of a height being committed change nothing.
-    if (this.committing) return;
+    if (this.committing) return true;
     try {
-      this.receiveCurrent(e, decoded);
+      return this.receiveCurrent(m);
     } catch (err) {
       this.events.error?.(err);
+      return false;
     }
   }
 
-  private bufferFuture(e: Envelope): void {
-    const ahead = e.height - this.height;
+  private bufferFuture(m: InboundMessage): boolean {
+    const height = m.envelope.height;
+    const ahead = height - this.height;
     if (ahead > (this.opts.maxFutureHeights ?? 16) || this.buffered >= (this.opts.maxBuffered ?? 10_000)) {
-      this.events.behind?.(e.height);
-      return;
+      this.events.behind?.(height);
+      return false;
     }
-    let list = this.future.get(e.height);
+    let list = this.future.get(height);
     if (list === undefined) {
       list = [];
-      this.future.set(e.height, list);
+      this.future.set(height, list);
     }
-    list.push(e);
+    list.push(m);
     this.buffered++;
-    this.events.behind?.(e.height);
+    this.events.behind?.(height);
+    return true;
   }
 
   /** The signed prevotes we hold for (round, blockHash) at this height. */
@@ -269,51 +275,56 @@ export class ConsensusDriver {
 
   /** Every distinct signed proposal or vote of this height, conflicting ones included: relayed by the repair. */
   private readonly relay = new Map<string, Envelope>();
+  /** Values kept in `relay` per (type, round, validator): a validator that signs many cannot crowd out the others. */
+  private readonly relayValues = new Map<string, number>();
 
   private noteSeen(e: Envelope): void {
     if (e.type === 'finalize') return;
-    const rk = `${e.type}/${e.round}/${e.validatorId}/${String(e.payload.blockHash)}`;
-    if (!this.relay.has(rk) && this.relay.size < (this.opts.maxBuffered ?? 10_000)) this.relay.set(rk, e);
     const key = `${e.type}/${e.round}/${e.validatorId}`;
+    const rk = `${key}/${String(e.payload.blockHash)}`;
+    const values = this.relayValues.get(key) ?? 0;
+    if (!this.relay.has(rk) && values < MAX_RELAY_VALUES && this.relay.size < (this.opts.maxBuffered ?? 10_000)) {
+      this.relay.set(rk, e);
+      this.relayValues.set(key, values + 1);
+    }
     if (!this.seen.has(key)) this.seen.set(key, e);
   }
 
-  private receiveCurrent(e: Envelope, decoded?: DecodedPayload): void {
-    if (e.type !== 'finalize' && e.round > this.engine.round + MAX_ROUNDS_AHEAD) return;
-    switch (e.type) {
-      case 'prevote':
-      case 'precommit': {
-        const blockHash = decodeVotePayload(e);
-        const vote: VoteMsg = { type: e.type, height: e.height, round: e.round, validatorId: e.validatorId, blockHash, signature: e.signature };
-        const before = this.seen.get(`${e.type}/${e.round}/${e.validatorId}`);
-        if (before !== undefined && before.payload.blockHash !== blockHash) {
+  private receiveCurrent(m: InboundMessage): boolean {
+    const e = m.envelope;
+    if (m.kind !== 'finalize' && e.round > this.engine.round + MAX_ROUNDS_AHEAD) return false;
+    switch (m.kind) {
+      case 'vote': {
+        const vote: VoteMsg = { type: m.type, height: e.height, round: e.round, validatorId: e.validatorId, blockHash: m.blockHash, signature: e.signature };
+        const before = this.seen.get(`${m.type}/${e.round}/${e.validatorId}`);
+        if (before !== undefined && before.payload.blockHash !== m.blockHash) {
           // Two signed votes of one validator for one (height, round, type): equivocation.
           this.events.evidence?.(before, e);
         }
         this.noteSeen(e);
         this.feed({ kind: 'vote', vote });
-        return;
+        return true;
       }
       case 'proposal': {
-        if (e.validatorId !== this.app.proposerOf(e.height, e.round)) return;
-        const { block, blockHash, validRound } = decoded !== undefined && 'validRound' in decoded ? decoded : decodeProposalPayload(e);
+        // The sender is the round's proposer (checked with the payload); the engine checks it again.
+        const { block, blockHash, validRound } = m;
         const before = this.seen.get(`proposal/${e.round}/${e.validatorId}`);
         if (before !== undefined) {
           if (before.payload.blockHash !== blockHash) this.events.evidence?.(before, e);
-          return;
+          return true;
         }
         this.noteSeen(e);
         const proposal: ProposalMsg = { height: e.height, round: e.round, validRound, proposer: e.validatorId, block, blockHash, signature: e.signature };
         this.whenChecked(e.height, this.app.validateBlock(block, blockHash), (valid) => this.feed({ kind: 'proposal', proposal, valid }));
-        return;
+        return true;
       }
       case 'finalize': {
-        if (this.engine.isDecided) return;
-        const fb = decoded !== undefined && 'commit' in decoded ? decoded : decodeFinalizePayload(e);
+        if (this.engine.isDecided) return true;
+        const fb = m.finalized;
         this.whenChecked(e.height, this.app.verifyCertified(fb), (ok) => {
           if (ok) this.feed({ kind: 'certified', block: fb.block, blockHash: fb.hash, commit: fb.commit });
         });
-        return;
+        return true;
       }
     }
   }
@@ -395,7 +406,11 @@ export class ConsensusDriver {
       () => {
         if (this.running) this.transport.broadcast(e);
       },
-      (err: unknown) => this.events.error?.(Object.assign(err instanceof Error ? err : new Error(String(err)), { fatal: true })),
+      (err: unknown) => {
+        // The record of a signature could not be made durable: nothing signed may leave this node again.
+        this.stop();
+        this.events.error?.(FatalError.from(err, 'the double-sign guard record could not be written'));
+      },
     );
   }
 
@@ -457,7 +472,7 @@ export class ConsensusDriver {
       },
       (err: unknown) => {
         this.committing = false;
-        this.running = false;
+        this.stop();
         this.events.error?.(err);
       },
     );
@@ -485,10 +500,19 @@ export class ConsensusDriver {
     this.send(this.lastFinalize);
   }
 
-  /** A block for the current height arrived with a checked certificate through sync: decide it. */
-  certified(fb: FinalizedBlock): void {
-    if (!this.running || this.committing || fb.block.header.height !== this.height || this.engine.isDecided) return;
+  /**
+   * A block for the current height arrived with a checked certificate through
+   * sync: decide it. Returns false when the driver cannot take it now (not
+   * running, another height, or a block of this height is being committed).
+   */
+  certified(fb: FinalizedBlock): boolean {
+    if (!this.running || this.committing || fb.block.header.height !== this.height || this.engine.isDecided) return false;
     this.feed({ kind: 'certified', block: fb.block, blockHash: fb.hash, commit: fb.commit });
+    return true;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
   }
 
   /** Whether the current height is being made durable (new messages for it are not needed). */

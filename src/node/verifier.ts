@@ -4,18 +4,9 @@ import type { KeyObject } from 'node:crypto';
 import { verifySignature } from '../crypto/ed25519.js';
 import type { VerifyBatch } from './verifyWorker.js';
 
-export interface VerifyItem {
-  readonly pubKey: string;
-  readonly message: Uint8Array;
-  readonly signature: string;
-}
+import type { SignatureVerifier, VerifyItem } from './context.js';
 
-/** Verifies Ed25519 signatures off the main thread, batching what arrives in one turn of the event loop. */
-export interface SignatureVerifier {
-  verify(item: VerifyItem): Promise<boolean>;
-  verifyMany(items: readonly VerifyItem[]): Promise<boolean[]>;
-  close(): Promise<void>;
-}
+export type { SignatureVerifier, VerifyItem } from './context.js';
 
 interface Pending {
   item: VerifyItem;

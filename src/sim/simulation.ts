@@ -21,6 +21,7 @@
  */
 import { newValidator } from '../state/staking.js';
 import { decodeEnvelope, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
+import { decodeInbound, type InboundMessage } from '../consensus/inbound.js';
 import { ConsensusDriver, type DriverEvents, type DriverTimers, type SignGuard, type SignStep, type Transport } from '../consensus/driver.js';
 import { EMPTY_GUARD_STATE, type GuardState } from '../consensus/signGuard.js';
 import { buildValidatorSet } from '../consensus/validatorSet.js';
@@ -548,8 +549,16 @@ export class Simulation {
       }
       this.acceptedWire.add(wire);
     }
+    // The payload is decoded once, as a node's peer inbox does, and the driver takes the decoded message.
+    let m: InboundMessage;
+    try {
+      m = decodeInbound(e, this.set);
+    } catch {
+      this.stats.rejected++;
+      return;
+    }
     this.stats.delivered++;
-    x.driver.receive(e);
+    x.driver.receive(m);
   }
 
   /** The sender is in the set and signed `envelopeSignBytes(e)` (votes: the same bytes as `voteSignBytes`). */

@@ -1,0 +1,292 @@
+/**
+ * The consensus driver's application on a node: builds the proposals this
+ * node makes, checks the blocks others propose or certify, and commits
+ * decided blocks — durable first, then the chain head moves and everyone is
+ * told. What is committed is always the block this node executed, so a body
+ * can never be stored beside another body's results.
+ * @module
+ */
+import { KEY_PREFIX } from '../codec/state.js';
+import { bodyMismatch, buildBlock, validateBlock, type ExecutedBlock } from '../consensus/block.js';
+import { verifyCommit } from '../consensus/commit.js';
+import type { ConsensusApp } from '../consensus/driver.js';
+import { selectProposer } from '../consensus/proposer.js';
+import { verifySignature } from '../crypto/ed25519.js';
+import { ErrorCode, FastposError, FatalError } from '../errors.js';
+import type { DroppedRecord, Mempool } from '../mempool/index.js';
+import type { ChainStore } from '../storage/types.js';
+import type { Block, Commit, FinalizedBlock, Validator, ValidatorSet } from '../types/index.js';
+import type { Advance, ChainHead } from './chainHead.js';
+import type { PartContext, SignatureVerifier } from './context.js';
+import type { EvidencePool } from './evidencePool.js';
+import { LastCommitGatherer } from './lastCommit.js';
+import { PhaseClock } from './phaseClock.js';
+
+/** A proposed block with at most this many txs this node has not checked yet checks them on the event loop (about 5 ms at most). */
+const INLINE_BLOCK_SIGNATURES = 32;
+
+export interface ChainAppOptions {
+  readonly minBlockIntervalMs: number;
+  readonly idleBlockIntervalMs: number;
+  /** How long after a decision the next proposal waits for precommits that missed the quorum (it carries them). */
+  readonly commitGatherMs: number;
+}
+
+export interface ChainAppDeps extends PartContext {
+  readonly head: ChainHead;
+  readonly store: ChainStore;
+  readonly mempool: Mempool;
+  readonly evidence: EvidencePool;
+  readonly verifier: SignatureVerifier;
+  /** Where consensus stands now (null: not running): a proposal for another position is not built. */
+  readonly position: () => { height: number; round: number } | null;
+  /** Called after a block is durable and applied. */
+  readonly committed: (fb: FinalizedBlock, advance: Advance) => void;
+  /** A pool drop caused by building a block. */
+  readonly dropped: (r: DroppedRecord) => void;
+}
+
+export class ChainApp implements ConsensusApp {
+  /** Blocks executed while checking or building them, by hash, for the height in progress. */
+  private readonly executed = new Map<string, ExecutedBlock>();
+  /** The block being made durable, if any (one at a time). */
+  private inFlight: Promise<FinalizedBlock> | null = null;
+  private lastBlockAtMs: number;
+  private wakeProposer: (() => void) | null = null;
+  readonly phases: PhaseClock;
+  readonly lastCommit: LastCommitGatherer;
+
+  constructor(
+    private readonly deps: ChainAppDeps,
+    private readonly opts: ChainAppOptions,
+  ) {
+    this.lastBlockAtMs = deps.clock.now();
+    this.phases = new PhaseClock(deps.clock, deps.metrics);
+    this.lastCommit = new LastCommitGatherer(deps.head.chainId, deps.head.keyCache);
+  }
+
+  /** The chain head is loaded: block pacing counts from now. */
+  started(): void {
+    this.lastBlockAtMs = this.deps.clock.now();
+    this.lastCommit.reset(this.deps.head.tip);
+  }
+
+  /** Wall time of the last commit (or of the start). */
+  get lastBlockAt(): number {
+    return this.lastBlockAtMs;
+  }
+
+  /** Resolves once no block is being committed. */
+  async idle(): Promise<void> {
+    while (this.inFlight !== null) await this.inFlight.catch(() => undefined);
+  }
+
+  /** Resolves once `height` is committed here; rejects after `timeoutMs`. */
+  whenHeight(height: number, timeoutMs: number): Promise<void> {
+    if (this.deps.head.height >= height) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w = { height, resolve: () => {
+        this.deps.timers.clearTimeout(t);
+        resolve();
+      } };
+      const t = this.deps.timers.setTimeout(() => {
+        this.heightWaiters.delete(w);
+        reject(new FastposError(ErrorCode.NOT_READY, `height ${height} was not committed within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.heightWaiters.add(w);
+    });
+  }
+
+  private readonly heightWaiters = new Set<{ height: number; resolve: () => void }>();
+
+  /** A tx entered the pool: a proposer waiting through an idle spell may build sooner. */
+  txAdmitted(): void {
+    this.wakeProposer?.();
+  }
+
+  // ---------------------------------------------------------------- ConsensusApp
+
+  validatorSet(height: number): ValidatorSet {
+    return this.deps.head.setAt(height);
+  }
+
+  proposerOf(height: number, round: number): string {
+    return selectProposer(this.deps.head.setAt(height), height, round).id;
+  }
+
+  finalized(height: number): FinalizedBlock | null {
+    return height >= 1 && height <= this.deps.head.height ? (this.deps.head.block(height) ?? null) : null;
+  }
+
+  async validateBlock(block: Block, hash: string): Promise<boolean> {
+    this.phases.reach(block.header.height, 'proposal');
+    return this.checkBlock(block, hash);
+  }
+
+  async verifyCertified(fb: FinalizedBlock): Promise<boolean> {
+    const head = this.deps.head;
+    try {
+      verifyCommit({ chainId: head.chainId, set: head.set, commit: fb.commit, height: fb.block.header.height, blockHash: fb.hash, keyCache: head.keyCache });
+    } catch {
+      return false;
+    }
+    return this.checkBlock(fb.block, fb.hash);
+  }
+
+  commit(block: Block, hash: string, commit: Commit): Promise<FinalizedBlock> {
+    this.phases.reach(block.header.height, 'decided');
+    const p = this.commitDecided(block, hash, commit);
+    this.inFlight = p;
+    return p.finally(() => {
+      this.inFlight = null;
+    });
+  }
+
+  /** Waits until a block is due (txs waiting after minBlockIntervalMs, or idleBlockIntervalMs), then builds it. */
+  async buildBlock(height: number, round: number): Promise<{ block: Block; hash: string } | null> {
+    const { head, mempool, clock } = this.deps;
+    for (;;) {
+      const at = this.deps.position();
+      if (at === null || head.height + 1 !== height || at.height !== height || at.round !== round) return null;
+      const since = clock.now() - this.lastBlockAtMs;
+      const due = Math.max(mempool.size > 0 ? this.opts.minBlockIntervalMs : this.opts.idleBlockIntervalMs, this.gatherWait(since));
+      if (since >= due || round > 0) break;
+      await this.sleep(due - since, mempool.size === 0);
+    }
+    const t0 = clock.monotonic();
+    const tip = { ...head.tip, commit: this.lastCommit.best(head.tip) };
+    const built = buildBlock({ env: head.env(), state: head.world, tip, round, timestamp: clock.now(), candidates: mempool.candidates(head.world), evidence: this.deps.evidence.select(head.world, height) });
+    for (const sk of built.skipped) {
+      if (sk.error.code !== ErrorCode.NONCE_TOO_HIGH) {
+        const r = mempool.drop(sk.tx.id, sk.error.code.toLowerCase(), sk.error.message, height, clock.now());
+        if (r !== undefined) this.deps.dropped(r);
+      }
+    }
+    this.deps.metrics.blockBuildSeconds.observe((clock.monotonic() - t0) / 1000);
+    this.phases.reach(height, 'proposal');
+    this.executed.set(built.hash, built);
+    this.deps.log.debug({ height, round, txs: built.block.txs.length, buildMs: Math.round(clock.monotonic() - t0) }, 'proposing block');
+    return { block: built.block, hash: built.hash };
+  }
+
+  /** How long since the last block a proposal waits for the tip's missing precommits (0 when the certificate is complete). */
+  private gatherWait(since: number): number {
+    const head = this.deps.head;
+    if (head.tip.commit === null || since >= this.opts.commitGatherMs) return 0;
+    return this.lastCommit.complete(head.tip, head.setAt(head.height)) ? 0 : this.opts.commitGatherMs;
+  }
+
+  /** Sleeps `ms`; with `wakeOnTx`, the first admitted tx ends the wait no sooner than minBlockIntervalMs after the last block. */
+  private sleep(ms: number, wakeOnTx: boolean): Promise<void> {
+    const { timers, clock } = this.deps;
+    return new Promise<void>((resolve) => {
+      let t: unknown;
+      const done = (): void => {
+        timers.clearTimeout(t);
+        this.wakeProposer = null;
+        resolve();
+      };
+      t = timers.setTimeout(done, Math.max(1, ms));
+      if (!wakeOnTx) return;
+      this.wakeProposer = () => {
+        this.wakeProposer = null;
+        timers.clearTimeout(t);
+        t = timers.setTimeout(done, Math.max(0, this.lastBlockAtMs + this.opts.minBlockIntervalMs - clock.now()));
+      };
+    });
+  }
+
+  /**
+   * Deterministic validity of a block for the next height: its body bound to
+   * its header, tx signatures (those not already checked at admission), the
+   * previous certificate it carries, then header rules and execution.
+   */
+  async checkBlock(block: Block, hash: string): Promise<boolean> {
+    const { head, mempool, metrics, log, verifier } = this.deps;
+    const height = block.header.height;
+    try {
+      // A header hash vouches for the header only: the body must be the one it commits to.
+      const mismatch = bodyMismatch(block);
+      if (mismatch !== null) throw new FastposError(ErrorCode.INVALID_BLOCK, mismatch);
+      if (this.executed.has(hash)) return true;
+      const unchecked = block.txs.filter((d) => mempool.get(d.id)?.tx.signature !== d.tx.signature);
+      if (unchecked.length > 0) {
+        metrics.txSignatureChecks.inc({ path: 'block' }, unchecked.length);
+        // A few txs that gossip has not brought yet are checked here at once: queued behind the
+        // verifier's backlog of gossip, they would hold up this node's prevote (and the height).
+        const ok =
+          unchecked.length <= INLINE_BLOCK_SIGNATURES
+            ? unchecked.map((d) => verifySignature(d.tx.pubKey, d.signBytes, d.tx.signature, head.keyCache))
+            : await verifier.verifyMany(unchecked.map((d) => ({ pubKey: d.tx.pubKey, message: d.signBytes, signature: d.tx.signature })));
+        const bad = ok.indexOf(false);
+        if (bad >= 0) throw new FastposError(ErrorCode.INVALID_BLOCK, `tx ${unchecked[bad]!.id} has a bad signature`);
+      }
+      if (head.height + 1 !== height) return false;
+      if (block.lastCommit !== null) {
+        verifyCommit({ chainId: head.chainId, set: head.setAt(height - 1), commit: block.lastCommit, height: height - 1, blockHash: head.tip.hash, keyCache: head.keyCache });
+      }
+      const executed = validateBlock({ env: head.env(), state: head.world, tip: head.tip, block });
+      if (executed.hash !== hash) return false;
+      this.executed.set(hash, executed);
+      return true;
+    } catch (e) {
+      if (!(e instanceof FastposError)) throw e;
+      log.warn({ height, hash, code: e.code, err: e.message }, 'refused a proposed block');
+      return false;
+    }
+  }
+
+  /** Makes a decided block durable, then applies it and tells everyone. */
+  private async commitDecided(block: Block, hash: string, commit: Commit): Promise<FinalizedBlock> {
+    const { head, store, clock, log } = this.deps;
+    let executed = this.executed.get(hash);
+    if (executed === undefined) {
+      // Decided through a certificate for a block not checked here: its signers vouch for the header; the body
+      // must be the one the header commits to, and execution gives the state.
+      const mismatch = bodyMismatch(block);
+      if (mismatch !== null) throw new FatalError(`decided block ${block.header.height} has a body that does not match its header: ${mismatch}`);
+      executed = validateBlock({ env: head.env(), state: head.world, tip: head.tip, block });
+    }
+    this.executed.clear();
+    // What is stored is the block that was executed, with its own results.
+    const fb: FinalizedBlock = { block: executed.block, hash, results: executed.results, commit };
+    const t1 = clock.monotonic();
+    try {
+      await store.commitBlock({ block: fb, changes: executed.diff.encoded, accumulator: executed.diff.accumulator.toBytes() });
+    } catch (e) {
+      throw FatalError.from(e, `could not make block ${block.header.height} durable`);
+    }
+    const commitMs = clock.monotonic() - t1;
+    this.logPunishments(executed);
+    const advance = head.advance(fb, executed);
+    this.lastBlockAtMs = clock.now();
+    this.lastCommit.reset(head.tip);
+    this.phases.committed(block.header.height);
+    this.deps.metrics.blockCommitSeconds.observe(commitMs / 1000);
+    log.debug({ height: block.header.height, hash, txs: block.txs.length, round: commit.round }, 'finalized block');
+    this.deps.committed(fb, advance);
+    for (const w of this.heightWaiters) {
+      if (w.height <= head.height) {
+        this.heightWaiters.delete(w);
+        w.resolve();
+      }
+    }
+    return fb;
+  }
+
+  /** Jailing and slashing are logged at warn, naming the validator. */
+  private logPunishments(executed: ExecutedBlock): void {
+    const { head, log } = this.deps;
+    for (const [key, value] of executed.diff.changes) {
+      if (!key.startsWith(KEY_PREFIX.validator) || value === null) continue;
+      const now = value as Validator;
+      const before = head.validators.get(now.id);
+      if (now.status === 'jailed' && before?.status !== 'jailed') {
+        log.warn({ validatorId: now.id, height: executed.block.header.height, jailedUntil: now.jailedUntil }, 'validator jailed');
+      }
+      for (const s of now.slashes.slice(before?.slashes.length ?? 0)) {
+        log.warn({ validatorId: now.id, height: s.height, reason: s.reason, fractionBps: s.fractionBps, burned: s.burned.toString() }, 'validator slashed');
+      }
+    }
+  }
+}
