@@ -6,6 +6,11 @@
  * record is handed to `persist` — which must make it durable — before the
  * signature is returned. Pure: persistence is injected (a file in a node, a
  * map that survives simulated crashes in the simulation).
+ *
+ * A failed write fails the guard for good: the records since the last durable
+ * one may be lost, so from then on it signs nothing and every `flush()`
+ * rejects, and nothing it signed can leave the node. Only a restart, which
+ * reads back the last durable record, makes a validator sign again.
  * @module
  */
 import type { SignGuard, SignResult, SignStep, SignedRecordAt } from './driver.js';
@@ -36,6 +41,8 @@ export const EMPTY_GUARD_STATE: GuardState = { last: {}, lock: null };
 export class SignGuardRules implements SignGuard {
   private state: GuardState;
   private dirty = false;
+  /** The error of the first failed write; once set, the guard signs nothing and every flush rejects with it. */
+  private failure: { readonly error: unknown } | null = null;
 
   /**
    * `persist` makes a state durable; it may return a promise. States are
@@ -55,9 +62,11 @@ export class SignGuardRules implements SignGuard {
   /**
    * Judged against everything signed before, including records not yet
    * flushed; the record moves at once. Nothing carrying the signature may
-   * leave the node before `flush()` has made the record durable.
+   * leave the node before `flush()` has made the record durable. null after a
+   * failed write, for every position.
    */
   sign(p: Parameters<SignGuard['sign']>[0]): SignResult | null {
+    if (this.failure !== null) return null;
     const last = this.state.last[p.validatorId];
     if (last !== undefined) {
       const cmp = p.height - last.height || p.round - last.round || STEP_RANK[p.step] - STEP_RANK[last.step];
@@ -103,15 +112,36 @@ export class SignGuardRules implements SignGuard {
     return { round: l.round, blockHash: l.blockHash, ...(l.block === undefined ? {} : { block: l.block }), ...(l.polka === undefined ? {} : { polka: l.polka }) };
   }
 
-  /** Makes every record so far durable; null when there was nothing to write or it was written synchronously. */
+  /**
+   * Makes every record so far durable; null when there was nothing to write or
+   * it was written synchronously. After a failed write, a rejected promise,
+   * always: also a write that completes after the failure reports it.
+   */
   flush(): Promise<void> | null {
+    if (this.failure !== null) return Promise.reject(this.failure.error);
     if (!this.dirty) return this.pending;
     this.dirty = false;
-    const w = this.persist(this.state);
+    let w: void | Promise<void>;
+    try {
+      w = this.persist(this.state);
+    } catch (e) {
+      this.failure = { error: e };
+      return Promise.reject(e);
+    }
     if (w === undefined) return null;
-    const tracked = w.finally(() => {
-      if (this.pending === tracked) this.pending = null;
-    });
+    const tracked = w
+      .then(
+        () => {
+          if (this.failure !== null) throw this.failure.error;
+        },
+        (e: unknown) => {
+          this.failure ??= { error: e };
+          throw this.failure.error;
+        },
+      )
+      .finally(() => {
+        if (this.pending === tracked) this.pending = null;
+      });
     this.pending = tracked;
     return tracked;
   }

@@ -20,7 +20,8 @@ export interface FileWriteRequest {
 
 let worker: Worker | null = null;
 let nextId = 1;
-const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+/** Requests in flight, with the thread that has them: only that thread's answer or failure settles them. */
+const waiting = new Map<number, { readonly thread: Worker; resolve: () => void; reject: (e: Error) => void }>();
 
 function thread(): Worker {
   if (worker !== null) return worker;
@@ -28,15 +29,20 @@ function thread(): Worker {
   w.unref();
   w.on('message', (m: { id: number; error?: string }) => {
     const p = waiting.get(m.id);
+    if (p === undefined || p.thread !== w) return;
     waiting.delete(m.id);
-    if (waiting.size === 0) w.unref();
-    if (m.error === undefined) p?.resolve();
-    else p?.reject(new Error(m.error));
+    if (![...waiting.values()].some((q) => q.thread === w)) w.unref();
+    // Success only on an answer without an error, for this very request.
+    if (m.error === undefined) p.resolve();
+    else p.reject(new Error(m.error));
   });
   const fail = (e: Error): void => {
-    worker = null;
-    for (const p of waiting.values()) p.reject(e);
-    waiting.clear();
+    if (worker === w) worker = null;
+    for (const [id, p] of waiting) {
+      if (p.thread !== w) continue;
+      waiting.delete(id);
+      p.reject(e);
+    }
   };
   w.on('error', fail);
   w.on('exit', (code) => fail(new Error(`file writer thread exited (code ${code})`)));
@@ -49,7 +55,7 @@ export function writeFilesDurably(dir: string, files: FileWriteRequest['files'])
   const w = thread();
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
+    waiting.set(id, { thread: w, resolve, reject });
     // Keeps the process alive while a record is being written.
     w.ref();
     w.postMessage({ id, dir, files } satisfies FileWriteRequest);
@@ -62,7 +68,11 @@ type Files = FileWriteRequest['files'];
  * Keeps the latest of a series of values on disk, one write at a time: a
  * value given while a write runs is covered by the next write (values in
  * between are skipped), so a burst costs one or two writes. `write` resolves
- * once a write that includes its value is durable.
+ * once a write that includes its value is durable, and rejects when the write
+ * that was to cover it failed (that of a later value, if it was skipped): a
+ * value is never reported durable on the strength of another write. A later
+ * value gets its own write; callers for whom one failure must stop everything
+ * (the double-sign guard) keep that failure themselves.
  */
 export class LatestValueWriter<T> {
   private pending: { value: T } | null = null;

@@ -12,6 +12,8 @@ parentPort!.on('message', (m: FileWriteRequest) => {
     for (const f of m.files) writeFileAtomic(m.dir, f.name, f.data, 0o600);
     parentPort!.postMessage({ id: m.id });
   } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: (e as Error).message ?? String(e) });
+    // Never an answer without `error` for a failed write: that would read as success.
+    const message = e instanceof Error ? e.message : String(e);
+    parentPort!.postMessage({ id: m.id, error: message === '' ? 'write failed' : message });
   }
 });
