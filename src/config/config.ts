@@ -116,6 +116,11 @@ export const CONFIG_KEYS = {
     default: false,
     description: 'Allow a non-devnet chain whose genesis uses the public development keys.',
   },
+  resetSignGuard: {
+    type: 'boolean',
+    default: false,
+    description: 'Let a validator start from a blank double-sign guard record when priv_validator_state.json is missing but the data dir holds chain data; only if its keys never signed on this chain (see docs/operations.md). Remove it after that start.',
+  },
   minBlockIntervalMs: {
     type: 'integer',
     default: 75,

@@ -1,9 +1,12 @@
 /**
  * The double-sign guard on disk: `<dataDir>/priv_validator_state.json`,
  * replaced atomically (write, fsync, rename, fsync the folder) before every
- * signature leaves the node, with a checksum. A missing file is a fresh
- * validator; a damaged one stops the node: signing from a blank state could
- * sign twice.
+ * signature leaves the node, with a checksum. It is written (empty) at a
+ * node's first start, before the store creates the chain, so that a data dir
+ * holding chain data but no guard file is one whose record was lost: a
+ * validator refuses to start on it unless told to reset. A damaged file stops
+ * the node too: signing from a blank state could sign twice. A failed write
+ * fails the guard for good (see `SignGuardRules`).
  *
  * The locked block itself (needed only to propose it again after a restart)
  * lives in `priv_validator_lock_block.json`, written once per new lock before
@@ -18,6 +21,7 @@ import { canonicalJson } from '../codec/canonical.js';
 import { EMPTY_GUARD_STATE, SignGuardRules, type GuardState } from '../consensus/signGuard.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { ErrorCode, FastposError } from '../errors.js';
+import { writeFileAtomic } from '../storage/common.js';
 import { LatestValueWriter } from './fileWriter.js';
 
 export const GUARD_FILE = 'priv_validator_state.json';
@@ -59,6 +63,15 @@ function checksum(state: StoredState): string {
   return sha256Hex('fastpos/privval/v1\n' + canonicalJson(state));
 }
 
+const RESET_HOW = 'start once with --reset-sign-guard (FASTPOS_RESET_SIGN_GUARD=true, or resetSignGuard: true in config.yaml)';
+const DAMAGED_FIX = `Restore it from a backup; or, only if you know this key never signed on this chain, move it aside and ${RESET_HOW}.`;
+
+/** The guard file as written for a state. */
+function guardFileText(state: GuardState): string {
+  const stored = toStored(state);
+  return JSON.stringify({ state: stored, checksum: checksum(stored) });
+}
+
 export function loadGuardState(dataDir: string): GuardState {
   const file = join(dataDir, GUARD_FILE);
   if (!existsSync(file)) return EMPTY_GUARD_STATE;
@@ -66,10 +79,10 @@ export function loadGuardState(dataDir: string): GuardState {
   try {
     j = JSON.parse(readFileSync(file, 'utf8')) as typeof j;
   } catch (e) {
-    throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the double-sign guard record is not readable (${(e as Error).message}); refusing to sign from a blank state. Restore it from a backup, or, only if this key never signed on this chain, delete it.`);
+    throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the double-sign guard record is not readable (${(e as Error).message}); refusing to sign from a blank state. ${DAMAGED_FIX}`);
   }
   if (j.state === undefined || typeof j.state.last !== 'object' || j.checksum !== checksum(j.state)) {
-    throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the double-sign guard record is damaged (checksum mismatch); refusing to sign from a blank state.`);
+    throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the double-sign guard record is damaged (checksum mismatch); refusing to sign from a blank state. ${DAMAGED_FIX}`);
   }
   try {
     return fromStored(j.state, dataDir);
@@ -93,8 +106,7 @@ function guardWriter(dataDir: string): LatestValueWriter<GuardState> {
   return new LatestValueWriter<GuardState>(
     dataDir,
     (state) => {
-      const stored = toStored(state);
-      const guard = { name: GUARD_FILE, data: JSON.stringify({ state: stored, checksum: checksum(stored) }) };
+      const guard = { name: GUARD_FILE, data: guardFileText(state) };
       const lock = state.lock;
       if (newLockBlock(state) === null || lock === null || lock.block === undefined) return [guard];
       return [{ name: LOCK_BLOCK_FILE, data: canonicalJson({ blockHash: lock.blockHash, block: encodeBlock(lock.block) }) }, guard];
@@ -105,7 +117,55 @@ function guardWriter(dataDir: string): LatestValueWriter<GuardState> {
   );
 }
 
+/** The guard of `<dataDir>/priv_validator_state.json` as it is (a missing file: a blank record, written on the first flush). */
 export function createFileSignGuard(dataDir: string): SignGuardRules {
+  return guardOn(dataDir, loadGuardState(dataDir));
+}
+
+function guardOn(dataDir: string, initial: GuardState): SignGuardRules {
   const writer = guardWriter(dataDir);
-  return new SignGuardRules(loadGuardState(dataDir), (state) => writer.write(state));
+  const file = join(dataDir, GUARD_FILE);
+  return new SignGuardRules(initial, (state) =>
+    writer.write(state).catch((e: unknown) => {
+      throw new FastposError(
+        ErrorCode.INTERNAL,
+        `could not write the double-sign guard record ${file} (${(e as Error).message ?? String(e)}); this validator signs nothing more until it is restarted`,
+        { file },
+      );
+    }),
+  );
+}
+
+export interface OpenFileSignGuardOptions {
+  readonly dataDir: string;
+  /** Whether the data dir holds chain data (the store's files), looked at before the store opens. */
+  readonly chainData: boolean;
+  /** Whether this node holds validator keys. */
+  readonly signs: boolean;
+  /** A validator whose guard file is missing beside chain data starts from a blank record (the operator knows the key never signed on this chain). */
+  readonly reset: boolean;
+}
+
+/**
+ * The guard a node starts with. The file is read if it is there. If it is
+ * not: on a data dir without chain data (a first start) an empty record is
+ * written now, durably; beside chain data, a validator is refused with
+ * CORRUPT_DATA (its record was lost, and a blank one could sign twice) unless
+ * `reset` is given, which writes the empty record. A node without validator
+ * keys has nothing to guard and starts with a blank record in memory.
+ */
+export function openFileSignGuard(o: OpenFileSignGuardOptions): { guard: SignGuardRules; created: 'loaded' | 'first start' | 'reset' | 'blank' } {
+  const file = join(o.dataDir, GUARD_FILE);
+  if (existsSync(file)) return { guard: createFileSignGuard(o.dataDir), created: 'loaded' };
+  if (o.chainData && o.signs && !o.reset) {
+    throw new FastposError(
+      ErrorCode.CORRUPT_DATA,
+      `${file} is missing, but ${o.dataDir} holds chain data: the double-sign guard record of this validator (${GUARD_FILE}) was lost, and signing from a blank record could sign twice. ` +
+        `Restore ${GUARD_FILE} from a backup of this data dir; or, only if you know this key never signed on this chain, ${RESET_HOW}.`,
+      { file },
+    );
+  }
+  if (o.chainData && !o.signs) return { guard: guardOn(o.dataDir, EMPTY_GUARD_STATE), created: 'blank' };
+  writeFileAtomic(o.dataDir, GUARD_FILE, guardFileText(EMPTY_GUARD_STATE), 0o600);
+  return { guard: guardOn(o.dataDir, EMPTY_GUARD_STATE), created: o.chainData ? 'reset' : 'first start' };
 }
