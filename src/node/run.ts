@@ -1,6 +1,10 @@
 /**
- * Starts a node from a configuration: genesis, keys, store, node, HTTP API,
- * and an orderly shutdown on SIGINT/SIGTERM (API first, then the node).
+ * Starts a node from a configuration: the data dir's lock, genesis, keys, the
+ * double-sign guard, store, node, HTTP API, and an orderly shutdown on
+ * SIGINT/SIGTERM (API first, then the node, then the data dir's lock). A fatal
+ * error of the node (a block or a guard record that could not be made durable)
+ * closes it and, unless the embedder takes over (`onFatal`), exits the process
+ * with code 1.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,9 +16,11 @@ import { devAccount, devValidator } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
 import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
-import { createChainStore } from '../storage/index.js';
+import { BLOCK_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore } from '../storage/index.js';
 import type { DecodedTx, Genesis } from '../types/index.js';
+import { lockDataDir, type DataDirLock } from './dataDirLock.js';
 import { loadKeyFile } from './keyFile.js';
+import { GUARD_FILE, openFileSignGuard } from './signGuardFile.js';
 import { FastposNode, isDevChainId, type SyncSource } from './node.js';
 import { HttpTransport } from '../p2p/httpTransport.js';
 import { PeerBook, normalizePeerUrl } from '../p2p/peers.js';
@@ -87,10 +93,33 @@ export interface RunNodeOptions {
    * that equivocates on purpose.
    */
   readonly wrapTransport?: (t: Transport) => Transport;
+  /**
+   * Called with the error once the node stopped on a fatal error (a block or
+   * a double-sign guard record that could not be made durable) and has been
+   * closed. Without it the process exits with code 1; an embedder that must
+   * not exit (a test) handles the failure here instead.
+   */
+  readonly onFatal?: (e: unknown) => void;
+}
+
+/** Whether the data dir holds a chain store's files (of either backend), looked at before the store opens. */
+export function hasChainData(dataDir: string): boolean {
+  return [SQLITE_FILE, STATE_FILE, BLOCK_LOG_FILE].some((f) => existsSync(join(dataDir, f)));
 }
 
 export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Promise<RunningNode> {
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'fastpos' } });
+  // First, before anything in the data dir is opened: a second process (or a second node in this one) is refused here.
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await startOnLockedDir(config, opts, logger, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger: Logger, lock: DataDirLock): Promise<RunningNode> {
   const { genesis, source } = loadGenesis(config);
   const validatorKeys = loadValidatorKeys(config, genesis);
   const book = new PeerBook(config.maxPeers);
@@ -98,16 +127,24 @@ export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Pr
     if (normalizePeerUrl(raw) === null) throw new FastposError(ErrorCode.INVALID_CONFIG, `peers: "${raw}" is not an http(s) base URL`);
     book.add(raw, 'config');
   }
-  const transport = new HttpTransport({
-    book,
-    discoveryIntervalMs: config.peerDiscoveryIntervalMs,
-    onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer request failed'),
-  });
   // Data of the other backend in this data dir means a changed stateBackend: refuse rather than start a second chain beside it.
   const other = config.stateBackend === 'sqlite' ? 'state.json' : 'chain.sqlite';
   if (existsSync(join(config.dataDir, other))) {
     throw new FastposError(ErrorCode.INVALID_CONFIG, `stateBackend is ${config.stateBackend} but ${join(config.dataDir, other)} holds a chain of the other backend; use that backend or another data dir`);
   }
+  // The guard is opened (and on a first start written) before the store creates any chain file: chain data without a guard file means a lost record.
+  const { guard, created } = openFileSignGuard({ dataDir: config.dataDir, chainData: hasChainData(config.dataDir), signs: validatorKeys.length > 0, reset: config.resetSignGuard });
+  const guardFile = join(config.dataDir, GUARD_FILE);
+  if (created === 'reset') {
+    logger.warn({ file: guardFile }, 'double-sign guard record was missing beside chain data; started from a blank record as resetSignGuard asks; remove resetSignGuard now');
+  } else if (config.resetSignGuard) {
+    logger.warn({ file: guardFile }, 'resetSignGuard is set but the double-sign guard record needed no reset; remove resetSignGuard');
+  }
+  const transport = new HttpTransport({
+    book,
+    discoveryIntervalMs: config.peerDiscoveryIntervalMs,
+    onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer request failed'),
+  });
   const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message) });
   const metrics = createMetrics({ defaultMetrics: true });
   const node = new FastposNode(
@@ -140,7 +177,7 @@ export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Pr
         precommitDeltaMs: config.timeoutDeltaMs,
       },
     },
-    { store, logger, metrics, transport: opts.wrapTransport === undefined ? transport : opts.wrapTransport(transport) },
+    { store, logger, metrics, guard, transport: opts.wrapTransport === undefined ? transport : opts.wrapTransport(transport) },
   );
   // Txs admitted from clients go to every peer once (peers do not pass on what they got from a peer).
   node.on('txAdmitted', (d: DecodedTx, _json: unknown, fromPeer: boolean) => {
@@ -186,9 +223,49 @@ export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Pr
     else scheduleSync(1000, 1);
   });
   let closingStarted = false;
-  node.start();
+  let app: FastifyInstance | undefined;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      closingStarted = true;
+      if (syncTimer !== null) clearTimeout(syncTimer);
+      syncTimer = null;
+      try {
+        await app?.close();
+        await transport.close();
+        await node.stop();
+      } finally {
+        lock.release();
+      }
+      logger.info('node stopped');
+    })();
+    return closing;
+  };
+  const stopped: { fatal?: { readonly error: unknown } } = {};
+  node.once('fatal', (e: unknown) => {
+    stopped.fatal = { error: e };
+    logger.fatal({ err: e }, 'fatal error; closing the node');
+    if (opts.onFatal === undefined) {
+      // Exits even if closing hangs.
+      setTimeout(() => process.exit(1), config.shutdownTimeoutMs).unref();
+    }
+    const done = (): void => {
+      if (opts.onFatal === undefined) process.exit(1);
+      else opts.onFatal(e);
+    };
+    close().then(done, (err: unknown) => {
+      logger.error({ err }, 'shutdown failed');
+      done();
+    });
+  });
+  try {
+    node.start();
+  } catch (e) {
+    await close().catch(() => undefined);
+    throw e;
+  }
   logger.info({ genesis: source, chainId: genesis.chainId, dataDir: config.dataDir, backend: config.stateBackend, validators: node.heldValidatorIds() }, 'node started');
-  const app = await createApi(node, {
+  app = await createApi(node, {
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimitMax: config.rateLimitMax,
     rateLimitWindowMs: config.rateLimitWindowMs,
@@ -209,8 +286,14 @@ export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Pr
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
-    await node.stop();
+    await close().catch(() => undefined);
     throw e;
+  }
+  // A fatal error while the API was starting: the node is closing (or closed) already, without the API.
+  if (stopped.fatal !== undefined) {
+    await app.close().catch(() => undefined);
+    await close().catch(() => undefined);
+    throw stopped.fatal.error;
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
@@ -221,23 +304,7 @@ export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Pr
   book.addSelf(`http://localhost:${port}`);
   scheduleSync(100, 1);
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      closingStarted = true;
-      if (syncTimer !== null) clearTimeout(syncTimer);
-      syncTimer = null;
-      await app.close();
-      await transport.close();
-      await node.stop();
-      logger.info('node stopped');
-    })();
-    return closing;
-  };
   if (opts.handleSignals) {
-    node.once('fatal', () => {
-      void close().finally(() => process.exit(1));
-    });
     const onSignal = (sig: string): void => {
       logger.info({ signal: sig }, 'shutting down');
       const force = setTimeout(() => {
