@@ -14,5 +14,5 @@ export { envelopeSignBytes } from './codec/envelope.js';
 export { verifyCommit } from './consensus/commit.js';
 export { buildValidatorSet } from './consensus/validatorSet.js';
 export { addressFromPubKey, devAccount, devValidator } from './crypto/keys.js';
-export { createSigner, generateKeyPair, verifySignature } from './crypto/ed25519.js';
+export { createSigner, verifySignature } from './crypto/ed25519.js';
 export { runNode } from './node/run.js';

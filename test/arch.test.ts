@@ -28,10 +28,11 @@ const CORE = ['types', 'errors.ts', 'crypto', 'codec', 'state', 'consensus', 'me
 const SIM = 'sim';
 /**
  * Program edges inside a pure folder, left out of the check: `sim/cli.ts`
- * reads the arguments, prints, times the runs and sets the exit code. If a
+ * reads the arguments, prints, times the runs and sets the exit code;
+ * `sim/host.ts` lets promises settle and watches rejections. If a
  * pure file ever imports one, it is reached and checked like any other.
  */
-const PROGRAM_EDGES = ['src/sim/cli.ts'];
+const PROGRAM_EDGES = ['src/sim/cli.ts', 'src/sim/host.ts'];
 
 const list = (offences: readonly Offence[]): string => offences.map((o) => `  ${formatOffence(o)}`).join('\n');
 const filesOf = (entry: string): string[] => (entry.endsWith('.ts') ? [join(SRC, entry)] : tsFiles(join(SRC, entry)));

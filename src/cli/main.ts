@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError, FastposClient, signTransfer } from '../client/index.js';
 import { loadConfig, renderConfigYaml } from '../config/index.js';
-import { generateKeyPair } from '../crypto/ed25519.js';
+import { generateKeyPair } from '../client/keygen.js';
 import { devAccount } from '../crypto/keys.js';
 import { isFastposError } from '../errors.js';
 import { keyFileFor, loadKeyFile, saveKeyFile } from '../node/keyFile.js';

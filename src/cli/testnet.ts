@@ -19,7 +19,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, renderConfigYaml, type NodeConfig } from '../config/index.js';
-import { generateKeyPair } from '../crypto/ed25519.js';
+import { generateKeyPair } from '../client/keygen.js';
 import { devAccount } from '../crypto/keys.js';
 import { saveKeyFile } from '../node/keyFile.js';
 import { isDevChainId } from '../node/node.js';

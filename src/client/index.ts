@@ -5,3 +5,4 @@
  */
 export * from './client.js';
 export * from './sign.js';
+export * from './keygen.js';

@@ -165,6 +165,7 @@ export class ConsensusDriver {
     this.seen.clear();
     this.relay.clear();
     this.relayValues.clear();
+    this.reported.clear();
     const set = this.app.validatorSet(height);
     // After a restart inside this height: resume at the round we had reached,
     // and count (and re-send) the last vote we signed there, which the guard
@@ -277,13 +278,16 @@ export class ConsensusDriver {
   private readonly relay = new Map<string, Envelope>();
   /** Values kept in `relay` per (type, round, validator): a validator that signs many cannot crowd out the others. */
   private readonly relayValues = new Map<string, number>();
+  /** Positions (type, round, validator) whose equivocation was reported at this height. */
+  private readonly reported = new Set<string>();
 
-  private noteSeen(e: Envelope): void {
+  /** Records a signed message of this height; `counted`: the engine holds it, so it is relayed whatever else its signer sent. */
+  private noteSeen(e: Envelope, counted = false): void {
     if (e.type === 'finalize') return;
     const key = `${e.type}/${e.round}/${e.validatorId}`;
     const rk = `${key}/${String(e.payload.blockHash)}`;
     const values = this.relayValues.get(key) ?? 0;
-    if (!this.relay.has(rk) && values < MAX_RELAY_VALUES && this.relay.size < (this.opts.maxBuffered ?? 10_000)) {
+    if (!this.relay.has(rk) && (values < MAX_RELAY_VALUES || counted) && this.relay.size < (this.opts.maxBuffered ?? 10_000)) {
       this.relay.set(rk, e);
       this.relayValues.set(key, values + 1);
     }
@@ -296,21 +300,29 @@ export class ConsensusDriver {
     switch (m.kind) {
       case 'vote': {
         const vote: VoteMsg = { type: m.type, height: e.height, round: e.round, validatorId: e.validatorId, blockHash: m.blockHash, signature: e.signature };
-        const before = this.seen.get(`${m.type}/${e.round}/${e.validatorId}`);
-        if (before !== undefined && before.payload.blockHash !== m.blockHash) {
-          // Two signed votes of one validator for one (height, round, type): equivocation.
+        const position = `${m.type}/${e.round}/${e.validatorId}`;
+        const before = this.seen.get(position);
+        if (before !== undefined && before.payload.blockHash !== m.blockHash && !this.reported.has(position)) {
+          // Two signed votes of one validator for one (height, round, type): equivocation, reported once.
+          this.reported.add(position);
           this.events.evidence?.(before, e);
         }
-        this.noteSeen(e);
         this.feed({ kind: 'vote', vote });
-        return true;
+        // A vote the engine dropped (one validator's flood of values) may be welcome later: not taken.
+        const held = this.processing || this.engine.holdsVote(vote);
+        this.noteSeen(e, held);
+        return held;
       }
       case 'proposal': {
         // The sender is the round's proposer (checked with the payload); the engine checks it again.
         const { block, blockHash, validRound } = m;
         const before = this.seen.get(`proposal/${e.round}/${e.validatorId}`);
         if (before !== undefined) {
-          if (before.payload.blockHash !== blockHash) this.events.evidence?.(before, e);
+          const position = `proposal/${e.round}/${e.validatorId}`;
+          if (before.payload.blockHash !== blockHash && !this.reported.has(position)) {
+            this.reported.add(position);
+            this.events.evidence?.(before, e);
+          }
           return true;
         }
         this.noteSeen(e);

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
 // DER prefixes that wrap a raw 32-byte Ed25519 key (RFC 8410).
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -40,12 +40,6 @@ export function createSigner(seedHex: string): Signer {
   return { publicKey, sign: (message) => sign(null, message, key).toString('hex') };
 }
 
-export function generateKeyPair(): KeyPair {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
-  const seed = der.subarray(PKCS8_PREFIX.length).toString('hex');
-  return { privateKey: seed, publicKey: publicKeyFromPrivate(seed) };
-}
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX128 = /^[0-9a-f]{128}$/;

@@ -13,6 +13,7 @@
  * @module
  */
 import { describeConfig, deriveConfig, type SimulationOptions } from './scenario.js';
+import { nodeHost } from './host.js';
 import { Simulation, type SimResult } from './simulation.js';
 
 interface CliArgs {
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
     const cfg = deriveConfig(opts);
     out(describeConfig(cfg));
     const t0 = Date.now();
-    const r = await new Simulation(cfg).run();
+    const r = await new Simulation(cfg).run(nodeHost);
     if (a.trace) for (const line of r.trace) out(line);
     out(`${r.ok ? 'OK' : 'FAIL'} seed ${a.seed}: ${summary(r)} (${Date.now() - t0} ms)`);
     for (const an of r.anomalies.slice(0, 20)) out(`  anomaly: ${an}`);
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
   for (let s = a.from; s < a.from + a.seeds; s++) {
     let r: SimResult;
     try {
-      r = await new Simulation(deriveConfig(optionsFor(a, s))).run();
+      r = await new Simulation(deriveConfig(optionsFor(a, s))).run(nodeHost);
     } catch (err) {
       failed++;
       out(`FAIL seed ${s}: exception ${(err as Error).stack ?? String(err)}\n  replay: ${replayCommand(a, s)}`);

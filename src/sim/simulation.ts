@@ -21,6 +21,7 @@
  */
 import { newValidator } from '../state/staking.js';
 import { decodeEnvelope, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
+import type { SimHost } from './host.js';
 import { decodeInbound, type InboundMessage } from '../consensus/inbound.js';
 import { ConsensusDriver, type DriverEvents, type DriverTimers, type SignGuard, type SignStep, type Transport } from '../consensus/driver.js';
 import { EMPTY_GUARD_STATE, type GuardState } from '../consensus/signGuard.js';
@@ -168,10 +169,6 @@ function devKey(i: number): { address: string; publicKey: string; signer: Signer
     DEV_KEYS.set(i, k);
   }
   return k;
-}
-
-function drain(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export class Simulation {
@@ -627,12 +624,11 @@ export class Simulation {
   // ---- run ---------------------------------------------------------------
 
   /** Runs events until the goal is met, a liveness violation stops the run, or maxVirtualMs. */
-  async run(): Promise<SimResult> {
-    const onUnhandled = (err: unknown): void => {
+  async run(host: SimHost): Promise<SimResult> {
+    const unwatch = host.watchRejections((err: unknown): void => {
       this.violationsExtra.push(`ERROR unhandled rejection at t=${this.now}: ${(err as Error)?.stack ?? String(err)}`);
       this.stopped = true;
-    };
-    process.on('unhandledRejection', onUnhandled);
+    });
     try {
       this.start();
       while (!this.stopped) {
@@ -647,14 +643,14 @@ export class Simulation {
         }
         while (this.asyncTouched) {
           this.asyncTouched = false;
-          await drain();
+          await host.drain();
         }
         if (this.config.trace) this.tracePositions();
         this.checkProgress();
       }
       this.finish();
     } finally {
-      process.off('unhandledRejection', onUnhandled);
+      unwatch();
     }
     return this.result();
   }
@@ -742,8 +738,8 @@ export class Simulation {
 }
 
 /** One run from options and a seed: the seed decides the scenario, so it replays the run exactly. */
-export async function runSimulation(opts: SimulationOptions): Promise<SimResult> {
-  return new Simulation(deriveConfig(opts)).run();
+export async function runSimulation(opts: SimulationOptions, host: SimHost): Promise<SimResult> {
+  return new Simulation(deriveConfig(opts)).run(host);
 }
 
 export type { SignStep };

@@ -120,7 +120,7 @@ function fileOffences(program: ts.Program, checker: ts.TypeChecker, sf: ts.Sourc
   const declaredInProject = (sym: ts.Symbol | undefined): boolean =>
     sym?.declarations?.some((d) => {
       const dsf = d.getSourceFile();
-      return !dsf.isDeclarationFile && (d.flags & ts.NodeFlags.Ambient) === 0 && !program.isSourceFileDefaultLibrary(dsf) && !program.isSourceFileFromExternalLibrary(dsf);
+      return !dsf.isDeclarationFile && (ts.getCombinedModifierFlags(d as ts.Declaration) & ts.ModifierFlags.Ambient) === 0 && !program.isSourceFileDefaultLibrary(dsf) && !program.isSourceFileFromExternalLibrary(dsf);
     }) === true;
 
   const resolveAlias = (sym: ts.Symbol | undefined): ts.Symbol | undefined =>

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { selectProposer } from '../../src/consensus/proposer.js';
 import { optionsFor, replayCommand } from '../../src/sim/cli.js';
+import { nodeHost } from '../../src/sim/host.js';
 import { deriveConfig, describeConfig, Simulation, simConfig, type SimConfig, type SimResult } from '../../src/sim/index.js';
 
 const SEEDS = 200;
@@ -20,7 +21,7 @@ function explain(r: SimResult, replay: string): string {
 async function run(cfg: SimConfig, setup?: (sim: Simulation) => void): Promise<{ sim: Simulation; r: SimResult }> {
   const sim = new Simulation(cfg);
   setup?.(sim);
-  const r = await sim.run();
+  const r = await sim.run(nodeHost);
   return { sim, r };
 }
 
@@ -42,7 +43,7 @@ describe('simulation: random seeds with faults', () => {
       const cfg = deriveConfig(optionsFor(args, seed));
       if (cfg.byzantine !== null) byzantine++;
       if (cfg.scenario.partitions.length > 0) partitions++;
-      const r = await new Simulation(cfg).run();
+      const r = await new Simulation(cfg).run(nodeHost);
       crashes += r.stats.crashes;
       outdated += r.stats.outdated;
       synced += r.stats.syncBlocks;
@@ -66,15 +67,15 @@ describe('simulation: random seeds with faults', () => {
     // its re-proposal (validRound 0) and the height stalled. Locks now keep their polka.
     const args = { nodes: null, heights: 6, byzantine: undefined, partitions: true, crashes: true, loss: undefined, duplication: undefined, maxDelayMs: undefined, maxVirtualMs: undefined };
     for (const seed of [4486, 7124]) {
-      const r = await new Simulation(deriveConfig(optionsFor(args, seed))).run();
+      const r = await new Simulation(deriveConfig(optionsFor(args, seed))).run(nodeHost);
       assert.ok(r.ok, explain(r, replayCommand(args, seed)));
     }
   });
 
   it('a seed replays exactly', async () => {
     const opts = { seed: 4242, nodes: 5, heights: HEIGHTS, byzantine: true };
-    const a = await new Simulation(deriveConfig(opts)).run();
-    const b = await new Simulation(deriveConfig(opts)).run();
+    const a = await new Simulation(deriveConfig(opts)).run(nodeHost);
+    const b = await new Simulation(deriveConfig(opts)).run(nodeHost);
     assert.deepEqual(b.decisions, a.decisions);
     assert.equal(b.messages, a.messages);
     assert.equal(b.virtualMs, a.virtualMs);
@@ -205,7 +206,7 @@ describe('simulation: scenarios', () => {
       const opts = { seed: 9000 + seed, nodes, heights: HEIGHTS, byzantine: true, partitions: seed % 3 === 0, crashes: seed % 3 === 1 };
       const cfg = deriveConfig(opts);
       const sim = new Simulation(cfg);
-      const r = await sim.run();
+      const r = await sim.run(nodeHost);
       const byz = sim.nodes[cfg.byzantine!]!.id;
       const safety = r.violations.filter((v) => !v.startsWith('LIVENESS') && !v.startsWith('PROGRESS'));
       assert.deepEqual(safety, [], explain(r, replayCommand({ ...opts, maxVirtualMs: undefined, loss: undefined, duplication: undefined, maxDelayMs: undefined }, opts.seed)));
@@ -218,7 +219,7 @@ describe('simulation: scenarios', () => {
     // A clean network where every conflicting copy also reaches a node that got the original.
     const cfg = simConfig({ seed: 5, stakes: [10n, 10n, 10n, 10n, 5n], byzantine: 4, byzantineLeak: 1, heights: 6 });
     const sim = new Simulation(cfg);
-    const r = await sim.run();
+    const r = await sim.run(nodeHost);
     const safety = r.violations.filter((v) => !v.startsWith('LIVENESS') && !v.startsWith('PROGRESS'));
     assert.deepEqual(safety, [], explain(r, replayOf(cfg)));
     const byz = sim.nodes[4]!.id;
