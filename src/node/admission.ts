@@ -93,6 +93,17 @@ export class Admission {
     return out as AdmissionResult[];
   }
 
+  /** Txs gossiped by a peer: admitted like submissions; known ones are counted, not refused. */
+  async admitFromPeer(txs: readonly unknown[]): Promise<{ accepted: number; known: number; rejected: number }> {
+    let accepted = 0;
+    let known = 0;
+    for (const r of await this.admit(txs, { fromPeer: true })) {
+      if (r.ok && r.known) known++;
+      else if (r.ok) accepted++;
+    }
+    return { accepted, known, rejected: txs.length - accepted - known };
+  }
+
   /** Puts a checked, verified tx into the pool (which checks it again against the current state). */
   private insert(d: DecodedTx): void {
     const { head, mempool, clock, metrics } = this.deps;

@@ -15,7 +15,7 @@ import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { createSigner, type Signer } from '../crypto/ed25519.js';
 import { addressFromPubKey } from '../crypto/keys.js';
 import { ErrorCode, FastposError, FatalError, assert } from '../errors.js';
-import { Mempool, type MempoolOptions } from '../mempool/index.js';
+import { Mempool } from '../mempool/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { createMetrics } from '../metrics/index.js';
 import { getAccount } from '../state/execute.js';
@@ -23,7 +23,7 @@ import { epochOf } from '../state/epochs.js';
 import { usesDevKeys } from '../state/genesis.js';
 import type { StateReader } from '../state/worldState.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
-import type { Account, ChainParams, DecodedTx, Evidence, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
+import type { Account, ChainParams, Evidence, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
 import { Admission, type TxStatus } from './admission.js';
 import { ChainApp } from './chainApp.js';
 import { ChainHead, type Advance } from './chainHead.js';
@@ -33,76 +33,18 @@ import { EvidencePool, type EvidenceRecord } from './evidencePool.js';
 import { TypedEvents } from './events.js';
 import { GovernanceSigner, type GovernanceTxBody } from './governance.js';
 import { PeerInbox } from './peerInbox.js';
+import { observeFinalized } from './phaseClock.js';
 import { createFileSignGuard } from './signGuardFile.js';
 import { CatchUp, type SyncSource } from './sync.js';
 import { createVerifier } from './verifier.js';
+import { isDevChainId, realClock, realTimers, type NodeDeps, type NodeEvents, type NodeOptions } from './options.js';
 
 export type { Clock, Timers } from './context.js';
+export { isDevChainId, type NodeDeps, type NodeEvents, type NodeOptions } from './options.js';
 export type { TxStatus } from './admission.js';
 export type { EvidenceRecord } from './evidencePool.js';
 export type { GovernanceTxBody } from './governance.js';
 export type { SyncSource } from './sync.js';
-
-export interface NodeOptions {
-  readonly genesis: Genesis;
-  /** Private seeds (hex) of the validator keys this node signs with. */
-  readonly validatorKeys: readonly string[];
-  /** Private seed of a governance account, for admin-initiated governance txs. */
-  readonly governanceKey?: string | undefined;
-  readonly mempool: MempoolOptions;
-  readonly minBlockIntervalMs: number;
-  readonly idleBlockIntervalMs: number;
-  /** How long a proposal waits after a decision for precommits that missed the quorum (default 50 ms). */
-  readonly commitGatherMs?: number;
-  /** Consensus round timeouts; the propose timeout is extended by idleBlockIntervalMs (a proposer may wait that long for txs). */
-  readonly timeouts?: TimeoutParams;
-  /** Where the double-sign guard record lives (a node that signs needs one). */
-  readonly dataDir: string;
-  readonly verifyWorkers: number;
-  readonly allowDevKeys: boolean;
-  readonly nodeId?: string;
-  /** Consensus messages per second accepted from one validator (0 = no limit). */
-  readonly p2pRateLimit?: number;
-}
-
-export interface NodeDeps {
-  readonly store: ChainStore;
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  readonly timers?: Timers;
-  readonly metrics?: Metrics;
-  readonly verifier?: SignatureVerifier;
-  /** Sends consensus messages to peers (none: a node that holds 2/3 of power alone). */
-  readonly transport?: Transport;
-  readonly guard?: SignGuard;
-  /** Keeps the pending evidence list (default: pending_evidence.json in the data dir). */
-  readonly saveEvidence?: (pending: readonly Evidence[]) => void;
-  /** Uniform in [0, 1) (the order in which peers are asked for blocks). */
-  readonly random?: () => number;
-}
-
-/** What a node tells the code that embeds it. */
-export interface NodeEvents {
-  /** A block is durable and applied. */
-  finalized: (fb: FinalizedBlock) => void;
-  /** A tx entered the pool (from a client, or from a peer). */
-  txAdmitted: (d: DecodedTx, json: unknown, fromPeer: boolean) => void;
-  /** Genuine consensus messages arrive for a height ahead of ours. */
-  behind: (height: number) => void;
-  /** The node stopped signing for good: a block or a guard record could not be made durable. */
-  fatal: (e: FatalError) => void;
-}
-
-/** Chain ids on which the public development keys are expected. */
-export function isDevChainId(chainId: string): boolean {
-  return /(^|[-_.])(devnet|localnet)([-_.]|$)/.test(chainId);
-}
-
-const realClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export class FastposNode extends TypedEvents<NodeEvents> {
   readonly genesis: Genesis;
@@ -301,14 +243,7 @@ export class FastposNode extends TypedEvents<NodeEvents> {
     const ids = fb.block.txs.map((d) => d.id);
     const dropped = this.mempool.update({ height, now: this.clock.now(), included: ids, touched: advance.touched, state: this.head.world });
     for (const r of dropped) this.admission.dropped(r);
-    const m = this.metrics;
-    m.finalizedHeight.set(height);
-    m.blocksFinalized.inc();
-    m.blockTxs.observe(ids.length);
-    m.consensusRound.observe(fb.commit.round);
-    const ok = fb.results.filter((r) => r.success).length;
-    if (ok > 0) m.txsFinalized.inc({ result: 'success' }, ok);
-    if (ids.length - ok > 0) m.txsFinalized.inc({ result: 'failed' }, ids.length - ok);
+    observeFinalized(this.metrics, fb);
     this.admission.finalized(ids);
     this.inbox.advanced();
     this.emit('finalized', fb);
@@ -437,15 +372,7 @@ export class FastposNode extends TypedEvents<NodeEvents> {
   /** Txs gossiped by a peer (POST /p2p/txs): admitted like submissions, known ones skipped. */
   async handleTxBatch(txs: readonly unknown[]): Promise<{ accepted: number; known: number; rejected: number }> {
     this.requireStarted();
-    const results = await this.admission.admit(txs, { fromPeer: true });
-    let accepted = 0;
-    let known = 0;
-    for (const r of results) {
-      if (!r.ok) continue;
-      if (r.known) known++;
-      else accepted++;
-    }
-    return { accepted, known, rejected: results.length - accepted - known };
+    return this.admission.admitFromPeer(txs);
   }
 
   /** A consensus envelope from a peer (POST /p2p/message); throws FastposError to refuse it. */

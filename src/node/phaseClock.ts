@@ -1,10 +1,11 @@
 /**
  * When this node reached each step of the height in progress, for
  * fastpos_consensus_phase_seconds{phase}: proposal, prevote, precommit,
- * decided and commit (decided → durable).
+ * decided and commit (decided → durable); and the metrics of a finalized block.
  * @module
  */
 import type { Metrics } from '../metrics/index.js';
+import type { FinalizedBlock } from '../types/index.js';
 import type { Clock } from './context.js';
 
 export type Phase = 'proposal' | 'prevote' | 'precommit' | 'decided';
@@ -40,4 +41,16 @@ export class PhaseClock {
     if (decidedAt !== undefined) this.metrics.consensusPhase.observe({ phase: 'commit' }, (this.clock.monotonic() - decidedAt) / 1000);
     this.begin(height + 1);
   }
+}
+
+/** The block metrics of a finalized block: height, count, size, deciding round, tx results. */
+export function observeFinalized(m: Metrics, fb: FinalizedBlock): void {
+  const txs = fb.block.txs.length;
+  m.finalizedHeight.set(fb.block.header.height);
+  m.blocksFinalized.inc();
+  m.blockTxs.observe(txs);
+  m.consensusRound.observe(fb.commit.round);
+  const ok = fb.results.filter((r) => r.success).length;
+  if (ok > 0) m.txsFinalized.inc({ result: 'success' }, ok);
+  if (txs - ok > 0) m.txsFinalized.inc({ result: 'failed' }, txs - ok);
 }
