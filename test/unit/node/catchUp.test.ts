@@ -1,0 +1,104 @@
+/**
+ * Messages a node holds for heights ahead of its own survive catch-up, and
+ * messages of the first heights of a new epoch wait for the new validator set
+ * instead of being refused. A real node (SQLite, in process) holds one of four
+ * dev validator keys; blocks, certificates and envelopes are signed for real,
+ * and the node's own votes are read where they leave through the transport.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { Envelope } from '../../../src/codec/envelope.js';
+import { DEFAULT_CONFIG } from '../../../src/config/index.js';
+import { devAccount, devValidator } from '../../../src/crypto/keys.js';
+import type { SyncSource } from '../../../src/node/node.js';
+import { runNode, type RunningNode } from '../../../src/node/run.js';
+import { defaultDevnetGenesis, encodeGenesis } from '../../../src/state/genesis.js';
+import type { FinalizedBlock, Genesis } from '../../../src/types/index.js';
+import { TestChain, devIndexOf } from '../../helpers/chain.js';
+import { signTx, spec } from '../state/stakingHarness.js';
+
+const dirs: string[] = [];
+const nodes: RunningNode[] = [];
+after(async () => {
+  for (const n of nodes) await n.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function startNode(genesis: Genesis, nodeIndex: number, sent: Envelope[]): Promise<RunningNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'fastpos-catchup-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
+  writeFileSync(join(dir, 'validator_key.json'), JSON.stringify({ privateKey: devValidator(nodeIndex).privateKey }), { mode: 0o600 });
+  const running = await runNode(
+    // Long timeouts: every vote the node signs is its verdict on what it was sent, never a timeout's.
+    { ...DEFAULT_CONFIG, dataDir: dir, port: 0, verifyWorkers: 0, timeoutProposeMs: 60_000, timeoutPrevoteMs: 60_000, timeoutPrecommitMs: 60_000, allowDevKeys: true },
+    { logger: pino({ level: 'silent' }), wrapTransport: () => ({ hasPeers: () => true, broadcast: (e: Envelope) => void sent.push(e) }) },
+  );
+  nodes.push(running);
+  return running;
+}
+
+function source(n: RunningNode, blocks: FinalizedBlock[]): SyncSource {
+  return {
+    peers: () => ['http://peer.invalid'],
+    status: async () => ({ height: blocks.at(-1)!.block.header.height, genesisHash: n.node.genesisHash }),
+    blocks: async (_peer, from, limit) => blocks.filter((b) => b.block.header.height >= from).slice(0, limit),
+  };
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return cond();
+}
+
+describe('catch-up and the messages of heights ahead', () => {
+  it('the proposal and prevotes of the next height, received before catching up, are used after it: the node precommits the block', async () => {
+    const genesis = defaultDevnetGenesis({ validators: 4 });
+    const chain = new TestChain(genesis);
+    const b1 = chain.build([]);
+    const fb1 = chain.append(b1, chain.certify(b1.hash));
+    const b2 = chain.build([]);
+    const proposer2 = chain.proposerOf(2, 0);
+    const ids = chain.setAt(2).validators.map((v) => v.id);
+    const me = ids.find((id) => id !== proposer2)!;
+    const sent: Envelope[] = [];
+    const n = await startNode(genesis, devIndexOf(me), sent);
+    // Height 2's proposal and the other three validators' prevotes arrive while the node is still at height 0.
+    await n.node.handleEnvelope(chain.proposal(b2));
+    for (const id of ids.filter((x) => x !== me)) await n.node.handleEnvelope(chain.vote('prevote', 2, 0, id, b2.hash));
+    assert.equal(await n.node.syncFromPeers(source(n, [fb1])), 1);
+    const precommitted = await until(() => sent.some((e) => e.type === 'precommit' && e.height === 2 && e.payload.blockHash === b2.hash), 5_000);
+    assert.ok(precommitted, `no precommit for block 2 (sent: ${sent.map((e) => `${e.type}@${e.height}`).join(', ')})`);
+  });
+
+  it('a validator that joins at an epoch boundary is heard at the new epoch\'s first height, before this node has the set', async () => {
+    const genesis = defaultDevnetGenesis({ validators: 4 });
+    const g: Genesis = { ...genesis, params: { ...genesis.params, epochLengthBlocks: 3 } };
+    const chain = new TestChain(g);
+    const joining = devValidator(4);
+    const operator = { ...devAccount(5) };
+    const bond = signTx(spec(operator, 'validator_bond', { pubKey: joining.publicKey, amount: 1_000_000n }), 0, g.chainId);
+    const blocks: FinalizedBlock[] = [];
+    for (const txs of [[bond], [], []]) {
+      const b = chain.build(txs);
+      blocks.push(chain.append(b, chain.certify(b.hash)));
+    }
+    assert.ok(chain.setAt(4).validators.some((v) => v.id === joining.address), 'the bonded validator is in the set of epoch 1');
+    const me = chain.setAt(3).validators[0]!.id;
+    const sent: Envelope[] = [];
+    const n = await startNode(g, devIndexOf(me), sent);
+    await n.node.syncFromPeers(source(n, blocks.slice(0, 2)));
+    assert.equal(n.node.height, 2);
+    // Height 4 is in epoch 1, whose set is written by block 3: not known here yet.
+    await n.node.handleEnvelope(chain.vote('prevote', 4, 0, joining.address, null));
+    await n.node.syncFromPeers(source(n, blocks));
+    assert.equal(n.node.height, 3);
+  });
+});
