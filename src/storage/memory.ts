@@ -1,0 +1,334 @@
+/**
+ * An in-memory `ChainStore`, for the deterministic simulation and for tests.
+ *
+ * What a data dir holds on disk lives in a `MemoryDisk`; a `MemoryChainStore`
+ * is one process's open handle on it. The disk outlives the handle, as files
+ * outlive a crashed process: a simulated node that restarts opens a new
+ * handle on the same disk and finds every block that became durable.
+ *
+ * A commit is atomic: the block (kept as its canonical wire JSON, the form
+ * the other backends store and serve), its txs with their results, the
+ * changed state rows and the accumulator land together or not at all. Faults
+ * are injected through `beforeDurable`, which sees each commit before it
+ * lands: a rejection fails the commit (nothing is written, and the handle
+ * refuses further commits until the disk is opened again, as the snapshot
+ * backend does), and a handle that `crash()`es while it waits never writes
+ * the block (a torn write: the process died before the block was durable).
+ *
+ * Pure: no files, no clock, no randomness.
+ * @module
+ */
+import { decodeFinalizedBlock, finalizedBlockJson } from '../codec/block.js';
+import { decodeStateValue, type StateValue } from '../codec/state.js';
+import { ErrorCode, FastposError, assert } from '../errors.js';
+import type { FinalizedBlock, TxResult } from '../types/index.js';
+import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from './types.js';
+
+/** What one finalized tx is indexed by (the fields every `TxQuery` filter reads). */
+interface TxRow {
+  readonly id: string;
+  readonly height: number;
+  readonly index: number;
+  readonly sender: string;
+  /** payload.to of a transfer; null for kinds without a recipient. */
+  readonly recipient: string | null;
+  readonly kind: string;
+  readonly success: boolean;
+}
+
+function matches(r: TxRow, q: TxQuery): boolean {
+  if (q.from !== undefined && r.sender !== q.from) return false;
+  if (q.to !== undefined && r.recipient !== q.to) return false;
+  if (q.address !== undefined && r.sender !== q.address && r.recipient !== q.address) return false;
+  if (q.kind !== undefined && r.kind !== q.kind) return false;
+  if (q.success !== undefined && r.success !== q.success) return false;
+  if (q.fromHeight !== undefined && r.height < q.fromHeight) return false;
+  if (q.toHeight !== undefined && r.height > q.toHeight) return false;
+  return true;
+}
+
+function rowsOf(fb: FinalizedBlock): TxRow[] {
+  const height = fb.block.header.height;
+  return fb.block.txs.map((d, index) => ({
+    id: d.id,
+    height,
+    index,
+    sender: d.tx.from,
+    recipient: d.tx.kind === 'transfer' ? d.tx.payload.to : null,
+    kind: d.tx.kind,
+    success: fb.results[index]!.success,
+  }));
+}
+
+function copyResult(r: TxResult): TxResult {
+  return r.error === undefined ? { success: r.success } : { success: r.success, error: r.error };
+}
+
+/** The durable contents of one data dir. */
+export class MemoryDisk {
+  private genesis: string | null = null;
+  private heightValue = 0;
+  /** key -> canonical JSON of the value at `height`. */
+  private readonly entries = new Map<string, string>();
+  private accumulator: Buffer | null = null;
+  /** Wire JSON of block h at index h - 1. */
+  private readonly blocks: string[] = [];
+  /** Decoded blocks, filled on first read (blocks never change once written). */
+  private readonly decoded = new Map<number, FinalizedBlock>();
+  private readonly txs: TxRow[] = [];
+  private readonly txById = new Map<string, number>();
+  /** Copies made by `MemoryChainStore.backup`, by directory name. */
+  readonly backups = new Map<string, MemoryDisk>();
+  /** Number of blocks made durable (commits that landed). */
+  commits = 0;
+
+  get genesisHash(): string | null {
+    return this.genesis;
+  }
+  get height(): number {
+    return this.heightValue;
+  }
+
+  /** Wire JSON of the stored block at `height`. */
+  blockJson(height: number): string | undefined {
+    return height >= 1 ? this.blocks[height - 1] : undefined;
+  }
+
+  /** The stored block at `height`, decoded from its wire JSON. */
+  block(height: number): FinalizedBlock | undefined {
+    const json = this.blockJson(height);
+    if (json === undefined) return undefined;
+    let fb = this.decoded.get(height);
+    if (fb === undefined) {
+      fb = decodeFinalizedBlock(JSON.parse(json));
+      this.decoded.set(height, fb);
+    }
+    return fb;
+  }
+
+  /** Canonical JSON of a state entry as stored. */
+  entry(key: string): string | undefined {
+    return this.entries.get(key);
+  }
+
+  hasTx(id: string): boolean {
+    return this.txById.has(id);
+  }
+
+  /** @internal Used by `MemoryChainStore`. */
+  load(): LoadedChain {
+    if (this.genesis === null) return { genesisHash: null, height: 0, entries: [], accumulator: null, latest: null };
+    const entries: [string, StateValue][] = [...this.entries].map(([k, json]) => [k, decodeStateValue(k, json)]);
+    return {
+      genesisHash: this.genesis,
+      height: this.heightValue,
+      entries,
+      accumulator: this.accumulator === null ? null : Buffer.from(this.accumulator),
+      latest: this.heightValue === 0 ? null : this.block(this.heightValue)!,
+    };
+  }
+
+  /** @internal */
+  writeGenesis(genesisHash: string, entries: ReadonlyMap<string, string>, accumulator: Buffer): void {
+    this.genesis = genesisHash;
+    this.heightValue = 0;
+    this.entries.clear();
+    for (const [k, v] of entries) this.entries.set(k, v);
+    this.accumulator = Buffer.from(accumulator);
+  }
+
+  /** @internal Writes one block and everything it changed, at once. */
+  writeBlock(fb: FinalizedBlock, json: string, changes: ReadonlyMap<string, string | null>, accumulator: Buffer): void {
+    const height = fb.block.header.height;
+    for (const [key, value] of changes) {
+      if (value === null) this.entries.delete(key);
+      else this.entries.set(key, value);
+    }
+    this.accumulator = Buffer.from(accumulator);
+    this.blocks.push(json);
+    for (const row of rowsOf(fb)) {
+      this.txById.set(row.id, this.txs.length);
+      this.txs.push(row);
+    }
+    this.heightValue = height;
+    this.commits++;
+  }
+
+  /** @internal Rows of finalized txs in (height, index) order. */
+  txRows(): readonly TxRow[] {
+    return this.txs;
+  }
+
+  /** @internal */
+  txRow(id: string): TxRow | undefined {
+    const i = this.txById.get(id);
+    return i === undefined ? undefined : this.txs[i];
+  }
+
+  /** A copy of everything stored (a backup). */
+  copy(): MemoryDisk {
+    const d = new MemoryDisk();
+    if (this.genesis === null) return d;
+    d.writeGenesis(this.genesis, this.entries, this.accumulator ?? Buffer.alloc(0));
+    for (let h = 1; h <= this.heightValue; h++) {
+      const json = this.blocks[h - 1]!;
+      const fb = this.block(h)!;
+      d.blocks.push(json);
+      for (const row of rowsOf(fb)) {
+        d.txById.set(row.id, d.txs.length);
+        d.txs.push(row);
+      }
+    }
+    d.heightValue = this.heightValue;
+    d.commits = this.commits;
+    return d;
+  }
+}
+
+export interface MemoryChainStoreOptions {
+  /**
+   * Sees each commit before it becomes durable; the block lands when this
+   * returns or its promise resolves. A throw or rejection fails the commit
+   * (nothing is written).
+   */
+  readonly beforeDurable?: (c: BlockCommit) => void | Promise<void>;
+}
+
+/** One open handle on a `MemoryDisk`. */
+export class MemoryChainStore implements ChainStore {
+  /**
+   * The interface names the file backends only; this one keeps what the
+   * snapshot backend keeps (the whole state and the list of blocks, the
+   * state being the commit point).
+   */
+  readonly backend: ChainStore['backend'] = 'snapshot';
+  private opened = false;
+  private closed = false;
+  private crashed = false;
+  private failed: string | null = null;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(
+    readonly disk: MemoryDisk = new MemoryDisk(),
+    private readonly options: MemoryChainStoreOptions = {},
+  ) {}
+
+  /**
+   * The process holding this handle died: a commit waiting to become durable
+   * never lands (its promise rejects), and the handle refuses everything.
+   */
+  crash(): void {
+    this.crashed = true;
+  }
+
+  private usable(what: string): void {
+    assert(!this.crashed, `${what} on a store whose process crashed`);
+    assert(this.opened && !this.closed, `${what} on a store that is not open`);
+  }
+
+  open(): LoadedChain {
+    assert(!this.crashed && !this.opened, 'memory store opened twice');
+    this.opened = true;
+    return this.disk.load();
+  }
+
+  initGenesis(genesisHash: string, entries: ReadonlyMap<string, string>, accumulator: Buffer): void {
+    this.usable('initGenesis');
+    assert(this.disk.genesisHash === null, 'store already has a genesis');
+    this.disk.writeGenesis(genesisHash, entries, accumulator);
+  }
+
+  commitBlock(c: BlockCommit): Promise<void> {
+    const busy = this.inFlight !== null;
+    const p = this.commit(c, busy);
+    if (busy) return p;
+    const tracked = p.finally(() => {
+      this.inFlight = null;
+    });
+    this.inFlight = tracked.catch(() => undefined);
+    return tracked;
+  }
+
+  private async commit(c: BlockCommit, busy: boolean): Promise<void> {
+    this.usable('commitBlock');
+    assert(this.disk.genesisHash !== null, 'commitBlock before initGenesis');
+    assert(!busy, 'one commit at a time');
+    assert(this.failed === null, `an earlier commit failed (${this.failed}); open the store again`);
+    const fb = c.block;
+    const height = fb.block.header.height;
+    assert(height === this.disk.height + 1, `commitBlock at height ${height} on top of ${this.disk.height}`);
+    assert(fb.results.length === fb.block.txs.length, 'one result per tx');
+    for (const d of fb.block.txs) assert(!this.disk.hasTx(d.id), `tx ${d.id} is already in the chain`);
+    const json = finalizedBlockJson(fb);
+    try {
+      await this.options.beforeDurable?.(c);
+    } catch (e) {
+      this.failed = e instanceof Error ? e.message : String(e);
+      throw e;
+    }
+    if (this.crashed) throw new FastposError(ErrorCode.INTERNAL, `block ${height} was not made durable: the process crashed first`);
+    assert(this.disk.height + 1 === height, `another handle wrote block ${this.disk.height} meanwhile`);
+    this.disk.writeBlock(fb, json, c.changes, c.accumulator);
+  }
+
+  getBlock(height: number): FinalizedBlock | undefined {
+    this.usable('getBlock');
+    return this.disk.block(height);
+  }
+
+  getBlocks(from: number, limit: number): FinalizedBlock[] {
+    this.usable('getBlocks');
+    const out: FinalizedBlock[] = [];
+    for (let h = Math.max(1, from); h <= this.disk.height && out.length < limit; h++) out.push(this.disk.block(h)!);
+    return out;
+  }
+
+  getBlocksJson(from: number, limit: number): string[] {
+    this.usable('getBlocksJson');
+    const out: string[] = [];
+    for (let h = Math.max(1, from); h <= this.disk.height && out.length < limit; h++) out.push(this.disk.blockJson(h)!);
+    return out;
+  }
+
+  private record(r: TxRow): FinalizedTxRecord {
+    const fb = this.disk.block(r.height)!;
+    const d = fb.block.txs[r.index]!;
+    return { id: r.id, height: r.height, index: r.index, blockHash: fb.hash, result: copyResult(fb.results[r.index]!), tx: JSON.parse(d.json) as Record<string, unknown> };
+  }
+
+  getTx(id: string): FinalizedTxRecord | undefined {
+    this.usable('getTx');
+    const r = this.disk.txRow(id);
+    return r === undefined ? undefined : this.record(r);
+  }
+
+  queryTxs(q: TxQuery): { total: number; items: FinalizedTxRecord[] } {
+    this.usable('queryTxs');
+    if (!Number.isSafeInteger(q.offset) || q.offset < 0 || !Number.isSafeInteger(q.limit) || q.limit < 0) {
+      throw new FastposError(ErrorCode.INVALID_REQUEST, 'offset and limit must be non-negative integers');
+    }
+    const rows = this.disk.txRows();
+    const page: TxRow[] = [];
+    let total = 0;
+    const visit = (r: TxRow): void => {
+      if (!matches(r, q)) return;
+      if (total >= q.offset && page.length < q.limit) page.push(r);
+      total++;
+    };
+    if (q.order === 'asc') for (let i = 0; i < rows.length; i++) visit(rows[i]!);
+    else for (let i = rows.length - 1; i >= 0; i--) visit(rows[i]!);
+    return { total, items: page.map((r) => this.record(r)) };
+  }
+
+  /** Copies the disk as it is now into `disk.backups` under `dir`, which must not hold a backup yet. */
+  async backup(dir: string): Promise<void> {
+    this.usable('backup');
+    if (this.disk.backups.has(dir)) throw new FastposError(ErrorCode.INVALID_REQUEST, `backup directory ${dir} is not empty`);
+    this.disk.backups.set(dir, this.disk.copy());
+  }
+
+  async close(): Promise<void> {
+    if (this.inFlight !== null) await this.inFlight;
+    this.closed = true;
+  }
+}
