@@ -17,16 +17,44 @@ import type { Commit, CommitSignature, ValidatorSet } from '../types/index.js';
 export class LastCommitGatherer {
   private height = -1;
   private readonly extra = new Map<string, string>();
+  /** Checked precommits of the height in progress, by validator (a few each): the next tip's certificate may lack some. */
+  private readonly ahead = new Map<string, { round: number; blockHash: string | null; signature: string }[]>();
+  private aheadHeight = -1;
 
   constructor(
     private readonly chainId: string,
     private readonly keyCache: Map<string, KeyObject>,
   ) {}
 
-  /** Forgets what was gathered for an earlier tip. */
+  /**
+   * The tip moved: forgets what was gathered for the earlier one, and keeps
+   * the precommits for the new tip that arrived while it was being decided
+   * or committed and that its certificate lacks.
+   */
   reset(tip: ChainTip): void {
     this.height = tip.height;
     this.extra.clear();
+    const commit = tip.commit;
+    if (commit !== null && this.aheadHeight === tip.height) {
+      const signed = new Set(commit.signatures.map((s) => s.validatorId));
+      for (const [validatorId, votes] of this.ahead) {
+        const v = votes.find((x) => x.round === commit.round && x.blockHash === tip.hash);
+        if (v !== undefined && !signed.has(validatorId)) this.extra.set(validatorId, v.signature);
+      }
+    }
+    this.ahead.clear();
+  }
+
+  /** A precommit of `height` (the height in progress) whose envelope signature was checked: kept in case it misses the quorum. */
+  note(height: number, v: { round: number; validatorId: string; blockHash: string | null; signature: string }): void {
+    if (height !== this.aheadHeight) {
+      this.ahead.clear();
+      this.aheadHeight = height;
+    }
+    const list = this.ahead.get(v.validatorId) ?? [];
+    if (list.length >= 4) return;
+    list.push({ round: v.round, blockHash: v.blockHash, signature: v.signature });
+    this.ahead.set(v.validatorId, list);
   }
 
   /**

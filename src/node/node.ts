@@ -210,6 +210,7 @@ export class FastposNode extends TypedEvents<NodeEvents> {
         else if (e.type !== 'finalize') {
           this.metrics.votes.inc({ validator: e.validatorId, type: e.type });
           this.app.phases.reach(e.height, e.type);
+          if (e.type === 'precommit') this.app.lastCommit.note(e.height, { round: e.round, validatorId: e.validatorId, blockHash: e.payload.blockHash as string | null, signature: e.signature });
         }
       },
       behind: (height) => this.emit('behind', height),

@@ -117,6 +117,10 @@ export class PeerInbox {
       this.deps.behind(e.height);
       return;
     }
+    if (m.kind === 'vote' && m.type === 'precommit' && e.height === next) {
+      // May arrive while the height is being committed, after its quorum: the next block carries it.
+      this.deps.lastCommit.note(e.height, { round: e.round, validatorId: e.validatorId, blockHash: m.blockHash, signature: e.signature });
+    }
     // Remembered only once the driver holds it: a message it could not take yet is welcome again.
     if (this.deps.deliver(m)) this.remember(e.signature);
   }
