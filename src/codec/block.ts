@@ -136,8 +136,14 @@ export function decodeHeader(j: unknown): BlockHeader {
   };
 }
 
+/** Refuses keys of `o` that are not in `fields`. */
+function onlyFields(o: Record<string, unknown>, fields: readonly string[], where: string, code: ErrorCode = ErrorCode.INVALID_BLOCK): void {
+  for (const k of Object.keys(o)) if (!fields.includes(k)) throw new FastposError(code, `unknown ${where} field "${k}"`);
+}
+
 export function decodeCommit(j: unknown): Commit {
   if (!isObj(j)) throw new FastposError(ErrorCode.INVALID_COMMIT, 'commit must be an object');
+  onlyFields(j, ['height', 'round', 'blockHash', 'signatures'], 'commit', ErrorCode.INVALID_COMMIT);
   const { height, round, blockHash: hash, signatures } = j;
   if (!isUint(height) || !isUint(round)) throw new FastposError(ErrorCode.INVALID_COMMIT, 'commit height and round must be non-negative integers');
   if (typeof hash !== 'string' || !HEX64.test(hash)) throw new FastposError(ErrorCode.INVALID_COMMIT, 'commit.blockHash is malformed');
@@ -146,6 +152,7 @@ export function decodeCommit(j: unknown): Commit {
     if (!isObj(s) || typeof s.validatorId !== 'string' || !HEX40.test(s.validatorId) || typeof s.signature !== 'string' || !HEX128.test(s.signature)) {
       throw new FastposError(ErrorCode.INVALID_COMMIT, 'commit signature entries need validatorId (40 hex) and signature (128 hex)');
     }
+    onlyFields(s, ['validatorId', 'signature'], 'commit signature', ErrorCode.INVALID_COMMIT);
     return { validatorId: s.validatorId, signature: s.signature };
   });
   return { height, round, blockHash: hash, signatures: sigs };
@@ -159,6 +166,7 @@ export function encodeBlock(block: Block): { header: BlockHeader; txs: RawJson[]
 /** Decodes a block body written by `encodeBlock` (structure only). */
 export function decodeBlock(j: unknown): Block {
   if (!isObj(j)) bad('block must be an object');
+  onlyFields(j, ['header', 'txs', 'lastCommit', 'evidence'], 'block');
   const header = decodeHeader(j.header);
   if (!Array.isArray(j.txs)) bad('block.txs must be an array');
   const txs = j.txs.map((t) => decodeTx(t));
@@ -173,6 +181,7 @@ export function decodeBlock(j: unknown): Block {
  */
 export function decodeFinalizedBlock(j: unknown, known?: KnownTxLookup): FinalizedBlock {
   if (!isObj(j)) bad('block must be an object');
+  onlyFields(j, ['header', 'hash', 'txs', 'results', 'commit', 'lastCommit', 'evidence'], 'block');
   const header = decodeHeader(j.header);
   if (!Array.isArray(j.txs)) bad('txs must be an array');
   const list = j.txs as unknown[];
@@ -180,12 +189,46 @@ export function decodeFinalizedBlock(j: unknown, known?: KnownTxLookup): Finaliz
   if (!Array.isArray(j.results) || j.results.length !== txs.length) bad('results must have one entry per tx');
   const results: TxResult[] = j.results.map((r: unknown) => {
     if (!isObj(r) || typeof r.success !== 'boolean') bad('result entries need a boolean success');
+    onlyFields(r, ['success', 'error'], 'result');
+    if (r.error !== undefined && typeof r.error !== 'string') bad('a result error must be a string (an error code)');
     return typeof r.error === 'string' ? { success: r.success, error: r.error } : { success: r.success };
   });
   const commit = decodeCommit(j.commit);
   const lastCommit = j.lastCommit === null || j.lastCommit === undefined ? null : decodeCommit(j.lastCommit);
   const hash = blockHash(header);
-  if (j.hash !== hash) bad(`block hash mismatch at height ${header.height}: expected ${hash}, got ${String(j.hash)}`);
+  if (j.hash !== hash) bad(`block hash mismatch at height ${header.height}: expected ${hash}, got ${typeof j.hash === 'string' ? JSON.stringify(j.hash.slice(0, 64)) : typeof j.hash}`);
   const block: Block = { header, txs, lastCommit, evidence: decodeEvidenceList(j.evidence, 'evidence') };
   return { block, hash, results, commit };
+}
+
+/** Decodes a `/sync/blocks` answer: a JSON array of wire finalized blocks (structure and hashes only, as `decodeFinalizedBlock`). */
+export function decodeSyncBlocks(j: unknown, known?: KnownTxLookup): FinalizedBlock[] {
+  if (!Array.isArray(j)) bad('a /sync/blocks answer must be an array of blocks');
+  return j.map((b) => decodeFinalizedBlock(b, known));
+}
+
+/** A `/sync/status` answer: where a peer's chain stands. */
+export interface SyncStatus {
+  readonly chainId: string;
+  readonly genesisHash: string;
+  readonly height: number;
+  readonly hash: string;
+  readonly syncing: boolean;
+}
+
+function badStatus(message: string): never {
+  throw new FastposError(ErrorCode.INVALID_MESSAGE, message);
+}
+
+/** Decodes a `/sync/status` answer (exactly its five fields); INVALID_MESSAGE names the first one that is wrong. */
+export function decodeSyncStatus(j: unknown): SyncStatus {
+  if (!isObj(j)) badStatus('a /sync/status answer must be an object');
+  onlyFields(j, ['chainId', 'genesisHash', 'height', 'hash', 'syncing'], 'sync status', ErrorCode.INVALID_MESSAGE);
+  const { chainId, genesisHash, height, hash, syncing } = j;
+  if (typeof chainId !== 'string' || chainId.length === 0 || chainId.length > 64) badStatus('sync status chainId must be a string of 1 to 64 characters');
+  if (typeof genesisHash !== 'string' || !HEX64.test(genesisHash)) badStatus('sync status genesisHash must be 64 lowercase hex characters');
+  if (!isUint(height)) badStatus('sync status height must be a non-negative integer');
+  if (typeof hash !== 'string' || !HEX64.test(hash)) badStatus('sync status hash must be 64 lowercase hex characters');
+  if (typeof syncing !== 'boolean') badStatus('sync status syncing must be a boolean');
+  return { chainId, genesisHash, height, hash, syncing };
 }

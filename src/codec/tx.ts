@@ -12,7 +12,7 @@ import {
   type TxKind,
   type UnsignedTx,
 } from '../types/index.js';
-import { RawJson, canonicalJson } from './canonical.js';
+import { RawJson, canonicalJson, jsonDepthExceeds } from './canonical.js';
 
 export const TX_DOMAIN = 'fastpos/tx/v1\n';
 
@@ -39,10 +39,19 @@ export function isAddress(s: unknown): s is string {
   return typeof s === 'string' && ADDRESS_RE.test(s);
 }
 
+/** How a refused input value is named in an error message: short, and safe for any value (however deep). */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
 /** Parses a decimal-string amount (protocol §1). */
 export function parseAmount(value: unknown, field: string): bigint {
   if (typeof value !== 'string' || !AMOUNT_RE.test(value)) {
-    invalid(`${field} must be a decimal string of at most 39 digits without leading zeros, got ${JSON.stringify(value)?.slice(0, 60)}`, ErrorCode.INVALID_AMOUNT);
+    invalid(`${field} must be a decimal string of at most 39 digits without leading zeros, got ${describeValue(value)}`, ErrorCode.INVALID_AMOUNT);
   }
   return BigInt(value);
 }
@@ -316,6 +325,14 @@ export function decodeTxReusing(list: unknown[], i: number, known: KnownTxLookup
 
 const HEX64_RE = /^[0-9a-f]{64}$/;
 const EVIDENCE_TYPES: ReadonlySet<string> = new Set(EVIDENCE_MESSAGE_TYPES);
+/**
+ * Deepest nesting of an evidence message's payload (a vote payload nests 1
+ * level, a proposal payload about 8, plus 7 per proposal double sign carried
+ * inside it). Evidence deeper than this is refused when decoded and is not
+ * valid in a block (`evidenceShapeProblem`), so that a block holding valid
+ * evidence always fits the envelope limit (`MAX_ENVELOPE_PAYLOAD_DEPTH`).
+ */
+export const MAX_EVIDENCE_PAYLOAD_DEPTH = 64;
 const MESSAGE_FIELDS = ['type', 'chainId', 'height', 'round', 'validatorId', 'payload', 'signature'];
 
 function badEvidence(message: string): never {
@@ -341,6 +358,7 @@ function decodeSignedMessage(j: unknown, where: string): SignedMessage {
   if (typeof round !== 'number' || !Number.isSafeInteger(round) || round < 0 || round > 1_000_000) badEvidence(`${where}.round must be an integer from 0 to 1000000`);
   if (!isAddress(validatorId)) badEvidence(`${where}.validatorId must be 40 lowercase hex characters`);
   if (!isPlainObject(payload)) badEvidence(`${where}.payload must be a JSON object`);
+  if (jsonDepthExceeds(payload, MAX_EVIDENCE_PAYLOAD_DEPTH)) badEvidence(`${where}.payload nests deeper than ${MAX_EVIDENCE_PAYLOAD_DEPTH} levels`);
   if (typeof signature !== 'string' || !SIG_RE.test(signature)) badEvidence(`${where}.signature must be 128 lowercase hex characters`);
   if (type === 'prevote' || type === 'precommit') {
     const keys = Object.keys(payload);
@@ -381,6 +399,7 @@ export function evidenceShapeProblem(e: Evidence): string | null {
   if (a.height !== b.height) return `the messages are for different heights (${a.height}, ${b.height})`;
   if (a.round !== b.round) return `the messages are for different rounds (${a.round}, ${b.round})`;
   if (a.validatorId !== b.validatorId) return 'the messages are from different validators';
+  if (jsonDepthExceeds(a.payload, MAX_EVIDENCE_PAYLOAD_DEPTH) || jsonDepthExceeds(b.payload, MAX_EVIDENCE_PAYLOAD_DEPTH)) return `a payload nests deeper than ${MAX_EVIDENCE_PAYLOAD_DEPTH} levels`;
   let same: boolean;
   try {
     same = canonicalJson(a.payload) === canonicalJson(b.payload);
