@@ -624,7 +624,13 @@ function parseFile(text: string, display: string, baseDir: string): Layer {
     const firstLine = (problem.message.split('\n')[0] ?? '').replace(/:\s*$/, '');
     throw configError(`${display}: invalid YAML: ${firstLine}`, { source: 'file', file: display });
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (e) {
+    // The yaml library refuses alias expansions that would blow up (a "billion laughs" file) here.
+    throw configError(`${display}: invalid YAML: ${e instanceof Error ? e.message : String(e)}`, { source: 'file', file: display });
+  }
   const layer: Layer = new Map();
   if (data === null || data === undefined) return layer; // empty file, or only comments
   if (typeof data !== 'object' || Array.isArray(data)) {
