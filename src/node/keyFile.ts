@@ -23,20 +23,29 @@ export function saveKeyFile(path: string, privateKey: string, opts: { overwrite?
   return k;
 }
 
-/** Reads and checks a key file: the public key and address in it must match the private key. */
+const KEY_FILE_FIELDS = ['type', 'privateKey', 'publicKey', 'address'];
+
+/**
+ * Reads and checks a key file: a JSON object with `privateKey` and, optionally,
+ * `type` ("ed25519"), `publicKey` and `address`, which must match the private
+ * key. Other fields are refused.
+ */
 export function loadKeyFile(path: string): KeyFile {
-  let j: Record<string, unknown>;
+  const bad = (what: string): FastposError => new FastposError(ErrorCode.INVALID_CONFIG, `key file ${path}: ${what}`);
+  let j: unknown;
   try {
-    j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    j = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new FastposError(ErrorCode.INVALID_CONFIG, `key file ${path} cannot be read as JSON: ${(e as Error).message}`);
   }
-  if (typeof j.privateKey !== 'string' || !/^[0-9a-f]{64}$/.test(j.privateKey)) {
-    throw new FastposError(ErrorCode.INVALID_CONFIG, `key file ${path}: privateKey must be 64 lowercase hex characters`);
-  }
-  const k = keyFileFor(j.privateKey);
-  if ((j.publicKey !== undefined && j.publicKey !== k.publicKey) || (j.address !== undefined && j.address !== k.address)) {
-    throw new FastposError(ErrorCode.INVALID_CONFIG, `key file ${path}: publicKey/address do not belong to privateKey`);
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw bad('must hold a JSON object');
+  for (const k of Object.keys(j)) if (!KEY_FILE_FIELDS.includes(k)) throw bad(`unknown field ${JSON.stringify(k.slice(0, 40))}`);
+  const { type, privateKey, publicKey, address } = j as Record<string, unknown>;
+  if (type !== undefined && type !== 'ed25519') throw bad('type must be "ed25519"');
+  if (typeof privateKey !== 'string' || !/^[0-9a-f]{64}$/.test(privateKey)) throw bad('privateKey must be 64 lowercase hex characters');
+  const k = keyFileFor(privateKey);
+  if ((publicKey !== undefined && publicKey !== k.publicKey) || (address !== undefined && address !== k.address)) {
+    throw bad('publicKey/address do not belong to privateKey');
   }
   return k;
 }

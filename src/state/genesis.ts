@@ -100,14 +100,15 @@ export function decodeGenesis(j: unknown): Genesis {
   if (typeof chainId !== 'string' || !/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) bad('chainId must be 1-64 characters of [a-zA-Z0-9._-]');
   if (!isUint(genesisTime)) bad('genesisTime must be Unix milliseconds');
   if (!isAddress(treasury)) bad('treasury must be an address (40 lowercase hex)');
-  const p = isObj(params) ? params : {};
+  if (params !== undefined && !isObj(params)) bad('params must be an object');
+  const p: Record<string, unknown> = isObj(params) ? params : {};
   only(p, 'params', Object.keys(DEFAULT_PARAMS));
   const num = (k: NumericParam, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const v = p[k] ?? DEFAULT_PARAMS[k];
+    const v = p[k] === undefined ? DEFAULT_PARAMS[k] : p[k];
     if (!isUint(v) || v < min || v > max) bad(max === Number.MAX_SAFE_INTEGER ? `params.${k} must be an integer >= ${min}` : `params.${k} must be an integer from ${min} to ${max}`);
     return v;
   };
-  const feeRecipient = p.feeRecipient ?? DEFAULT_PARAMS.feeRecipient;
+  const feeRecipient = p.feeRecipient === undefined ? DEFAULT_PARAMS.feeRecipient : p.feeRecipient;
   if (feeRecipient !== 'proposer' && feeRecipient !== 'treasury') bad('params.feeRecipient must be "proposer" or "treasury"');
   const parsedParams: ChainParams = {
     minFee: p.minFee === undefined ? DEFAULT_PARAMS.minFee : amount(p.minFee, 'params.minFee'),
@@ -155,7 +156,7 @@ export function decodeGenesis(j: unknown): Genesis {
     const stake = amount(v.stake, `validators[${i}].stake`);
     if (stake === 0n) bad(`validators[${i}].stake must be positive`);
     if (stake < parsedParams.minSelfBond) bad(`validators[${i}].stake ${stake} is below params.minSelfBond ${parsedParams.minSelfBond}`);
-    const workWeight = v.workWeight ?? NEUTRAL_WORK_WEIGHT;
+    const workWeight = v.workWeight === undefined ? NEUTRAL_WORK_WEIGHT : v.workWeight;
     if (!isUint(workWeight) || workWeight > 1_000_000) bad(`validators[${i}].workWeight must be basis points from 0 to 1000000`);
     if (v.rewardAddress !== undefined && !isAddress(v.rewardAddress)) bad(`validators[${i}].rewardAddress must be 40 lowercase hex`);
     return { pubKey: v.pubKey, stake, workWeight, ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress as string }) };
