@@ -8,6 +8,9 @@ import { runNode, type RunningNode } from '../../src/node/run.js';
 import { encodeGenesis } from '../../src/state/genesis.js';
 import type { Genesis } from '../../src/types/index.js';
 
+/** Fatal errors of embedded test nodes (a node that failed for good is closed; the test sees it here, the runner does not exit). */
+export const fatalErrors: unknown[] = [];
+
 export interface TestNode extends RunningNode {
   readonly dir: string;
   /** Stops the node and removes its data dir. */
@@ -18,7 +21,7 @@ export async function startTestNode(opts: { config?: Partial<NodeConfig>; genesi
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'fastpos-test-'));
   if (opts.genesis !== undefined) writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(opts.genesis)));
   const config: NodeConfig = { ...DEFAULT_CONFIG, dataDir: dir, port: 0, verifyWorkers: 0, idleBlockIntervalMs: 200, minBlockIntervalMs: 5, ...opts.config };
-  const running = await runNode(config, { logger: pino({ level: 'silent' }) });
+  const running = await runNode(config, { logger: pino({ level: 'silent' }), onFatal: (e) => fatalErrors.push(e) });
   return {
     ...running,
     dir,

@@ -74,6 +74,7 @@ test('names are derived from the keys', () => {
 
 test('the specified defaults', () => {
   const expected: NodeConfig = {
+    resetSignGuard: false,
     dataDir: '.fastpos',
     host: '127.0.0.1',
     port: 26657,
@@ -493,6 +494,7 @@ test('error: a "__proto__" key is unknown, not a prototype change', () => {
 test('renderConfigYaml: every key with its description and default; parses back to the same values', () => {
   const dir = freshDir();
   const full: NodeConfig = {
+    resetSignGuard: true,
     dataDir: join(dir, 'data dir'),
     genesisFile: join(dir, 'genesis.json'),
     validatorKeyFile: join(dir, 'key: "quoted".json'),
