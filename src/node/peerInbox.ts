@@ -137,20 +137,27 @@ export class PeerInbox {
    * Keeps a message whose height's set is not known yet. Its sender must be a
    * registered validator (an id is the address of its key, so the key is
    * known) and its signature must verify: only genuine messages wait, at most
-   * MAX_WAITING_PER_VALIDATOR of each validator.
+   * MAX_WAITING_PER_VALIDATOR of each validator. A genuine message further
+   * ahead only tells that this node is behind.
    */
   private wait(e: Envelope, next: number): void {
-    const isBlock = e.type === 'proposal' || e.type === 'finalize';
-    if (e.height > next + MAX_WAITING_LEAD || this.waiting.size >= MAX_WAITING || (isBlock && this.waitingBlocks >= MAX_WAITING_BLOCKS)) {
-      throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `the validator set of height ${e.height} is not known here yet (latest ${this.deps.head.height})`);
-    }
     const record = this.deps.head.validators.get(e.validatorId);
     if (record === undefined) throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `${e.validatorId} is not a registered validator`);
     if (this.waiting.has(e.signature) || this.seen.has(e.signature)) throw new FastposError(ErrorCode.DUPLICATE_MESSAGE, 'message already received');
+    const isBlock = e.type === 'proposal' || e.type === 'finalize';
     const mine = this.waitingBy.get(e.validatorId) ?? 0;
-    if (mine >= MAX_WAITING_PER_VALIDATOR) throw new FastposError(ErrorCode.RATE_LIMITED, `too many messages of ${e.validatorId} wait for the validator set of height ${e.height}`);
+    const far = e.height > next + MAX_WAITING_LEAD;
+    if (!far && (this.waiting.size >= MAX_WAITING || (isBlock && this.waitingBlocks >= MAX_WAITING_BLOCKS))) {
+      throw new FastposError(ErrorCode.UNKNOWN_VALIDATOR, `the validator set of height ${e.height} is not known here yet (latest ${this.deps.head.height})`);
+    }
+    if (!far && mine >= MAX_WAITING_PER_VALIDATOR) throw new FastposError(ErrorCode.RATE_LIMITED, `too many messages of ${e.validatorId} wait for the validator set of height ${e.height}`);
     if (!verifySignature(record.pubKey, envelopeSignBytes(e), e.signature, this.deps.head.keyCache)) {
       throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
+    }
+    if (far) {
+      // Genuine, and too far ahead to keep: fetch the blocks in between instead.
+      this.deps.behind(e.height);
+      return;
     }
     this.waiting.set(e.signature, e);
     this.waitingBy.set(e.validatorId, mine + 1);
