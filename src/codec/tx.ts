@@ -40,7 +40,7 @@ export function isAddress(s: unknown): s is string {
 }
 
 /** How a refused input value is named in an error message: short, and safe for any value (however deep). */
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (typeof value === 'string') return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
