@@ -208,7 +208,7 @@ export function decodeSyncBlocks(j: unknown, known?: KnownTxLookup): FinalizedBl
 }
 
 /** A `/sync/status` answer: where a peer's chain stands. */
-export interface SyncStatus {
+export interface WireSyncStatus {
   readonly chainId: string;
   readonly genesisHash: string;
   readonly height: number;
@@ -221,7 +221,7 @@ function badStatus(message: string): never {
 }
 
 /** Decodes a `/sync/status` answer (exactly its five fields); INVALID_MESSAGE names the first one that is wrong. */
-export function decodeSyncStatus(j: unknown): SyncStatus {
+export function decodeSyncStatus(j: unknown): WireSyncStatus {
   if (!isObj(j)) badStatus('a /sync/status answer must be an object');
   onlyFields(j, ['chainId', 'genesisHash', 'height', 'hash', 'syncing'], 'sync status', ErrorCode.INVALID_MESSAGE);
   const { chainId, genesisHash, height, hash, syncing } = j;
