@@ -5,24 +5,56 @@
  * undici pools, one per peer. Failing peers are backed off (see PeerBook);
  * messages to a peer that is far behind on answers are dropped rather than
  * queued without bound (the consensus driver re-sends its own messages).
+ *
+ * Every request to a peer has an overall deadline, from sending it to the
+ * last byte of the answer (`requestTimeoutMs` for GETs, `POST_TIMEOUT_MS` for
+ * POSTs), and every answer a byte cap (`maxResponseBytes` for sync blocks,
+ * less for the small documents): the body is read as a stream and the request
+ * aborted as soon as it passes the cap, so a slow or endless peer costs at
+ * most one deadline and one cap. Failures are `FastposError`s naming the peer:
+ * `REQUEST_TIMEOUT`, `PAYLOAD_TOO_LARGE`, `NOT_READY` (unreachable, or an
+ * answer of 5xx), `INVALID_MESSAGE` (another status, or a document of the
+ * wrong shape), `INVALID_JSON`, and the codec's codes for blocks that do not decode.
  * @module
  */
-import { Pool } from 'undici';
+import { Pool, errors as undiciErrors } from 'undici';
+import { decodeFinalizedBlock } from '../codec/block.js';
 import { canonicalJson } from '../codec/canonical.js';
 import type { Envelope } from '../codec/envelope.js';
 import type { Transport } from '../consensus/driver.js';
-import { PeerBook, type Peer } from './peers.js';
+import { ErrorCode, FastposError } from '../errors.js';
+import type { FinalizedBlock } from '../types/index.js';
+import { PeerBook, type PenaltyOutcome, type Peer } from './peers.js';
 
 export interface HttpTransportOptions {
   readonly book: PeerBook;
   readonly discoveryIntervalMs: number;
+  /** Longest time a GET to a peer may take, headers to last byte (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** Largest `/sync/blocks` answer read, in bytes (default 64 MiB). */
+  readonly maxResponseBytes?: number;
   readonly now?: () => number;
   readonly onError?: (url: string, what: string, e: unknown) => void;
+}
+
+/** A peer's height and genesis, as `GET /sync/status` reports them. */
+export interface SyncStatus {
+  readonly height: number;
+  readonly genesisHash: string;
 }
 
 const MAX_IN_FLIGHT = 512;
 const TX_BATCH = 256;
 const TX_FLUSH_MS = 100;
+/** Longest time a POST to a peer may take, headers to last byte. */
+export const POST_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** Largest `GET /sync/status` answer read. */
+const STATUS_MAX_BYTES = 64 * 1024;
+/** Largest `GET /p2p/peers` answer read (the first 1000 entries are used). */
+const PEERS_MAX_BYTES = 1024 * 1024;
+const HEX64 = /^[0-9a-f]{64}$/;
 
 export class HttpTransport implements Transport {
   private readonly pools = new Map<string, Pool>();
@@ -32,9 +64,15 @@ export class HttpTransport implements Transport {
   private discoveryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly now: () => number;
+  private readonly requestTimeoutMs: number;
+  private readonly maxResponseBytes: number;
+  /** GETs in flight, aborted by `close`. */
+  private readonly gets = new Set<AbortController>();
 
   constructor(private readonly opts: HttpTransportOptions) {
     this.now = opts.now ?? Date.now;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     if (opts.discoveryIntervalMs > 0) this.scheduleDiscovery();
   }
 
@@ -49,7 +87,14 @@ export class HttpTransport implements Transport {
   private pool(url: string): Pool {
     let p = this.pools.get(url);
     if (p === undefined) {
-      p = new Pool(url, { connections: 4, keepAliveTimeout: 30_000, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      p = new Pool(url, {
+        connections: 4,
+        keepAliveTimeout: 30_000,
+        headersTimeout: Math.max(this.requestTimeoutMs, POST_TIMEOUT_MS),
+        bodyTimeout: Math.max(this.requestTimeoutMs, POST_TIMEOUT_MS),
+        // A second bound below the stream's own count: undici refuses an answer that declares or sends more.
+        maxResponseSize: Math.max(this.maxResponseBytes, PEERS_MAX_BYTES),
+      });
       this.pools.set(url, p);
     }
     return p;
@@ -67,9 +112,9 @@ export class HttpTransport implements Transport {
     if (n >= MAX_IN_FLIGHT || this.closed) return;
     this.inFlight.set(peer.url, n + 1);
     this.pool(peer.url)
-      .request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      .request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(POST_TIMEOUT_MS) })
       .then(async (res) => {
-        await res.body.dump();
+        await res.body.dump({ limit: 64 * 1024 });
         // 4xx answers (duplicate, outdated, refused) come from a live peer.
         if (res.statusCode >= 500) this.opts.book.failed(peer.url, this.now(), `HTTP ${res.statusCode}`);
         else this.opts.book.ok(peer.url, this.now());
@@ -105,12 +150,110 @@ export class HttpTransport implements Transport {
     }
   }
 
-  /** GET a JSON document from a peer (bounded in time). */
-  async getJson<T>(url: string, path: string): Promise<T> {
-    const res = await this.pool(url).request({ path, method: 'GET', headersTimeout: 5_000, bodyTimeout: 20_000 });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`GET ${path}: HTTP ${res.statusCode}`);
-    return JSON.parse(text) as T;
+  /**
+   * GET a JSON document from a peer, within the request deadline and at most
+   * `maxBytes` of body (default `maxResponseBytes`); throws a FastposError naming the peer.
+   */
+  async getJson<T>(url: string, path: string, maxBytes = this.maxResponseBytes): Promise<T> {
+    if (this.closed) throw new FastposError(ErrorCode.NOT_READY, `GET ${url}${path}: the transport is closed`, { peer: url, path });
+    const ac = new AbortController();
+    const timeout = new FastposError(ErrorCode.REQUEST_TIMEOUT, `peer ${url} did not answer GET ${path} within ${this.requestTimeoutMs} ms`, {
+      peer: url,
+      path,
+      timeoutMs: this.requestTimeoutMs,
+    });
+    const timer = setTimeout(() => ac.abort(timeout), this.requestTimeoutMs);
+    this.gets.add(ac);
+    try {
+      const res = await this.pool(url).request({ path, method: 'GET', signal: ac.signal });
+      let text: string;
+      try {
+        if (res.statusCode !== 200) {
+          const code = res.statusCode >= 500 ? ErrorCode.NOT_READY : ErrorCode.INVALID_MESSAGE;
+          throw new FastposError(code, `peer ${url} answered GET ${path} with HTTP ${res.statusCode}`, { peer: url, path, status: res.statusCode });
+        }
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(url, path, maxBytes, `declares ${declared}`);
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          bytes += chunk.length;
+          if (bytes > maxBytes) throw tooLarge(url, path, maxBytes, `sent ${bytes} so far`);
+          chunks.push(chunk);
+        }
+        text = Buffer.concat(chunks, bytes).toString('utf8');
+      } finally {
+        // An answer not read to its end is cut here (its connection closed), never left to trickle on.
+        if (!res.body.readableEnded) res.body.on('error', () => undefined).destroy();
+      }
+      try {
+        return JSON.parse(text) as T;
+      } catch (e) {
+        throw new FastposError(ErrorCode.INVALID_JSON, `peer ${url} answered GET ${path} with invalid JSON: ${(e as Error).message}`, { peer: url, path });
+      }
+    } catch (e) {
+      throw this.requestError(e, url, path, ac.signal, maxBytes);
+    } finally {
+      clearTimeout(timer);
+      this.gets.delete(ac);
+    }
+  }
+
+  private requestError(e: unknown, url: string, path: string, signal: AbortSignal, maxBytes: number): FastposError {
+    if (signal.aborted && signal.reason instanceof FastposError) return signal.reason;
+    if (e instanceof FastposError) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
+      return new FastposError(ErrorCode.REQUEST_TIMEOUT, `peer ${url} did not answer GET ${path} in time: ${message}`, { peer: url, path });
+    }
+    if (e instanceof undiciErrors.ResponseExceededMaxSizeError) return tooLarge(url, path, maxBytes, message);
+    return new FastposError(ErrorCode.NOT_READY, `peer ${url} could not be asked GET ${path}: ${message}`, { peer: url, path });
+  }
+
+  /** A peer's height and genesis hash (`GET /sync/status`). */
+  async syncStatus(url: string): Promise<SyncStatus> {
+    const j = await this.getJson<unknown>(url, '/sync/status', STATUS_MAX_BYTES);
+    const o = (typeof j === 'object' && j !== null ? j : {}) as Record<string, unknown>;
+    const { height, genesisHash } = o;
+    if (typeof height !== 'number' || !Number.isSafeInteger(height) || height < 0 || typeof genesisHash !== 'string' || !HEX64.test(genesisHash)) {
+      throw new FastposError(ErrorCode.INVALID_MESSAGE, `peer ${url} answered GET /sync/status without a height and a genesis hash`, { peer: url });
+    }
+    return { height, genesisHash };
+  }
+
+  /** Up to `limit` finalized blocks from `from` on (`GET /sync/blocks`), decoded; not yet checked against the chain. */
+  async syncBlocks(url: string, from: number, limit: number): Promise<FinalizedBlock[]> {
+    const path = `/sync/blocks?from=${from}&limit=${limit}`;
+    const j = await this.getJson<unknown>(url, path);
+    if (!Array.isArray(j) || j.length > limit) {
+      throw new FastposError(ErrorCode.INVALID_MESSAGE, `peer ${url} answered GET ${path} with ${Array.isArray(j) ? `${j.length} blocks` : 'no array'}`, { peer: url });
+    }
+    return j.map((b: unknown, i) => {
+      try {
+        return decodeFinalizedBlock(b);
+      } catch (e) {
+        if (!(e instanceof FastposError)) throw e;
+        throw new FastposError(e.code, `peer ${url} served block ${from + i} that does not decode: ${e.message}`, { peer: url, ...e.meta });
+      }
+    });
+  }
+
+  /** Peers that may be asked for blocks now. */
+  syncPeers(): string[] {
+    return this.opts.book.ready(this.now()).map((p) => p.url);
+  }
+
+  /** A peer served bad or slow data: backed off, and dropped (its connections closed) if the book drops it. */
+  penalize(url: string, reason: string): PenaltyOutcome {
+    if (this.closed) return 'unknown';
+    const outcome = this.opts.book.penalize(url, this.now(), reason);
+    if (outcome === 'dropped') this.forget(url);
+    return outcome;
+  }
+
+  /** A peer served sync blocks that checked. */
+  served(url: string): void {
+    this.opts.book.served(url, this.now());
   }
 
   private scheduleDiscovery(): void {
@@ -127,9 +270,9 @@ export class HttpTransport implements Transport {
     await Promise.all(
       this.opts.book.ready(this.now()).map(async (peer) => {
         try {
-          const list = await this.getJson<{ url: string }[]>(peer.url, '/p2p/peers');
+          const list = await this.getJson<{ url: string }[]>(peer.url, '/p2p/peers', PEERS_MAX_BYTES);
           this.opts.book.ok(peer.url, this.now());
-          if (Array.isArray(list)) for (const p of list.slice(0, 1000)) if (typeof p?.url === 'string') this.opts.book.add(p.url, 'discovered');
+          if (Array.isArray(list)) for (const p of list.slice(0, 1000)) if (typeof p?.url === 'string') this.opts.book.add(p.url, 'discovered', this.now());
         } catch (e) {
           this.opts.book.failed(peer.url, this.now(), (e as Error).message);
         }
@@ -141,7 +284,16 @@ export class HttpTransport implements Transport {
     this.closed = true;
     if (this.txTimer !== null) clearTimeout(this.txTimer);
     if (this.discoveryTimer !== null) clearTimeout(this.discoveryTimer);
+    for (const ac of this.gets) ac.abort(new FastposError(ErrorCode.NOT_READY, 'the transport is closing'));
     await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined)));
     this.pools.clear();
   }
+}
+
+function tooLarge(url: string, path: string, maxBytes: number, detail: string): FastposError {
+  return new FastposError(ErrorCode.PAYLOAD_TOO_LARGE, `peer ${url} answered GET ${path} with more than ${maxBytes} bytes (${detail})`, {
+    peer: url,
+    path,
+    maxBytes,
+  });
 }
