@@ -181,6 +181,20 @@ export const CONFIG_KEYS = {
     max: 3600000,
     description: 'How often peers are asked for their peers (0 = no discovery).',
   },
+  syncRequestTimeoutMs: {
+    type: 'integer',
+    default: 10_000,
+    min: 100,
+    max: 600_000,
+    description: 'Longest time one request to a peer (sync status, sync blocks, peer list) may take, from sending it to the last byte of the answer, in milliseconds; a peer that takes longer during catch-up is penalized and the next one asked.',
+  },
+  syncMaxResponseBytes: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 4_294_967_296,
+    description: 'Largest answer to GET /sync/blocks read from a peer, in bytes; a longer one is cut and the peer penalized (0 = derived from the genesis: 50 blocks of maxBlockBytes with results and certificates, plus 1 MiB; about 60 MiB with the default parameters).',
+  },
   p2pRateLimit: {
     type: 'integer',
     default: 2000,
