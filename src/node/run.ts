@@ -21,10 +21,10 @@ import type { DecodedTx, Genesis } from '../types/index.js';
 import { lockDataDir, type DataDirLock } from './dataDirLock.js';
 import { loadKeyFile } from './keyFile.js';
 import { GUARD_FILE, openFileSignGuard } from './signGuardFile.js';
-import { FastposNode, isDevChainId, type SyncSource } from './node.js';
+import { FastposNode, isDevChainId } from './node.js';
+import { SyncScheduler, maxSyncResponseBytes, type SyncSource } from './sync.js';
 import { HttpTransport } from '../p2p/httpTransport.js';
-import { PeerBook, normalizePeerUrl } from '../p2p/peers.js';
-import { decodeFinalizedBlock } from '../codec/block.js';
+import { PENALTY_LIMIT, PeerBook, normalizePeerUrl } from '../p2p/peers.js';
 import type { Transport } from '../consensus/driver.js';
 
 export interface RunningNode {
@@ -94,6 +94,12 @@ export interface RunNodeOptions {
    */
   readonly wrapTransport?: (t: Transport) => Transport;
   /**
+   * Uniform in [0, 1): the order in which peers are asked for blocks when
+   * catching up (default Math.random). Only reachable from code that embeds
+   * the node: the test suite fixes it to ask the peers in their listed order.
+   */
+  readonly random?: () => number;
+  /**
    * Called with the error once the node stopped on a fatal error (a block or
    * a double-sign guard record that could not be made durable) and has been
    * closed. Without it the process exits with code 1; an embedder that must
@@ -143,6 +149,8 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   const transport = new HttpTransport({
     book,
     discoveryIntervalMs: config.peerDiscoveryIntervalMs,
+    requestTimeoutMs: config.syncRequestTimeoutMs,
+    maxResponseBytes: config.syncMaxResponseBytes > 0 ? config.syncMaxResponseBytes : maxSyncResponseBytes(genesis.params),
     onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer request failed'),
   });
   const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message) });
@@ -177,59 +185,44 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
         precommitDeltaMs: config.timeoutDeltaMs,
       },
     },
-    { store, logger, metrics, guard, transport: opts.wrapTransport === undefined ? transport : opts.wrapTransport(transport) },
+    {
+      store,
+      logger,
+      metrics,
+      guard,
+      transport: opts.wrapTransport === undefined ? transport : opts.wrapTransport(transport),
+      ...(opts.random === undefined ? {} : { random: opts.random }),
+    },
   );
   // Txs admitted from clients go to every peer once (peers do not pass on what they got from a peer).
   node.on('txAdmitted', (d: DecodedTx, _json: unknown, fromPeer: boolean) => {
     if (!fromPeer) transport.gossipTx(d.json);
   });
+  // Each request to a peer is bounded (deadline and byte cap); a peer that fails or serves bad data is penalized.
   const syncSource: SyncSource = {
-    peers: () => book.ready(Date.now()).map((p) => p.url),
-    status: (peer) => transport.getJson(peer, '/sync/status'),
-    blocks: async (peer, from, limit) => (await transport.getJson<unknown[]>(peer, `/sync/blocks?from=${from}&limit=${limit}`)).map((b) => decodeFinalizedBlock(b)),
+    peers: () => transport.syncPeers(),
+    status: (peer) => transport.syncStatus(peer),
+    blocks: (peer, from, limit) => transport.syncBlocks(peer, from, limit),
+    penalize: (peer, reason) => {
+      if (transport.penalize(peer, reason) === 'dropped') logger.warn({ peer, err: reason }, `dropped a discovered peer after ${PENALTY_LIMIT} penalties`);
+    },
+    served: (peer) => transport.served(peer),
   };
-  // Catch-up from peers. Soon when consensus messages show we are two or more
-  // heights behind; after a second when one height behind (we may simply be a
-  // little slower than the fastest validator); and every 3 s a check that asks
-  // for a lead of two heights, or of one if our height has not moved since the
-  // previous check.
-  let syncTimer: NodeJS.Timeout | null = null;
-  let syncAt = Infinity;
-  let syncLead = 2;
-  let heightAtLastCheck = -1;
-  const runSync = (): void => {
-    syncTimer = null;
-    syncAt = Infinity;
-    const stalled = node.height === heightAtLastCheck;
-    heightAtLastCheck = node.height;
-    const minLead = stalled ? 1 : syncLead;
-    syncLead = 2;
-    void node.syncFromPeers(syncSource, minLead).finally(() => scheduleSync(3000, 2));
-  };
-  const scheduleSync = (delayMs: number, minLead: number): void => {
-    if (!book.size || closingStarted) return;
-    const at = Date.now() + delayMs;
-    if (syncTimer !== null && syncAt <= at) {
-      syncLead = Math.min(syncLead, minLead);
-      return;
-    }
-    if (syncTimer !== null) clearTimeout(syncTimer);
-    syncAt = at;
-    syncLead = Math.min(syncTimer === null ? minLead : syncLead, minLead);
-    syncTimer = setTimeout(runSync, delayMs);
-  };
-  node.on('behind', (height: number) => {
-    if (height - node.height >= 3) scheduleSync(50, 1);
-    else scheduleSync(1000, 1);
+  // Catch-up from peers: soon when consensus messages show we are two or more
+  // heights behind, after a second when one height behind, and every 3 s a check.
+  const syncScheduler = new SyncScheduler({
+    clock: { now: () => Date.now(), monotonic: () => performance.now() },
+    timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+    height: () => node.height,
+    hasPeers: () => book.size > 0,
+    run: (minLead) => node.syncFromPeers(syncSource, minLead),
   });
-  let closingStarted = false;
+  node.on('behind', (height: number) => syncScheduler.behind(height));
   let app: FastifyInstance | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      closingStarted = true;
-      if (syncTimer !== null) clearTimeout(syncTimer);
-      syncTimer = null;
+      syncScheduler.close();
       try {
         await app?.close();
         await transport.close();
@@ -302,7 +295,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   book.addSelf(url);
   book.addSelf(`http://127.0.0.1:${port}`);
   book.addSelf(`http://localhost:${port}`);
-  scheduleSync(100, 1);
+  syncScheduler.start();
 
   if (opts.handleSignals) {
     const onSignal = (sig: string): void => {

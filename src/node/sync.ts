@@ -6,7 +6,10 @@
  * driver as a certified block of its current height — the driver is never
  * replaced, so the messages it holds for the heights ahead are kept, and
  * consensus never waits on a peer. A peer that fails, serves a bad block or
- * is too slow is reported (`penalize`) and the next peer is asked.
+ * is too slow is reported (`penalize`) and the next peer is asked; one that
+ * served blocks that checked is reported too (`served`). Each request to a
+ * peer is bounded by the source (a deadline and a byte cap, see
+ * `maxSyncResponseBytes`), so one peer holds a round up for at most that.
  *
  * `SyncScheduler` decides when to run: soon when consensus messages show the
  * node two or more heights behind, after a second when one height behind,
@@ -29,9 +32,23 @@ export interface SyncSource {
   blocks(peer: string, from: number, limit: number): Promise<FinalizedBlock[]>;
   /** A peer that failed, served invalid data or was too slow (the source backs off from it, then drops it). */
   penalize?(peer: string, reason: string): void;
+  /** A peer served blocks that checked (the source clears its penalties). */
+  served?(peer: string): void;
 }
 
 export const SYNC_BATCH = 50;
+
+/**
+ * The largest `/sync/blocks` answer an honest peer sends for one batch:
+ * SYNC_BATCH blocks, each with up to maxBlockBytes of txs and evidence, a
+ * result per tx (64 bytes each), two certificates (256 bytes per validator
+ * each) and its header (16 KiB), plus 1 MiB. About 60 MiB with the default parameters.
+ */
+export function maxSyncResponseBytes(params: { readonly maxBlockBytes: number; readonly maxBlockTxs: number; readonly maxValidators: number }): number {
+  const perBlock = params.maxBlockBytes + 64 * params.maxBlockTxs + 2 * 256 * params.maxValidators + 16 * 1024;
+  return SYNC_BATCH * perBlock + 1024 * 1024;
+}
+
 /** Longest wait for the driver to commit a block handed to it. */
 const COMMIT_WAIT_MS = 30_000;
 
@@ -62,7 +79,9 @@ export class CatchUp {
     try {
       for (const peer of this.shuffled(source.peers())) {
         try {
-          applied += await this.fromPeer(source, peer, minLead);
+          const n = await this.fromPeer(source, peer, minLead);
+          if (n > 0) source.served?.(peer);
+          applied += n;
         } catch (e) {
           if (e instanceof FatalError) throw e;
           const reason = e instanceof Error ? e.message : String(e);
