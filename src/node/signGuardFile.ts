@@ -72,16 +72,36 @@ function guardFileText(state: GuardState): string {
   return JSON.stringify({ state: stored, checksum: checksum(stored) });
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isUint = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isHex = (v: unknown, len: number): boolean => typeof v === 'string' && v.length === len && /^[0-9a-f]+$/.test(v);
+const STEPS: ReadonlySet<unknown> = new Set(['proposal', 'prevote', 'precommit']);
+
+function isRecord(r: unknown): boolean {
+  return isObj(r) && isUint(r.height) && isUint(r.round) && STEPS.has(r.step) && (r.blockHash === null || isHex(r.blockHash, 64)) && isHex(r.signature, 128);
+}
+
+/** Whether a parsed guard state has the shape this file writes (checked before its checksum is computed or it is used). */
+function isStoredState(s: unknown): s is StoredState {
+  if (!isObj(s) || !isObj(s.last) || !Object.values(s.last).every(isRecord)) return false;
+  if (s.votes !== undefined && !(isObj(s.votes) && Object.values(s.votes).every((list) => Array.isArray(list) && list.every(isRecord)))) return false;
+  const lock = s.lock;
+  if (lock === null) return true;
+  if (!isObj(lock) || !isUint(lock.height) || !isUint(lock.round) || !isHex(lock.blockHash, 64)) return false;
+  if (lock.polka !== undefined && !(Array.isArray(lock.polka) && lock.polka.every((v) => isObj(v) && isHex(v.validatorId, 40) && isHex(v.signature, 128)))) return false;
+  return lock.block === undefined || isObj(lock.block);
+}
+
 export function loadGuardState(dataDir: string): GuardState {
   const file = join(dataDir, GUARD_FILE);
   if (!existsSync(file)) return EMPTY_GUARD_STATE;
-  let j: { state?: StoredState; checksum?: string };
+  let j: unknown;
   try {
-    j = JSON.parse(readFileSync(file, 'utf8')) as typeof j;
+    j = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the double-sign guard record is not readable (${(e as Error).message}); refusing to sign from a blank state. ${DAMAGED_FIX}`);
   }
-  if (j.state === undefined || typeof j.state.last !== 'object' || j.checksum !== checksum(j.state)) {
+  if (!isObj(j) || !isStoredState(j.state) || j.checksum !== checksum(j.state)) {
     throw new FastposError(ErrorCode.CORRUPT_DATA, `${file}: the double-sign guard record is damaged (checksum mismatch); refusing to sign from a blank state. ${DAMAGED_FIX}`);
   }
   try {

@@ -519,7 +519,6 @@ export const TARGETS: readonly FuzzTarget<unknown>[] = [
       if (!mustDecodeValid(c, r)) return;
       sameJson('guard state', r.value, (JSON.parse(c.value) as { state: unknown }).state);
     },
-    knownIssue: 'src/node/signGuardFile.ts: loadGuardState reads `j.state` and `j.state.last` before checking that the file holds objects: a file holding `null`, or `{"state": null, ...}`, throws a TypeError instead of CORRUPT_DATA',
   }),
 ];
 
