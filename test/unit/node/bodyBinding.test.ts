@@ -7,21 +7,14 @@
  * keys; everything it is sent is signed for real.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { toDecodedTx } from '../../../src/codec/tx.js';
-import { DEFAULT_CONFIG } from '../../../src/config/index.js';
-import type { Envelope } from '../../../src/codec/envelope.js';
-import { devValidator } from '../../../src/crypto/keys.js';
-import { runNode, type RunningNode } from '../../../src/node/run.js';
-import { defaultDevnetGenesis, encodeGenesis } from '../../../src/state/genesis.js';
+import type { RunningNode } from '../../../src/node/run.js';
+import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
 import type { DecodedTx, FinalizedBlock } from '../../../src/types/index.js';
 import { TestChain, devIndexOf } from '../../helpers/chain.js';
 import { acct, transfer } from '../../helpers/fixtures.js';
-import { waitForHeight } from '../../helpers/node.js';
+import { startValidatorNode, waitForHeight, type TestNode } from '../../helpers/node.js';
 
 const genesis = defaultDevnetGenesis({ validators: 4 });
 
@@ -44,24 +37,15 @@ function scenario(): { chain: TestChain; real: FinalizedBlock; forged: Finalized
   return { chain, real, forged, forgedTx, proposalJson, nodeIndex: devIndexOf(nodeId) };
 }
 
-const dirs: string[] = [];
-const nodes: RunningNode[] = [];
+const nodes: TestNode[] = [];
 after(async () => {
-  for (const n of nodes) await n.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const n of nodes) await n.dispose();
 });
 
-async function startNode(nodeIndex: number): Promise<RunningNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'fastpos-body-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
-  writeFileSync(join(dir, 'validator_key.json'), JSON.stringify({ privateKey: devValidator(nodeIndex).privateKey }), { mode: 0o600 });
-  const running = await runNode(
-    { ...DEFAULT_CONFIG, dataDir: dir, port: 0, verifyWorkers: 0, timeoutProposeMs: 60_000, allowDevKeys: true },
-    { logger: pino({ level: 'silent' }), wrapTransport: () => ({ hasPeers: () => true, broadcast: (_e: Envelope) => undefined }) },
-  );
-  nodes.push(running);
-  return running;
+async function startNode(nodeIndex: number): Promise<TestNode> {
+  const n = await startValidatorNode({ genesis, index: nodeIndex });
+  nodes.push(n);
+  return n;
 }
 
 /** Hands an envelope to the node, ignoring a refusal (the assertions look at what the node stored). */

@@ -6,40 +6,27 @@
  * and the node's own votes are read where they leave through the transport.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pino } from 'pino';
 import type { Envelope } from '../../../src/codec/envelope.js';
-import { DEFAULT_CONFIG } from '../../../src/config/index.js';
 import { devAccount, devValidator } from '../../../src/crypto/keys.js';
 import type { SyncSource } from '../../../src/node/node.js';
-import { runNode, type RunningNode } from '../../../src/node/run.js';
-import { defaultDevnetGenesis, encodeGenesis } from '../../../src/state/genesis.js';
+import type { RunningNode } from '../../../src/node/run.js';
+import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
 import type { FinalizedBlock, Genesis } from '../../../src/types/index.js';
 import { TestChain, devIndexOf } from '../../helpers/chain.js';
+import { startValidatorNode, type TestNode } from '../../helpers/node.js';
 import { signTx, spec } from '../state/stakingHarness.js';
 
-const dirs: string[] = [];
-const nodes: RunningNode[] = [];
+const nodes: TestNode[] = [];
 after(async () => {
-  for (const n of nodes) await n.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const n of nodes) await n.dispose();
 });
 
-async function startNode(genesis: Genesis, nodeIndex: number, sent: Envelope[]): Promise<RunningNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'fastpos-catchup-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
-  writeFileSync(join(dir, 'validator_key.json'), JSON.stringify({ privateKey: devValidator(nodeIndex).privateKey }), { mode: 0o600 });
-  const running = await runNode(
-    // Long timeouts: every vote the node signs is its verdict on what it was sent, never a timeout's.
-    { ...DEFAULT_CONFIG, dataDir: dir, port: 0, verifyWorkers: 0, timeoutProposeMs: 60_000, timeoutPrevoteMs: 60_000, timeoutPrecommitMs: 60_000, allowDevKeys: true },
-    { logger: pino({ level: 'silent' }), wrapTransport: () => ({ hasPeers: () => true, broadcast: (e: Envelope) => void sent.push(e) }) },
-  );
-  nodes.push(running);
-  return running;
+async function startNode(genesis: Genesis, nodeIndex: number, sent: Envelope[]): Promise<TestNode> {
+  // Long timeouts: every vote the node signs is its verdict on what it was sent, never a timeout's.
+  const n = await startValidatorNode({ genesis, index: nodeIndex, sent, config: { timeoutPrevoteMs: 60_000, timeoutPrecommitMs: 60_000 } });
+  nodes.push(n);
+  return n;
 }
 
 function source(n: RunningNode, blocks: FinalizedBlock[]): SyncSource {

@@ -5,24 +5,16 @@
  * real node (SQLite, in process) holds one of four dev validator keys.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pino } from 'pino';
 import type { Envelope } from '../../../src/codec/envelope.js';
-import { DEFAULT_CONFIG } from '../../../src/config/index.js';
-import { devValidator } from '../../../src/crypto/keys.js';
-import { runNode, type RunningNode } from '../../../src/node/run.js';
-import { defaultDevnetGenesis, encodeGenesis } from '../../../src/state/genesis.js';
+import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
 import { TestChain, devIndexOf } from '../../helpers/chain.js';
 import { acct, transfer } from '../../helpers/fixtures.js';
+import { startValidatorNode, type TestNode } from '../../helpers/node.js';
 
-const dirs: string[] = [];
-const nodes: RunningNode[] = [];
+const nodes: TestNode[] = [];
 after(async () => {
-  for (const n of nodes) await n.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const n of nodes) await n.dispose();
 });
 
 describe('one decoding per envelope', () => {
@@ -32,16 +24,8 @@ describe('one decoding per envelope', () => {
     const txs = Array.from({ length: 20 }, (_, i) => transfer({ from: i % 8, to: acct(9).address, amount: 1n, nonce: Math.floor(i / 8) }));
     const b = chain.build(txs);
     const me = chain.setAt(1).validators.find((v) => v.id !== chain.proposerOf(1, 0))!.id;
-    const dir = mkdtempSync(join(tmpdir(), 'fastpos-decode-'));
-    dirs.push(dir);
-    writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
-    writeFileSync(join(dir, 'validator_key.json'), JSON.stringify({ privateKey: devValidator(devIndexOf(me)).privateKey }), { mode: 0o600 });
-    let prevoted: (hash: unknown) => void = () => undefined;
-    const prevote = new Promise((resolve) => (prevoted = resolve));
-    const n = await runNode(
-      { ...DEFAULT_CONFIG, dataDir: dir, port: 0, verifyWorkers: 0, timeoutProposeMs: 60_000, allowDevKeys: true },
-      { logger: pino({ level: 'silent' }), wrapTransport: () => ({ hasPeers: () => true, broadcast: (e: Envelope) => (e.type === 'prevote' ? prevoted(e.payload.blockHash) : undefined) }) },
-    );
+    const sent: Envelope[] = [];
+    const n = await startValidatorNode({ genesis, index: devIndexOf(me), sent });
     nodes.push(n);
     const pool = n.node.mempool;
     const original = pool.getBySignature.bind(pool);
@@ -51,7 +35,8 @@ describe('one decoding per envelope', () => {
       return original(sig);
     };
     await n.node.handleEnvelope(chain.proposal(b));
-    assert.equal(await prevote, b.hash);
+    for (let i = 0; i < 500 && !sent.some((e) => e.type === 'prevote'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(sent.find((e) => e.type === 'prevote')?.payload.blockHash, b.hash);
     assert.equal(lookups, txs.length);
   });
 });
