@@ -133,7 +133,7 @@ describe('catch-up from peers: slow and oversized peers', { timeout: 300_000 }, 
     const cap = 1024 * 1024;
     const floodBytes = 64 * 1024 * 1024;
     const flood: HostilePeer = await startHostilePeer({ blocks: 'flood', floodBytes, lifetimeMs: 90_000 });
-    const n = await startTestNode({ config: { peers: flood.url, syncMaxResponseBytes: cap } as Partial<NodeConfig> });
+    const n = await startTestNode({ config: { peers: flood.url, syncMaxResponseBytes: cap } });
     try {
       flood.genesisHash = n.node.genesisHash;
       const answer = await waitUntil(() => flood.stats.blocks.find((x) => x.closedAfterMs !== null), 30_000, 'the flooded answer to be cut');
