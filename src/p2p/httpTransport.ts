@@ -18,7 +18,7 @@
  * @module
  */
 import { Pool, errors as undiciErrors } from 'undici';
-import { decodeFinalizedBlock } from '../codec/block.js';
+import { decodeSyncBlocks, decodeSyncStatus } from '../codec/block.js';
 import { canonicalJson } from '../codec/canonical.js';
 import type { Envelope } from '../codec/envelope.js';
 import type { Transport } from '../consensus/driver.js';
@@ -54,7 +54,6 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const STATUS_MAX_BYTES = 64 * 1024;
 /** Largest `GET /p2p/peers` answer read (the first 1000 entries are used). */
 const PEERS_MAX_BYTES = 1024 * 1024;
-const HEX64 = /^[0-9a-f]{64}$/;
 
 export class HttpTransport implements Transport {
   private readonly pools = new Map<string, Pool>();
@@ -213,11 +212,7 @@ export class HttpTransport implements Transport {
   /** A peer's height and genesis hash (`GET /sync/status`). */
   async syncStatus(url: string): Promise<SyncStatus> {
     const j = await this.getJson<unknown>(url, '/sync/status', STATUS_MAX_BYTES);
-    const o = (typeof j === 'object' && j !== null ? j : {}) as Record<string, unknown>;
-    const { height, genesisHash } = o;
-    if (typeof height !== 'number' || !Number.isSafeInteger(height) || height < 0 || typeof genesisHash !== 'string' || !HEX64.test(genesisHash)) {
-      throw new FastposError(ErrorCode.INVALID_MESSAGE, `peer ${url} answered GET /sync/status without a height and a genesis hash`, { peer: url });
-    }
+    const { height, genesisHash } = this.fromPeer(url, '/sync/status', () => decodeSyncStatus(j));
     return { height, genesisHash };
   }
 
@@ -228,14 +223,17 @@ export class HttpTransport implements Transport {
     if (!Array.isArray(j) || j.length > limit) {
       throw new FastposError(ErrorCode.INVALID_MESSAGE, `peer ${url} answered GET ${path} with ${Array.isArray(j) ? `${j.length} blocks` : 'no array'}`, { peer: url });
     }
-    return j.map((b: unknown, i) => {
-      try {
-        return decodeFinalizedBlock(b);
-      } catch (e) {
-        if (!(e instanceof FastposError)) throw e;
-        throw new FastposError(e.code, `peer ${url} served block ${from + i} that does not decode: ${e.message}`, { peer: url, ...e.meta });
-      }
-    });
+    return this.fromPeer(url, path, () => decodeSyncBlocks(j));
+  }
+
+  /** Runs a decoder over a peer's answer; its error names the peer and the request. */
+  private fromPeer<T>(url: string, path: string, decode: () => T): T {
+    try {
+      return decode();
+    } catch (e) {
+      if (!(e instanceof FastposError)) throw e;
+      throw new FastposError(e.code, `peer ${url} answered GET ${path} with data that does not decode: ${e.message}`, { peer: url, ...e.meta });
+    }
   }
 
   /** Peers that may be asked for blocks now. */

@@ -199,7 +199,8 @@ describe('HttpTransport: bounded requests to peers', () => {
 
   it('default: a well-formed /sync/status answer is read', async () => {
     const genesisHash = 'ab'.repeat(32);
-    const s = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ height: 7, genesisHash, chainId: 'x' })));
+    const answer = { chainId: 'x', genesisHash, height: 7, hash: 'cd'.repeat(32), syncing: false };
+    const s = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
     assert.deepEqual(await transport().syncStatus(s.url), { height: 7, genesisHash });
   });
 
