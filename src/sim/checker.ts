@@ -5,10 +5,18 @@
  * - every decided block's certificate passes verifyCommit against the set;
  * - no honest key signs two different votes/proposals for one (height, round,
  *   step): both what the guard signed and every envelope honest nodes send;
- * - equivocation evidence never names an honest validator.
+ * - equivocation evidence never names an honest validator;
+ * - with the node's real parts: every body stored for a decided hash is the
+ *   one its header commits to (`bodyMismatch` is null) and the same at every
+ *   node, with the same results; every node's state root after a height is
+ *   the header's and the same at every node; every tx of a stored block has a
+ *   valid signature; evidence in blocks names only faulty validators.
  * @module
  */
+import { encodeBlock } from '../codec/block.js';
+import { canonicalJson } from '../codec/canonical.js';
 import type { Envelope } from '../codec/envelope.js';
+import { bodyMismatch } from '../consensus/block.js';
 import type { SignedRecord } from '../consensus/signGuard.js';
 import type { FinalizedBlock, ValidatorSet } from '../types/index.js';
 import type { CertCache } from './app.js';
@@ -21,6 +29,10 @@ export class SafetyChecker {
   private readonly signed = new Map<string, string | null>();
   /** Same, for envelopes honest nodes put on the wire. */
   private readonly sent = new Map<string, string | null>();
+  /** Block hash → canonical JSON of the body and results the first honest node stored, and who. */
+  private readonly bodies = new Map<string, { json: string; node: number }>();
+  /** Height → state root after it at the first honest node that committed it, and who. */
+  private readonly roots = new Map<number, { root: string; node: number }>();
 
   constructor(
     private readonly chainId: string,
@@ -34,11 +46,15 @@ export class SafetyChecker {
     if (this.violations.length < this.maxViolations) this.violations.push(msg);
   }
 
-  /** A block an honest node is about to commit. Returns a reason to refuse it (the node stops), or null. */
-  onCommit(node: number, fb: FinalizedBlock, chainHeight: number, tipHash: string, at: number): string | null {
+  /**
+   * A block an honest node is about to commit (`set`: the validator set of its
+   * height at that node; default the run's one set). Returns a reason to
+   * refuse it (the node stops), or null.
+   */
+  onCommit(node: number, fb: FinalizedBlock, chainHeight: number, tipHash: string, at: number, set: ValidatorSet = this.set): string | null {
     const h = fb.block.header.height;
     let refuse: string | null = null;
-    const why = this.certs.check(this.chainId, this.set, fb.commit, h, fb.hash);
+    const why = this.certs.check(this.chainId, set, fb.commit, h, fb.hash);
     if (why !== null) {
       this.fail(`SAFETY certificate: ${this.name(node)} decided height ${h} block ${fb.hash.slice(0, 12)} with an invalid certificate: ${why}`);
       refuse = 'invalid certificate';
@@ -53,6 +69,36 @@ export class SafetyChecker {
       this.fail(`SAFETY fork: height ${h}: ${this.name(first.node)} decided ${first.hash.slice(0, 12)} at t=${first.at}, ${this.name(node)} decided ${fb.hash.slice(0, 12)} (round ${fb.commit.round}) at t=${at}`);
     }
     return refuse;
+  }
+
+  /**
+   * The body an honest node stores for a decided block: the one its header
+   * commits to, and the same (with the same results) at every node. Returns a
+   * reason to refuse it, or null.
+   */
+  onStore(node: number, fb: FinalizedBlock): string | null {
+    const h = fb.block.header.height;
+    const mismatch = bodyMismatch(fb.block);
+    if (mismatch !== null) {
+      this.fail(`SAFETY body: ${this.name(node)} stores block ${h} (${fb.hash.slice(0, 12)}) with a body its header does not commit to: ${mismatch}`);
+      return 'body does not match the header';
+    }
+    const json = canonicalJson({ block: encodeBlock(fb.block), results: fb.results.map((r) => (r.error === undefined ? { success: r.success } : { success: r.success, error: r.error })) });
+    const first = this.bodies.get(fb.hash);
+    if (first === undefined) this.bodies.set(fb.hash, { json, node });
+    else if (first.json !== json) {
+      this.fail(`SAFETY body: block ${h} (${fb.hash.slice(0, 12)}) is stored with different bodies or results by ${this.name(first.node)} and ${this.name(node)}`);
+      return 'another body for this hash';
+    }
+    return null;
+  }
+
+  /** The state root an honest node reached after committing `height` (its header says `headerRoot`). */
+  onStateRoot(node: number, height: number, root: string, headerRoot: string): void {
+    if (root !== headerRoot) this.fail(`SAFETY state: ${this.name(node)} reached state root ${root.slice(0, 12)} after height ${height}, whose header says ${headerRoot.slice(0, 12)}`);
+    const first = this.roots.get(height);
+    if (first === undefined) this.roots.set(height, { root, node });
+    else if (first.root !== root) this.fail(`SAFETY state: after height ${height} ${this.name(first.node)} has state root ${first.root.slice(0, 12)}, ${this.name(node)} has ${root.slice(0, 12)}`);
   }
 
   /** A signature record an honest node's guard just made durable. */

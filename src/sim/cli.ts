@@ -5,18 +5,27 @@
  *   node dist/sim/cli.js --seeds 10000 [--from 0] [--nodes 4] [--heights 6]
  *   node dist/sim/cli.js --seed 1234 [--nodes 4] [--trace]     (replay one seed, verbose)
  *
- * Options: --byzantine on|off (default: from the seed), --partitions on|off,
+ * Options: --app node|stand-in (default node: every node runs the node's real
+ * parts), --byzantine on|off (default: from the seed), --byzantine-kind K
+ * (node app: equivocate, forge, invalid-txs, flood, withhold, duplicate),
+ * --txs on|off (node app), --scenario NAME (node app: make sure one fault
+ * happens in every run, see `SCENARIO_NAMES`), --partitions on|off,
  * --crashes on|off (default on), --loss P, --duplication P, --max-delay MS,
- * --max-virtual-ms MS, --quiet. Without --nodes, the seed picks 4 or 5 nodes.
+ * --max-virtual-ms MS, --quiet. Without --nodes, the seed picks 4 or 5
+ * validators.
  * Prints each failing seed with its violations and the command that replays
  * it; exits 1 on any violation.
  * @module
  */
-import { describeConfig, deriveConfig, type SimulationOptions } from './scenario.js';
+import { BYZANTINE_KINDS, SCENARIO_NAMES, describeConfig, deriveConfig, type ByzantineKind, type ScenarioName, type SimAppKind, type SimulationOptions } from './scenario.js';
 import { nodeHost } from './host.js';
 import { Simulation, type SimResult } from './simulation.js';
 
 interface CliArgs {
+  app: SimAppKind;
+  byzantineKind: ByzantineKind | undefined;
+  txs: boolean;
+  scenario: ScenarioName | undefined;
   seeds: number;
   from: number;
   seed: number | null;
@@ -35,12 +44,14 @@ interface CliArgs {
 
 function usage(msg?: string): never {
   if (msg !== undefined) process.stderr.write(`${msg}\n`);
-  process.stderr.write('usage: node dist/sim/cli.js (--seeds N [--from S] | --seed S [--trace]) [--nodes N] [--heights H] [--byzantine on|off] [--partitions on|off] [--crashes on|off] [--loss P] [--duplication P] [--max-delay MS] [--max-virtual-ms MS] [--quiet]\n');
+  process.stderr.write(
+    `usage: node dist/sim/cli.js (--seeds N [--from S] | --seed S [--trace]) [--app node|stand-in] [--nodes N] [--heights H] [--byzantine on|off] [--byzantine-kind ${BYZANTINE_KINDS.join('|')}] [--txs on|off] [--scenario ${SCENARIO_NAMES.join('|')}] [--partitions on|off] [--crashes on|off] [--loss P] [--duplication P] [--max-delay MS] [--max-virtual-ms MS] [--quiet]\n`,
+  );
   process.exit(2);
 }
 
 function parse(argv: string[]): CliArgs {
-  const a: CliArgs = { seeds: 100, from: 0, seed: null, nodes: null, heights: 6, byzantine: undefined, partitions: true, crashes: true, loss: undefined, duplication: undefined, maxDelayMs: undefined, maxVirtualMs: undefined, trace: false, quiet: false };
+  const a: CliArgs = { app: 'node', byzantineKind: undefined, txs: true, scenario: undefined, seeds: 100, from: 0, seed: null, nodes: null, heights: 6, byzantine: undefined, partitions: true, crashes: true, loss: undefined, duplication: undefined, maxDelayMs: undefined, maxVirtualMs: undefined, trace: false, quiet: false };
   const num = (v: string | undefined, name: string): number => {
     const x = Number(v);
     if (v === undefined || !Number.isFinite(x)) usage(`${name} needs a number`);
@@ -55,6 +66,25 @@ function parse(argv: string[]): CliArgs {
     const k = argv[i];
     const v = (): string | undefined => argv[++i];
     switch (k) {
+      case '--app': {
+        const x = v();
+        if (x !== 'node' && x !== 'stand-in') usage('--app takes node or stand-in');
+        a.app = x;
+        break;
+      }
+      case '--byzantine-kind': {
+        const x = v() as ByzantineKind;
+        if (!BYZANTINE_KINDS.includes(x)) usage(`--byzantine-kind takes ${BYZANTINE_KINDS.join(', ')}`);
+        a.byzantineKind = x;
+        break;
+      }
+      case '--txs': a.txs = onOff(v(), k); break;
+      case '--scenario': {
+        const x = v() as ScenarioName;
+        if (!SCENARIO_NAMES.includes(x)) usage(`--scenario takes ${SCENARIO_NAMES.join(', ')}`);
+        a.scenario = x;
+        break;
+      }
       case '--seeds': a.seeds = num(v(), k); break;
       case '--from': a.from = num(v(), k); break;
       case '--seed': a.seed = num(v(), k); break;
@@ -82,8 +112,14 @@ export function nodesForSeed(seed: number): number {
   return seed % 2 === 0 ? 4 : 5;
 }
 
-export function optionsFor(a: Pick<CliArgs, 'nodes' | 'heights' | 'byzantine' | 'partitions' | 'crashes' | 'loss' | 'duplication' | 'maxDelayMs' | 'maxVirtualMs'>, seed: number, trace = false): SimulationOptions {
-  const o: { -readonly [K in keyof SimulationOptions]: SimulationOptions[K] } = { seed, nodes: a.nodes ?? nodesForSeed(seed), heights: a.heights, partitions: a.partitions, crashes: a.crashes, trace };
+/** What the command line pins of a run; `app` (default node), `byzantineKind`, `txs` and `scenario` may be left out. */
+export type RunArgs = Pick<CliArgs, 'nodes' | 'heights' | 'byzantine' | 'partitions' | 'crashes' | 'loss' | 'duplication' | 'maxDelayMs' | 'maxVirtualMs'> & Partial<Pick<CliArgs, 'app' | 'byzantineKind' | 'txs' | 'scenario'>>;
+
+export function optionsFor(a: RunArgs, seed: number, trace = false): SimulationOptions {
+  const o: { -readonly [K in keyof SimulationOptions]: SimulationOptions[K] } = { seed, app: a.app ?? 'node', nodes: a.nodes ?? nodesForSeed(seed), heights: a.heights, partitions: a.partitions, crashes: a.crashes, trace };
+  if (a.byzantineKind !== undefined) o.byzantineKind = a.byzantineKind;
+  if (a.txs === false) o.txs = false;
+  if (a.scenario !== undefined) o.scenario = a.scenario;
   if (a.byzantine !== undefined) o.byzantine = a.byzantine;
   if (a.loss !== undefined) o.loss = a.loss;
   if (a.duplication !== undefined) o.duplication = a.duplication;
@@ -93,8 +129,12 @@ export function optionsFor(a: Pick<CliArgs, 'nodes' | 'heights' | 'byzantine' | 
 }
 
 /** The command that replays `seed` with the same options. */
-export function replayCommand(a: Parameters<typeof optionsFor>[0], seed: number): string {
+export function replayCommand(a: RunArgs, seed: number): string {
   const parts = ['node dist/sim/cli.js', `--seed ${seed}`];
+  if ((a.app ?? 'node') !== 'node') parts.push(`--app ${a.app}`);
+  if (a.byzantineKind !== undefined) parts.push(`--byzantine-kind ${a.byzantineKind}`);
+  if (a.txs === false) parts.push('--txs off');
+  if (a.scenario !== undefined) parts.push(`--scenario ${a.scenario}`);
   if (a.nodes !== null) parts.push(`--nodes ${a.nodes}`);
   if (a.heights !== 6) parts.push(`--heights ${a.heights}`);
   if (a.byzantine !== undefined) parts.push(`--byzantine ${a.byzantine ? 'on' : 'off'}`);
@@ -108,7 +148,8 @@ export function replayCommand(a: Parameters<typeof optionsFor>[0], seed: number)
 }
 
 function summary(r: SimResult): string {
-  return `heights ${r.heightsDecided} (max ${r.maxHeight}), virtual ${(r.virtualMs / 1000).toFixed(1)} s, ${r.messages} messages, ${r.stats.crashes} crashes, ${r.stats.syncBlocks} synced blocks, ${r.evidence.length} evidence, ${r.refusals} refusals`;
+  const txs = r.stats.txsSubmitted > 0 ? `, txs ${r.stats.txsFinalized} finalized of ${r.stats.txsSubmitted}` : '';
+  return `heights ${r.heightsDecided} (max ${r.maxHeight}), virtual ${(r.virtualMs / 1000).toFixed(1)} s, ${r.messages} messages, ${r.stats.crashes} crashes, ${r.stats.syncBlocks} synced blocks, ${r.evidence.length} evidence, ${r.refusals} refusals${txs}`;
 }
 
 async function main(): Promise<void> {
@@ -150,7 +191,8 @@ async function main(): Promise<void> {
       out(`${done}/${a.seeds} seeds, ${failed} failing, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
   }
-  out(`${a.seeds} seeds from ${a.from}: ${failed} failing, ${heights} heights decided, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const secs = (Date.now() - t0) / 1000;
+  out(`${a.seeds} seeds from ${a.from} (${a.app === 'node' ? 'node parts' : 'stand-in app'}${a.scenario === undefined ? '' : `, scenario ${a.scenario}`}): ${failed} failing, ${heights} heights decided, ${secs.toFixed(1)} s (${(a.seeds / secs).toFixed(1)} seeds/s)`);
   process.exit(failed === 0 ? 0 : 1);
 }
 

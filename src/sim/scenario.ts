@@ -1,19 +1,72 @@
 /**
- * What happens in a run: the network's quality, the validators' stakes, who
- * (if anyone) is Byzantine, and the faults with their times. Everything is
- * derived from the seed (and the options that pin parts of it), so a seed
- * alone replays a run.
+ * What happens in a run: which application the nodes run (the node's real
+ * parts, or the stand-in of empty blocks), the network's quality, the
+ * validators' stakes, who (if anyone) is Byzantine and how, and the faults
+ * with their times. Everything is derived from the seed (and the options that
+ * pin parts of it), so a seed alone replays a run.
+ *
+ * The faults of the stand-in application are drawn from the `scenario`
+ * stream exactly as they always were, so its seeds keep replaying the same
+ * runs; everything the real parts add (partition shapes, clock skew, write
+ * failures, all nodes crashing, Byzantine behaviours, the tx load) comes from
+ * a second stream, `faults`.
  * @module
  */
 import type { SignStep } from '../consensus/driver.js';
 import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { Rng } from './rng.js';
 
-/** Nodes in different groups cannot talk from `start` (inclusive) to `end` (exclusive), virtual ms. */
+/**
+ * Who cannot talk to whom from `start` (inclusive) to `end` (exclusive),
+ * virtual ms, by `kind` (default `split`):
+ * - `split`: nodes in different groups cannot talk;
+ * - `ring`: `groups[0]` is a ring; each node talks only to its two neighbours;
+ * - `bridge`: `groups` are [A, B, [bridge]]: A and B cannot talk, the bridge talks to both;
+ * - `oneway`: `groups` are [from, to]: messages from `from` to `to` are lost, the other way they pass.
+ */
+export type PartitionKind = 'split' | 'ring' | 'bridge' | 'oneway';
+
 export interface Partition {
   readonly start: number;
   readonly end: number;
+  readonly kind?: PartitionKind;
   readonly groups: readonly (readonly number[])[];
+}
+
+/** Whether partition `p` drops a message from node `a` to node `b` (at a time inside it). */
+export function partitionBlocks(p: Partition, a: number, b: number): boolean {
+  if (a === b) return false;
+  const g = p.groups;
+  switch (p.kind ?? 'split') {
+    case 'split':
+      return g.findIndex((x) => x.includes(a)) !== g.findIndex((x) => x.includes(b));
+    case 'ring': {
+      const ring = g[0] ?? [];
+      const i = ring.indexOf(a);
+      const j = ring.indexOf(b);
+      if (i < 0 || j < 0) return true;
+      const d = Math.abs(i - j);
+      return d !== 1 && d !== ring.length - 1;
+    }
+    case 'bridge':
+      return (g[0]!.includes(a) && g[1]!.includes(b)) || (g[1]!.includes(a) && g[0]!.includes(b));
+    case 'oneway':
+      return g[0]!.includes(a) && g[1]!.includes(b);
+  }
+}
+
+export function describePartition(p: Partition): string {
+  const set = (x: readonly number[] | undefined): string => `{${(x ?? []).join(',')}}`;
+  switch (p.kind ?? 'split') {
+    case 'split':
+      return `partition ${p.groups.map(set).join(' | ')}`;
+    case 'ring':
+      return `ring partition ${(p.groups[0] ?? []).join('-')} (each node talks to its neighbours only)`;
+    case 'bridge':
+      return `bridge partition ${set(p.groups[0])} | ${set(p.groups[1])} joined only through node ${p.groups[2]?.[0]}`;
+    case 'oneway':
+      return `one-way partition: ${set(p.groups[0])} -> ${set(p.groups[1])} lost, the other way passes`;
+  }
 }
 
 /** Crash `node` at `at`; restart it `downMs` later (null: it stays down). */
@@ -40,20 +93,59 @@ export interface SignCrashPlan {
   readonly downMs: number | null;
 }
 
+/**
+ * A write of `node` fails between `at` and `until` (node application only).
+ * Guard writes (`guard`): the double-sign guard cannot make a record durable,
+ * so it signs nothing more and the node stops with a fatal error. Block
+ * writes (`disk`): the next block commit fails (`fail`: the store refuses it
+ * and the node stops with a fatal error) or the node crashes while the block
+ * waits to become durable (`torn`: the block is lost). A node stopped by a
+ * fault is restarted `restartMs` later, as a supervisor would.
+ */
+export interface WriteFault {
+  readonly node: number;
+  readonly target: 'guard' | 'disk';
+  readonly mode: 'fail' | 'torn';
+  readonly at: number;
+  readonly until: number;
+  readonly restartMs: number;
+}
+
 export interface Scenario {
   readonly partitions: readonly Partition[];
   readonly crashes: readonly CrashPlan[];
   readonly signCrashes: readonly SignCrashPlan[];
+  readonly writeFaults?: readonly WriteFault[];
+  /** When every node crashes at once (their crashes are in `crashes`), for the description. */
+  readonly allCrashAt?: number | null;
 }
 
-export const NO_FAULTS: Scenario = { partitions: [], crashes: [], signCrashes: [] };
+export const NO_FAULTS: Scenario = { partitions: [], crashes: [], signCrashes: [], writeFaults: [], allCrashAt: null };
+
+/** What the simulated nodes run: the node's real parts over the real state machine, or a stand-in of empty blocks. */
+export type SimAppKind = 'node' | 'stand-in';
+
+/**
+ * What the Byzantine validator does (power < 1/3):
+ * - `equivocate`: signs a conflicting proposal or vote for each of its messages and splits the network;
+ * - `forge`: sends proposals and finalize messages whose bodies do not match their headers, and serves forged blocks to catch-up;
+ * - `invalid-txs`: proposes blocks that carry txs with forged signatures;
+ * - `flood`: signs many distinct votes for each position it votes at;
+ * - `withhold`: sends its messages to a random few peers, often to none;
+ * - `duplicate`: its key runs in two nodes at once, each with its own guard.
+ * The stand-in application runs `equivocate` only.
+ */
+export type ByzantineKind = 'equivocate' | 'forge' | 'invalid-txs' | 'flood' | 'withhold' | 'duplicate';
+export const BYZANTINE_KINDS: readonly ByzantineKind[] = ['equivocate', 'forge', 'invalid-txs', 'flood', 'withhold', 'duplicate'];
 
 export interface SimConfig {
   readonly seed: number;
-  /** Stake (voting power) of dev validator i; the number of nodes is its length. */
+  readonly app: SimAppKind;
+  /** Stake (voting power) of dev validator i; the number of validators is its length. */
   readonly stakes: readonly bigint[];
-  /** Index of the equivocating validator, or null. */
+  /** Index of the Byzantine validator, or null. */
   readonly byzantine: number | null;
+  readonly byzantineKind: ByzantineKind;
   readonly chainId: string;
   /** Every honest node that is up at the end must have decided this many heights. */
   readonly heights: number;
@@ -73,10 +165,25 @@ export interface SimConfig {
   readonly byzantineLeak: number;
   readonly scenario: Scenario;
   readonly trace: boolean;
+  // ---- node application only
+  /** Per node: its clock's offset from the virtual time, ms (a missing entry is 0). */
+  readonly clockSkewMs: readonly number[];
+  /** Heights per epoch: the validator set may change every this many blocks. */
+  readonly epochLengthBlocks: number;
+  /** Mean time between two client txs, virtual ms (0: no txs). */
+  readonly txIntervalMs: number;
+  /** Whether clients also bond, unbond, delegate and undelegate (until the faults are over). */
+  readonly stakingTxs: boolean;
+  readonly minBlockIntervalMs: number;
+  /** A proposer with no txs waits this long since the last block (the others wait that much longer for it). */
+  readonly idleBlockIntervalMs: number;
 }
 
 export interface SimulationOptions {
   readonly seed: number;
+  /** What the nodes run (default `node`). */
+  readonly app?: SimAppKind;
+  /** Validators. */
   readonly nodes: number;
   readonly stakes?: readonly bigint[];
   readonly heights: number;
@@ -92,7 +199,55 @@ export interface SimulationOptions {
   readonly maxVirtualMs?: number;
   readonly livenessWindowMs?: number;
   readonly trace?: boolean;
+  /** Node application: what the Byzantine validator does (default: from the seed). */
+  readonly byzantineKind?: ByzantineKind;
+  /** Node application: client txs on (default) or off. */
+  readonly txs?: boolean;
+  /** Node application: a named scenario that puts one fault in every run (the seed picks the rest). */
+  readonly scenario?: ScenarioName;
 }
+
+/**
+ * Scenarios that each make sure one fault happens in a run, on top of what the
+ * seed picks (node application):
+ * - `equivocation`, `forged-bodies`, `invalid-txs`, `vote-flood`,
+ *   `withheld-votes`, `duplicate-validator`: a Byzantine validator of that kind;
+ * - `ring-partition`, `bridge-partition`, `one-way-partition`: one more
+ *   partition of that shape, 2 to 8 s long;
+ * - `clock-skew`: every node's clock off by up to 5 s either way;
+ * - `all-crash`: every node crashes at once and restarts;
+ * - `guard-write-failure`, `disk-write-failure`, `torn-write`: one honest
+ *   node's guard writes fail, its block writes fail, or a block write is torn;
+ * - `set-changes`: epochs of 2 blocks, a tx every ~100 ms with staking, at
+ *   least 8 heights: the validator set changes while the faults run.
+ */
+export const SCENARIO_NAMES = [
+  'equivocation',
+  'forged-bodies',
+  'invalid-txs',
+  'vote-flood',
+  'withheld-votes',
+  'duplicate-validator',
+  'ring-partition',
+  'bridge-partition',
+  'one-way-partition',
+  'clock-skew',
+  'all-crash',
+  'guard-write-failure',
+  'disk-write-failure',
+  'torn-write',
+  'set-changes',
+] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+const BYZANTINE_SCENARIOS: Partial<Record<ScenarioName, ByzantineKind>> = {
+  equivocation: 'equivocate',
+  'forged-bodies': 'forge',
+  'invalid-txs': 'invalid-txs',
+  'vote-flood': 'flood',
+  'withheld-votes': 'withhold',
+  'duplicate-validator': 'duplicate',
+};
 
 export const SIM_CHAIN_ID = 'fastpos-sim';
 
@@ -105,9 +260,24 @@ export function hasQuorumPower(p: bigint, total: bigint): boolean {
   return 3n * p >= 2n * total;
 }
 
+/** Faults fall in a window about as long as the run would take without them. */
+function horizonOf(c: Pick<SimConfig, 'heights' | 'maxDelayMs'>): number {
+  return c.heights * (4 * c.maxDelayMs + 200);
+}
+
 /** The full configuration of a run from its options and seed. */
 export function deriveConfig(o: SimulationOptions): SimConfig {
+  if (o.scenario === undefined) return deriveMix(o);
+  if ((o.app ?? 'node') !== 'node') throw new RangeError(`scenario ${o.scenario} needs the node application`);
+  const kind = BYZANTINE_SCENARIOS[o.scenario];
+  if (kind !== undefined && o.byzantine === false) throw new RangeError(`scenario ${o.scenario} needs a Byzantine validator`);
+  return withScenario(deriveMix(kind === undefined ? o : { ...o, byzantine: true, byzantineKind: kind }), o.scenario);
+}
+
+/** The random mix: every fault the seed picks. */
+function deriveMix(o: SimulationOptions): SimConfig {
   const rng = new Rng(o.seed, 'scenario');
+  const app = o.app ?? 'node';
   const n = o.nodes;
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError('nodes must be 1 to 64');
   let stakes: bigint[];
@@ -142,8 +312,7 @@ export function deriveConfig(o: SimulationOptions): SimConfig {
   const maxDelayMs = o.maxDelayMs ?? rng.pick([20, 100, 100, 300, 800]);
   const minDelayMs = Math.min(maxDelayMs, rng.int(1, 10));
 
-  // Faults fall in a window about as long as the run would take without them.
-  const horizon = o.heights * (4 * maxDelayMs + 200);
+  const horizon = horizonOf({ heights: o.heights, maxDelayMs });
   const honest = Array.from({ length: n }, (_, i) => i).filter((i) => i !== byzantine);
   const totalPower = stakes.reduce((a, b) => a + b, 0n);
   const partitions: Partition[] = [];
@@ -183,10 +352,12 @@ export function deriveConfig(o: SimulationOptions): SimConfig {
       }
     }
   }
-  return {
+  const base: SimConfig = {
     seed: o.seed,
+    app,
     stakes,
     byzantine,
+    byzantineKind: 'equivocate',
     chainId: SIM_CHAIN_ID,
     heights: o.heights,
     loss,
@@ -200,8 +371,124 @@ export function deriveConfig(o: SimulationOptions): SimConfig {
     maxVirtualMs: o.maxVirtualMs ?? 900_000,
     livenessWindowMs: o.livenessWindowMs ?? 60_000,
     byzantineLeak: 0.5,
-    scenario: { partitions, crashes, signCrashes },
+    scenario: { partitions, crashes, signCrashes, writeFaults: [], allCrashAt: null },
     trace: o.trace ?? false,
+    clockSkewMs: [],
+    epochLengthBlocks: 1_000_000,
+    txIntervalMs: 0,
+    stakingTxs: false,
+    minBlockIntervalMs: 0,
+    idleBlockIntervalMs: 0,
+  };
+  return app === 'stand-in' ? base : withNodeFaults(base, o, horizon);
+}
+
+const byNumber = (xs: number[]): number[] => xs.sort((a, b) => a - b);
+
+/** A partition of `kind` (not `split`) among nodes 0..n-1, from `start` to `end`. */
+function shapedPartition(kind: Exclude<PartitionKind, 'split'>, start: number, end: number, n: number, rng: Rng): Partition {
+  const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+  switch (kind) {
+    case 'ring':
+      return { start, end, kind, groups: [order] };
+    case 'bridge': {
+      const [bridge, ...rest] = order;
+      const cut = rng.int(1, rest.length - 1);
+      return { start, end, kind, groups: [byNumber(rest.slice(0, cut)), byNumber(rest.slice(cut)), [bridge!]] };
+    }
+    case 'oneway': {
+      const cut = rng.int(1, n - 1);
+      return { start, end, kind, groups: [byNumber(order.slice(0, cut)), byNumber(order.slice(cut))] };
+    }
+  }
+}
+
+/** A named scenario's fault, added to a run of the mix (from the stream `scenario/<name>`). */
+function withScenario(c: SimConfig, name: ScenarioName): SimConfig {
+  const rng = new Rng(c.seed, `scenario/${name}`);
+  const n = c.stakes.length;
+  const all = Array.from({ length: n }, (_, i) => i);
+  const honest = all.filter((i) => i !== c.byzantine);
+  const horizon = horizonOf(c);
+  const s = c.scenario;
+  const writeFault = (target: WriteFault['target'], mode: WriteFault['mode']): SimConfig => {
+    const at = rng.int(0, horizon);
+    const w: WriteFault = { node: rng.pick(honest), target, mode, at, until: at + rng.int(200, 3_000), restartMs: rng.int(100, 5_000) };
+    return { ...c, scenario: { ...s, writeFaults: [...(s.writeFaults ?? []), w] } };
+  };
+  switch (name) {
+    case 'ring-partition':
+    case 'bridge-partition':
+    case 'one-way-partition': {
+      const start = rng.int(0, horizon);
+      const kind = name === 'ring-partition' ? 'ring' : name === 'bridge-partition' ? 'bridge' : 'oneway';
+      return { ...c, scenario: { ...s, partitions: [...s.partitions, shapedPartition(kind, start, start + rng.int(2_000, 8_000), n, rng)] } };
+    }
+    case 'clock-skew':
+      return { ...c, clockSkewMs: all.map(() => rng.int(-5_000, 5_000)) };
+    case 'all-crash': {
+      const at = rng.int(0, horizon);
+      return { ...c, scenario: { ...s, allCrashAt: at, crashes: [...s.crashes, ...all.map((node) => ({ node, at, downMs: rng.int(50, 5_000) }))] } };
+    }
+    case 'guard-write-failure':
+      return writeFault('guard', 'fail');
+    case 'disk-write-failure':
+      return writeFault('disk', 'fail');
+    case 'torn-write':
+      return writeFault('disk', 'torn');
+    case 'set-changes':
+      return { ...c, epochLengthBlocks: 2, txIntervalMs: 100, stakingTxs: true, heights: Math.max(c.heights, 8) };
+    default:
+      // A Byzantine scenario: its validator was chosen with the mix.
+      return c;
+  }
+}
+
+/**
+ * The node application's part of a run, from the `faults` stream: more
+ * partition shapes, clock skew, guard and disk write failures, every node
+ * crashing at once, the Byzantine behaviour, epochs and the tx load.
+ */
+function withNodeFaults(c: SimConfig, o: SimulationOptions, horizon: number): SimConfig {
+  const rng = new Rng(o.seed, 'faults');
+  const n = c.stakes.length;
+  const all = Array.from({ length: n }, (_, i) => i);
+  const honest = all.filter((i) => i !== c.byzantine);
+  const byzantineKind = o.byzantineKind ?? rng.pick(BYZANTINE_KINDS);
+  // Partitions keep their times; some take another shape.
+  const partitions = c.scenario.partitions.map((p): Partition => {
+    const kind = rng.pick(['split', 'split', 'ring', 'bridge', 'oneway'] as const);
+    return kind === 'split' ? p : shapedPartition(kind, p.start, p.end, n, rng);
+  });
+  const skew = rng.chance(0.5) ? rng.pick([200, 1_000, 5_000]) : 0;
+  const clockSkewMs = all.map(() => (skew === 0 ? 0 : rng.int(-skew, skew)));
+  const crashes = [...c.scenario.crashes];
+  let allCrashAt: number | null = null;
+  if ((o.crashes ?? true) && rng.chance(0.12)) {
+    allCrashAt = rng.int(0, horizon);
+    for (const node of all) crashes.push({ node, at: allCrashAt, downMs: rng.int(50, 5_000) });
+  }
+  const writeFaults: WriteFault[] = [];
+  if (o.crashes ?? true) {
+    const count = rng.pick([0, 0, 1, 1, 2]);
+    for (let k = 0; k < count && honest.length > 0; k++) {
+      const node = rng.pick(honest);
+      const target = rng.pick(['guard', 'disk'] as const);
+      const at = rng.int(0, horizon);
+      writeFaults.push({ node, target, mode: target === 'guard' ? 'fail' : rng.pick(['fail', 'torn'] as const), at, until: at + rng.int(10, 3_000), restartMs: rng.int(100, 5_000) });
+    }
+  }
+  const txs = o.txs ?? true;
+  return {
+    ...c,
+    byzantineKind,
+    scenario: { ...c.scenario, partitions, crashes, writeFaults, allCrashAt },
+    clockSkewMs,
+    epochLengthBlocks: rng.int(2, 5),
+    txIntervalMs: txs ? rng.pick([100, 250, 500, 1_000]) : 0,
+    stakingTxs: txs && rng.chance(0.7),
+    minBlockIntervalMs: 75,
+    idleBlockIntervalMs: rng.pick([150, 300]),
   };
 }
 
@@ -211,7 +498,9 @@ export function deriveConfig(o: SimulationOptions): SimConfig {
  */
 export function simConfig(p: Partial<SimConfig> & { readonly seed: number; readonly stakes: readonly bigint[] }): SimConfig {
   return {
+    app: 'stand-in',
     byzantine: null,
+    byzantineKind: 'equivocate',
     chainId: SIM_CHAIN_ID,
     heights: 6,
     loss: 0,
@@ -227,6 +516,12 @@ export function simConfig(p: Partial<SimConfig> & { readonly seed: number; reado
     byzantineLeak: 0.5,
     scenario: NO_FAULTS,
     trace: false,
+    clockSkewMs: [],
+    epochLengthBlocks: 4,
+    txIntervalMs: 0,
+    stakingTxs: false,
+    minBlockIntervalMs: 0,
+    idleBlockIntervalMs: 150,
     ...p,
   };
 }
@@ -237,16 +532,26 @@ export function faultsOverAt(s: Scenario): number {
   for (const p of s.partitions) t = Math.max(t, p.end);
   for (const c of s.crashes) t = Math.max(t, c.at + (c.downMs ?? 0));
   for (const c of s.signCrashes) t = Math.max(t, c.until + (c.downMs ?? 0));
+  for (const w of s.writeFaults ?? []) t = Math.max(t, w.until + w.restartMs);
   return t;
 }
 
 export function describeConfig(c: SimConfig): string {
-  const lines = [
-    `seed ${c.seed}: ${c.stakes.length} nodes, stakes [${c.stakes.join(', ')}], byzantine ${c.byzantine ?? 'none'}, ${c.heights} heights`,
-    `network: delay ${c.minDelayMs}-${c.maxDelayMs} ms, loss ${c.loss}, duplication ${c.duplication}`,
-  ];
-  for (const p of c.scenario.partitions) lines.push(`partition ${p.groups.map((g) => `{${g.join(',')}}`).join(' | ')} from ${p.start} to ${p.end} ms`);
+  const byz = c.byzantine === null ? 'none' : c.app === 'stand-in' ? String(c.byzantine) : `${c.byzantine} (${c.byzantineKind})`;
+  const lines = [`seed ${c.seed}: ${c.app === 'node' ? 'node parts' : 'stand-in app'}, ${c.stakes.length} validators, stakes [${c.stakes.join(', ')}], byzantine ${byz}, ${c.heights} heights`];
+  if (c.app === 'node') {
+    const skew = c.clockSkewMs.some((x) => x !== 0) ? `, clock skew [${c.clockSkewMs.join(', ')}] ms` : '';
+    const txs = c.txIntervalMs === 0 ? 'no txs' : `a tx every ~${c.txIntervalMs} ms${c.stakingTxs ? ' (staking too)' : ''}`;
+    lines.push(`epochs of ${c.epochLengthBlocks} blocks, ${txs}, blocks every ${c.minBlockIntervalMs} ms (idle ${c.idleBlockIntervalMs} ms)${skew}`);
+  }
+  lines.push(`network: delay ${c.minDelayMs}-${c.maxDelayMs} ms, loss ${c.loss}, duplication ${c.duplication}`);
+  for (const p of c.scenario.partitions) lines.push(`${describePartition(p)} from ${p.start} to ${p.end} ms`);
+  if (c.scenario.allCrashAt != null) lines.push(`every node crashes at ${c.scenario.allCrashAt} ms`);
   for (const k of c.scenario.crashes) lines.push(`crash node ${k.node} at ${k.at} ms, ${k.downMs === null ? 'stays down' : `restarts ${k.downMs} ms later`}`);
+  for (const w of c.scenario.writeFaults ?? []) {
+    const what = w.target === 'guard' ? 'guard writes fail' : w.mode === 'fail' ? 'block writes fail' : 'a block write is torn by a crash';
+    lines.push(`node ${w.node}: ${what} from ${w.at} to ${w.until} ms (restart ${w.restartMs} ms after it stops)`);
+  }
   for (const k of c.scenario.signCrashes) {
     lines.push(`crash node ${k.node} ${k.mode === 'sent' ? 'right after sending' : k.mode === 'unsent' ? 'after signing, before sending' : 'after signing, while persisting'} its first ${k.step} in [${k.after}, ${k.until}] ms, ${k.downMs === null ? 'stays down' : `restarts ${k.downMs} ms later`}`);
   }

@@ -1,44 +1,66 @@
 /**
  * Deterministic network simulation: N ConsensusDrivers in one process on a
- * virtual clock and a simulated network, from one seed.
+ * virtual clock and a simulated network, from one seed. Each node runs either
+ * the node's real parts (`node`: see fullNode.ts) or a stand-in application
+ * of empty blocks (`stand-in`: app.ts).
  *
  * - Virtual timers: `VirtualClock` events; each node incarnation gets its own
- *   `DriverTimers`, whose events die with it.
- * - Network: every envelope goes through JSON on the wire, then the checks a
- *   real node makes before `driver.receive` (shape, a height not yet
- *   committed, chain, sender in the set, Ed25519 signature over
- *   `envelopeSignBytes`). Random delay (so reordering),
- *   loss, duplication, partitions that start and heal.
- * - Crash: `driver.stop()`; the incarnation's timers, build jobs, inbound
- *   messages and sync die with it; nothing it does afterwards persists or
- *   leaves the node. Restart: a new driver and app for the same key on the
- *   chain and guard state that survived, at (last committed height + 1).
- * - Sync: when a driver reports `behind`, the node asks one reachable honest
- *   peer for the finalized blocks after its tip, checks each (header rules and
- *   `verifyCommit`) and hands it to `driver.certified` at its current height.
- * - Checkers: see checker.ts for safety; liveness is checked here.
+ *   timers, whose events die with it. With the real parts, each node's clock
+ *   reads the virtual time plus its own skew.
+ * - Network: every envelope goes through JSON on the wire. With the real
+ *   parts a node takes it through `PeerInbox.receive` (every check a node
+ *   makes on POST /p2p/message); the stand-in makes the same checks itself
+ *   (shape, a height not yet committed, chain, sender in the set, Ed25519
+ *   signature over `envelopeSignBytes`). Random delay (so reordering), loss,
+ *   duplication, partitions of several shapes that start and heal. Txs that
+ *   clients submit to a node are gossiped to its peers the same way.
+ * - Crash: the incarnation stops; its timers, build jobs, inbound messages,
+ *   requests and sync die with it; nothing it does afterwards persists or
+ *   leaves the node, and a block that was not durable yet is lost. Restart: a
+ *   new incarnation for the same key on what survived (the disk or chain, the
+ *   guard's durable record, pending evidence), at the stored height + 1.
+ * - Sync: real parts catch up through `CatchUp` from peers they ask over the
+ *   simulated network (a Byzantine peer may answer with forged blocks); the
+ *   stand-in asks one reachable honest peer and hands each checked block to
+ *   `driver.certified`.
+ * - Checkers: see checker.ts for safety; liveness and the final checks of
+ *   stored blocks and finalized txs are here.
  * @module
  */
 import { newValidator } from '../state/staking.js';
+import { decodeFinalizedBlock } from '../codec/block.js';
 import { decodeEnvelope, envelopeSignBytes, type Envelope } from '../codec/envelope.js';
 import type { SimHost } from './host.js';
 import { decodeInbound, type InboundMessage } from '../consensus/inbound.js';
 import { ConsensusDriver, type DriverEvents, type DriverTimers, type SignGuard, type SignStep, type Transport } from '../consensus/driver.js';
+import { DEFAULT_PARAMS, genesisHash as hashGenesis } from '../state/genesis.js';
 import { EMPTY_GUARD_STATE, type GuardState } from '../consensus/signGuard.js';
 import { buildValidatorSet } from '../consensus/validatorSet.js';
 import { createSigner, verifySignature, type Signer } from '../crypto/ed25519.js';
 import { devValidator } from '../crypto/keys.js';
-import type { FinalizedBlock, Validator, ValidatorEntry, ValidatorSet } from '../types/index.js';
+import { sha256Hex } from '../crypto/hash.js';
+import { FastposError, ErrorCode, type FatalError } from '../errors.js';
+import type { SyncSource } from '../node/sync.js';
+import type { Clock } from '../node/context.js';
+import { MemoryChainStore, MemoryDisk } from '../storage/memory.js';
+import type { BlockCommit } from '../storage/types.js';
+import type { Evidence, FinalizedBlock, Genesis, Validator, ValidatorEntry, ValidatorSet } from '../types/index.js';
 import { CertCache, SimApp, SimChain } from './app.js';
-import { EquivocatingTransport } from './byzantine.js';
+import { EquivocatingTransport, FloodingTransport, ForgingTransport, WithholdingTransport, forgeSyncAnswer } from './byzantine.js';
+import { SimFullNode } from './fullNode.js';
 import { RecklessGuard, SimGuard, SimTransport } from './parts.js';
 import { SafetyChecker } from './checker.js';
 import { VirtualClock, type TimerEvent } from './clock.js';
 import { Rng } from './rng.js';
-import { deriveConfig, describeConfig, faultsOverAt, hasQuorumPower, type SignCrashPlan, type SimConfig, type SimulationOptions } from './scenario.js';
+import { deriveConfig, describeConfig, faultsOverAt, hasQuorumPower, partitionBlocks, type SignCrashPlan, type SimConfig, type SimulationOptions, type WriteFault } from './scenario.js';
+import { MemoVerifier, SignatureMemo, simLog } from './support.js';
+import { CLIENT_ACCOUNTS, OPERATOR_BASE, STAKE_UNIT, TxLoad, forgedTransfer, simAccount } from './txLoad.js';
 
 /** Unix ms of virtual time 0. */
 export const SIM_GENESIS_TIME = 1_700_000_000_000;
+
+/** A request to a peer that gets no answer fails after this long (virtual ms). */
+const REQUEST_TIMEOUT_MS = 2_000;
 
 export interface Decision {
   readonly height: number;
@@ -67,21 +89,50 @@ export interface EvidenceRecord {
   readonly at: number;
 }
 
+/** A node's committed chain, as the checks read it. */
+export interface ChainView {
+  readonly height: number;
+  at(height: number): FinalizedBlock | undefined;
+}
+
+/** The chain on a simulated node's disk. */
+class DiskChain implements ChainView {
+  constructor(private readonly disk: MemoryDisk) {}
+  get height(): number {
+    return this.disk.height;
+  }
+  at(height: number): FinalizedBlock | undefined {
+    return this.disk.block(height);
+  }
+}
+
 export interface SimNode {
   readonly index: number;
   readonly id: string;
   readonly signer: Signer;
+  /** Genesis stake of its key (0 for a second node running another node's key). */
   readonly power: bigint;
   readonly byzantine: boolean;
-  /** Survives crashes. */
-  readonly chain: SimChain;
+  /** The validator whose key it holds (a duplicate holds the Byzantine validator's). */
+  readonly keyIndex: number;
+  /** Its committed blocks; survives crashes. */
+  readonly chain: ChainView;
+  /** Stand-in application: its chain. */
+  readonly standIn: SimChain | null;
+  /** Node application: its disk; survives crashes. */
+  readonly disk: MemoryDisk | null;
+  /** Its clock's offset from the virtual time, ms (node application). */
+  readonly clockSkewMs: number;
   /** The guard's persisted state: survives crashes. */
   guardState: GuardState;
+  /** Pending evidence the node saved: survives crashes. */
+  savedEvidence: readonly Evidence[];
   up: boolean;
   incarnation: number;
   upSince: number;
   driver: ConsensusDriver | null;
   app: SimApp | null;
+  full: SimFullNode | null;
   lastDecisionAt: number;
   readonly decisions: Decision[];
   syncing: boolean;
@@ -90,6 +141,10 @@ export interface SimNode {
   /** Triggered: crash at the next envelope the node sends. */
   crashNow: SignCrashPlan | null;
   equivocator: EquivocatingTransport | null;
+  /** This incarnation's guard failed to write a record: nothing it signed may leave the node any more. */
+  guardFailed: boolean;
+  /** Virtual time at which the guard's last write lands (writes land in order). */
+  lastGuardWriteAt: number;
 }
 
 export interface SimStats {
@@ -102,11 +157,27 @@ export interface SimStats {
   rejected: number;
   /** Messages of a height the receiver had already committed: refused before its driver, as a real node answers 409 OUTDATED_MESSAGE. */
   outdated: number;
+  /** Messages the receiver already had (DUPLICATE_MESSAGE). */
+  duplicates: number;
   syncRequests: number;
   syncBlocks: number;
+  /** Peers a catching-up node penalized (failed, invalid or forged answers). */
+  syncPenalties: number;
   crashes: number;
   restarts: number;
+  /** Nodes that stopped on a fatal error (a block or a guard record that could not be made durable). */
+  fatalStops: number;
   signatureChecks: number;
+  txsSubmitted: number;
+  txsAdmitted: number;
+  /** Distinct txs in the chain of the most advanced honest node at the end. */
+  txsFinalized: number;
+  /** Envelopes a Byzantine validator forged, flooded or withheld, and txs with forged signatures it put in its pool. */
+  byzantineActs: number;
+  /** Validator sets the decided blocks were signed by (1: the set never changed). */
+  validatorSets: number;
+  /** Equivocation evidence items in decided blocks. */
+  evidenceInBlocks: number;
 }
 
 export interface SimResult {
@@ -171,18 +242,75 @@ function devKey(i: number): { address: string; publicKey: string; signer: Signer
   return k;
 }
 
+/**
+ * The genesis of a node-application run: dev validator i with stake
+ * `stakes[i]` units, operated by dev account OPERATOR_BASE + i; the client
+ * accounts and operators funded; epochs of `epochLengthBlocks`; downtime
+ * never jails (a run is too short to judge it, and jailing honest validators
+ * would break the 1/3 bound the run assumes).
+ */
+export function simGenesis(config: Pick<SimConfig, 'chainId' | 'stakes' | 'epochLengthBlocks'>): Genesis {
+  const accounts = [...Array.from({ length: CLIENT_ACCOUNTS }, (_, i) => i), ...config.stakes.map((_, i) => OPERATOR_BASE + i)];
+  return {
+    chainId: config.chainId,
+    genesisTime: SIM_GENESIS_TIME,
+    treasury: sha256Hex('fastpos-sim-treasury').slice(0, 40),
+    params: {
+      ...DEFAULT_PARAMS,
+      epochLengthBlocks: config.epochLengthBlocks,
+      unbondingPeriodBlocks: 20,
+      evidenceMaxAgeBlocks: 20,
+      downtimeWindowBlocks: 100,
+      downtimeMaxMissed: 100,
+    },
+    accounts: accounts.map((i) => ({ address: simAccount(i).key.address, balance: 1_000_000_000_000n })),
+    validators: config.stakes.map((stake, i) => ({ pubKey: devKey(i).publicKey, stake: stake * STAKE_UNIT, workWeight: 10_000, rewardAddress: simAccount(OPERATOR_BASE + i).key.address })),
+  };
+}
+
 export class Simulation {
   readonly clock = new VirtualClock();
+  /** The genesis validator set. */
   readonly set: ValidatorSet;
   readonly nodes: SimNode[];
   readonly certs = new CertCache();
   readonly checker: SafetyChecker;
-  readonly stats: SimStats = { sent: 0, delivered: 0, lost: 0, partitioned: 0, duplicated: 0, droppedDown: 0, rejected: 0, outdated: 0, syncRequests: 0, syncBlocks: 0, crashes: 0, restarts: 0, signatureChecks: 0 };
+  /** Node application: the chain's genesis. */
+  readonly genesis: Genesis | null;
+  readonly stats: SimStats = {
+    sent: 0,
+    delivered: 0,
+    lost: 0,
+    partitioned: 0,
+    duplicated: 0,
+    droppedDown: 0,
+    rejected: 0,
+    outdated: 0,
+    duplicates: 0,
+    syncRequests: 0,
+    syncBlocks: 0,
+    syncPenalties: 0,
+    crashes: 0,
+    restarts: 0,
+    fatalStops: 0,
+    signatureChecks: 0,
+    txsSubmitted: 0,
+    txsAdmitted: 0,
+    txsFinalized: 0,
+    byzantineActs: 0,
+    validatorSets: 0,
+    evidenceInBlocks: 0,
+  };
+  /** Heights some node decided, and the sets that signed them. */
+  private readonly decidedHeights = new Set<number>();
+  private readonly setHashes = new Set<string>();
   readonly evidence: EvidenceRecord[] = [];
   /** Every signature honest guards handed out (capped at 200,000). */
   readonly signatures: SignatureRecord[] = [];
   readonly anomalies: string[] = [];
   readonly traceLines: string[] = [];
+  /** Node application: every tx a client signed, by id. */
+  readonly txs = new Map<string, { readonly kind: string; readonly from: string; readonly node: number; readonly at: number }>();
   refusals = 0;
   /** Time after which no fault happens: liveness is required from then on. */
   stableAt: number;
@@ -192,9 +320,16 @@ export class Simulation {
   private readonly netRng: Rng;
   private readonly appRng: Rng;
   private readonly byzRng: Rng;
+  private readonly syncRng: Rng;
   private readonly sigCache = new Map<string, string>();
   private readonly acceptedWire = new Set<string>();
   private readonly decideListeners: ((node: SimNode, fb: FinalizedBlock, at: number) => void)[] = [];
+  private readonly memo = new SignatureMemo();
+  private readonly verifier = new MemoVerifier(this.memo);
+  private readonly load: TxLoad | null;
+  private readonly genesisHashValue: string;
+  /** When the scenario's faults are over (staking txs stop then). */
+  private readonly faultsEnd: number;
   private asyncTouched = false;
   private stopped = false;
   private started = false;
@@ -203,36 +338,65 @@ export class Simulation {
 
   constructor(readonly config: SimConfig) {
     const n = config.stakes.length;
+    const node = config.app === 'node';
     const keys = Array.from({ length: n }, (_, i) => devKey(i));
-    const validators: Validator[] = keys.map((k, i) => newValidator({ pubKey: k.publicKey, stake: config.stakes[i]! }));
+    const units = node ? STAKE_UNIT : 1n;
+    const validators: Validator[] = keys.map((k, i) => newValidator({ pubKey: k.publicKey, stake: config.stakes[i]! * units }));
     this.set = internSet(buildValidatorSet(validators));
     this.setById = new Map(this.set.validators.map((v) => [v.id, v]));
-    this.nodes = keys.map((k, i) => ({
-      index: i,
-      id: k.address,
-      signer: k.signer,
-      power: config.stakes[i]!,
-      byzantine: config.byzantine === i,
-      chain: new SimChain(config.chainId, SIM_GENESIS_TIME),
-      guardState: EMPTY_GUARD_STATE,
-      up: false,
-      incarnation: 0,
-      upSince: 0,
-      driver: null,
-      app: null,
-      lastDecisionAt: -1,
-      decisions: [],
-      syncing: false,
-      signCrash: null,
-      crashNow: null,
-      equivocator: null,
-    }));
+    this.genesis = node ? simGenesis(config) : null;
+    this.genesisHashValue = this.genesis === null ? '' : hashGenesis(this.genesis);
+    const newNode = (index: number, keyIndex: number, power: bigint, byzantine: boolean): SimNode => {
+      const k = keys[keyIndex]!;
+      const disk = node ? new MemoryDisk() : null;
+      const standIn = node ? null : new SimChain(config.chainId, SIM_GENESIS_TIME);
+      return {
+        index,
+        id: k.address,
+        signer: k.signer,
+        power,
+        byzantine,
+        keyIndex,
+        chain: disk !== null ? new DiskChain(disk) : standIn!,
+        standIn,
+        disk,
+        clockSkewMs: node ? (config.clockSkewMs[index] ?? 0) : 0,
+        guardState: EMPTY_GUARD_STATE,
+        savedEvidence: [],
+        up: false,
+        incarnation: 0,
+        upSince: 0,
+        driver: null,
+        app: null,
+        full: null,
+        lastDecisionAt: -1,
+        decisions: [],
+        syncing: false,
+        signCrash: null,
+        crashNow: null,
+        equivocator: null,
+        guardFailed: false,
+        lastGuardWriteAt: 0,
+      };
+    };
+    this.nodes = keys.map((_, i) => newNode(i, i, config.stakes[i]!, config.byzantine === i));
+    if (node && config.byzantine !== null && config.byzantineKind === 'duplicate') this.nodes.push(newNode(n, config.byzantine, 0n, true));
     this.honestIds = new Set(this.nodes.filter((x) => !x.byzantine).map((x) => x.id));
     this.netRng = new Rng(config.seed, 'network');
     this.appRng = new Rng(config.seed, 'app');
     this.byzRng = new Rng(config.seed, 'byzantine');
+    this.syncRng = new Rng(config.seed, 'sync');
     this.checker = new SafetyChecker(config.chainId, this.set, this.certs, (i) => this.name(i));
     this.stableAt = faultsOverAt(config.scenario);
+    this.faultsEnd = this.stableAt;
+    this.load =
+      node && config.txIntervalMs > 0
+        ? new TxLoad({
+            chainId: config.chainId,
+            rng: new Rng(config.seed, 'txs'),
+            validators: this.nodes.filter((x) => !x.byzantine && x.keyIndex === x.index && !this.staysDown(x.index)).map((x) => ({ id: x.id, pubKey: devKey(x.index).publicKey, operator: OPERATOR_BASE + x.index })),
+          })
+        : null;
   }
 
   get now(): number {
@@ -241,7 +405,9 @@ export class Simulation {
 
   name(i: number): string {
     const x = this.nodes[i];
-    return x === undefined ? `node ${i}` : `node ${i} (${x.id.slice(0, 8)}${x.byzantine ? ', byzantine' : ''})`;
+    if (x === undefined) return `node ${i}`;
+    const what = !x.byzantine ? '' : x.keyIndex !== x.index ? `, byzantine: runs node ${x.keyIndex}'s key` : this.config.app === 'node' ? `, byzantine: ${this.config.byzantineKind}` : ', byzantine';
+    return `node ${i} (${x.id.slice(0, 8)}${what})`;
   }
 
   log(msg: string): void {
@@ -274,6 +440,25 @@ export class Simulation {
     return this.nodes.filter((x) => x.up && !x.byzantine).reduce((a, x) => a + x.power, 0n);
   }
 
+  /** Whether the honest validators that are up hold 2/3 of the power of the current set (node application: the set of the next height at the most advanced honest node that is up). */
+  private honestQuorumUp(): { ok: boolean; up: bigint; total: bigint } {
+    if (this.config.app === 'stand-in') {
+      const up = this.honestPowerUp();
+      return { ok: hasQuorumPower(up, this.set.totalPower), up, total: this.set.totalPower };
+    }
+    const ref = this.nodes.filter((x) => x.up && !x.byzantine && x.full !== null).sort((a, b) => b.chain.height - a.chain.height)[0];
+    const set = ref?.full?.head.set ?? this.set;
+    const upIds = new Set(this.nodes.filter((x) => x.up && !x.byzantine).map((x) => x.id));
+    const up = set.validators.filter((v) => upIds.has(v.id)).reduce((a, v) => a + v.votingPower, 0n);
+    return { ok: hasQuorumPower(up, set.totalPower), up, total: set.totalPower };
+  }
+
+  /** Whether the scenario leaves node i down for good. */
+  private staysDown(i: number): boolean {
+    const s = this.config.scenario;
+    return s.crashes.some((c) => c.node === i && c.downMs === null) || s.signCrashes.some((c) => c.node === i && c.downMs === null);
+  }
+
   // ---- nodes -------------------------------------------------------------
 
   /** Boots every node and schedules the scenario's faults. */
@@ -281,7 +466,7 @@ export class Simulation {
     if (this.started) return;
     this.started = true;
     const s = this.config.scenario;
-    for (const p of s.partitions) this.log(`partition ${p.groups.map((g) => `{${g.join(',')}}`).join(' | ')} from ${p.start} to ${p.end}`);
+    for (const p of s.partitions) this.log(`partition ${p.kind ?? 'split'} ${p.groups.map((g) => `{${g.join(',')}}`).join(' | ')} from ${p.start} to ${p.end}`);
     for (const c of s.crashes) this.clock.scheduleAt(c.at, () => this.crash(c.node, 'scheduled crash', c.downMs));
     for (const c of s.signCrashes) {
       this.clock.scheduleAt(c.after, () => {
@@ -294,6 +479,7 @@ export class Simulation {
       });
     }
     for (const x of this.nodes) this.boot(x);
+    if (this.load !== null) this.scheduleTx();
   }
 
   private boot(x: SimNode): void {
@@ -301,34 +487,16 @@ export class Simulation {
     x.upSince = this.now;
     x.syncing = false;
     x.crashNow = null;
+    x.guardFailed = false;
     const inc = ++x.incarnation;
     const alive = (): boolean => x.up && x.incarnation === inc;
-    const cfg = this.config;
+    if (this.config.app === 'node') this.bootFull(x, inc, alive);
+    else this.bootStandIn(x, inc, alive);
+  }
 
-    const app = new SimApp({
-      chainId: cfg.chainId,
-      set: this.set,
-      chain: x.chain,
-      certs: this.certs,
-      now: () => SIM_GENESIS_TIME + this.now,
-      later: (ms, fn) => {
-        this.clock.schedule(ms, () => {
-          if (!alive()) return;
-          this.asyncTouched = true;
-          fn();
-        });
-      },
-      buildDelayMs: () => Math.max(this.appRng.int(1, cfg.buildDelayMaxMs), x.chain.tipTime + cfg.blockIntervalMs - (SIM_GENESIS_TIME + this.now)),
-      beforeCommit: (fb) => {
-        this.asyncTouched = true;
-        if (!alive()) return 'node is down';
-        if (x.byzantine) return null;
-        return this.checker.onCommit(x.index, fb, x.chain.height, x.chain.tipHash, this.now);
-      },
-      afterCommit: (fb) => this.committed(x, fb),
-    });
-
-    const timers: DriverTimers = {
+  /** Timers of one incarnation: they neither start nor fire once it is gone. */
+  private incarnationTimers(alive: () => boolean): DriverTimers {
+    return {
       setTimeout: (fn, ms) => {
         if (!alive()) return null;
         return this.clock.schedule(ms, () => {
@@ -339,6 +507,73 @@ export class Simulation {
         if (h !== null && h !== undefined) this.clock.cancel(h as TimerEvent);
       },
     };
+  }
+
+  /** A guard state the node made durable. */
+  private guardDurable(x: SimNode, st: GuardState): void {
+    const before = x.guardState.last[x.id];
+    const rec = st.last[x.id];
+    x.guardState = st;
+    if (x.byzantine) return;
+    if (rec !== undefined && (before === undefined || rec.height !== before.height || rec.round !== before.round || rec.step !== before.step || rec.blockHash !== before.blockHash)) {
+      this.checker.onDurable(x.index, x.id, rec);
+    }
+  }
+
+  /** Every signature an honest guard hands out; arms a crash planned for this step. */
+  private onSigned(x: SimNode, inc: number, p: { height: number; round: number; step: SignStep; blockHash: string | null }): void {
+    if (this.signatures.length < 200_000) this.signatures.push({ node: x.index, incarnation: inc, height: p.height, round: p.round, step: p.step, blockHash: p.blockHash, at: this.now });
+    const plan = x.signCrash;
+    if (plan !== null && p.step === plan.step && this.now >= plan.after && this.now <= plan.until) {
+      x.signCrash = null;
+      x.crashNow = plan;
+    }
+  }
+
+  /** An honest node's own envelope on its way out: a planned crash, the checks, then the network. */
+  private sendOwn(x: SimNode, e: Envelope): void {
+    if (x.guardFailed && e.validatorId === x.id) {
+      this.fail(`SAFETY guard: ${this.name(x.index)} sent its signed ${describeEnvelope(e)} after its guard failed to make a record durable`);
+    }
+    const plan = x.crashNow;
+    if (plan !== null) {
+      x.crashNow = null;
+      if (plan.mode === 'sent') {
+        if (!x.byzantine) this.checker.onBroadcast(x.index, x.id, e);
+        this.broadcastFrom(x.index, e);
+      }
+      this.crash(x.index, `right after signing ${e.type} h${e.height} r${e.round}${plan.mode === 'sent' ? ' (sent)' : ' (not sent)'}`, plan.downMs);
+      return;
+    }
+    if (!x.byzantine) this.checker.onBroadcast(x.index, x.id, e);
+    this.broadcastFrom(x.index, e);
+  }
+
+  private bootStandIn(x: SimNode, inc: number, alive: () => boolean): void {
+    const cfg = this.config;
+    const chain = x.standIn!;
+    const app = new SimApp({
+      chainId: cfg.chainId,
+      set: this.set,
+      chain,
+      certs: this.certs,
+      now: () => SIM_GENESIS_TIME + this.now,
+      later: (ms, fn) => {
+        this.clock.schedule(ms, () => {
+          if (!alive()) return;
+          this.asyncTouched = true;
+          fn();
+        });
+      },
+      buildDelayMs: () => Math.max(this.appRng.int(1, cfg.buildDelayMaxMs), chain.tipTime + cfg.blockIntervalMs - (SIM_GENESIS_TIME + this.now)),
+      beforeCommit: (fb) => {
+        this.asyncTouched = true;
+        if (!alive()) return 'node is down';
+        if (x.byzantine) return null;
+        return this.checker.onCommit(x.index, fb, chain.height, chain.tipHash, this.now);
+      },
+      afterCommit: (fb) => this.committed(x, fb),
+    });
 
     let guard: SignGuard;
     if (x.byzantine) {
@@ -353,22 +588,10 @@ export class Simulation {
             this.crash(x.index, 'while making its signature durable (record lost)', x.crashNow.downMs);
             return;
           }
-          const before = x.guardState.last[x.id];
-          const rec = st.last[x.id];
-          x.guardState = st;
-          if (rec !== undefined && (before === undefined || rec.height !== before.height || rec.round !== before.round || rec.step !== before.step || rec.blockHash !== before.blockHash)) {
-            this.checker.onDurable(x.index, x.id, rec);
-          }
+          this.guardDurable(x, st);
         },
         alive,
-        (p) => {
-          if (this.signatures.length < 200_000) this.signatures.push({ node: x.index, incarnation: inc, height: p.height, round: p.round, step: p.step, blockHash: p.blockHash, at: this.now });
-          const plan = x.signCrash;
-          if (plan !== null && p.step === plan.step && this.now >= plan.after && this.now <= plan.until) {
-            x.signCrash = null;
-            x.crashNow = plan;
-          }
-        },
+        (p) => this.onSigned(x, inc, p),
       );
     }
 
@@ -387,19 +610,7 @@ export class Simulation {
       transport = new SimTransport((e) => (alive() ? eq.broadcast(e) : undefined), peers.length);
     } else {
       transport = new SimTransport((e) => {
-        if (!alive()) return;
-        const plan = x.crashNow;
-        if (plan !== null) {
-          x.crashNow = null;
-          if (plan.mode === 'sent') {
-            this.checker.onBroadcast(x.index, x.id, e);
-            this.broadcastFrom(x.index, e);
-          }
-          this.crash(x.index, `right after signing ${e.type} h${e.height} r${e.round}${plan.mode === 'sent' ? ' (sent)' : ' (not sent)'}`, plan.downMs);
-          return;
-        }
-        this.checker.onBroadcast(x.index, x.id, e);
-        this.broadcastFrom(x.index, e);
+        if (alive()) this.sendOwn(x, e);
       }, peers.length);
     }
 
@@ -408,14 +619,10 @@ export class Simulation {
         if (alive()) this.requestSync(x, inc, h);
       },
       evidence: (a, b) => {
-        if (!alive()) return;
-        this.evidence.push({ node: x.index, validatorId: a.validatorId, type: a.type, height: a.height, round: a.round, at: this.now });
-        if (!x.byzantine) this.checker.onEvidence(x.index, a, b, this.honestIds, (e) => this.validSignature(e));
+        if (alive()) this.onEvidence(x, a, b);
       },
       refused: (step, h, r) => {
-        if (!alive()) return;
-        this.refusals++;
-        this.log(`${this.name(x.index)} guard refused ${step} h${h} r${r}`);
+        if (alive()) this.onRefused(x, step, h, r);
       },
       error: (e) => {
         if (!alive()) return;
@@ -429,12 +636,364 @@ export class Simulation {
       app,
       transport,
       guard,
-      timers,
+      this.incarnationTimers(alive),
       events,
     );
-    this.log(`${this.name(x.index)} ${inc === 1 ? 'starts' : 'restarts'} at height ${x.chain.height + 1}`);
-    x.driver.start(x.chain.height + 1);
+    this.log(`${this.name(x.index)} ${inc === 1 ? 'starts' : 'restarts'} at height ${chain.height + 1}`);
+    x.driver.start(chain.height + 1);
   }
+
+  private onEvidence(x: SimNode, a: Envelope, b: Envelope): void {
+    this.evidence.push({ node: x.index, validatorId: a.validatorId, type: a.type, height: a.height, round: a.round, at: this.now });
+    if (!x.byzantine) this.checker.onEvidence(x.index, a, b, this.honestIds, (e) => this.validSignature(e));
+  }
+
+  private onRefused(x: SimNode, step: SignStep, h: number, r: number): void {
+    this.refusals++;
+    this.log(`${this.name(x.index)} guard refused ${step} h${h} r${r}`);
+  }
+
+  // ---- nodes running the real parts ----------------------------------------
+
+  private bootFull(x: SimNode, inc: number, alive: () => boolean): void {
+    const cfg = this.config;
+    const genesis = this.genesis!;
+    const timers = this.incarnationTimers(alive);
+    const clock: Clock = { now: () => SIM_GENESIS_TIME + this.now + x.clockSkewMs, monotonic: () => this.now };
+    const kind = cfg.byzantineKind;
+    const reckless = x.byzantine && kind !== 'duplicate';
+    const guard: SignGuard = reckless ? new RecklessGuard() : new SimGuard(x.guardState, (st) => this.persistGuard(x, alive, st), alive, (p) => this.onSigned(x, inc, p));
+    const full: SimFullNode = new SimFullNode({
+      genesis,
+      disk: x.disk!,
+      id: x.id,
+      signer: x.signer,
+      clock,
+      timers,
+      log: simLog(this.name(x.index), cfg.trace ? (line) => this.log(line) : null),
+      verifier: this.verifier,
+      guard,
+      transport: this.fullTransport(x, alive, reckless),
+      syncSource: this.syncSource(x, alive),
+      random: () => this.syncRng.next(),
+      options: {
+        minBlockIntervalMs: cfg.minBlockIntervalMs,
+        idleBlockIntervalMs: cfg.idleBlockIntervalMs,
+        commitGatherMs: 50,
+        timeouts: cfg.timeouts,
+        repairMs: cfg.repairMs,
+        mempool: { maxTxs: 5_000, maxBytes: 16_000_000, maxPerSender: 64, nonceWindow: 64, ttlBlocks: 1_200, replaceBumpPercent: 10, droppedMax: 10_000, droppedTtlMs: 600_000 },
+        rateLimit: 0,
+      },
+      savedEvidence: x.savedEvidence,
+      saveEvidence: (list) => {
+        if (alive()) x.savedEvidence = list;
+      },
+      beforeDurable: (c) => this.beforeDurable(x, full, alive, c),
+      committed: (fb) => {
+        if (!alive()) return;
+        if (!x.byzantine) this.checker.onStateRoot(x.index, fb.block.header.height, full.head.world.stateRoot, fb.block.header.stateRoot);
+        this.committed(x, fb);
+      },
+      admitted: (d, _json, fromPeer) => {
+        if (alive() && !fromPeer) this.gossipTx(x.index, d.json);
+      },
+      fatal: (e) => {
+        if (alive()) this.fatal(x, e);
+      },
+      events: {
+        evidence: (a, b) => {
+          if (alive()) this.onEvidence(x, a, b);
+        },
+        refused: (step, h, r) => {
+          if (alive()) this.onRefused(x, step, h, r);
+        },
+        error: (e) => {
+          if (alive()) this.anomaly(`${this.name(x.index)} driver error at t=${this.now}: ${(e as Error)?.message ?? String(e)}`);
+        },
+      },
+    });
+    x.full = full;
+    this.log(`${this.name(x.index)} ${inc === 1 ? 'starts' : 'restarts'} at height ${x.chain.height + 1}`);
+    try {
+      full.start();
+    } catch (e) {
+      this.violationsExtra.push(`STORE: ${this.name(x.index)} cannot start from its disk at t=${this.now}: ${(e as Error)?.stack ?? String(e)}`);
+      this.stopped = true;
+      return;
+    }
+    x.driver = full.driver;
+    if (x.byzantine && kind === 'invalid-txs') this.injectForgedTxs(x, full, alive);
+  }
+
+  /** The transport of a node running the real parts: honest, or the Byzantine behaviour of the run. */
+  private fullTransport(x: SimNode, alive: () => boolean, byzantine: boolean): Transport {
+    const peers = this.nodes.filter((y) => y !== x).map((y) => y.index);
+    const send = (to: number, e: Envelope): void => this.sendWire(x.index, to, JSON.stringify(e));
+    if (!byzantine) {
+      return new SimTransport((e) => {
+        if (alive()) this.sendOwn(x, e);
+      }, peers.length);
+    }
+    const p = { signer: x.signer, ownId: x.id, peers, rng: this.byzRng, send };
+    let broadcast: (e: Envelope) => void;
+    switch (this.config.byzantineKind) {
+      case 'equivocate': {
+        const eq = new EquivocatingTransport({ ...p, chainId: this.config.chainId, leak: this.config.byzantineLeak });
+        x.equivocator = eq;
+        broadcast = (e) => eq.broadcast(e);
+        break;
+      }
+      case 'forge': {
+        const t = new ForgingTransport(p, () => this.spareTx());
+        broadcast = (e) => {
+          const before = t.forgeries;
+          t.broadcast(e);
+          this.stats.byzantineActs += t.forgeries - before;
+        };
+        break;
+      }
+      case 'flood': {
+        const t = new FloodingTransport({ ...p, chainId: this.config.chainId }, this.byzRng.int(4, 16));
+        broadcast = (e) => {
+          const before = t.floods;
+          t.broadcast(e);
+          this.stats.byzantineActs += t.floods - before;
+        };
+        break;
+      }
+      case 'withhold': {
+        const t = new WithholdingTransport(p);
+        broadcast = (e) => {
+          const before = t.withheld;
+          t.broadcast(e);
+          this.stats.byzantineActs += t.withheld - before;
+        };
+        break;
+      }
+      default:
+        broadcast = (e) => this.broadcastFrom(x.index, e);
+    }
+    return new SimTransport((e) => (alive() ? broadcast(e) : undefined), peers.length);
+  }
+
+  /** A genuine signed tx some client sent (a forger slips it into bodies that did not carry it). */
+  private spareTx(): Record<string, unknown> | null {
+    const ref = this.nodes.find((x) => x.up && x.disk !== null && x.disk.height > 0);
+    if (ref === undefined) return null;
+    for (let h = ref.disk!.height; h >= 1 && h > ref.disk!.height - 5; h--) {
+      const d = ref.disk!.block(h)?.block.txs[0];
+      if (d !== undefined) return JSON.parse(d.json) as Record<string, unknown>;
+    }
+    return null;
+  }
+
+  /** An `invalid-txs` validator: transfers with forged signatures in its own pool, so its blocks carry them. */
+  private injectForgedTxs(x: SimNode, full: SimFullNode, alive: () => boolean): void {
+    const tick = (): void => {
+      if (!alive()) return;
+      const victim = this.byzRng.int(0, CLIENT_ACCOUNTS - 1);
+      const address = simAccount(victim).key.address;
+      const d = forgedTransfer({ chainId: this.config.chainId, victim, to: simAccount(OPERATOR_BASE + x.keyIndex).key.address, nonce: full.mempool.pendingNonce(address, full.head.world), forger: x.signer });
+      try {
+        full.mempool.add(d, full.head.world, full.head.height + 1, SIM_GENESIS_TIME + this.now);
+        full.app.txAdmitted();
+        this.stats.byzantineActs++;
+      } catch {
+        // The pool refused it (a nonce taken meanwhile): the next one.
+      }
+      this.clock.schedule(this.byzRng.int(100, 600), tick);
+    };
+    this.clock.schedule(this.byzRng.int(0, 300), tick);
+  }
+
+  /**
+   * The guard's write of node x: it lands after a short virtual delay, in
+   * order; a guard fault makes it fail; a crash planned for this signature
+   * kills the node before it lands (the record is lost).
+   */
+  private persistGuard(x: SimNode, alive: () => boolean, st: GuardState): Promise<void> {
+    // A dead process writes nothing (and nobody waits for it).
+    if (!alive()) return new Promise<void>(() => undefined);
+    const at = Math.max(this.now + this.appRng.int(0, 2), x.lastGuardWriteAt);
+    x.lastGuardWriteAt = at;
+    return new Promise<void>((resolve, reject) => {
+      this.clock.scheduleAt(at, () => {
+        if (!alive()) return;
+        this.asyncTouched = true;
+        if (x.crashNow !== null && x.crashNow.mode === 'unflushed') {
+          this.crash(x.index, 'while making its signature durable (record lost)', x.crashNow.downMs);
+          return;
+        }
+        if (this.activeFault(x, 'guard') !== undefined) {
+          x.guardFailed = true;
+          this.log(`${this.name(x.index)} guard write FAILS: it may sign and send nothing more`);
+          reject(new Error('the double-sign guard record could not be written (simulated disk failure)'));
+          return;
+        }
+        this.guardDurable(x, st);
+        resolve();
+      });
+    });
+  }
+
+  private activeFault(x: SimNode, target: WriteFault['target']): WriteFault | undefined {
+    return (this.config.scenario.writeFaults ?? []).find((w) => w.node === x.index && w.target === target && this.now >= w.at && this.now <= w.until);
+  }
+
+  /**
+   * A block commit of node x before it is durable: the checks (chain link,
+   * certificate, body, tx signatures, evidence), then the write, which lands
+   * after a short virtual delay unless a disk fault fails it or tears it.
+   */
+  private beforeDurable(x: SimNode, full: SimFullNode, alive: () => boolean, c: BlockCommit): Promise<void> {
+    this.asyncTouched = true;
+    if (!alive()) return Promise.resolve();
+    const fb = c.block;
+    const h = fb.block.header.height;
+    if (!x.byzantine) {
+      const disk = x.disk!;
+      const tip = disk.height === 0 ? this.genesisHashValue : disk.block(disk.height)!.hash;
+      let refuse = this.checker.onCommit(x.index, fb, disk.height, tip, this.now, full.head.setAt(h)) ?? this.checker.onStore(x.index, fb);
+      for (const d of fb.block.txs) {
+        if (!this.memo.verify({ pubKey: d.tx.pubKey, message: d.signBytes, signature: d.tx.signature })) {
+          this.fail(`SAFETY tx: ${this.name(x.index)} stores block ${h} with tx ${d.id.slice(0, 12)} whose signature does not verify`);
+          refuse = 'a tx signature does not verify';
+        }
+      }
+      for (const ev of fb.block.evidence) {
+        if (this.honestIds.has(ev.a.validatorId)) this.fail(`SAFETY evidence: block ${h} stored by ${this.name(x.index)} punishes honest validator ${ev.a.validatorId.slice(0, 8)}`);
+      }
+      if (refuse !== null) return Promise.reject(new Error(`the simulation refuses block ${h}: ${refuse}`));
+    }
+    const fault = this.activeFault(x, 'disk');
+    const at = this.now + this.appRng.int(0, 3);
+    return new Promise<void>((resolve, reject) => {
+      this.clock.scheduleAt(at, () => {
+        this.asyncTouched = true;
+        if (fault !== undefined && fault.mode === 'fail') {
+          reject(new Error(`block ${h} could not be written (simulated disk failure)`));
+          return;
+        }
+        if (fault !== undefined && alive()) this.crash(x.index, `while block ${h} was being written (torn write: the block is lost)`, fault.restartMs);
+        resolve();
+      });
+    });
+  }
+
+  /** A node stopped on a fatal error: its process exits, and a supervisor restarts it. */
+  private fatal(x: SimNode, e: FatalError): void {
+    this.stats.fatalStops++;
+    const fault = (this.config.scenario.writeFaults ?? []).find((w) => w.node === x.index && this.now >= w.at && this.now <= w.until + 10);
+    const restartMs = fault?.restartMs ?? 1_000;
+    if (fault === undefined) this.anomaly(`${this.name(x.index)} stopped on a fatal error outside any write fault at t=${this.now}: ${e.message}`);
+    this.noteFault(this.now + restartMs);
+    this.crash(x.index, `fatal error: ${e.message}`, restartMs);
+  }
+
+  /** Where a node running the real parts catches up: its peers, asked over the simulated network. */
+  private syncSource(x: SimNode, alive: () => boolean): SyncSource {
+    const peers = this.nodes.filter((y) => y !== x).map((y) => String(y.index));
+    return {
+      peers: () => peers,
+      status: (peer) =>
+        this.request(x, alive, Number(peer), (y) => {
+          const st = y.full!.syncStatus();
+          return y.byzantine && this.config.byzantineKind === 'forge' ? { ...st, height: st.height + 3 } : st;
+        }),
+      blocks: async (peer, from, limit) => {
+        this.stats.syncRequests++;
+        const jsons = await this.request(x, alive, Number(peer), (y) => {
+          const list = y.full!.blocksJson(from, limit);
+          return y.byzantine && this.config.byzantineKind === 'forge' ? forgeSyncAnswer(list, this.byzRng, this.spareTx()) : list;
+        });
+        const blocks = jsons.map((j) => decodeFinalizedBlock(JSON.parse(j)));
+        this.stats.syncBlocks += blocks.length;
+        return blocks;
+      },
+      penalize: (peer, reason) => {
+        this.stats.syncPenalties++;
+        this.log(`${this.name(x.index)} penalizes peer ${peer} after a sync request: ${reason}`);
+      },
+    };
+  }
+
+  /**
+   * A request from node x to node `to` over the simulated network: one delay
+   * there, the peer's answer, one delay back. A peer that is down refuses at
+   * once; a lost or partitioned request or answer times out.
+   */
+  private request<T>(x: SimNode, alive: () => boolean, to: number, serve: (y: SimNode) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const settle = (fn: () => void): void => {
+        if (!alive()) return;
+        this.asyncTouched = true;
+        fn();
+      };
+      const timeout = (): void => {
+        this.clock.schedule(REQUEST_TIMEOUT_MS, () => settle(() => reject(new Error(`request to node ${to} timed out`))));
+      };
+      const delay = (): number => this.netRng.int(this.config.minDelayMs, this.config.maxDelayMs);
+      if (this.blocked(x.index, to) || this.netRng.chance(this.config.loss)) return timeout();
+      this.clock.schedule(delay(), () => {
+        const y = this.nodes[to];
+        if (y === undefined || !y.up || y.full === null) {
+          this.clock.schedule(delay(), () => settle(() => reject(new Error(`node ${to} refused the connection`))));
+          return;
+        }
+        let answer: T;
+        try {
+          answer = serve(y);
+        } catch (e) {
+          this.clock.schedule(delay(), () => settle(() => reject(e)));
+          return;
+        }
+        if (this.blocked(to, x.index) || this.netRng.chance(this.config.loss)) return timeout();
+        this.clock.schedule(delay(), () => settle(() => resolve(answer)));
+      });
+    });
+  }
+
+  /** A client's tx that node `from` admitted goes to each peer once (peers do not pass it on). */
+  private gossipTx(from: number, json: string): void {
+    for (const y of this.nodes) {
+      if (y.index === from || this.blocked(from, y.index) || this.netRng.chance(this.config.loss)) continue;
+      const to = y.index;
+      const inc = y.incarnation;
+      this.clock.schedule(this.netRng.int(this.config.minDelayMs, this.config.maxDelayMs), () => {
+        const z = this.nodes[to]!;
+        if (!z.up || z.incarnation !== inc || z.full === null || this.blocked(from, to)) return;
+        this.asyncTouched = true;
+        z.full.receiveTxs([JSON.parse(json)]).catch((e: unknown) => this.anomaly(`${this.name(to)} tx gossip failed: ${(e as Error)?.message ?? String(e)}`));
+      });
+    }
+  }
+
+  /** Clients submit signed txs to random nodes that are up, at random times. */
+  private scheduleTx(): void {
+    const load = this.load!;
+    this.clock.schedule(this.appRng.int(1, 2 * this.config.txIntervalMs), () => {
+      const ups = this.nodes.filter((y) => y.up && y.full !== null);
+      if (ups.length > 0) {
+        const y = this.appRng.pick(ups);
+        const full = y.full!;
+        const tx = load.next((address) => full.mempool.pendingNonce(address, full.head.world), this.config.stakingTxs && this.now < this.faultsEnd);
+        this.txs.set(tx.id, { kind: tx.kind, from: tx.from, node: y.index, at: this.now });
+        this.stats.txsSubmitted++;
+        this.asyncTouched = true;
+        full.submit(tx.json).then(
+          (r) => {
+            if (r.ok) this.stats.txsAdmitted++;
+            else this.log(`${this.name(y.index)} refuses client tx ${tx.id.slice(0, 12)} (${tx.kind}): ${r.error.code}`);
+          },
+          (e: unknown) => this.anomaly(`${this.name(y.index)} admission failed: ${(e as Error)?.message ?? String(e)}`),
+        );
+      }
+      this.scheduleTx();
+    });
+  }
+
+  // ---- crash and restart ---------------------------------------------------
 
   /** Crashes node i now; it restarts `downMs` later (null: never). No-op if it is down. */
   crash(i: number, why: string, downMs: number | null): void {
@@ -443,12 +1002,15 @@ export class Simulation {
     x.up = false;
     x.incarnation++;
     const d = x.driver;
+    const full = x.full;
     x.driver = null;
     x.app = null;
+    x.full = null;
     x.syncing = false;
     x.crashNow = null;
     x.signCrash = null;
     d?.stop();
+    full?.crash();
     this.stats.crashes++;
     this.log(`${this.name(i)} CRASH (${why}) at height ${x.chain.height + 1}${downMs === null ? ', stays down' : `, restarts in ${downMs} ms`}`);
     if (downMs !== null) this.clock.schedule(downMs, () => this.restart(i));
@@ -463,9 +1025,15 @@ export class Simulation {
 
   private committed(x: SimNode, fb: FinalizedBlock): void {
     x.lastDecisionAt = this.now;
+    if (!this.decidedHeights.has(fb.block.header.height)) {
+      this.decidedHeights.add(fb.block.header.height);
+      this.setHashes.add(fb.block.header.validatorSetHash);
+      this.stats.validatorSets = this.setHashes.size;
+      this.stats.evidenceInBlocks += fb.block.evidence.length;
+    }
     const d: Decision = { height: fb.block.header.height, round: fb.commit.round, hash: fb.hash, at: this.now };
     x.decisions.push(d);
-    this.log(`${this.name(x.index)} DECIDES h${d.height} r${d.round} ${d.hash.slice(0, 12)} (block round ${fb.block.header.round})`);
+    this.log(`${this.name(x.index)} DECIDES h${d.height} r${d.round} ${d.hash.slice(0, 12)} (block round ${fb.block.header.round}, ${fb.block.txs.length} txs)`);
     for (const f of this.decideListeners) f(x, fb, this.now);
   }
 
@@ -476,14 +1044,12 @@ export class Simulation {
 
   // ---- network -----------------------------------------------------------
 
-  /** True when a partition active now separates a and b. */
+  /** True when a partition active now drops messages from a to b. */
   blocked(a: number, b: number): boolean {
     const t = this.now;
     for (const p of this.config.scenario.partitions) {
       if (t < p.start || t >= p.end) continue;
-      const ga = p.groups.findIndex((g) => g.includes(a));
-      const gb = p.groups.findIndex((g) => g.includes(b));
-      if (ga !== gb) return true;
+      if (partitionBlocks(p, a, b)) return true;
     }
     return false;
   }
@@ -518,7 +1084,7 @@ export class Simulation {
 
   private deliver(from: number, to: number, wire: string, inc: number): void {
     const x = this.nodes[to]!;
-    if (!x.up || x.incarnation !== inc || x.driver === null) {
+    if (!x.up || x.incarnation !== inc || (x.driver === null && x.full === null)) {
       this.stats.droppedDown++;
       return;
     }
@@ -526,6 +1092,40 @@ export class Simulation {
       this.stats.partitioned++;
       return;
     }
+    if (x.full !== null) this.deliverFull(x, wire);
+    else this.deliverStandIn(x, wire);
+  }
+
+  /** An envelope to a node running the real parts: its peer inbox takes it (POST /p2p/message). */
+  private deliverFull(x: SimNode, wire: string): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(wire);
+    } catch {
+      this.stats.rejected++;
+      return;
+    }
+    this.asyncTouched = true;
+    try {
+      x.full!.receiveEnvelope(json);
+      this.stats.delivered++;
+    } catch (e) {
+      if (!(e instanceof FastposError)) {
+        this.violationsExtra.push(`ERROR ${this.name(x.index)}: the peer inbox threw at t=${this.now}: ${(e as Error)?.stack ?? String(e)}`);
+        this.stopped = true;
+        return;
+      }
+      if (e.code === ErrorCode.OUTDATED_MESSAGE) this.stats.outdated++;
+      else if (e.code === ErrorCode.DUPLICATE_MESSAGE) this.stats.duplicates++;
+      else {
+        this.stats.rejected++;
+        if (this.config.trace) this.log(`${this.name(x.index)} refuses a message: ${e.code} ${e.message}`);
+      }
+    }
+  }
+
+  /** The checks a node makes before its driver (the stand-in has no peer inbox). */
+  private deliverStandIn(x: SimNode, wire: string): void {
     let e: Envelope;
     try {
       e = decodeEnvelope(JSON.parse(wire));
@@ -555,10 +1155,10 @@ export class Simulation {
       return;
     }
     this.stats.delivered++;
-    x.driver.receive(m);
+    x.driver!.receive(m);
   }
 
-  /** The sender is in the set and signed `envelopeSignBytes(e)` (votes: the same bytes as `voteSignBytes`). */
+  /** The sender is a genesis validator and signed `envelopeSignBytes(e)` (votes: the same bytes as `voteSignBytes`). */
   validSignature(e: Envelope): boolean {
     const v = this.setById.get(e.validatorId);
     if (v === undefined) return false;
@@ -572,7 +1172,7 @@ export class Simulation {
     return true;
   }
 
-  // ---- sync --------------------------------------------------------------
+  // ---- stand-in sync -------------------------------------------------------
 
   private requestSync(x: SimNode, inc: number, height: number): void {
     if (x.syncing) return;
@@ -591,7 +1191,7 @@ export class Simulation {
         return;
       }
       const from = x.chain.height;
-      const blocks = peer.chain.blocks.slice(from, from + 64);
+      const blocks = peer.standIn!.blocks.slice(from, from + 64);
       this.clock.schedule(delay(), () => {
         if (alive()) this.applySync(x, inc, blocks, 0);
       });
@@ -629,8 +1229,11 @@ export class Simulation {
       this.violationsExtra.push(`ERROR unhandled rejection at t=${this.now}: ${(err as Error)?.stack ?? String(err)}`);
       this.stopped = true;
     });
+    // The node's parts answer through promises: let them settle after every event.
+    const settleAlways = this.config.app === 'node';
     try {
       this.start();
+      if (settleAlways) await host.drain();
       while (!this.stopped) {
         const t = this.clock.peekTime();
         if (t === null || t > this.config.maxVirtualMs) break;
@@ -641,6 +1244,7 @@ export class Simulation {
           this.violationsExtra.push(`ERROR exception at t=${this.now}: ${(err as Error)?.stack ?? String(err)}`);
           this.stopped = true;
         }
+        if (settleAlways) this.asyncTouched = true;
         while (this.asyncTouched) {
           this.asyncTouched = false;
           await host.drain();
@@ -671,8 +1275,9 @@ export class Simulation {
     if (now < this.stableAt) return;
     const W = this.config.livenessWindowMs;
     if (this.livenessExpected === null) {
-      this.livenessExpected = hasQuorumPower(this.honestPowerUp(), this.set.totalPower);
-      this.log(`faults over: liveness ${this.livenessExpected ? 'required' : 'not required'} (honest power up ${this.honestPowerUp()} of ${this.set.totalPower})`);
+      const q = this.honestQuorumUp();
+      this.livenessExpected = q.ok;
+      this.log(`faults over: liveness ${q.ok ? 'required' : 'not required'} (honest power up ${q.up} of ${q.total})`);
     }
     if (!this.livenessExpected) {
       if (now >= this.stableAt + W) this.stopped = true;
@@ -696,6 +1301,7 @@ export class Simulation {
   }
 
   private finish(): void {
+    if (this.config.app === 'node') this.finalChecks();
     if (this.livenessExpected === null) {
       if (this.stableAt > this.config.maxVirtualMs) this.violationsExtra.push(`CONFIG: faults last until ${this.stableAt} ms, after maxVirtualMs ${this.config.maxVirtualMs}`);
       return;
@@ -708,6 +1314,47 @@ export class Simulation {
         this.violationsExtra.push(`PROGRESS: ${this.name(x.index)} reached height ${x.chain.height} of ${this.config.heights} by t=${this.now}`);
       }
     }
+  }
+
+  /**
+   * At the end of a run of the real parts, on every honest node's disk (up or
+   * down): each finalized tx is in the stored block the store names, at the
+   * position it names, in the block decided at that height; a node that is
+   * up reports the same through `Admission.status`; tx queries list exactly
+   * the stored txs of a sender; double-sign punishments name faulty
+   * validators only.
+   */
+  private finalChecks(): void {
+    const finalized = new Set<string>();
+    const senders = [...new Set([...this.txs.values()].map((t) => t.from))].slice(0, 3);
+    for (const x of this.nodes) {
+      if (x.byzantine || x.disk === null) continue;
+      const store = new MemoryChainStore(x.disk);
+      store.open();
+      for (const id of this.txs.keys()) {
+        const rec = store.getTx(id);
+        const status = x.full?.admission.status(id);
+        if (status?.status === 'finalized' && (rec === undefined || rec.height !== status.height || rec.index !== status.index || rec.blockHash !== status.blockHash)) {
+          this.fail(`TX: ${this.name(x.index)} reports tx ${id.slice(0, 12)} finalized at height ${status.height} index ${status.index}, its store says ${rec === undefined ? 'nothing' : `height ${rec.height} index ${rec.index}`}`);
+        }
+        if (rec === undefined) continue;
+        finalized.add(id);
+        const fb = store.getBlock(rec.height);
+        const decided = this.checker.decidedHash(rec.height);
+        if (fb === undefined || fb.hash !== rec.blockHash || fb.block.txs[rec.index]?.id !== id || (decided !== undefined && decided !== fb.hash)) {
+          this.fail(`TX: ${this.name(x.index)} stores tx ${id.slice(0, 12)} as finalized in block ${rec.height} (${rec.blockHash.slice(0, 12)}) index ${rec.index}, which does not hold it there`);
+        }
+      }
+      for (const from of senders) {
+        const q = store.queryTxs({ from, offset: 0, limit: 10_000, order: 'asc' });
+        const bad = q.items.find((r) => (r.tx as { from?: string }).from !== from || store.getTx(r.id)?.height !== r.height);
+        if (bad !== undefined || q.total !== q.items.length) this.fail(`TX: ${this.name(x.index)} lists txs of ${from.slice(0, 8)} that its store does not hold as listed`);
+      }
+      for (const v of x.full?.head.validators.values() ?? []) {
+        if (this.honestIds.has(v.id) && v.slashes.some((s) => s.reason === 'double_sign')) this.fail(`SAFETY evidence: ${this.name(x.index)}'s state slashes honest validator ${v.id.slice(0, 8)} for double signing`);
+      }
+    }
+    this.stats.txsFinalized = finalized.size;
   }
 
   result(): SimResult {
@@ -723,7 +1370,7 @@ export class Simulation {
       maxHeight: Math.max(0, ...honest.map((x) => x.chain.height)),
       virtualMs: this.now,
       messages: this.stats.sent,
-      stats: { ...this.stats },
+      stats: { ...this.stats, signatureChecks: this.stats.signatureChecks + this.memo.checks },
       stableAt: this.stableAt,
       livenessExpected: this.livenessExpected,
       evidence: [...this.evidence],

@@ -1,7 +1,8 @@
 /**
- * Deterministic network simulation of the consensus driver (src/sim): many
- * seeds with faults, then hand-written scenarios. A failing seed is printed
- * with its violations and the command that replays it.
+ * Deterministic network simulation of the consensus driver (src/sim) with the
+ * stand-in application of empty blocks: many seeds with faults, then
+ * hand-written scenarios. A failing seed is printed with its violations and
+ * the command that replays it. The node's real parts: nodeParts.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -29,9 +30,9 @@ function replayOf(cfg: SimConfig): string {
   return `(hand-written scenario, seed ${cfg.seed})\n${describeConfig(cfg)}`;
 }
 
-describe('simulation: random seeds with faults', () => {
+describe('simulation (stand-in application): random seeds with faults', () => {
   it(`${SEEDS} seeds (4 and 5 validators, partitions, loss, crashes, restarts, some Byzantine) keep safety and liveness`, async () => {
-    const args = { nodes: null, heights: HEIGHTS, byzantine: undefined, partitions: true, crashes: true, loss: undefined, duplication: undefined, maxDelayMs: undefined, maxVirtualMs: undefined };
+    const args = { app: 'stand-in' as const, nodes: null, heights: HEIGHTS, byzantine: undefined, partitions: true, crashes: true, loss: undefined, duplication: undefined, maxDelayMs: undefined, maxVirtualMs: undefined };
     const failures: string[] = [];
     const failedSeeds: number[] = [];
     let byzantine = 0;
@@ -65,7 +66,7 @@ describe('simulation: random seeds with faults', () => {
     // 4486: a validator locked on a block whose polka included the prevote of a validator that then
     // crashed for good; the lock's holder crashed too and lost that prevote, so nobody could justify
     // its re-proposal (validRound 0) and the height stalled. Locks now keep their polka.
-    const args = { nodes: null, heights: 6, byzantine: undefined, partitions: true, crashes: true, loss: undefined, duplication: undefined, maxDelayMs: undefined, maxVirtualMs: undefined };
+    const args = { app: 'stand-in' as const, nodes: null, heights: 6, byzantine: undefined, partitions: true, crashes: true, loss: undefined, duplication: undefined, maxDelayMs: undefined, maxVirtualMs: undefined };
     for (const seed of [4486, 7124]) {
       const r = await new Simulation(deriveConfig(optionsFor(args, seed))).run(nodeHost);
       assert.ok(r.ok, explain(r, replayCommand(args, seed)));
@@ -73,7 +74,7 @@ describe('simulation: random seeds with faults', () => {
   });
 
   it('a seed replays exactly', async () => {
-    const opts = { seed: 4242, nodes: 5, heights: HEIGHTS, byzantine: true };
+    const opts = { seed: 4242, app: 'stand-in' as const, nodes: 5, heights: HEIGHTS, byzantine: true };
     const a = await new Simulation(deriveConfig(opts)).run(nodeHost);
     const b = await new Simulation(deriveConfig(opts)).run(nodeHost);
     assert.deepEqual(b.decisions, a.decisions);
@@ -83,7 +84,7 @@ describe('simulation: random seeds with faults', () => {
   });
 });
 
-describe('simulation: scenarios', () => {
+describe('simulation (stand-in application): scenarios', () => {
   it('all up, no faults: every height is decided in round 0', async () => {
     for (const stakes of [equal4, [1n, 2n, 3n, 4n, 5n]]) {
       const cfg = simConfig({ seed: 1, stakes, heights: 8 });
@@ -203,7 +204,7 @@ describe('simulation: scenarios', () => {
     let evidence = 0;
     for (let seed = 0; seed < 12; seed++) {
       const nodes = seed % 2 === 0 ? 4 : 5;
-      const opts = { seed: 9000 + seed, nodes, heights: HEIGHTS, byzantine: true, partitions: seed % 3 === 0, crashes: seed % 3 === 1 };
+      const opts = { seed: 9000 + seed, app: 'stand-in' as const, nodes, heights: HEIGHTS, byzantine: true, partitions: seed % 3 === 0, crashes: seed % 3 === 1 };
       const cfg = deriveConfig(opts);
       const sim = new Simulation(cfg);
       const r = await sim.run(nodeHost);
