@@ -128,6 +128,13 @@ export const CONFIG_KEYS = {
     max: 60_000,
     description: 'Least time between blocks while transactions are waiting, in milliseconds (longer: larger blocks, less work per tx; shorter: lower latency).',
   },
+  commitGatherMs: {
+    type: 'integer',
+    default: 50,
+    min: 0,
+    max: 10_000,
+    description: 'How long a proposer waits after the previous block for the precommits of validators that missed its quorum, in milliseconds, so that the next block carries them and a validator that signed is not counted missing (0: never wait).',
+  },
   idleBlockIntervalMs: {
     type: 'integer',
     default: 1000,

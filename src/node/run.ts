@@ -171,6 +171,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
         droppedTtlMs: config.droppedRetentionMs,
       },
       minBlockIntervalMs: config.minBlockIntervalMs,
+      commitGatherMs: config.commitGatherMs,
       idleBlockIntervalMs: config.idleBlockIntervalMs,
       verifyWorkers: config.verifyWorkers,
       allowDevKeys: config.allowDevKeys,
