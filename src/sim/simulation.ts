@@ -886,7 +886,8 @@ export class Simulation {
     this.stats.fatalStops++;
     const fault = (this.config.scenario.writeFaults ?? []).find((w) => w.node === x.index && this.now >= w.at && this.now <= w.until + 10);
     const restartMs = fault?.restartMs ?? 1_000;
-    if (fault === undefined) this.anomaly(`${this.name(x.index)} stopped on a fatal error outside any write fault at t=${this.now}: ${e.message}`);
+    // Only a write that failed may stop a node: anything else is a bug of the node's parts (or a block the checks refused).
+    if (fault === undefined) this.violationsExtra.push(`FATAL: ${this.name(x.index)} stopped on a fatal error outside any write fault at t=${this.now}: ${e.message}`);
     this.noteFault(this.now + restartMs);
     this.crash(x.index, `fatal error: ${e.message}`, restartMs);
   }

@@ -93,6 +93,13 @@ describe('simulation (node parts): random seeds of the full mix', () => {
     assert.equal(failedSeeds.length, 0, `${failedSeeds.length} of ${SEEDS} seeds failed: ${failedSeeds.join(' ')}\n(the first ${failures.length}:)\n${failures.join('\n')}`);
   });
 
+  for (const [seed, bug] of KNOWN_FAILURES) {
+    it(`seed ${seed} (fails until this is fixed: ${bug})`, { todo: 'a reported bug of the node parts' }, async () => {
+      const r = await new Simulation(deriveConfig(optionsFor(MIX, seed))).run(nodeHost);
+      assert.ok(r.ok, explain(r, replayCommand(MIX, seed)));
+    });
+  }
+
   it('a seed replays exactly', async () => {
     for (const opts of [
       { seed: 4242, nodes: 5, heights: HEIGHTS, byzantine: true },
@@ -116,7 +123,7 @@ describe('simulation (node parts): named scenarios', () => {
       const failures: string[] = [];
       for (let seed = 100; seed < 104; seed++) {
         const r = await new Simulation(deriveConfig(optionsFor(args, seed))).run(nodeHost);
-        if (!r.ok && !(KNOWN_FAILURES.has(seed) && name === 'all-crash')) failures.push(explain(r, replayCommand(args, seed)));
+        if (!r.ok) failures.push(explain(r, replayCommand(args, seed)));
       }
       assert.deepEqual(failures, []);
     });
