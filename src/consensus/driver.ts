@@ -11,7 +11,7 @@ import { encodeFinalizePayload, encodeProposalPayload, envelopeSignBytes, type E
 import type { Signer } from '../crypto/ed25519.js';
 import { FatalError } from '../errors.js';
 import type { Block, Commit, FinalizedBlock, ValidatorSet } from '../types/index.js';
-import { ConsensusEngine, DEFAULT_TIMEOUTS, MAX_ROUNDS_AHEAD, type EngineAction, type EngineEvent, type LockState, type PolkaVote, type ProposalMsg, type TimeoutParams, type VoteMsg } from './engine.js';
+import { ConsensusEngine, DEFAULT_TIMEOUTS, MAX_ROUNDS_AHEAD, type EngineAction, type EngineEvent, type LockState, type ProposalMsg, type TimeoutParams, type VoteMsg } from './engine.js';
 import type { InboundMessage } from './inbound.js';
 
 export type SignStep = 'proposal' | 'prevote' | 'precommit';
@@ -265,15 +265,6 @@ export class ConsensusDriver {
     return true;
   }
 
-  /** The signed prevotes we hold for (round, blockHash) at this height. */
-  private polkaFor(round: number, blockHash: string): PolkaVote[] {
-    const out: PolkaVote[] = [];
-    for (const e of this.relay.values()) {
-      if (e.type === 'prevote' && e.round === round && e.payload.blockHash === blockHash) out.push({ validatorId: e.validatorId, signature: e.signature });
-    }
-    return out;
-  }
-
   /** Every distinct signed proposal or vote of this height, conflicting ones included: relayed by the repair. */
   private readonly relay = new Map<string, Envelope>();
   /** Values kept in `relay` per (type, round, validator): a validator that signs many cannot crowd out the others. */
@@ -307,10 +298,13 @@ export class ConsensusDriver {
           this.reported.add(position);
           this.events.evidence?.(before, e);
         }
+        // Noted before the engine sees it: a lock this vote completes saves the vote in its polka.
+        this.noteSeen(e);
         this.feed({ kind: 'vote', vote });
         // A vote the engine dropped (one validator's flood of values) may be welcome later: not taken.
         const held = this.processing || this.engine.holdsVote(vote);
-        this.noteSeen(e, held);
+        // A vote the engine counts is relayed whatever else its signer sent.
+        if (held) this.noteSeen(e, true);
         return held;
       }
       case 'proposal': {
@@ -371,7 +365,7 @@ export class ConsensusDriver {
           break;
         case 'lock':
           // Flushed with the precommit that follows it, with the prevotes that justify it.
-          this.guard.recordLock(a.height, { round: a.round, blockHash: a.blockHash, block: a.block, polka: this.polkaFor(a.round, a.blockHash) });
+          this.guard.recordLock(a.height, { round: a.round, blockHash: a.blockHash, block: a.block, polka: a.polka });
           break;
         case 'vote':
           this.vote(a.type, a.height, a.round, a.blockHash);

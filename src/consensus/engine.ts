@@ -82,7 +82,8 @@ export type EngineAction =
   | { readonly kind: 'vote'; readonly type: VoteType; readonly height: number; readonly round: number; readonly blockHash: string | null }
   | { readonly kind: 'schedule'; readonly height: number; readonly round: number; readonly step: Step; readonly ms: number }
   /** The lock changed: the driver persists it before sending the precommit that follows. */
-  | { readonly kind: 'lock'; readonly height: number; readonly round: number; readonly blockHash: string; readonly block: Block }
+  /** `polka`: the prevotes the engine counted for the block in that round (2/3 of the power), kept with the lock. */
+  | { readonly kind: 'lock'; readonly height: number; readonly round: number; readonly blockHash: string; readonly block: Block; readonly polka: readonly PolkaVote[] }
   | { readonly kind: 'decide'; readonly height: number; readonly block: Block; readonly blockHash: string; readonly commit: Commit }
   /** Two conflicting messages of one validator: reported once per validator, round and type (the first conflict). */
   | { readonly kind: 'evidence'; readonly first: VoteMsg | ProposalMsg; readonly second: VoteMsg | ProposalMsg };
@@ -494,7 +495,7 @@ export class ConsensusEngine {
       if (this.step === 'prevote') {
         this.lockedRound = r;
         this.lockedHash = p.blockHash;
-        out.push({ kind: 'lock', height: this.height, round: r, blockHash: p.blockHash, block: p.block });
+        out.push({ kind: 'lock', height: this.height, round: r, blockHash: p.blockHash, block: p.block, polka: this.polkaOf(rs, p.blockHash) });
         this.castVote('precommit', p.blockHash, out);
         this.step = 'precommit';
       }
@@ -517,6 +518,13 @@ export class ConsensusEngine {
       out.push({ kind: 'schedule', height: this.height, round: r, step: 'precommit', ms: this.timeout('precommit', r) });
     }
     return false;
+  }
+
+  /** The prevotes counted for `blockHash` in a round, signers in id order. */
+  private polkaOf(rs: RoundState, blockHash: string): PolkaVote[] {
+    const out: PolkaVote[] = [];
+    for (const v of rs.prevotes.byValue.get(blockHash)?.values() ?? []) out.push({ validatorId: v.validatorId, signature: v.signature });
+    return out.sort((a, b) => (a.validatorId < b.validatorId ? -1 : a.validatorId > b.validatorId ? 1 : 0));
   }
 
   /** The certificate for `blockHash` from the precommits of `round`, signers in id order. */
