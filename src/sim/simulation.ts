@@ -864,7 +864,11 @@ export class Simulation {
       for (const ev of fb.block.evidence) {
         if (this.honestIds.has(ev.a.validatorId)) this.fail(`SAFETY evidence: block ${h} stored by ${this.name(x.index)} punishes honest validator ${ev.a.validatorId.slice(0, 8)}`);
       }
-      if (refuse !== null) return Promise.reject(new Error(`the simulation refuses block ${h}: ${refuse}`));
+      if (refuse !== null) {
+        // A broken invariant: the run has failed, and the node would only stop and fetch the block again.
+        this.stopped = true;
+        return Promise.reject(new Error(`the simulation refuses block ${h}: ${refuse}`));
+      }
     }
     const fault = this.activeFault(x, 'disk');
     const at = this.now + this.appRng.int(0, 3);
@@ -897,11 +901,14 @@ export class Simulation {
     const peers = this.nodes.filter((y) => y !== x).map((y) => String(y.index));
     return {
       peers: () => peers,
-      status: (peer) =>
-        this.request(x, alive, Number(peer), (y) => {
-          const st = y.full!.syncStatus();
-          return y.byzantine && this.config.byzantineKind === 'forge' ? { ...st, height: st.height + 3 } : st;
-        }),
+      status: async (peer) => {
+        const st = await this.request(x, alive, Number(peer), (y) => {
+          const answer = y.full!.syncStatus();
+          return y.byzantine && this.config.byzantineKind === 'forge' ? { ...answer, height: answer.height + 3 } : answer;
+        });
+        this.log(`${this.name(x.index)} learns that node ${peer} is at height ${st.height} (its own: ${x.chain.height})`);
+        return st;
+      },
       blocks: async (peer, from, limit) => {
         this.stats.syncRequests++;
         const jsons = await this.request(x, alive, Number(peer), (y) => {
@@ -910,6 +917,7 @@ export class Simulation {
         });
         const blocks = jsons.map((j) => decodeFinalizedBlock(JSON.parse(j)));
         this.stats.syncBlocks += blocks.length;
+        this.log(`${this.name(x.index)} fetches ${blocks.length} blocks from node ${peer}, from height ${from}`);
         return blocks;
       },
       penalize: (peer, reason) => {
