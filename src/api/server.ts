@@ -90,7 +90,9 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
         : [ErrorCode.INVALID_REQUEST, `malformed HTTP request (${err.code ?? 'parse error'})`];
   const body = JSON.stringify({ error: { code, message } });
   const status = ERROR_STATUS[code];
-  if (socket.writable) {
+  // A request answered early (a refused oversized body still arriving) gets no second answer.
+  const answered = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !answered) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
@@ -127,6 +129,40 @@ function finiteOnly(validate: ValidateFunction): (data: unknown) => boolean {
   };
   check.errors = null as ErrorObject[] | null | undefined;
   return check;
+}
+
+/** At most this much of a refused oversized body is read and thrown away after the 413 (more: the connection is closed). */
+export const DISCARD_MAX_BYTES = 16 * 1_048_576;
+/** …and for at most this long. */
+export const DISCARD_MAX_MS = 10_000;
+
+/**
+ * A body over the limit is answered 413 before it has all arrived. Closing
+ * the connection then (what Fastify does) resets it while the client is
+ * still sending, and most clients report the reset instead of the answer.
+ * So the rest of the body is read and thrown away — up to DISCARD_MAX_BYTES
+ * declared or received, for up to DISCARD_MAX_MS — and the connection
+ * stays usable; a client that declares or sends more is cut off.
+ */
+function discardRefusedBody(req: FastifyRequest, reply: FastifyReply): void {
+  const raw = req.raw;
+  if (raw.complete || raw.destroyed) return;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > DISCARD_MAX_BYTES) return; // Fastify's `connection: close` stays: nothing more is read
+  reply.removeHeader('connection');
+  const socket = raw.socket;
+  let received = 0;
+  const cut = (): void => {
+    socket.destroy();
+  };
+  const timer = setTimeout(cut, DISCARD_MAX_MS);
+  timer.unref();
+  raw.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > DISCARD_MAX_BYTES) cut();
+  });
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
 }
 
 /** A connection over the limit is closed this long after it opened, answered or not. */
@@ -192,6 +228,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { code, message } = toApiError(err);
     if (ERROR_STATUS[code] >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    if (code === ErrorCode.PAYLOAD_TOO_LARGE) discardRefusedBody(req, reply);
     return sendError(reply, code, message);
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, ErrorCode.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`));

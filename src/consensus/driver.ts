@@ -232,8 +232,7 @@ export class ConsensusDriver {
     if (!this.running) return false;
     const e = m.envelope;
     if (e.height < this.height) {
-      // A peer still at the height we decided last missed the decision: hand it the block and certificate.
-      if (e.height === this.height - 1 && e.type !== 'finalize') this.resendFinalize();
+      if (e.type !== 'finalize') this.peerBehind(e.height);
       return false;
     }
     if (e.height > this.height) return this.bufferFuture(m);
@@ -245,6 +244,11 @@ export class ConsensusDriver {
       this.events.error?.(err);
       return false;
     }
+  }
+
+  /** A peer still at the height we decided last missed the decision: hand it the block and certificate. */
+  peerBehind(height: number): void {
+    if (this.running && height === this.height - 1) this.resendFinalize();
   }
 
   private bufferFuture(m: InboundMessage): boolean {
@@ -460,29 +464,39 @@ export class ConsensusDriver {
     this.committing = true;
     const height = this.height;
     const proposer = this.app.proposerOf(height, commit.round);
-    this.app.commit(block, hash, commit).then(
-      (fb) => {
-        this.committing = false;
-        if (!this.running) return;
-        this.events.decided?.(fb);
-        this.lastDecided = fb;
-        this.lastFinalize = null;
-        // The proposer of the deciding round hands the block and certificate to nodes that missed votes.
-        const signer = this.byId.get(proposer);
-        if (signer !== undefined) {
-          const u: UnsignedEnvelope = { type: 'finalize', chainId: this.opts.chainId, height, round: commit.round, validatorId: proposer, payload: encodeFinalizePayload(fb) };
-          // The certificate carries our precommit: send() flushes the guard first.
-          this.send({ ...u, signature: signer.sign(envelopeSignBytes(u)) });
-        }
-        this.enterHeight(height + 1);
-      },
-      (err: unknown) => {
-        this.committing = false;
-        this.stop();
-        this.events.error?.(err);
-      },
-    );
+    const failed = (err: unknown): void => {
+      this.committing = false;
+      this.stop();
+      this.events.error?.(err);
+    };
+    const committed = (fb: FinalizedBlock): void => {
+      this.committing = false;
+      if (!this.running) return;
+      this.events.decided?.(fb);
+      this.lastDecided = fb;
+      this.lastFinalize = null;
+      // The proposer of the deciding round hands the block and certificate to nodes that missed votes.
+      const signer = this.byId.get(proposer);
+      if (signer !== undefined) {
+        const u: UnsignedEnvelope = { type: 'finalize', chainId: this.opts.chainId, height, round: commit.round, validatorId: proposer, payload: encodeFinalizePayload(fb) };
+        this.send({ ...u, signature: signer.sign(envelopeSignBytes(u)) });
+      }
+      this.enterHeight(height + 1);
+    };
+    const commitBlock = (): void => {
+      if (!this.running) return;
+      this.app.commit(block, hash, commit).then(committed, failed);
+    };
+    // The certificate may rest on our own precommit: nothing is committed (stored, served, handed on) before
+    // the guard has made it durable, or a crash could lose the record of a vote the chain already shows.
+    const durable = this.guard.flush();
+    if (durable === null) {
+      commitBlock();
+      return;
+    }
+    durable.then(commitBlock, (err: unknown) => failed(FatalError.from(err, 'the double-sign guard record could not be written')));
   }
+
 
   private lastDecided: FinalizedBlock | null = null;
   private lastFinalize: Envelope | null = null;

@@ -139,6 +139,7 @@ export class FastposNode extends TypedEvents<NodeEvents> {
       log: this.log,
       lastCommit: this.app.lastCommit,
       deliver: (m) => this.driver?.receive(m) ?? false,
+      peerBehind: (height) => this.driver?.peerBehind(height),
       behind: (height) => this.emit('behind', height),
       rateLimit: opts.p2pRateLimit ?? 0,
     });

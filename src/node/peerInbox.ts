@@ -37,6 +37,8 @@ export interface InboxDeps {
   readonly lastCommit: LastCommitGatherer;
   /** Hands a checked message to the consensus driver; false when the driver did not take it. */
   readonly deliver: (m: InboundMessage) => boolean;
+  /** A validator of the set sent a genuine message of the height this node decided last: it missed the decision. */
+  readonly peerBehind: (height: number) => void;
   /** A genuine message of a height well ahead of ours: this node is behind. */
   readonly behind: (height: number) => void;
   /** Consensus messages per second accepted from one validator (0 = no limit). */
@@ -62,6 +64,7 @@ export class PeerInbox {
     const next = head.height + 1;
     if (e.height < next) {
       if (e.height === head.height && e.type === 'precommit' && this.lateprecommit(e)) return;
+      if (e.height === head.height && e.type !== 'finalize') this.checkLagging(e);
       throw new FastposError(ErrorCode.OUTDATED_MESSAGE, `height ${e.height} is already finalized here (latest ${head.height})`);
     }
     if (!head.knowsSetAt(e.height)) {
@@ -131,6 +134,23 @@ export class PeerInbox {
     const blockHash = e.payload.blockHash;
     if (typeof blockHash !== 'string' || Object.keys(e.payload).length !== 1) return false;
     return this.deps.lastCommit.offer(head.tip, head.setAt(e.height), { round: e.round, validatorId: e.validatorId, blockHash, signature: e.signature });
+  }
+
+  /**
+   * A message of the height this node decided last: its sender is still
+   * there (it missed the block or its certificate). If the message is
+   * genuine, the driver hands the sender the block and certificate (at most
+   * once per repair period); the message itself is refused as outdated.
+   */
+  private checkLagging(e: Envelope): void {
+    const { head } = this.deps;
+    const v = head.setAt(e.height).validators.find((x) => x.id === e.validatorId);
+    if (v === undefined) return;
+    if (!verifySignature(v.pubKey, envelopeSignBytes(e), e.signature, head.keyCache)) {
+      throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
+    }
+    if (!this.takeToken(e.validatorId)) return;
+    this.deps.peerBehind(e.height);
   }
 
   /**

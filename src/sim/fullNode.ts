@@ -121,6 +121,7 @@ export class SimFullNode {
       log: env.log,
       lastCommit: this.app.lastCommit,
       deliver: (m) => this.driverValue?.receive(m) ?? false,
+      peerBehind: (height) => this.driverValue?.peerBehind(height),
       behind: (height) => this.scheduler.behind(height),
       rateLimit: env.options.rateLimit,
     });

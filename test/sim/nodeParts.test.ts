@@ -96,9 +96,13 @@ describe('simulation (node parts): random seeds of the full mix', () => {
   }
 
   it('seeds found failing by long campaigns stay fixed (`npm run sim -- --seed N`)', async () => {
-    // 2 and 1172: a lock kept a polka without the prevote that completed it; once every node (2) or the
-    // validator whose prevote completed it (1172) was gone, nobody could justify the locked block.
-    for (const seed of [1172]) {
+    // 1172: a lock kept a polka without the prevote that completed it; once the validator whose prevote
+    // completed it was gone, nobody could justify the locked block.
+    // 1760, 2407: a validator a height behind sent votes its peers refused as outdated without handing it
+    // the block and certificate, and its catch-up requests kept failing.
+    // 6002, 6332, 7327, 8672: a node committed a block whose certificate rested on its own precommit before
+    // the guard had made that precommit durable; a crash or failed guard write then let it sign another block.
+    for (const seed of [1172, 1760, 2407, 6002, 6332, 7327, 8672]) {
       const r = await new Simulation(deriveConfig(optionsFor(MIX, seed))).run(nodeHost);
       assert.ok(r.ok, explain(r, replayCommand(MIX, seed)));
     }

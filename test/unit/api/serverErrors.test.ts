@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { DISCARD_MAX_BYTES } from '../../../src/api/server.js';
 import { startTestNode, type TestNode } from '../../helpers/node.js';
 
 /** Writes raw bytes on a fresh connection and reads until the server closes it. */
@@ -78,6 +79,42 @@ describe('errors raised before a route runs', () => {
   it('error: a path parameter that is not valid percent-encoding is 400 INVALID_REQUEST', async () => {
     const r = await n.app.inject({ method: 'GET', url: '/accounts/%E0%A4%A' });
     assertSpecError({ status: r.statusCode, body: r.json() }, 400, 'INVALID_REQUEST');
+  });
+
+  it('error: a body over the limit is answered 413 PAYLOAD_TOO_LARGE while it is still being sent; the rest is read and the connection stays usable', async () => {
+    const size = 3_000_000; // over bodyLimitBytes (1 MiB), under DISCARD_MAX_BYTES
+    const s = connect({ host: '127.0.0.1', port });
+    const errors: Error[] = [];
+    s.on('error', (e) => errors.push(e));
+    let received = '';
+    s.on('data', (d) => (received += d.toString()));
+    await new Promise<void>((resolve) => s.once('connect', resolve));
+    const write = (b: string | Buffer): Promise<void> =>
+      new Promise((resolve) => {
+        if (s.destroyed) return resolve();
+        s.write(b, () => resolve());
+        s.once('close', () => resolve());
+      });
+    await write(`POST /tx HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${size}\r\n\r\n`);
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    await write(chunk);
+    const deadline = Date.now() + 10_000;
+    while (!/\r\n\r\n\{.*\}$/s.test(received) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const first = parse(received);
+    assertSpecError(first, 413, 'PAYLOAD_TOO_LARGE');
+    // The client goes on sending the body it announced: no reset.
+    for (let sent = chunk.length; sent < size && !s.destroyed; sent += chunk.length) await write(chunk.subarray(0, Math.min(chunk.length, size - sent)));
+    received = '';
+    await write('GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    if (!s.destroyed) await new Promise((resolve) => s.once('close', resolve));
+    assert.deepEqual(errors.map((e) => e.message), []);
+    assert.equal(parse(received).status, 200);
+  });
+
+  it('error: a body declared over DISCARD_MAX_BYTES is answered 413 with connection: close', async () => {
+    const r = parse(await raw(port, `POST /tx HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${DISCARD_MAX_BYTES + 1}\r\n\r\n{}`));
+    assertSpecError(r, 413, 'PAYLOAD_TOO_LARGE');
+    assert.match(r.headers, /connection: close/);
   });
 
   it('the node still answers normally afterwards', async () => {

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { DEFAULT_CONFIG, type NodeConfig } from '../../../src/config/index.js';
 import type { Envelope } from '../../../src/codec/envelope.js';
 import { isFastposError } from '../../../src/errors.js';
+import { loadGuardState } from '../../../src/node/signGuardFile.js';
 import { runNode, type RunNodeOptions, type RunningNode } from '../../../src/node/run.js';
 import { defaultDevnetGenesis, encodeGenesis } from '../../../src/state/genesis.js';
 import { waitForHeight } from '../../helpers/node.js';
@@ -155,5 +156,21 @@ describe('runNode: a failed guard write', () => {
     rmSync(join(dir, `${GUARD}.tmp`), { recursive: true });
     const again = await start(dir);
     await stop(again);
+  });
+  it('error: no block is committed on a precommit of ours the guard file does not hold', async () => {
+    const dir = tmp();
+    let fatal: (e: unknown) => void = () => undefined;
+    const fatalSeen = new Promise<unknown>((resolve) => (fatal = resolve));
+    const n = await start(dir, {}, { onFatal: (e) => fatal(e), wrapTransport: () => ({ hasPeers: () => true, broadcast: () => undefined }) });
+    await waitForHeight(n, 2);
+    mkdirSync(join(dir, `${GUARD}.tmp`));
+    await Promise.race([fatalSeen, new Promise((_, reject) => setTimeout(() => reject(new Error('onFatal was not called in 10 s')), 10_000))]);
+    running.delete(n);
+    // The lone validator's precommit is in every certificate: the tip's must be on file.
+    const tip = n.node.latestBlock!.block.header.height;
+    const records = Object.values(loadGuardState(dir).last);
+    assert.equal(records.length, 1);
+    assert.ok(records[0]!.height >= tip, `block ${tip} was committed, the guard file ends at height ${records[0]!.height}`);
+    rmSync(join(dir, `${GUARD}.tmp`), { recursive: true });
   });
 });
