@@ -58,23 +58,6 @@ export class Heap<T> {
     if (!this.up(i)) this.down(i);
   }
 
-  /**
-   * Items in heap order without changing the heap: a best-first walk of the
-   * tree. Costs O(k log k) for the first k items. The heap must not change
-   * while the walk is in progress.
-   */
-  *ordered(): Generator<T, void, undefined> {
-    if (this.items.length === 0) return;
-    const frontier = new Heap<number>((a, b) => this.before(this.items[a]!, this.items[b]!));
-    frontier.push(0);
-    for (let i = frontier.pop(); i !== undefined; i = frontier.pop()) {
-      const l = 2 * i + 1;
-      if (l < this.items.length) frontier.push(l);
-      if (l + 1 < this.items.length) frontier.push(l + 1);
-      yield this.items[i]!;
-    }
-  }
-
   private up(i: number): boolean {
     const items = this.items;
     const item = items[i]!;

@@ -3,9 +3,10 @@
  * no clock, no randomness: heights and times come from the caller). Admission
  * reuses the state machine's `validateTxBasics` and adds pool policy (nonce
  * window, replacement by fee bump, per-sender cap, funds for the sender's whole
- * pending run, size limits with lowest-fee eviction); `candidates` yields txs
- * in block-building order; `update` follows finalized blocks (inclusion,
- * recheck of touched senders, expiry) and keeps bounded records of dropped txs.
+ * pending run, size limits with eviction of senders' last txs only, and only
+ * for a tx that pays more than all it displaces); `candidates` yields txs in
+ * block-building order; `update` follows finalized blocks (inclusion, recheck
+ * of touched senders, expiry) and keeps bounded records of dropped txs.
  * @module
  */
 export {

@@ -31,14 +31,15 @@ export interface MempoolOptions {
 
 /**
  * Why a tx left the pool without being finalized. Stable snake_case codes:
- * - `evicted`: the pool was full and a tx with a higher fee took its room;
+ * - `evicted`: the pool was full and a tx paying more than every tx it
+ *   displaced took its room (only a sender's highest pending nonce is evicted);
  * - `replaced`: a tx with the same sender and nonce and a high enough fee replaced it;
  * - `expired`: still pending `ttlBlocks` blocks after admission;
  * - `stale_nonce`: a finalized block used its nonce with another tx;
  * - `insufficient_funds`: after a block, the sender's balance no longer pays it
  *   together with the sender's pending txs with lower nonces;
  * - `stranded`: a pending tx of the same sender with a lower nonce was dropped
- *   (evicted, expired or unpayable), so this one could no longer execute.
+ *   (expired or unpayable), so this one could no longer execute.
  */
 export type DropReason = 'evicted' | 'replaced' | 'expired' | 'stale_nonce' | 'insufficient_funds' | 'stranded';
 
@@ -57,8 +58,8 @@ export interface DroppedRecord {
 
 export interface AddResult {
   /**
-   * Txs removed to make room, in removal order: each evicted tx ('evicted')
-   * followed by the same sender's txs with higher nonces ('stranded').
+   * Txs removed to make room ('evicted'), in removal order: each was the last
+   * pending tx of its sender when it went, so none strands another tx.
    */
   readonly evicted: readonly DroppedRecord[];
   /** The pending tx with the same sender and nonce that this one replaced. */
@@ -102,8 +103,6 @@ interface Entry {
   /** Chain height when admitted. */
   readonly height: number;
   readonly sender: SenderQueue;
-  /** Position in the eviction heap. */
-  evictPos: number;
   /** Neighbours in the admission list (oldest first). */
   older: Entry | undefined;
   newer: Entry | undefined;
@@ -117,22 +116,19 @@ interface SenderQueue {
   spendTotal: bigint;
   /** Position in the sender heap. */
   heapPos: number;
-}
-
-interface PlannedDrop {
-  readonly e: Entry;
-  /** Set when the tx goes because this lower-nonce tx of its sender goes. */
-  readonly strandedBy?: Entry;
+  /** Position in the tail heap. */
+  tailPos: number;
 }
 
 interface Plan {
   readonly replaced: Entry | undefined;
-  readonly evict: readonly PlannedDrop[];
+  /** Txs to evict, in removal order (each the last of its sender when it goes). */
+  readonly evict: readonly Entry[];
 }
 
 /** Entries with higher priority for block building: fee descending, then earlier arrival. */
 const better = (a: Entry, b: Entry): boolean => a.fee > b.fee || (a.fee === b.fee && a.seq < b.seq);
-/** Entries evicted first: fee ascending, then later arrival. */
+/** Entries evicted first (among senders' last txs): fee ascending, then later arrival. */
 const evictFirst = (a: Entry, b: Entry): boolean => a.fee < b.fee || (a.fee === b.fee && a.seq > b.seq);
 
 /** First index in `txs` (sorted by nonce) whose nonce is >= `nonce`. */
@@ -156,9 +152,9 @@ function checkOption(opts: MempoolOptions, key: keyof MempoolOptions, min: numbe
  * The pool of pending txs.
  *
  * Indexes: txs by id (Map); per sender, its txs sorted by nonce; a heap of
- * senders keyed by their lowest-nonce tx (block building); a heap of all txs
- * keyed by fee (eviction); and a doubly linked list in admission order (expiry
- * and `pending`). Every operation costs O(log n) per tx it adds, removes or
+ * senders keyed by their lowest-nonce tx (block building); a heap of senders
+ * keyed by their highest-nonce tx, the only one eviction may take (the tail
+ * heap); and a doubly linked list in admission order (expiry and `pending`). Every operation costs O(log n) per tx it adds, removes or
  * yields, plus O(maxPerSender) per sender it looks at: nothing scans the whole
  * pool unless the caller asks for all of it (a full `candidates` or `pending`).
  *
@@ -177,9 +173,12 @@ export class Mempool {
       q.heapPos = i;
     },
   );
-  private readonly evictHeap = new Heap<Entry>(evictFirst, (e, i) => {
-    e.evictPos = i;
-  });
+  private readonly tailHeap = new Heap<SenderQueue>(
+    (a, b) => evictFirst(a.txs[a.txs.length - 1]!, b.txs[b.txs.length - 1]!),
+    (q, i) => {
+      q.tailPos = i;
+    },
+  );
   private oldest: Entry | undefined;
   private newest: Entry | undefined;
   private totalBytes = 0;
@@ -254,7 +253,7 @@ export class Mempool {
   /**
    * Checks again (the state may have changed while the signature was being
    * verified) and admits the tx, replacing the pending tx with the same sender
-   * and nonce and evicting lowest-fee txs as `check` allowed. `height` is the
+   * and nonce and evicting senders' last txs as `check` allowed. `height` is the
    * current (last finalized) chain height, `now` the time in ms.
    */
   add(d: DecodedTx, state: StateReader, height: number, now: number): AddResult {
@@ -265,11 +264,15 @@ export class Mempool {
       this.removeEntry(old);
       replaced = this.record(old, 'replaced', `replaced by tx ${d.id} with fee ${d.tx.fee} (was ${old.fee})`, height, now);
     }
-    const evicted = plan.evict.map(({ e, strandedBy }) => {
+    const evicted = plan.evict.map((e) => {
       this.removeEntry(e);
-      return strandedBy === undefined
-        ? this.record(e, 'evicted', `evicted by tx ${d.id} with fee ${d.tx.fee}: the pool was full and fee ${e.fee} was the lowest`, height, now)
-        : this.record(e, 'stranded', `tx ${strandedBy.d.id} with nonce ${strandedBy.nonce} of the same sender was evicted`, height, now);
+      return this.record(
+        e,
+        'evicted',
+        `evicted by tx ${d.id} with fee ${d.tx.fee}: the pool was full and fee ${e.fee} was among the lowest of the senders' last pending txs`,
+        height,
+        now,
+      );
     });
     this.insert(d, height);
     this.droppedById.delete(d.id);
@@ -451,12 +454,18 @@ export class Mempool {
   }
 
   /**
-   * Which txs to evict to make room for `d`: lowest fee first (newest first on
-   * ties), each with its sender's higher-nonce txs, skipping the sender's own
-   * lower-nonce txs (evicting one would strand `d`). Every evicted tx must have
-   * a fee strictly below `d`'s.
+   * Which txs to evict to make room for `d` (docs/api.md, "Full pool"). Only a
+   * sender's last pending tx (highest nonce) can be evicted, so an eviction
+   * never strands a tx; once it is planned, that sender's previous tx becomes
+   * a candidate. Candidates are taken cheapest first (the newest first on
+   * ties) until `d` fits, and `d` is admitted only if its fee is strictly
+   * higher than the sum of the fees of all the txs it evicts (hence than each
+   * of them). `d`'s own sender only loses txs with nonces above `d`'s: a lower
+   * one would strand `d`. Costs O(k log k) for the k candidates looked at
+   * (about the number evicted, plus one): a best-first walk of the tail heap,
+   * which is not changed.
    */
-  private planEviction(d: DecodedTx, replaced: Entry | undefined): PlannedDrop[] {
+  private planEviction(d: DecodedTx, replaced: Entry | undefined): Entry[] {
     const { maxTxs, maxBytes } = this.opts;
     let count = this.byId.size + 1 - (replaced === undefined ? 0 : 1);
     let bytes = this.totalBytes + d.size - (replaced?.d.size ?? 0);
@@ -464,27 +473,48 @@ export class Mempool {
     if (fits()) return [];
     const full = (why: string): FastposError =>
       new FastposError(ErrorCode.MEMPOOL_FULL, `mempool is full (${this.byId.size} txs, ${this.totalBytes} bytes; limits ${maxTxs} txs, ${maxBytes} bytes): ${why}`);
-    const planned = new Set<Entry>();
-    const out: PlannedDrop[] = [];
-    const take = (e: Entry, strandedBy?: Entry): void => {
-      planned.add(e);
-      out.push(strandedBy === undefined ? { e } : { e, strandedBy });
+    // A frontier item is either a node of the tail heap not yet looked at (keyed
+    // by that sender's last tx, a lower bound for every tail in its subtree) or
+    // the tx before one already planned (keyed by itself).
+    type Item = { readonly node: number; readonly key: Entry } | { readonly q: SenderQueue; readonly i: number; readonly key: Entry };
+    const frontier = new Heap<Item>((a, b) => evictFirst(a.key, b.key));
+    const pushNode = (node: number): void => {
+      const q = this.tailHeap.at(node);
+      if (q !== undefined) frontier.push({ node, key: q.txs[q.txs.length - 1]! });
+    };
+    pushNode(0);
+    const out: Entry[] = [];
+    let fees = 0n;
+    while (!fits()) {
+      const item = frontier.pop();
+      if (item === undefined) throw full('no pending tx can be evicted for this one');
+      let q: SenderQueue;
+      let i: number;
+      if ('node' in item) {
+        pushNode(2 * item.node + 1);
+        pushNode(2 * item.node + 2);
+        q = this.tailHeap.at(item.node)!;
+        i = q.txs.length - 1;
+      } else {
+        ({ q, i } = item);
+      }
+      const e = item.key;
+      // The sender's own tx at or below d's nonce: the replaced one, or one d needs.
+      if (q.address === d.tx.from && e.nonce <= d.tx.nonce) continue;
+      // Every other candidate costs at least e.fee: if this one is too dear, all are.
+      if (fees + e.fee >= d.tx.fee) {
+        throw full(
+          out.length === 0
+            ? `fee ${d.tx.fee} must be higher than ${e.fee}, the lowest fee among the senders' last pending txs`
+            : `fee ${d.tx.fee} must be higher than ${fees + e.fee}, the total fee of the ${out.length + 1} txs it would evict`,
+        );
+      }
+      fees += e.fee;
+      out.push(e);
       count--;
       bytes -= e.d.size;
-    };
-    for (const e of this.evictHeap.ordered()) {
-      if (fits()) break;
-      if (planned.has(e) || e === replaced) continue;
-      if (e.sender.address === d.tx.from && e.nonce < d.tx.nonce) continue;
-      if (e.fee >= d.tx.fee) throw full(`fee ${d.tx.fee} must be higher than the lowest evictable fee ${e.fee}`);
-      take(e);
-      const txs = e.sender.txs;
-      for (let i = lowerBound(txs, e.nonce) + 1; i < txs.length; i++) {
-        const s = txs[i]!;
-        if (!planned.has(s)) take(s, e);
-      }
+      if (i > 0) frontier.push({ q, i: i - 1, key: q.txs[i - 1]! });
     }
-    if (!fits()) throw full(`no pending tx can be evicted for this one`);
     return out;
   }
 
@@ -525,17 +555,18 @@ export class Mempool {
   private insert(d: DecodedTx, height: number): void {
     let q = this.senders.get(d.tx.from);
     if (q === undefined) {
-      q = { address: d.tx.from, txs: [], spendTotal: 0n, heapPos: -1 };
+      q = { address: d.tx.from, txs: [], spendTotal: 0n, heapPos: -1, tailPos: -1 };
       this.senders.set(q.address, q);
     }
-    const e: Entry = { d, fee: d.tx.fee, nonce: d.tx.nonce, spend: txSpend(d), seq: this.seq++, height, sender: q, evictPos: -1, older: this.newest, newer: undefined };
+    const e: Entry = { d, fee: d.tx.fee, nonce: d.tx.nonce, spend: txSpend(d), seq: this.seq++, height, sender: q, older: this.newest, newer: undefined };
     const i = lowerBound(q.txs, e.nonce);
     assert(q.txs[i]?.nonce !== e.nonce, 'mempool: one pending tx per (sender, nonce)');
     q.txs.splice(i, 0, e);
     q.spendTotal += e.spend;
     if (q.heapPos < 0) this.senderHeap.push(q);
     else if (i === 0) this.senderHeap.fix(q.heapPos);
-    this.evictHeap.push(e);
+    if (q.tailPos < 0) this.tailHeap.push(q);
+    else if (i === q.txs.length - 1) this.tailHeap.fix(q.tailPos);
     if (this.newest === undefined) this.oldest = e;
     else this.newest.newer = e;
     this.newest = e;
@@ -556,11 +587,12 @@ export class Mempool {
     q.spendTotal -= e.spend;
     if (q.txs.length === 0) {
       this.senderHeap.removeAt(q.heapPos);
+      this.tailHeap.removeAt(q.tailPos);
       this.senders.delete(q.address);
-    } else if (i === 0) {
-      this.senderHeap.fix(q.heapPos);
+    } else {
+      if (i === 0) this.senderHeap.fix(q.heapPos);
+      if (i === q.txs.length) this.tailHeap.fix(q.tailPos);
     }
-    this.evictHeap.removeAt(e.evictPos);
     if (e.older === undefined) this.oldest = e.newer;
     else e.older.newer = e.newer;
     if (e.newer === undefined) this.newest = e.older;

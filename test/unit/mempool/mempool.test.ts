@@ -286,25 +286,56 @@ describe('eviction', () => {
     assert.deepEqual(recs(pool.add(mkTx(4, 0, 3n), s, 0, 0).evicted), [[second.id, 'evicted']]);
   });
 
-  test('evicting a tx strands the sender\'s higher nonces, which go too', () => {
-    const pool = mkPool({ maxTxs: 4 });
+  test('behavior: a cheap tx cannot evict a sender\'s cheap head and strand its better-paying successors (issue 12)', () => {
+    // The reported shape: a full pool, one sender with a fee-1 head and 99 fee-50 successors.
+    const pool = mkPool({ maxTxs: 100, maxPerSender: 100, nonceWindow: 100 });
     const s = richState();
-    const a0 = mkTx(0, 0, 2n);
-    const a1 = mkTx(0, 1, 9n);
-    const a2 = mkTx(0, 2, 9n);
-    const b0 = mkTx(1, 0, 5n);
-    for (const d of [a0, a1, a2, b0]) pool.add(d, s, 0, 0);
-    const c0 = mkTx(2, 0, 3n);
-    const r = pool.add(c0, s, 0, 0);
-    assert.deepEqual(recs(r.evicted), [
-      [a0.id, 'evicted'],
-      [a1.id, 'stranded'],
-      [a2.id, 'stranded'],
-    ]);
-    assert.equal(pool.size, 2);
-    assert.equal(pool.bytes, b0.size + c0.size);
-    assert.equal(pool.dropped(a2.id)?.reason, 'stranded');
-    assert.deepEqual(pool.pending({ from: addr(0), offset: 0, limit: 10 }), { total: 0, items: [] });
+    const chain = [mkTx(0, 0, 1n), ...Array.from({ length: 99 }, (_, i) => mkTx(0, i + 1, 50n))];
+    for (const d of chain) pool.add(d, s, 0, 0);
+    assert.equal(pool.size, 100);
+    // fee 2 beats the head's fee 1 but not the 99 txs that would be stranded with it
+    refused(pool, mkTx(1, 0, 2n), s, ErrorCode.MEMPOOL_FULL);
+    // fee 50 does not beat the tail's 50
+    refused(pool, mkTx(1, 0, 50n), s, ErrorCode.MEMPOOL_FULL);
+    assert.deepEqual(ids(pool.pending({ from: addr(0), offset: 0, limit: 1000 }).items), ids(chain));
+    // fee 51 beats the tail: that tail only goes, and nothing is stranded
+    const d = mkTx(1, 0, 51n);
+    const r = pool.add(d, s, 3, 300);
+    assert.deepEqual(recs(r.evicted), [[chain[99]!.id, 'evicted']]);
+    assert.equal(pool.dropped(chain[99]!.id)?.reason, 'evicted');
+    assert.equal(pool.size, 100);
+    assert.ok(pool.has(d.id));
+    assert.deepEqual(ids(pool.pending({ from: addr(0), offset: 0, limit: 1000 }).items), ids(chain.slice(0, 99)));
+    assert.deepEqual(ids(pool.candidates(s)).slice(0, 2), [d.id, chain[0]!.id]);
+  });
+
+  test('behavior: only senders\' last txs are evicted; a sender\'s earlier tx becomes a candidate once its later ones are gone', () => {
+    const pool = mkPool({ maxTxs: 3 });
+    const s = richState();
+    const a0 = mkTx(0, 0, 1n);
+    const a1 = mkTx(0, 1, 4n);
+    const b0 = mkTx(1, 0, 6n);
+    for (const d of [a0, a1, b0]) pool.add(d, s, 0, 0);
+    // a0 (fee 1) is the cheapest tx but a1 needs it: a1 (fee 4) is the one that can go
+    refused(pool, mkTx(2, 0, 4n), s, ErrorCode.MEMPOOL_FULL);
+    assert.deepEqual(recs(pool.add(mkTx(2, 0, 5n), s, 0, 0).evicted), [[a1.id, 'evicted']]);
+    // now a0 is its sender's last tx
+    assert.deepEqual(recs(pool.add(mkTx(3, 0, 2n), s, 0, 0).evicted), [[a0.id, 'evicted']]);
+    assert.equal(pool.senderCount, 3);
+  });
+
+  test('behavior: a sender\'s own higher nonces may make room for its lower one', () => {
+    const pool = mkPool({ maxTxs: 3 });
+    const s = richState();
+    const x0 = mkTx(0, 0, 5n);
+    const x2 = mkTx(0, 2, 1n); // waits behind the gap at nonce 1
+    const y0 = mkTx(1, 0, 3n);
+    for (const d of [x0, x2, y0]) pool.add(d, s, 0, 0);
+    const x1 = mkTx(0, 1, 2n);
+    assert.deepEqual(recs(pool.add(x1, s, 0, 0).evicted), [[x2.id, 'evicted']]);
+    // nonce 2 again: its sender's txs are all below it, so y0 (3) goes
+    assert.deepEqual(recs(pool.add(mkTx(0, 2, 4n), s, 0, 0).evicted), [[y0.id, 'evicted']]);
+    assert.equal(ids(pool.candidates(s)).length, 3);
   });
 
   test('never evicts the sender\'s own lower nonces to admit a tx', () => {
@@ -324,7 +355,7 @@ describe('eviction', () => {
     assert.deepEqual(ids(pool.candidates(s)), [a0.id, a1.id]);
   });
 
-  test('byte limit: evicts as many lowest-fee txs as the bytes need, only if all are cheaper', () => {
+  test('byte limit: evicts as many lowest-fee last txs as the bytes need, only if the fee beats their sum', () => {
     const s = richState();
     const small = [mkTx(0, 0, 2n), mkTx(1, 0, 3n), mkTx(2, 0, 4n)];
     const budget = small.reduce((n, d) => n + d.size, 0);
@@ -338,6 +369,8 @@ describe('eviction', () => {
     for (const d of small) pool.add(d, s, 0, 0);
     // fee 3 beats the lowest (2) but not the second lowest (3): refused, nothing evicted
     refused(pool, cheapBig, s2, ErrorCode.MEMPOOL_FULL);
+    // fee 5 beats each of the two it needs (2 and 3) but not their sum: refused
+    refused(pool, mkTx(3, 0, 5n, { amount: 10n ** 30n }), s2, ErrorCode.MEMPOOL_FULL);
     assert.equal(pool.size, 3);
     const r = pool.add(big, s2, 0, 0);
     assert.deepEqual(recs(r.evicted), [
@@ -831,5 +864,100 @@ test('property: pool invariants hold over random adds, blocks and outside spendi
       }
     }),
     { numRuns: 120 },
+  );
+});
+
+// ---------------------------------------------------------------------------
+// property: fair eviction in a small full pool
+// ---------------------------------------------------------------------------
+
+type Admission =
+  | { readonly kind: 'next'; readonly sender: number; readonly fee: number; readonly digits: number }
+  | { readonly kind: 'replace'; readonly sender: number; readonly pick: number; readonly fee: number; readonly digits: number };
+
+const admissionArb: fc.Arbitrary<Admission> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('next' as const), sender: fc.nat(5), fee: fc.integer({ min: 1, max: 30 }), digits: fc.integer({ min: 1, max: 12 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace' as const), sender: fc.nat(5), pick: fc.nat(7), fee: fc.integer({ min: 1, max: 40 }), digits: fc.integer({ min: 1, max: 12 }) }) },
+);
+
+test('property: in a full pool, a tx admitted by eviction pays more than all it displaces, and no pending tx is left behind a nonce gap', () => {
+  const typical = mkTx(0, 0, 10n, { amount: 10n ** 6n }).size;
+  const limits = [
+    { maxTxs: 6, maxBytes: 1_000_000 }, // count only: one in, at most one out
+    { maxTxs: 100, maxBytes: typical * 5 }, // bytes only: one big tx may need several to go
+    { maxTxs: 5, maxBytes: typical * 5 },
+  ];
+  fc.assert(
+    fc.property(fc.constantFrom(...limits.keys()), fc.array(admissionArb, { minLength: 10, maxLength: 80 }), (which, adds) => {
+      const limit = limits[which]!;
+      const pool = mkPool({ ...limit, maxPerSender: 8, nonceWindow: 8 });
+      const s = richState();
+      let seq = 0;
+      const arrival = new Map<string, number>();
+      for (const op of adds) {
+        const from = addr(op.sender);
+        const mine = pool.pending({ from, offset: 0, limit: 100 }).items;
+        let d: DecodedTx;
+        if (op.kind === 'next') {
+          d = mkTx(op.sender, pool.pendingNonce(from, s), BigInt(op.fee), { amount: 10n ** BigInt(op.digits) });
+        } else {
+          const old = mine[op.pick % Math.max(1, mine.length)];
+          if (old === undefined) continue;
+          d = mkTx(op.sender, old.tx.nonce, old.tx.fee * 2n + BigInt(op.fee), { amount: 10n ** BigInt(op.digits) });
+        }
+        // What the pool held before, to judge what it did.
+        const before = pool.pending({ offset: 0, limit: 1e9 }).items;
+        const lastOf = new Map<string, DecodedTx>();
+        for (const x of before) if ((lastOf.get(x.tx.from)?.tx.nonce ?? -1) < x.tx.nonce) lastOf.set(x.tx.from, x);
+        let checkCode: string | undefined;
+        try {
+          pool.check(d, s);
+        } catch (e) {
+          assert.ok(e instanceof FastposError, String(e));
+          checkCode = e.code;
+        }
+        let r;
+        try {
+          r = pool.add(d, s, 0, 0);
+        } catch (e) {
+          assert.ok(e instanceof FastposError, String(e));
+          assert.equal(e.code, checkCode, 'add refuses with the code check gave');
+          assert.deepEqual(ids(pool.pending({ offset: 0, limit: 1e9 }).items), ids(before), 'a refused tx changes nothing');
+          if (e.code === ErrorCode.MEMPOOL_FULL && limit.maxBytes === 1_000_000 && op.kind === 'next') {
+            // count limit: one tx must go; it is refused only if no other sender's last tx is cheaper
+            for (const [sender, last] of lastOf) if (sender !== from) assert.ok(last.tx.fee >= d.tx.fee, `refused though ${last.id} pays only ${last.tx.fee}`);
+          }
+          continue;
+        }
+        assert.equal(checkCode, undefined, 'add succeeds exactly when check does');
+        arrival.set(d.id, seq++);
+        const displaced = r.evicted.reduce((sum, x) => sum + x.tx.tx.fee, 0n);
+        assert.ok(r.evicted.length === 0 || d.tx.fee > displaced, `fee ${d.tx.fee} evicted txs paying ${displaced} in all`);
+        for (const x of r.evicted) {
+          assert.equal(x.reason, 'evicted');
+          assert.ok(x.tx.tx.fee < d.tx.fee, `fee ${d.tx.fee} evicted a tx paying ${x.tx.tx.fee}`);
+          // only a sender's last pending tx goes: nothing is left above it
+          const left = pool.pending({ from: x.tx.tx.from, offset: 0, limit: 100 }).items;
+          assert.ok(left.every((y) => y.tx.nonce < x.tx.tx.nonce), `evicting nonce ${x.tx.tx.nonce} left a later nonce behind`);
+        }
+        if (limit.maxBytes === 1_000_000 && r.evicted.length === 1) {
+          // count limit: the cheapest other sender's last tx went (newest first on ties)
+          const x = r.evicted[0]!;
+          for (const [sender, last] of lastOf) {
+            if (sender === from) continue;
+            const fx = x.tx.tx.fee;
+            const fl = last.tx.fee;
+            assert.ok(fx < fl || (fx === fl && (arrival.get(x.id) ?? -1) >= (arrival.get(last.id) ?? -1)), `evicted ${x.id} (fee ${fx}) before ${last.id} (fee ${fl})`);
+          }
+        }
+        assert.ok(pool.size <= limit.maxTxs && pool.bytes <= limit.maxBytes);
+        // no gaps: every sender's pending nonces run from its account nonce (0) without a hole
+        for (let i = 0; i < KEYS.length; i++) {
+          const nonces = pool.pending({ from: addr(i), offset: 0, limit: 100 }).items.map((x) => x.tx.nonce);
+          assert.deepEqual(nonces, nonces.map((_, k) => k), `sender ${i} has a nonce gap: ${nonces.join(',')}`);
+        }
+      }
+    }),
+    { numRuns: 150 },
   );
 });
