@@ -64,11 +64,14 @@ export interface CatchUpDeps {
 
 export class CatchUp {
   private running = false;
+  /** Blocks are being fetched from a peer ahead of us (not merely asking peers where they are). */
+  private fetching = false;
 
   constructor(private readonly deps: CatchUpDeps) {}
 
+  /** Whether this node is catching up: a peer is ahead and its blocks are being fetched (the periodic check of peers' heights does not count). */
   get isSyncing(): boolean {
-    return this.running;
+    return this.fetching;
   }
 
   /** Fetches and commits blocks from peers at least `minLead` heights ahead; returns the number of blocks applied. */
@@ -100,6 +103,19 @@ export class CatchUp {
     const { head } = this.deps;
     const status = await source.status(peer);
     if (status.genesisHash !== head.genesisHash || status.height < head.height + minLead) return 0;
+    let applied = 0;
+    this.fetching = true;
+    try {
+      applied = await this.fetchUpTo(source, peer, status.height);
+    } finally {
+      this.fetching = false;
+    }
+    return applied;
+  }
+
+  private async fetchUpTo(source: SyncSource, peer: string, target: number): Promise<number> {
+    const { head } = this.deps;
+    const status = { height: target };
     let applied = 0;
     while (status.height > head.height) {
       const from = head.height + 1;

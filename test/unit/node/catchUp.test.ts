@@ -89,3 +89,39 @@ describe('catch-up and the messages of heights ahead', () => {
     assert.equal(n.node.height, 3);
   });
 });
+
+describe('catch-up: what /readyz calls syncing', () => {
+  it('behavior: asking peers where they are is not syncing; fetching blocks from a peer ahead is', async () => {
+    const genesis = defaultDevnetGenesis({ validators: 4 });
+    const chain = new TestChain(genesis);
+    const b1 = chain.build([]);
+    const fb1 = chain.append(b1, chain.certify(b1.hash));
+    const n = await startNode(genesis, 0, []);
+    const seen: boolean[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    // A peer at our height that answers slowly (the periodic check under load): never syncing.
+    const level: SyncSource = {
+      peers: () => ['http://peer.invalid'],
+      status: async () => {
+        seen.push(n.node.isSyncing);
+        await gate;
+        seen.push(n.node.isSyncing);
+        return { height: n.node.height, genesisHash: n.node.genesisHash };
+      },
+      blocks: async () => [],
+    };
+    const run = n.node.syncFromPeers(level);
+    await until(() => seen.length === 1, 2_000);
+    const midway = n.node.isSyncing;
+    release();
+    assert.equal(await run, 0);
+    assert.deepEqual([...seen, midway], [false, false, false], 'the status probe made the node report syncing');
+    // A peer ahead: syncing while its blocks are fetched.
+    let during = false;
+    const ahead: SyncSource = { ...source(n, [fb1]), blocks: async (_p, from, limit) => ((during = n.node.isSyncing), [fb1].filter((b) => b.block.header.height >= from).slice(0, limit)) };
+    assert.equal(await n.node.syncFromPeers(ahead), 1);
+    assert.equal(during, true);
+    assert.equal(n.node.isSyncing, false);
+  });
+});
