@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
 import { registerStakingRoutes } from './stakingRoutes.js';
+import { strictNumbers } from './strictNumbers.js';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { encodeTx, txSignBytes } from '../codec/tx.js';
@@ -103,32 +104,6 @@ function tokenMatches(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
-}
-
-/**
- * Ajv's coercion turns a query value such as "1e400" into Infinity and lets it
- * pass `integer` and `maximum`: refuse any non-finite number in a query string
- * or path parameter with a schema error naming the field.
- */
-function finiteOnly(validate: ValidateFunction): (data: unknown) => boolean {
-  const check = (data: unknown): boolean => {
-    if (!validate(data)) {
-      check.errors = validate.errors;
-      return false;
-    }
-    if (typeof data === 'object' && data !== null) {
-      for (const [k, v] of Object.entries(data)) {
-        if (typeof v === 'number' && !Number.isFinite(v)) {
-          check.errors = [{ instancePath: `/${k}`, schemaPath: '#/type', keyword: 'type', params: {}, message: 'must be a finite number' }];
-          return false;
-        }
-      }
-    }
-    check.errors = null;
-    return true;
-  };
-  check.errors = null as ErrorObject[] | null | undefined;
-  return check;
 }
 
 /** At most this much of a refused oversized body is read and thrown away after the 413 (more: the connection is closed). */
@@ -220,7 +195,8 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
         : sendError(reply, ErrorCode.INVALID_REQUEST, `the request path is not valid: ${err.message}`),
     clientErrorHandler: answerClientError,
   });
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : finiteOnly(coercing.compile(schema))));
+  // Bodies: no coercion. Query strings and path parameters: numbers in canonical decimal only, then coerced.
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : strictNumbers(coercing.compile(schema), schema)));
   limitConnections(app, opts.maxConnections, node.metrics.httpConnectionsOverLimit);
   // JSON only: any other content type is refused with 415.
   app.removeContentTypeParser('text/plain');
