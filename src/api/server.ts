@@ -15,6 +15,8 @@ import type { Duplex } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { sendBlockRange } from './blockRange.js';
+import type { IpBudget } from './ipBudget.js';
 import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
 import { registerStakingRoutes } from './stakingRoutes.js';
 import { strictNumbers } from './strictNumbers.js';
@@ -34,7 +36,11 @@ export interface ApiOptions {
   readonly rateLimitMax: number;
   readonly rateLimitWindowMs: number;
   readonly maxConnections: number;
+  /** Most connections from one client address (default: maxConnections, i.e. no cap of its own). */
+  readonly maxConnectionsPerIp?: number;
   readonly requestTimeoutMs: number;
+  /** Request line and headers (default: requestTimeoutMs). */
+  readonly headersTimeoutMs?: number;
   readonly keepAliveTimeoutMs: number;
   readonly adminToken?: string | undefined;
   readonly devSigning: boolean;
@@ -44,7 +50,17 @@ export interface ApiOptions {
   readonly logger: Logger;
   /** Validator-network routes (/p2p, /sync). */
   readonly p2p?: P2pApiOptions;
+  /** Bytes of block ranges and snapshots per client address, in KiB (none: not charged). */
+  readonly readBudget?: IpBudget;
+  /**
+   * 'all' (default): every route. 'p2p': the validator network's listener of
+   * its own (`p2pPort`): the /p2p and /sync routes and /healthz only.
+   */
+  readonly routes?: 'all' | 'p2p';
 }
+
+/** How often Node checks every open connection against the header and request deadlines. */
+const DEADLINE_CHECK_MS = 1_000;
 
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
   return reply.code(ERROR_STATUS[code]).send({ error: { code, message } });
@@ -144,34 +160,52 @@ function discardRefusedBody(req: FastifyRequest, reply: FastifyReply): void {
 const OVER_LIMIT_GRACE_MS = 5_000;
 
 /**
- * At most `max` connections are served. One over the limit gets one answer,
+ * At most `max` connections are served, at most `maxPerIp` of them from one
+ * client address. One over either limit gets one answer,
  * `503 TOO_MANY_CONNECTIONS` with `connection: close` and `retry-after`, so
  * that its client learns why instead of seeing a reset; it is closed within
  * OVER_LIMIT_GRACE_MS whatever it does. Beyond twice the limit, connections
  * are closed at once without an answer (what Node's own limit does), which
  * bounds what a flood of idle sockets can hold.
  */
-function limitConnections(app: FastifyInstance, max: number, counter: Counter<'answered'>): void {
+function limitConnections(app: FastifyInstance, max: number, maxPerIp: number, counter: Counter<'answered'>): void {
   let open = 0;
-  const overLimit = new WeakSet<object>();
+  const byIp = new Map<string, number>();
+  const overLimit = new WeakMap<object, string>();
   app.server.prependListener('connection', (socket: Socket) => {
+    const ip = socket.remoteAddress ?? '';
+    const mine = (byIp.get(ip) ?? 0) + 1;
+    byIp.set(ip, mine);
     open++;
-    socket.once('close', () => open--);
-    if (open <= max) return;
-    if (open > 2 * max) {
+    socket.once('close', () => {
+      open--;
+      const left = (byIp.get(ip) ?? 1) - 1;
+      if (left > 0) byIp.set(ip, left);
+      else byIp.delete(ip);
+    });
+    if (open <= max && mine <= maxPerIp) return;
+    if (open > 2 * max || mine > 2 * maxPerIp) {
       counter.inc({ answered: 'false' });
       socket.destroy();
       return;
     }
     counter.inc({ answered: 'true' });
-    overLimit.add(socket);
+    overLimit.set(socket, open > max ? `this node serves at most ${max} connections at once` : `this node serves at most ${maxPerIp} connections at once from one address`);
     setTimeout(() => socket.destroy(), OVER_LIMIT_GRACE_MS).unref();
   });
   app.addHook('onRequest', async (req, reply) => {
-    if (!overLimit.has(req.raw.socket)) return;
+    const why = overLimit.get(req.raw.socket);
+    if (why === undefined) return;
     reply.header('connection', 'close').header('retry-after', '1');
-    return sendError(reply, ErrorCode.TOO_MANY_CONNECTIONS, `this node serves at most ${max} connections at once; retry later`);
+    return sendError(reply, ErrorCode.TOO_MANY_CONNECTIONS, `${why}; retry later`);
   });
+}
+
+/** Node requires the header deadline to be at most the request deadline when both are set. */
+function headersTimeout(opts: ApiOptions): number {
+  const h = opts.headersTimeoutMs ?? opts.requestTimeoutMs;
+  if (opts.requestTimeoutMs === 0) return h;
+  return h === 0 ? opts.requestTimeoutMs : Math.min(h, opts.requestTimeoutMs);
 }
 
 export async function createApi(node: FastposNode, opts: ApiOptions): Promise<FastifyInstance> {
@@ -185,6 +219,13 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     bodyLimit: opts.bodyLimitBytes,
     requestTimeout: opts.requestTimeoutMs,
     keepAliveTimeout: opts.keepAliveTimeoutMs,
+    // The deadlines go to the server's constructor: set afterwards (as Fastify does with requestTimeout),
+    // Node 20 never applies them to a body that trickles in.
+    http: {
+      requestTimeout: opts.requestTimeoutMs,
+      headersTimeout: headersTimeout(opts),
+      connectionsCheckingInterval: DEADLINE_CHECK_MS,
+    },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // While the server drains, requests on open connections are still served (with `connection: close`);
     // what the node can no longer do answers 503 NOT_READY from the node itself.
@@ -197,7 +238,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   });
   // Bodies: no coercion. Query strings and path parameters: numbers in canonical decimal only, then coerced.
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : strictNumbers(coercing.compile(schema), schema)));
-  limitConnections(app, opts.maxConnections, node.metrics.httpConnectionsOverLimit);
+  limitConnections(app, opts.maxConnections, opts.maxConnectionsPerIp ?? opts.maxConnections, node.metrics.httpConnectionsOverLimit);
   // JSON only: any other content type is refused with 415.
   app.removeContentTypeParser('text/plain');
 
@@ -227,6 +268,22 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     m.httpDuration.observe({ route }, reply.elapsedTime / 1000);
     done();
   });
+
+  /** Bearer-token check of admin operations (constant-time compare; off when no token is set). */
+  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (opts.adminToken === undefined) return sendError(reply, ErrorCode.ADMIN_DISABLED, 'admin API is disabled: no adminToken is configured');
+    const h = req.headers.authorization;
+    if (h === undefined || !h.startsWith('Bearer ')) return sendError(reply, ErrorCode.UNAUTHORIZED, 'send Authorization: Bearer <adminToken>');
+    if (!tokenMatches(h.slice(7), opts.adminToken)) return sendError(reply, ErrorCode.FORBIDDEN, 'admin token is wrong');
+    return undefined;
+  };
+
+  if (opts.routes === 'p2p') {
+    // The validator network's own listener: nothing else is served here.
+    app.get('/healthz', { schema: { querystring: S.emptyQuery } }, async () => ({ status: 'ok' }));
+    if (opts.p2p !== undefined) await registerP2pRoutes(app, node, opts.p2p, requireAdmin);
+    return app;
+  }
 
   // ------------------------------------------------------------------ txs
   app.post('/tx', { schema: { body: S.txBody, querystring: S.txSubmitQuery } }, async (req, reply) => {
@@ -286,9 +343,8 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
 
   app.get('/blocks', { schema: { querystring: S.blocksQuery } }, async (req, reply) => {
     const { from, limit } = req.query as { from: number; limit: number };
-    // Stored blocks are already wire JSON: serve the bytes without decoding them.
-    const rows = node.store.getBlocksJson(from, Math.min(limit, Math.max(0, node.height - from + 1)));
-    return reply.type('application/json; charset=utf-8').send(`[${rows.join(',')}]`);
+    // Stored blocks are already wire JSON: served without decoding them, bounded in bytes, in slices.
+    return sendBlockRange(req, reply, node.store, { from, count: Math.min(limit, Math.max(0, node.height - from + 1)) }, opts.readBudget);
   });
 
   app.get('/status', { schema: { querystring: S.emptyQuery } }, async () => {
@@ -330,14 +386,6 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   }
 
   // ------------------------------------------------------------------ admin
-  /** Bearer-token check of admin operations (constant-time compare; off when no token is set). */
-  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    if (opts.adminToken === undefined) return sendError(reply, ErrorCode.ADMIN_DISABLED, 'admin API is disabled: no adminToken is configured');
-    const h = req.headers.authorization;
-    if (h === undefined || !h.startsWith('Bearer ')) return sendError(reply, ErrorCode.UNAUTHORIZED, 'send Authorization: Bearer <adminToken>');
-    if (!tokenMatches(h.slice(7), opts.adminToken)) return sendError(reply, ErrorCode.FORBIDDEN, 'admin token is wrong');
-    return undefined;
-  };
   if (opts.p2p !== undefined) await registerP2pRoutes(app, node, opts.p2p, requireAdmin);
   // Validators, delegations, epochs; admin evidence, slash, jail and the next epoch's dry run.
   await registerStakingRoutes(app, node, requireAdmin);

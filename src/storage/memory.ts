@@ -283,10 +283,16 @@ export class MemoryChainStore implements ChainStore {
     return out;
   }
 
-  getBlocksJson(from: number, limit: number): string[] {
+  getBlocksJson(from: number, limit: number, maxChars = Infinity): string[] {
     this.usable('getBlocksJson');
     const out: string[] = [];
-    for (let h = Math.max(1, from); h <= this.disk.height && out.length < limit; h++) out.push(this.disk.blockJson(h)!);
+    let chars = 0;
+    for (let h = Math.max(1, from); h <= this.disk.height && out.length < limit; h++) {
+      const json = this.disk.blockJson(h)!;
+      if (out.length > 0 && chars + json.length > maxChars) break;
+      out.push(json);
+      chars += json.length;
+    }
     return out;
   }
 

@@ -72,8 +72,12 @@ export interface ChainStore {
   getBlock(height: number): FinalizedBlock | undefined;
   /** Blocks from `from` upward, at most `limit`. */
   getBlocks(from: number, limit: number): FinalizedBlock[];
-  /** Stored wire JSON of blocks from `from` upward, at most `limit` (served by the API as is). */
-  getBlocksJson(from: number, limit: number): string[];
+  /**
+   * Stored wire JSON of blocks from `from` upward, at most `limit`, and no
+   * more than `maxChars` characters in all except that the first block is
+   * always included (served by the API as is).
+   */
+  getBlocksJson(from: number, limit: number, maxChars?: number): string[];
   getTx(id: string): FinalizedTxRecord | undefined;
   queryTxs(q: TxQuery): { total: number; items: FinalizedTxRecord[] };
   /** Copies a consistent backup of the store into `dir` (which must not exist or be empty). */

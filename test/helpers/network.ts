@@ -103,6 +103,8 @@ export interface NetworkOptions {
   readonly genesis?: (keys: readonly KeyPair[]) => Genesis;
   /** What a node runs instead of the built CLI: node arguments before `start` (e.g. a test-only entry script). */
   readonly entry?: (index: number) => readonly string[] | undefined;
+  /** Gives every node a validator-network listener of its own (`--p2p-port`); peers are told those URLs. */
+  readonly p2pPorts?: boolean;
 }
 
 export function makeGenesis(keys: readonly KeyPair[], stakes?: readonly bigint[]): Genesis {
@@ -129,8 +131,11 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
   const root = mkdtempSync(join(tmpdir(), 'fastpos-net-'));
   const keys = Array.from({ length: opts.n }, () => generateKeyPair());
   const genesis = opts.genesis?.(keys) ?? makeGenesis(keys, opts.stakes);
-  const ports = await freeLoopbackPorts(opts.n);
+  const allPorts = await freeLoopbackPorts(opts.p2pPorts === true ? 2 * opts.n : opts.n);
+  const ports = allPorts.slice(0, opts.n);
+  const p2pPorts = opts.p2pPorts === true ? allPorts.slice(opts.n) : [];
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const peerUrls = opts.p2pPorts === true ? p2pPorts.map((p) => `http://127.0.0.1:${p}`) : urls;
   const genesisJson = JSON.stringify(encodeGenesis(genesis), null, 2);
   const nodes: NetNode[] = [];
   const streams: WriteStream[] = [];
@@ -144,7 +149,8 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
       '--data-dir', dir,
       '--host', '127.0.0.1',
       '--port', String(ports[i]),
-      '--peers', [...urls.filter((_, j) => j !== i), ...(opts.extraPeers ?? [])].join(','),
+      ...(opts.p2pPorts === true ? ['--p2p-port', String(p2pPorts[i])] : []),
+      '--peers', [...peerUrls.filter((_, j) => j !== i), ...(opts.extraPeers ?? [])].join(','),
       '--log-level', opts.logLevel ?? 'info',
       ...(opts.fast === false ? [] : FAST_ARGS),
       ...(opts.extraArgs ?? []),

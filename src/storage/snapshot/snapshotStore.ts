@@ -246,10 +246,16 @@ export class SnapshotChainStore implements ChainStore {
     return out;
   }
 
-  getBlocksJson(from: number, limit: number): string[] {
+  getBlocksJson(from: number, limit: number, maxChars = Infinity): string[] {
     assert(this.opened, 'snapshot store is not open');
     const out: string[] = [];
-    for (let h = Math.max(1, from); h <= this.height && out.length < limit; h++) out.push(this.log!.readJson(h)!);
+    let chars = 0;
+    for (let h = Math.max(1, from); h <= this.height && out.length < limit; h++) {
+      const json = this.log!.readJson(h)!;
+      if (out.length > 0 && chars + json.length > maxChars) break;
+      out.push(json);
+      chars += json.length;
+    }
     return out;
   }
 

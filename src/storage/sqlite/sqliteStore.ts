@@ -281,10 +281,17 @@ export class SqliteChainStore implements ChainStore {
     return rows.map((r) => this.decodeBlockRow(r.height, r));
   }
 
-  getBlocksJson(from: number, limit: number): string[] {
+  getBlocksJson(from: number, limit: number, maxChars = Infinity): string[] {
     if (limit <= 0) return [];
-    const rows = this.statements.blocksFrom.all(Math.max(1, from), limit) as { data: string }[];
-    return rows.map((r) => r.data);
+    const out: string[] = [];
+    let chars = 0;
+    // Row by row, so that a byte bound stops the read itself (the iterator is closed on break).
+    for (const r of this.statements.blocksFrom.iterate(Math.max(1, from), limit) as IterableIterator<{ data: string }>) {
+      if (out.length > 0 && chars + r.data.length > maxChars) break;
+      out.push(r.data);
+      chars += r.data.length;
+    }
+    return out;
   }
 
   private record(r: TxRow): FinalizedTxRecord {

@@ -144,6 +144,16 @@ for (const { name, backend, options } of CONFIGS) {
         assert.deepEqual(wire(store.getBlocks(3, 1)[0]), wire(fixture.commits[2]!.block));
       });
 
+      it('getBlocksJson pages upward, bounded in characters (the first block always included)', () => {
+        const heights = (rows: string[]): number[] => rows.map((r) => (JSON.parse(r) as { header: { height: number } }).header.height);
+        const all = store.getBlocksJson(1, BLOCKS);
+        assert.deepEqual(heights(all), Array.from({ length: BLOCKS }, (_, i) => i + 1));
+        const two = all[0]!.length + all[1]!.length;
+        assert.deepEqual(heights(store.getBlocksJson(1, BLOCKS, two)), [1, 2]);
+        assert.deepEqual(heights(store.getBlocksJson(1, BLOCKS, two - 1)), [1]);
+        assert.deepEqual(heights(store.getBlocksJson(2, BLOCKS, 1)), [2], 'one block even when it alone is over the bound');
+      });
+
       it('getTx returns the wire tx, its position, block hash and result', () => {
         for (const t of fixture.txs) assert.deepEqual({ ...store.getTx(t.id) }, recordOf(t));
         const failed = fixture.txs.find((t) => !t.result.success)!;

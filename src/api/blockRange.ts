@@ -1,0 +1,81 @@
+/**
+ * Ranges of finalized blocks (`GET /blocks?from=&limit=`, `GET /sync/blocks`)
+ * served from the stored wire JSON without decoding it, bounded in bytes and
+ * streamed in slices: the event loop is given back between slices, so a
+ * large answer never holds other requests (or consensus) for long. A
+ * client's read budget (bytes per address per window) is charged slice by
+ * slice; when it runs out the answer ends early with the blocks sent so far,
+ * and a client with no budget left gets `429 RATE_LIMITED`.
+ * @module
+ */
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode } from '../errors.js';
+import type { ChainStore } from '../storage/types.js';
+import type { IpBudget } from './ipBudget.js';
+import { sendError } from './server.js';
+
+/** Most characters of block JSON in one answer (one block is always served, whatever its size). */
+export const MAX_RANGE_CHARS = 4 * 1_048_576;
+/** Characters read and sent per slice before the event loop is given back. */
+const SLICE_CHARS = 256 * 1024;
+
+/** Budget units are KiB. */
+export const KIB = 1024;
+
+export function sendBlockRange(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  store: ChainStore,
+  range: { readonly from: number; readonly count: number },
+  budget?: IpBudget,
+): FastifyReply {
+  const end = range.from + range.count;
+  let sent = 0;
+  /** How many characters the next slice may hold: the slice size, what is left of the answer and of the budget. */
+  const room = (): number => Math.min(SLICE_CHARS, MAX_RANGE_CHARS - sent, (budget?.available(req.ip) ?? Infinity) * KIB);
+  /** Reads a slice (at least one block) and charges it. */
+  const slice = (from: number, maxChars: number): string[] => {
+    const rows = store.getBlocksJson(from, end - from, maxChars);
+    const chars = rows.reduce((n, r) => n + r.length, 0);
+    budget?.spend(req.ip, Math.ceil(chars / KIB));
+    sent += chars;
+    return rows;
+  };
+  // The first slice is read here, so that a store error is an ordinary error answer.
+  if (range.count > 0 && room() < KIB) {
+    const wait = budget?.waitMs(req.ip, 1) ?? 0;
+    if (wait > 0) reply.header('retry-after', String(Math.ceil(wait / 1000)));
+    return sendError(reply, ErrorCode.RATE_LIMITED, 'this address has used up its read budget (rateLimitReadBytes per window); retry later');
+  }
+  const first = range.count <= 0 ? [] : slice(range.from, room());
+  let next = range.from + first.length;
+  const stream = new Readable({
+    read() {
+      if (next >= end || first.length === 0) {
+        this.push(']');
+        this.push(null);
+        return;
+      }
+      setImmediate(() => {
+        try {
+          const maxChars = room();
+          // Out of bytes or budget: the answer ends with the blocks sent so far (ask again from the next height).
+          const rows = maxChars < KIB ? [] : slice(next, maxChars);
+          if (rows.length === 0) {
+            next = end;
+            this.push(']');
+            this.push(null);
+            return;
+          }
+          next += rows.length;
+          this.push(',' + rows.join(','));
+        } catch (e) {
+          this.destroy(e as Error);
+        }
+      });
+    },
+  });
+  stream.push('[' + first.join(','));
+  return reply.type('application/json; charset=utf-8').send(stream);
+}
