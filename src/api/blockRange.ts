@@ -11,7 +11,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../errors.js';
-import type { ChainStore } from '../storage/types.js';
 import type { IpBudget } from './ipBudget.js';
 import { sendError } from './server.js';
 
@@ -20,13 +19,18 @@ export const MAX_RANGE_CHARS = 4 * 1_048_576;
 /** Characters read and sent per slice before the event loop is given back. */
 const SLICE_CHARS = 256 * 1024;
 
+/** What a range is read from: the chain store's stored wire JSON. */
+export interface BlockJsonSource {
+  getBlocksJson(from: number, limit: number, maxChars?: number): string[];
+}
+
 /** Budget units are KiB. */
 export const KIB = 1024;
 
 export function sendBlockRange(
   req: FastifyRequest,
   reply: FastifyReply,
-  store: ChainStore,
+  store: BlockJsonSource,
   range: { readonly from: number; readonly count: number },
   budget?: IpBudget,
 ): FastifyReply {
