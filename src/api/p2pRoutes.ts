@@ -10,7 +10,9 @@ import { encodeStateValue } from '../codec/state.js';
 import { ErrorCode } from '../errors.js';
 import type { FastposNode } from '../node/node.js';
 import type { PeerBook } from '../p2p/peers.js';
-import { normalizePeerUrl } from '../p2p/peers.js';
+import type { PeerDiscovery } from '../p2p/discovery.js';
+import type { HelloResponder } from '../p2p/hello.js';
+import { normalizePeerUrl, type Peer } from '../p2p/peers.js';
 import * as S from './schemas.js';
 import { sendError } from './server.js';
 
@@ -19,6 +21,28 @@ export interface P2pApiOptions {
   /** Largest consensus message (a proposal carries a whole block). */
   readonly messageBodyLimit: number;
   readonly onPeerRemoved?: (url: string) => void;
+  /** Answers `GET /p2p/hello`, the peer handshake. */
+  readonly hello: HelloResponder;
+  /** Adds admin peers, asking their hello first (`POST /p2p/peers`). */
+  readonly discovery: Pick<PeerDiscovery, 'addAdminPeer'>;
+}
+
+/** What anyone may see of a peer: who it is and whether it answers, not what went wrong. */
+function publicPeerView(p: Peer): Record<string, unknown> {
+  return { url: p.url, source: p.source, nodeId: p.nodeId, failures: p.failures, lastOkAt: p.lastOkAt };
+}
+
+/** The admin's view of a peer: its errors, penalties and handshake too. */
+function adminPeerView(p: Peer): Record<string, unknown> {
+  return {
+    ...publicPeerView(p),
+    identity: p.identity,
+    helloError: p.helloError,
+    retryAt: p.retryAt,
+    lastSeenAt: p.lastSeenAt,
+    lastError: p.lastError,
+    penalties: p.penalties,
+  };
 }
 
 export async function registerP2pRoutes(
@@ -39,17 +63,31 @@ export async function registerP2pRoutes(
     return node.handleTxBatch(txs);
   });
 
-  app.get('/p2p/peers', { schema: { querystring: S.emptyQuery } }, async () =>
-    opts.book.list().map((p) => ({ url: p.url, source: p.source, failures: p.failures, lastOkAt: p.lastOkAt, lastError: p.lastError })),
-  );
+  // The peer handshake: this node's chain, genesis and node key, signed over the asker's nonce.
+  app.get('/p2p/hello', { schema: { querystring: S.helloQuery } }, async (req) => opts.hello.answer((req.query as { nonce: string }).nonce));
+
+  // Anyone sees who the peers are; with the admin token (and only then) also what went wrong with them.
+  app.get('/p2p/peers', { schema: { querystring: S.emptyQuery } }, async (req, reply) => {
+    if (req.headers.authorization === undefined) return opts.book.list().map(publicPeerView);
+    const refused = await requireAdmin(req, reply);
+    if (refused !== undefined) return refused;
+    return opts.book.list().map(adminPeerView);
+  });
 
   app.post('/p2p/peers', { preHandler: requireAdmin, schema: { body: S.peerBody } }, async (req, reply) => {
     const { url } = req.body as { url: string };
     const normal = normalizePeerUrl(url);
     if (normal === null) return sendError(reply, ErrorCode.INVALID_REQUEST, `url must be an http(s) base URL without path, query or credentials, got ${JSON.stringify(url)}`);
-    if (opts.book.has(normal)) return sendError(reply, ErrorCode.DUPLICATE_MESSAGE, `${normal} is already a peer`);
-    if (!opts.book.add(normal, 'admin')) return sendError(reply, ErrorCode.INVALID_REQUEST, `${normal} cannot be added (it is this node, or the peer book is full)`);
-    return reply.code(201).send({ url: normal, added: true });
+    const r = await opts.discovery.addAdminPeer(normal);
+    switch (r.outcome) {
+      case 'added':
+      case 'promoted':
+        return reply.code(201).send({ url: r.url, added: true, nodeId: r.nodeId });
+      case 'duplicate':
+        return sendError(reply, ErrorCode.DUPLICATE_MESSAGE, r.reason);
+      default:
+        return sendError(reply, ErrorCode.INVALID_REQUEST, `${normal} cannot be added: ${r.reason}`);
+    }
   });
 
   app.delete('/p2p/peers', { preHandler: requireAdmin, schema: { querystring: S.peerQuery } }, async (req, reply) => {

@@ -164,6 +164,14 @@ export const peerQuery = {
   properties: { url: { type: 'string', minLength: 8, maxLength: 256 } },
 } as const;
 
+/** `GET /p2p/hello?nonce=`: the asker's fresh challenge, 16 bytes in lowercase hex. */
+export const helloQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nonce'],
+  properties: { nonce: { type: 'string', pattern: '^[0-9a-f]{32}$' } },
+} as const;
+
 export const p2pEvidenceQuery = {
   type: 'object',
   additionalProperties: false,

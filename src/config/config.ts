@@ -188,6 +188,30 @@ export const CONFIG_KEYS = {
     max: 3600000,
     description: 'How often peers are asked for their peers (0 = no discovery).',
   },
+  peerDiscoveredTtlMs: {
+    type: 'integer',
+    default: 600_000,
+    min: 1_000,
+    max: 86_400_000,
+    description: 'A discovered peer that has not answered for this long, in milliseconds, is dropped from the peer book.',
+  },
+  peerAllowLoopback: {
+    type: 'enum',
+    values: ['auto', 'on', 'off'],
+    default: 'auto',
+    description: 'Whether discovered peer URLs may name loopback hosts (127.0.0.0/8, ::1, localhost); auto = on for devnet/localnet chain ids, off otherwise. Configured and admin-added peers are not subject to it.',
+  },
+  peerAllowPrivate: {
+    type: 'enum',
+    values: ['auto', 'on', 'off'],
+    default: 'auto',
+    description: 'Whether discovered peer URLs may name private, shared or link-local addresses (10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16, fc00::/7, fe80::/10); auto = on for devnet/localnet chain ids, off otherwise.',
+  },
+  peerAllowDns: {
+    type: 'boolean',
+    default: true,
+    description: 'Whether discovered peer URLs may name hosts by DNS name; the addresses a name resolves to are held to peerAllowLoopback and peerAllowPrivate when connecting.',
+  },
   syncRequestTimeoutMs: {
     type: 'integer',
     default: 10_000,

@@ -1,4 +1,6 @@
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { publicKeyFromPrivate } from '../crypto/ed25519.js';
 import { addressFromPubKey } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
@@ -48,4 +50,38 @@ export function loadKeyFile(path: string): KeyFile {
     throw bad('publicKey/address do not belong to privateKey');
   }
   return k;
+}
+
+/** The node key's file in the data dir. */
+export const NODE_KEY_FILE = 'node_key.json';
+
+/**
+ * The node key: the identity a node proves in the peer handshake
+ * (`GET /p2p/hello`), kept apart from validator keys, which sign consensus
+ * messages only. Read from `<dataDir>/node_key.json`; at the first start the
+ * file is created with a fresh random key, mode 0600, written whole before it
+ * appears under its name (a crash never leaves half a key), and never
+ * replaced once there (two starts racing both end up with the same key).
+ */
+export function loadOrCreateNodeKey(dataDir: string): { key: KeyFile; created: boolean } {
+  const path = join(dataDir, NODE_KEY_FILE);
+  if (existsSync(path)) return { key: loadKeyFile(path), created: false };
+  const k = keyFileFor(randomBytes(32).toString('hex'));
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(k, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return { key: loadKeyFile(path), created: false };
+  } finally {
+    unlinkSync(tmp);
+  }
+  return { key: k, created: true };
 }

@@ -19,10 +19,13 @@ import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
 import { BLOCK_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore } from '../storage/index.js';
 import type { DecodedTx, Genesis } from '../types/index.js';
 import { lockDataDir, type DataDirLock } from './dataDirLock.js';
-import { loadKeyFile } from './keyFile.js';
+import { NODE_KEY_FILE, loadKeyFile, loadOrCreateNodeKey } from './keyFile.js';
 import { GUARD_FILE, openFileSignGuard } from './signGuardFile.js';
 import { FastposNode, isDevChainId } from './node.js';
 import { SyncScheduler, maxSyncResponseBytes, type SyncSource } from './sync.js';
+import { PeerDiscovery } from '../p2p/discovery.js';
+import { createHelloResponder } from '../p2p/hello.js';
+import { createPolicyLookup, type HostPolicy } from '../p2p/hostPolicy.js';
 import { HttpTransport } from '../p2p/httpTransport.js';
 import { PENALTY_LIMIT, PeerBook, normalizePeerUrl } from '../p2p/peers.js';
 import type { Transport } from '../consensus/driver.js';
@@ -108,6 +111,12 @@ export interface RunNodeOptions {
   readonly onFatal?: (e: unknown) => void;
 }
 
+/** The host policy of discovered peer URLs: `auto` allows loopback and private hosts on devnet and localnet chains only. */
+export function peerHostPolicy(config: Pick<NodeConfig, 'peerAllowLoopback' | 'peerAllowPrivate' | 'peerAllowDns'>, chainId: string): HostPolicy {
+  const allow = (v: 'auto' | 'on' | 'off'): boolean => (v === 'auto' ? isDevChainId(chainId) : v === 'on');
+  return { loopback: allow(config.peerAllowLoopback), private: allow(config.peerAllowPrivate), dns: config.peerAllowDns };
+}
+
 /** Whether the data dir holds a chain store's files (of either backend), looked at before the store opens. */
 export function hasChainData(dataDir: string): boolean {
   return [SQLITE_FILE, STATE_FILE, BLOCK_LOG_FILE].some((f) => existsSync(join(dataDir, f)));
@@ -128,7 +137,14 @@ export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Pr
 async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger: Logger, lock: DataDirLock): Promise<RunningNode> {
   const { genesis, source } = loadGenesis(config);
   const validatorKeys = loadValidatorKeys(config, genesis);
-  const book = new PeerBook(config.maxPeers);
+  // The peer book; a peer it drops by itself (aged out, evicted, penalized, found to be this node) has its connections closed.
+  const dropped: { forget?: (url: string) => void } = {};
+  const book = new PeerBook(config.maxPeers, {
+    onDropped: (url, why) => {
+      dropped.forget?.(url);
+      logger.info({ peer: url, why }, 'peer dropped from the book');
+    },
+  });
   for (const raw of (config.peers ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
     if (normalizePeerUrl(raw) === null) throw new FastposError(ErrorCode.INVALID_CONFIG, `peers: "${raw}" is not an http(s) base URL`);
     book.add(raw, 'config');
@@ -146,9 +162,15 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   } else if (config.resetSignGuard) {
     logger.warn({ file: guardFile }, 'resetSignGuard is set but the double-sign guard record needed no reset; remove resetSignGuard');
   }
+  // The identity this node proves to peers (GET /p2p/hello), and which URLs discovery may take.
+  const nodeKey = loadOrCreateNodeKey(config.dataDir);
+  if (nodeKey.created) logger.info({ file: join(config.dataDir, NODE_KEY_FILE), nodeId: nodeKey.key.address }, 'created the node key');
+  const hostPolicy = peerHostPolicy(config, genesis.chainId);
+  const policyLookup = createPolicyLookup(hostPolicy);
   const transport = new HttpTransport({
     book,
-    discoveryIntervalMs: config.peerDiscoveryIntervalMs,
+    // Connections to a URL that is not the operator's are held to the host policy, whatever its name resolves to.
+    lookupFor: (url) => ((book.get(url)?.source ?? 'discovered') === 'discovered' ? policyLookup : undefined),
     requestTimeoutMs: config.syncRequestTimeoutMs,
     maxResponseBytes: config.syncMaxResponseBytes > 0 ? config.syncMaxResponseBytes : maxSyncResponseBytes(genesis.params),
     onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer request failed'),
@@ -195,6 +217,19 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
       ...(opts.random === undefined ? {} : { random: opts.random }),
     },
   );
+  dropped.forget = (url) => transport.forget(url);
+  const hello = createHelloResponder({ privateKey: nodeKey.key.privateKey, chainId: genesis.chainId, genesisHash: node.genesisHash });
+  const discovery = new PeerDiscovery({
+    book,
+    client: transport,
+    chainId: genesis.chainId,
+    genesisHash: node.genesisHash,
+    nodeId: hello.nodeId,
+    policy: hostPolicy,
+    intervalMs: config.peerDiscoveryIntervalMs,
+    discoveredTtlMs: config.peerDiscoveredTtlMs,
+    log: (level, msg, fields) => logger[level](fields, msg),
+  });
   // Txs admitted from clients go to every peer once (peers do not pass on what they got from a peer).
   node.on('txAdmitted', (d: DecodedTx, _json: unknown, fromPeer: boolean) => {
     if (!fromPeer) transport.gossipTx(d.json);
@@ -224,6 +259,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   const close = (): Promise<void> => {
     closing ??= (async () => {
       syncScheduler.close();
+      discovery.close();
       try {
         await app?.close();
         await transport.close();
@@ -275,6 +311,8 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
       book,
       messageBodyLimit: Math.max(config.bodyLimitBytes, 2 * genesis.params.maxBlockBytes + 1_048_576),
       onPeerRemoved: (url) => transport.forget(url),
+      hello,
+      discovery,
     },
   });
   try {
@@ -297,6 +335,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   book.addSelf(`http://127.0.0.1:${port}`);
   book.addSelf(`http://localhost:${port}`);
   syncScheduler.start();
+  discovery.start();
 
   if (opts.handleSignals) {
     const onSignal = (sig: string): void => {

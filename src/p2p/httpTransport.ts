@@ -1,8 +1,8 @@
 /**
  * Node-to-node HTTP: consensus envelopes to `POST /p2p/message`, batched tx
- * gossip to `POST /p2p/txs`, peer discovery through `GET /p2p/peers`, and
- * block sync through `GET /sync/status` and `GET /sync/blocks`, on keep-alive
- * undici pools, one per peer. Failing peers are backed off (see PeerBook);
+ * gossip to `POST /p2p/txs`, block sync through `GET /sync/status` and
+ * `GET /sync/blocks`, and the GETs of peer discovery (`discovery.ts`), on
+ * keep-alive undici pools, one per peer. Failing peers are backed off (see PeerBook);
  * messages to a peer that is far behind on answers are dropped rather than
  * queued without bound (the consensus driver re-sends its own messages).
  *
@@ -17,6 +17,7 @@
  * wrong shape), `INVALID_JSON`, and the codec's codes for blocks that do not decode.
  * @module
  */
+import type { LookupFunction } from 'node:net';
 import { Pool, errors as undiciErrors } from 'undici';
 import { decodeSyncBlocks, decodeSyncStatus } from '../codec/block.js';
 import { canonicalJson } from '../codec/canonical.js';
@@ -28,13 +29,18 @@ import { PeerBook, type PenaltyOutcome, type Peer } from './peers.js';
 
 export interface HttpTransportOptions {
   readonly book: PeerBook;
-  readonly discoveryIntervalMs: number;
   /** Longest time a GET to a peer may take, headers to last byte (default 10 s). */
   readonly requestTimeoutMs?: number;
   /** Largest `/sync/blocks` answer read, in bytes (default 64 MiB). */
   readonly maxResponseBytes?: number;
   readonly now?: () => number;
   readonly onError?: (url: string, what: string, e: unknown) => void;
+  /**
+   * The DNS lookup of connections to a URL (asked when its pool is made);
+   * undefined: the system's. Discovery passes one that applies the peer host
+   * policy to what a discovered peer's name resolves to.
+   */
+  readonly lookupFor?: (url: string) => LookupFunction | undefined;
 }
 
 /** A peer's height and genesis, as `GET /sync/status` reports them. */
@@ -52,15 +58,14 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** Largest `GET /sync/status` answer read. */
 const STATUS_MAX_BYTES = 64 * 1024;
-/** Largest `GET /p2p/peers` answer read (the first 1000 entries are used). */
-const PEERS_MAX_BYTES = 1024 * 1024;
+/** Largest small answer a pool accepts (`/p2p/peers` answers are read up to 1 MiB, see discovery.ts). */
+const SMALL_MAX_BYTES = 1024 * 1024;
 
 export class HttpTransport implements Transport {
   private readonly pools = new Map<string, Pool>();
   private readonly inFlight = new Map<string, number>();
   private txQueue: string[] = [];
   private txTimer: NodeJS.Timeout | null = null;
-  private discoveryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly now: () => number;
   private readonly requestTimeoutMs: number;
@@ -72,7 +77,6 @@ export class HttpTransport implements Transport {
     this.now = opts.now ?? Date.now;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    if (opts.discoveryIntervalMs > 0) this.scheduleDiscovery();
   }
 
   get book(): PeerBook {
@@ -86,13 +90,15 @@ export class HttpTransport implements Transport {
   private pool(url: string): Pool {
     let p = this.pools.get(url);
     if (p === undefined) {
+      const lookup = this.opts.lookupFor?.(url);
       p = new Pool(url, {
+        ...(lookup === undefined ? {} : { connect: { lookup } }),
         connections: 4,
         keepAliveTimeout: 30_000,
         headersTimeout: Math.max(this.requestTimeoutMs, POST_TIMEOUT_MS),
         bodyTimeout: Math.max(this.requestTimeoutMs, POST_TIMEOUT_MS),
         // A second bound below the stream's own count: undici refuses an answer that declares or sends more.
-        maxResponseSize: Math.max(this.maxResponseBytes, PEERS_MAX_BYTES),
+        maxResponseSize: Math.max(this.maxResponseBytes, SMALL_MAX_BYTES),
       });
       this.pools.set(url, p);
     }
@@ -150,18 +156,20 @@ export class HttpTransport implements Transport {
   }
 
   /**
-   * GET a JSON document from a peer, within the request deadline and at most
-   * `maxBytes` of body (default `maxResponseBytes`); throws a FastposError naming the peer.
+   * GET a JSON document from a peer, within the request deadline (or the
+   * shorter `timeoutMs`) and at most `maxBytes` of body (default
+   * `maxResponseBytes`); throws a FastposError naming the peer.
    */
-  async getJson<T>(url: string, path: string, maxBytes = this.maxResponseBytes): Promise<T> {
+  async getJson<T>(url: string, path: string, maxBytes = this.maxResponseBytes, timeoutMs = this.requestTimeoutMs): Promise<T> {
     if (this.closed) throw new FastposError(ErrorCode.NOT_READY, `GET ${url}${path}: the transport is closed`, { peer: url, path });
     const ac = new AbortController();
-    const timeout = new FastposError(ErrorCode.REQUEST_TIMEOUT, `peer ${url} did not answer GET ${path} within ${this.requestTimeoutMs} ms`, {
+    const deadlineMs = Math.min(timeoutMs, this.requestTimeoutMs);
+    const timeout = new FastposError(ErrorCode.REQUEST_TIMEOUT, `peer ${url} did not answer GET ${path} within ${deadlineMs} ms`, {
       peer: url,
       path,
-      timeoutMs: this.requestTimeoutMs,
+      timeoutMs: deadlineMs,
     });
-    const timer = setTimeout(() => ac.abort(timeout), this.requestTimeoutMs);
+    const timer = setTimeout(() => ac.abort(timeout), deadlineMs);
     this.gets.add(ac);
     try {
       const res = await this.pool(url).request({ path, method: 'GET', signal: ac.signal });
@@ -254,34 +262,9 @@ export class HttpTransport implements Transport {
     this.opts.book.served(url, this.now());
   }
 
-  private scheduleDiscovery(): void {
-    this.discoveryTimer = setTimeout(() => {
-      void this.discover().finally(() => {
-        if (!this.closed) this.scheduleDiscovery();
-      });
-    }, this.opts.discoveryIntervalMs);
-    this.discoveryTimer.unref();
-  }
-
-  /** Asks every reachable peer for its peers and adds the unknown ones (up to the book's limit). */
-  async discover(): Promise<void> {
-    await Promise.all(
-      this.opts.book.ready(this.now()).map(async (peer) => {
-        try {
-          const list = await this.getJson<{ url: string }[]>(peer.url, '/p2p/peers', PEERS_MAX_BYTES);
-          this.opts.book.ok(peer.url, this.now());
-          if (Array.isArray(list)) for (const p of list.slice(0, 1000)) if (typeof p?.url === 'string') this.opts.book.add(p.url, 'discovered', this.now());
-        } catch (e) {
-          this.opts.book.failed(peer.url, this.now(), (e as Error).message);
-        }
-      }),
-    );
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     if (this.txTimer !== null) clearTimeout(this.txTimer);
-    if (this.discoveryTimer !== null) clearTimeout(this.discoveryTimer);
     for (const ac of this.gets) ac.abort(new FastposError(ErrorCode.NOT_READY, 'the transport is closing'));
     await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined)));
     this.pools.clear();

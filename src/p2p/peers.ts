@@ -1,7 +1,20 @@
 /**
- * The peer book: base URLs of other nodes, where each came from, and its
- * health. A peer that fails is skipped for an exponentially growing time
- * (100 ms doubling up to 5 s) and tried again afterwards; a success resets it.
+ * The peer book: base URLs of other nodes, where each came from, who holds
+ * them (the node id their hello proved, see `hello.ts`) and their health. A
+ * peer that fails is skipped for an exponentially growing time (100 ms
+ * doubling up to 5 s) and tried again afterwards; a success resets it.
+ *
+ * Where a peer comes from decides what it takes to be used:
+ * - `config` (the `peers` setting): used at once, as before any handshake;
+ *   its hello is asked too, and a hello that proves it another chain (or a
+ *   forged answer) stops its use, one signed with this node's key drops it
+ *   (it is this node under another name).
+ * - `admin` (`POST /p2p/peers`): used once its hello checks.
+ * - `discovered` (listed by a peer): enters the book only with a node id its
+ *   hello proved (`addDiscovered`), one URL per node id; it ages out when it
+ *   has not answered for the discovered-peer TTL (`expire`), and is the one
+ *   dropped when a config or admin peer needs its place: discovered peers never
+ *   crowd out the operator's.
  *
  * A peer that served bad or slow data (a sync answer past its deadline or
  * byte cap, a block that does not check) is penalized: it is skipped for a
@@ -17,9 +30,25 @@
  */
 export type PeerSource = 'config' | 'admin' | 'discovered';
 
+/**
+ * What the peer's hello showed: `pending` (not asked yet, or no answer),
+ * `verified` (this chain; `nodeId` is its node key's address), `refused`
+ * (another chain, or an answer that does not check).
+ */
+export type PeerIdentity = 'pending' | 'verified' | 'refused';
+
 export interface Peer {
   readonly url: string;
-  readonly source: PeerSource;
+  source: PeerSource;
+  /** The node id its hello proved (null until then). */
+  nodeId: string | null;
+  identity: PeerIdentity;
+  /** Why its last hello failed or was refused (null once verified). */
+  helloError: string | null;
+  /** Hellos in a row that failed or were refused. */
+  helloFailures: number;
+  /** Its hello is not asked again before this time (ms). */
+  helloRetryAt: number;
   failures: number;
   /** Not contacted before this time (ms). */
   retryAt: number;
@@ -29,26 +58,41 @@ export interface Peer {
   penalties: number;
   /** Why it was last penalized (null when `penalties` is 0). */
   lastPenalty: string | null;
+  /** When it last answered (a request or its hello); when it was added, before that. Discovered peers age out by it. */
+  lastSeenAt: number;
 }
 
 /** What `PeerBook.penalize` did. */
 export type PenaltyOutcome = 'backedOff' | 'dropped' | 'unknown';
+
+/** What `PeerBook.addOperatorPeer` did. */
+export type OperatorAddOutcome = 'added' | 'promoted' | 'duplicate' | 'self' | 'invalid' | 'full';
+
+export interface PeerBookOptions {
+  /** Called for each peer the book drops by itself (aged out, evicted, penalized away, found to be this node). */
+  readonly onDropped?: (url: string, why: string) => void;
+}
 
 const BACKOFF_BASE_MS = 100;
 /** Short enough that a validator restarting after a crash is heard again within seconds. */
 const BACKOFF_MAX_MS = 5_000;
 /** Longest time a penalized peer is skipped. */
 const PENALTY_BACKOFF_MAX_MS = 60_000;
+/** First and longest wait before a failed hello of a config or admin peer is asked again. */
+const HELLO_RETRY_BASE_MS = 1_000;
+const HELLO_RETRY_MAX_MS = 60_000;
 /** Penalties in a row after which a discovered peer is dropped. */
 export const PENALTY_LIMIT = 5;
 /** How long a dropped peer is not taken back from discovery. */
 export const BAN_MS = 10 * 60_000;
 /** Most dropped peers remembered (the oldest is forgotten first). */
 const MAX_BANNED = 1000;
+/** Most URLs of this node remembered (beyond, discovery keeps refusing them for a while, see discovery.ts). */
+export const MAX_SELF_URLS = 256;
 
 /** The exponential backoff after the `count`-th failure in a row. */
-function backoffMs(count: number, maxMs: number): number {
-  return Math.min(maxMs, BACKOFF_BASE_MS * 2 ** Math.min(16, Math.max(0, count - 1)));
+function backoffMs(count: number, maxMs: number, baseMs = BACKOFF_BASE_MS): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(16, Math.max(0, count - 1)));
 }
 
 /** Normalizes a peer URL: http(s) only, no path, query or credentials; null if unusable. */
@@ -65,6 +109,11 @@ export function normalizePeerUrl(raw: string): string | null {
   return `${u.protocol}//${u.host}`;
 }
 
+/** Whether messages and sync requests may go to the peer (see the module comment). */
+export function isUsable(p: Peer): boolean {
+  return p.identity === 'verified' || (p.identity === 'pending' && p.source === 'config');
+}
+
 export class PeerBook {
   private readonly peers = new Map<string, Peer>();
 
@@ -74,14 +123,21 @@ export class PeerBook {
   /** Dropped peers and until when discovery may not add them again. */
   private readonly banned = new Map<string, number>();
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly opts: PeerBookOptions = {},
+  ) {}
 
-  /** Records one of our own URLs (and drops it if it was added as a peer). */
+  /** Records one of our own URLs (and drops it if it was added as a peer); at most `MAX_SELF_URLS`. */
   addSelf(raw: string): void {
     const url = normalizePeerUrl(raw);
     if (url === null) return;
-    this.self.add(url);
-    this.peers.delete(url);
+    if (this.self.size < MAX_SELF_URLS) this.self.add(url);
+    if (this.peers.delete(url)) this.opts.onDropped?.(url, 'it is this node');
+  }
+
+  isSelf(url: string): boolean {
+    return this.self.has(url);
   }
 
   list(): Peer[] {
@@ -92,25 +148,87 @@ export class PeerBook {
     return this.peers.size;
   }
 
+  get capacity(): number {
+    return this.max;
+  }
+
   has(url: string): boolean {
     return this.peers.has(url);
   }
 
+  get(url: string): Peer | undefined {
+    return this.peers.get(url);
+  }
+
+  /** Whether a peer of the book holds this node id. */
+  hasNodeId(nodeId: string): boolean {
+    for (const p of this.peers.values()) if (p.nodeId === nodeId) return true;
+    return false;
+  }
+
+  /** Whether discovery may not take the URL back yet (it was dropped after `PENALTY_LIMIT` penalties). */
+  isBanned(url: string, now: number): boolean {
+    const until = this.banned.get(url);
+    return until !== undefined && now < until;
+  }
+
+  private insert(url: string, source: PeerSource, now: number, nodeId: string | null): Peer {
+    const p: Peer = {
+      url, source, nodeId, identity: nodeId === null ? 'pending' : 'verified', helloError: null, helloFailures: 0, helloRetryAt: 0,
+      failures: 0, retryAt: 0, lastOkAt: null, lastError: null, penalties: 0, lastPenalty: null, lastSeenAt: now,
+    };
+    this.peers.set(url, p);
+    return p;
+  }
+
+  /** Drops the discovered peer seen longest ago; false when there is none. */
+  private evictDiscovered(): boolean {
+    let oldest: Peer | undefined;
+    for (const p of this.peers.values()) if (p.source === 'discovered' && (oldest === undefined || p.lastSeenAt < oldest.lastSeenAt)) oldest = p;
+    if (oldest === undefined) return false;
+    this.peers.delete(oldest.url);
+    this.opts.onDropped?.(oldest.url, 'its place went to a configured or admin-added peer');
+    return true;
+  }
+
   /**
-   * Adds a peer; returns false when it is invalid, ourselves, known, or the
-   * book is full, or when discovery offers a peer dropped less than `BAN_MS`
-   * before `now` (an operator may add it again through the config or the admin API).
+   * Adds a peer the operator named (the config, or the admin API): a peer
+   * that was discovered at that URL becomes the operator's (`promoted`); when
+   * the book is full, the discovered peer seen longest ago makes room.
    */
-  add(raw: string, source: PeerSource, now = 0): boolean {
+  addOperatorPeer(raw: string, source: 'config' | 'admin', now = 0): OperatorAddOutcome {
+    const url = normalizePeerUrl(raw);
+    if (url === null) return 'invalid';
+    if (this.self.has(url)) return 'self';
+    const known = this.peers.get(url);
+    if (known !== undefined) {
+      if (known.source !== 'discovered') return 'duplicate';
+      known.source = source;
+      return 'promoted';
+    }
+    this.banned.delete(url);
+    if (this.peers.size >= this.max && !this.evictDiscovered()) return 'full';
+    this.insert(url, source, now, null);
+    return 'added';
+  }
+
+  /** `addOperatorPeer` as a yes/no: whether a new peer was added. */
+  add(raw: string, source: 'config' | 'admin', now = 0): boolean {
+    return this.addOperatorPeer(raw, source, now) === 'added';
+  }
+
+  /**
+   * Adds a peer discovery found, with the node id its hello proved; false
+   * when the URL is invalid, ourselves or known, the node id is already in
+   * the book (one URL per node), the URL was dropped less than `BAN_MS` before
+   * `now`, or the book is full.
+   */
+  addDiscovered(raw: string, nodeId: string, now: number): boolean {
     const url = normalizePeerUrl(raw);
     if (url === null || this.self.has(url) || this.peers.has(url)) return false;
-    const bannedUntil = this.banned.get(url);
-    if (bannedUntil !== undefined) {
-      if (source === 'discovered' && now < bannedUntil) return false;
-      this.banned.delete(url);
-    }
-    if (this.peers.size >= this.max) return false;
-    this.peers.set(url, { url, source, failures: 0, retryAt: 0, lastOkAt: null, lastError: null, penalties: 0, lastPenalty: null });
+    if (this.isBanned(url, now) || this.hasNodeId(nodeId) || this.peers.size >= this.max) return false;
+    this.banned.delete(url);
+    this.insert(url, 'discovered', now, nodeId);
     return true;
   }
 
@@ -119,11 +237,66 @@ export class PeerBook {
     return url !== null && this.peers.delete(url);
   }
 
-  /** Peers that may be contacted now. */
+  /** Peers that may be contacted now: usable (see `isUsable`) and not backed off. */
   ready(now: number): Peer[] {
     const out: Peer[] = [];
-    for (const p of this.peers.values()) if (p.retryAt <= now) out.push(p);
+    for (const p of this.peers.values()) if (p.retryAt <= now && isUsable(p)) out.push(p);
     return out;
+  }
+
+  /** Operator peers whose hello should be asked now (not verified, not waiting to retry). */
+  helloDue(now: number): Peer[] {
+    const out: Peer[] = [];
+    for (const p of this.peers.values()) if (p.source !== 'discovered' && p.identity !== 'verified' && p.helloRetryAt <= now) out.push(p);
+    return out;
+  }
+
+  /**
+   * The peer's hello checked: it holds `nodeId`. A discovered peer at
+   * another URL with the same node id is dropped (the operator's URL wins).
+   */
+  verified(url: string, nodeId: string, now: number): void {
+    const p = this.peers.get(url);
+    if (p === undefined) return;
+    for (const other of this.peers.values()) {
+      if (other !== p && other.nodeId === nodeId && other.source === 'discovered') {
+        this.peers.delete(other.url);
+        this.opts.onDropped?.(other.url, `${url} is the same node`);
+      }
+    }
+    p.nodeId = nodeId;
+    p.identity = 'verified';
+    p.helloError = null;
+    p.helloFailures = 0;
+    p.lastSeenAt = now;
+  }
+
+  /**
+   * The peer's hello failed (`refused` false: no usable answer, asked again
+   * later) or was refused (another chain, or an answer that does not check:
+   * the peer is not used until a later hello checks). Retried after 1 s,
+   * doubling up to 60 s.
+   */
+  helloFailed(url: string, now: number, reason: string, refused: boolean): void {
+    const p = this.peers.get(url);
+    if (p === undefined) return;
+    p.helloFailures++;
+    p.helloError = reason;
+    if (p.identity !== 'verified') p.identity = refused ? 'refused' : 'pending';
+    p.helloRetryAt = now + backoffMs(p.helloFailures, HELLO_RETRY_MAX_MS, HELLO_RETRY_BASE_MS);
+  }
+
+  /** Drops the discovered peers that have not answered for `ttlMs`; returns their URLs. */
+  expire(now: number, ttlMs: number): string[] {
+    const gone: string[] = [];
+    for (const p of this.peers.values()) {
+      if (p.source === 'discovered' && now - p.lastSeenAt >= ttlMs) gone.push(p.url);
+    }
+    for (const url of gone) {
+      this.peers.delete(url);
+      this.opts.onDropped?.(url, `it did not answer for ${ttlMs} ms`);
+    }
+    return gone;
   }
 
   /** A request to the peer succeeded. A penalized peer stays backed off and its `lastError` keeps the penalty's reason. */
@@ -132,6 +305,7 @@ export class PeerBook {
     if (p === undefined) return;
     p.failures = 0;
     p.lastOkAt = now;
+    p.lastSeenAt = now;
     p.lastError = p.lastPenalty;
     if (p.penalties === 0) p.retryAt = 0;
   }

@@ -24,6 +24,11 @@ interface PeerRow {
   lastError: string | null;
 }
 
+/** What went wrong with a node's peers is the admin's to see: `GET /p2p/peers` with the admin token. */
+const ADMIN = 'sync-test-admin-token-0123456789';
+const adminPeers = (url: string): Promise<PeerRow[]> =>
+  fetch(`${url}/p2p/peers`, { headers: { authorization: `Bearer ${ADMIN}` }, signal: AbortSignal.timeout(3000) }).then((r) => r.json() as Promise<PeerRow[]>);
+
 /** The consensus settings of FAST_ARGS (test/helpers/network.ts), as config keys. */
 const FAST: Partial<NodeConfig> = {
   idleBlockIntervalMs: 200,
@@ -69,6 +74,7 @@ describe('catch-up from peers: slow and oversized peers', { timeout: 300_000 }, 
           port: d.port,
           verifyWorkers: 0,
           peers: [hostile.url, ...good.map((n) => n.url)].join(','),
+          adminToken: ADMIN,
         };
         let fatal: unknown = null;
         const t0 = Date.now();
@@ -99,7 +105,7 @@ describe('catch-up from peers: slow and oversized peers', { timeout: 300_000 }, 
 
         // The slow peer was penalized (its answers cut at the deadline) and, put there by the operator, is kept.
         const row = await waitUntil(
-          async () => (await getJson<PeerRow[]>(`${node.url}/p2p/peers`)).find((p) => p.url === hostile.url && p.lastError !== null),
+          async () => (await adminPeers(node.url)).find((p) => p.url === hostile.url && p.lastError !== null),
           30_000,
           'the hostile peer to be penalized',
         );
@@ -133,7 +139,7 @@ describe('catch-up from peers: slow and oversized peers', { timeout: 300_000 }, 
     const cap = 1024 * 1024;
     const floodBytes = 64 * 1024 * 1024;
     const flood: HostilePeer = await startHostilePeer({ blocks: 'flood', floodBytes, lifetimeMs: 90_000 });
-    const n = await startTestNode({ config: { peers: flood.url, syncMaxResponseBytes: cap } });
+    const n = await startTestNode({ config: { peers: flood.url, syncMaxResponseBytes: cap, adminToken: ADMIN } });
     try {
       flood.genesisHash = n.node.genesisHash;
       const answer = await waitUntil(() => flood.stats.blocks.find((x) => x.closedAfterMs !== null), 30_000, 'the flooded answer to be cut');
@@ -141,7 +147,7 @@ describe('catch-up from peers: slow and oversized peers', { timeout: 300_000 }, 
       assert.ok(answer.bytes < floodBytes, `the whole ${floodBytes}-byte answer was taken`);
       assert.ok(answer.bytes <= cap + 32 * 1024 * 1024, `${answer.bytes} bytes were written before the node cut the answer`);
       const row = await waitUntil(
-        async () => (await getJson<PeerRow[]>(`${n.url}/p2p/peers`)).find((p) => p.url === flood.url && p.lastError !== null),
+        async () => (await adminPeers(n.url)).find((p) => p.url === flood.url && p.lastError !== null),
         20_000,
         'the flooding peer to be penalized',
       );

@@ -47,7 +47,7 @@ async function serve(handler: RequestListener): Promise<TestServer> {
 }
 
 function transport(opts: { requestTimeoutMs?: number; maxResponseBytes?: number; book?: PeerBook } = {}): HttpTransport {
-  const t = new HttpTransport({ book: opts.book ?? new PeerBook(10), discoveryIntervalMs: 0, ...opts });
+  const t = new HttpTransport({ book: opts.book ?? new PeerBook(10), ...opts });
   transports.push(t);
   return t;
 }
@@ -207,7 +207,7 @@ describe('HttpTransport: bounded requests to peers', () => {
   it('behavior: close() ends a request in flight at once', async () => {
     const written = { bytes: 0, closed: false };
     const s = await serve(trickle(100, written));
-    const t = new HttpTransport({ book: new PeerBook(10), discoveryIntervalMs: 0, requestTimeoutMs: 60_000 });
+    const t = new HttpTransport({ book: new PeerBook(10), requestTimeoutMs: 60_000 });
     const p = failure(t.syncBlocks(s.url, 1, 50));
     await new Promise((r) => setTimeout(r, 200));
     const t0 = Date.now();
@@ -220,7 +220,7 @@ describe('HttpTransport: bounded requests to peers', () => {
   it('behavior: penalize backs a peer off in the book and drops a discovered one at the limit', () => {
     const book = new PeerBook(10);
     const t = transport({ book });
-    book.add('http://127.0.0.1:30101', 'discovered');
+    book.addDiscovered('http://127.0.0.1:30101', 'ab'.repeat(20), 0);
     book.add('http://127.0.0.1:30102', 'config');
     for (let i = 1; i < PENALTY_LIMIT; i++) assert.equal(t.penalize('http://127.0.0.1:30101', 'slow'), 'backedOff');
     assert.deepEqual(t.syncPeers(), ['http://127.0.0.1:30102']);
