@@ -10,6 +10,8 @@ import { encodeStateValue } from '../codec/state.js';
 import { ErrorCode } from '../errors.js';
 import type { FastposNode } from '../node/node.js';
 import type { PeerBook } from '../p2p/peers.js';
+import { KIB, sendBlockRange } from './blockRange.js';
+import type { IpBudget } from './ipBudget.js';
 import type { PeerDiscovery } from '../p2p/discovery.js';
 import type { HelloResponder } from '../p2p/hello.js';
 import { normalizePeerUrl, type Peer } from '../p2p/peers.js';
@@ -21,6 +23,16 @@ export interface P2pApiOptions {
   /** Largest consensus message (a proposal carries a whole block). */
   readonly messageBodyLimit: number;
   readonly onPeerRemoved?: (url: string) => void;
+  /**
+   * Set on a listener that is not the validator network's own (the public
+   * API when `p2pPort` gives validators a listener of their own): there
+   * `POST /p2p/message` counts against the per-address request limit too.
+   */
+  readonly publicListener?: boolean;
+  /** Txs per client address (`POST /p2p/txs` is charged one unit per tx); none: not charged. */
+  readonly txBudget?: IpBudget;
+  /** KiB of /sync/blocks and /sync/snapshot answers per client address; none: not charged. */
+  readonly readBudget?: IpBudget;
   /** Answers `GET /p2p/hello`, the peer handshake. */
   readonly hello: HelloResponder;
   /** Adds admin peers, asking their hello first (`POST /p2p/peers`). */
@@ -51,15 +63,23 @@ export async function registerP2pRoutes(
   opts: P2pApiOptions,
   requireAdmin: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>,
 ): Promise<void> {
-  const noIpLimit = { rateLimit: false };
+  // Validators may share an address: their envelopes are limited per validator, after the signature check.
+  const messageLimit = opts.publicListener === true ? {} : { rateLimit: false };
 
-  app.post('/p2p/message', { bodyLimit: opts.messageBodyLimit, config: noIpLimit, schema: { body: S.envelopeBody, querystring: S.emptyQuery } }, async (req, reply) => {
+  app.post('/p2p/message', { bodyLimit: opts.messageBodyLimit, config: messageLimit, schema: { body: S.envelopeBody, querystring: S.emptyQuery } }, async (req, reply) => {
     await node.handleEnvelope(req.body);
     return reply.code(202).send({ accepted: true });
   });
 
-  app.post('/p2p/txs', { bodyLimit: opts.messageBodyLimit, schema: { body: S.txsBody, querystring: S.emptyQuery } }, async (req) => {
+  app.post('/p2p/txs', { bodyLimit: opts.messageBodyLimit, schema: { body: S.txsBody, querystring: S.emptyQuery } }, async (req, reply) => {
     const { txs } = req.body as { txs: unknown[] };
+    // Charged per tx before any signature is checked: a batch costs what as many POST /tx would.
+    const budget = opts.txBudget;
+    if (budget !== undefined && !budget.take(req.ip, txs.length)) {
+      const wait = budget.waitMs(req.ip, txs.length);
+      if (wait > 0) reply.header('retry-after', String(Math.ceil(wait / 1000)));
+      return sendError(reply, ErrorCode.RATE_LIMITED, `a batch of ${txs.length} txs is over this address's tx budget (the request rate limit, counted per tx)`);
+    }
     return node.handleTxBatch(txs);
   });
 
@@ -114,12 +134,21 @@ export async function registerP2pRoutes(
 
   app.get('/sync/blocks', { schema: { querystring: S.syncBlocksQuery } }, async (req, reply) => {
     const { from, limit } = req.query as { from: number; limit: number };
-    const rows = node.store.getBlocksJson(from, Math.min(limit, Math.max(0, node.height - from + 1)));
-    return reply.type('application/json; charset=utf-8').send(`[${rows.join(',')}]`);
+    return sendBlockRange(req, reply, node.store, { from, count: Math.min(limit, Math.max(0, node.height - from + 1)) }, opts.readBudget);
   });
 
-  app.get('/sync/snapshot', { schema: { querystring: S.emptyQuery } }, async () => {
-    const snap = node.stateSnapshot();
-    return { height: snap.height, blockHash: snap.blockHash, stateRoot: snap.stateRoot, entries: snap.entries.map(([k, v]) => [k, encodeStateValue(k, v)]) };
+  // Built once per height (not per request) and charged to the client's read budget by its size.
+  let snapshot: { height: number; json: string } | null = null;
+  app.get('/sync/snapshot', { schema: { querystring: S.emptyQuery } }, async (req, reply) => {
+    if (snapshot?.height !== node.height) {
+      const snap = node.stateSnapshot();
+      const doc = { height: snap.height, blockHash: snap.blockHash, stateRoot: snap.stateRoot, entries: snap.entries.map(([k, v]) => [k, encodeStateValue(k, v)]) };
+      snapshot = { height: snap.height, json: JSON.stringify(doc) };
+    }
+    const units = Math.max(1, Math.ceil(snapshot.json.length / KIB));
+    if (opts.readBudget !== undefined && !opts.readBudget.take(req.ip, units)) {
+      return sendError(reply, ErrorCode.RATE_LIMITED, 'this address has used up its read budget (rateLimitReadBytes per window); retry later');
+    }
+    return reply.type('application/json; charset=utf-8').send(snapshot.json);
   });
 }

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { IpBudget } from '../api/ipBudget.js';
 import { createApi } from '../api/server.js';
 import type { NodeConfig } from '../config/index.js';
 import { devAccount, devValidator } from '../crypto/keys.js';
@@ -34,6 +35,8 @@ export interface RunningNode {
   readonly node: FastposNode;
   readonly app: FastifyInstance;
   readonly url: string;
+  /** The validator network's own listener (`p2pPort`), when it has one; else the API serves it. */
+  readonly p2pUrl?: string;
   close(): Promise<void>;
 }
 
@@ -255,6 +258,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   });
   node.on('behind', (height: number) => syncScheduler.behind(height));
   let app: FastifyInstance | undefined;
+  let p2pApp: FastifyInstance | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -262,6 +266,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
       discovery.close();
       try {
         await app?.close();
+        await p2pApp?.close();
         await transport.close();
         await node.stop();
       } finally {
@@ -295,28 +300,42 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     throw e;
   }
   logger.info({ genesis: source, chainId: genesis.chainId, dataDir: config.dataDir, backend: config.stateBackend, validators: node.heldValidatorIds() }, 'node started');
-  app = await createApi(node, {
+  const separateP2p = config.p2pPort !== 0;
+  const apiOptions = {
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimitMax: config.rateLimitMax,
     rateLimitWindowMs: config.rateLimitWindowMs,
     maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
     requestTimeoutMs: config.requestTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     adminToken: config.adminToken,
     devSigning: config.devSigning,
     metrics: config.metrics,
     backupDir: join(config.dataDir, 'backups'),
     logger,
-    p2p: {
-      book,
-      messageBodyLimit: Math.max(config.bodyLimitBytes, 2 * genesis.params.maxBlockBytes + 1_048_576),
-      onPeerRemoved: (url) => transport.forget(url),
-      hello,
-      discovery,
-    },
-  });
+  };
+  const p2pRoutes = {
+    book,
+    messageBodyLimit: Math.max(config.bodyLimitBytes, 2 * genesis.params.maxBlockBytes + 1_048_576),
+    onPeerRemoved: (url: string) => transport.forget(url),
+    hello,
+    discovery,
+  };
+  // Public clients' txs cost the same through POST /p2p/txs as through POST /tx: one unit of the rate limit each.
+  const txBudget = new IpBudget(config.rateLimitMax, config.rateLimitWindowMs);
+  // Large reads cost by their size (KiB); the validator network's own listener is not charged.
+  const readBudget = new IpBudget(Math.ceil(config.rateLimitReadBytes / 1024), config.rateLimitWindowMs);
+  app = await createApi(node, { ...apiOptions, readBudget, p2p: { ...p2pRoutes, txBudget, readBudget, publicListener: separateP2p } });
+  if (separateP2p) {
+    // The validator network's own listener: its own connections budget, no per-address cap (validators may
+    // share one), the same deadlines; public traffic on the API port cannot starve it.
+    p2pApp = await createApi(node, { ...apiOptions, maxConnections: config.p2pMaxConnections, maxConnectionsPerIp: config.p2pMaxConnections, routes: 'p2p', p2p: p2pRoutes });
+  }
   try {
     await app.listen({ host: config.host, port: config.port });
+    await p2pApp?.listen({ host: config.p2pHost ?? config.host, port: config.p2pPort });
   } catch (e) {
     await close().catch(() => undefined);
     throw e;
@@ -324,16 +343,25 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   // A fatal error while the API was starting: the node is closing (or closed) already, without the API.
   if (stopped.fatal !== undefined) {
     await app.close().catch(() => undefined);
+    await p2pApp?.close().catch(() => undefined);
     await close().catch(() => undefined);
     throw stopped.fatal.error;
   }
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url }, 'API listening');
-  book.addSelf(url);
-  book.addSelf(`http://127.0.0.1:${port}`);
-  book.addSelf(`http://localhost:${port}`);
+  const listening = (server: FastifyInstance, host: string, fallback: number): { url: string; port: number } => {
+    const addr = server.server.address();
+    const port = typeof addr === 'object' && addr !== null ? addr.port : fallback;
+    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port };
+  };
+  const api = listening(app, config.host, config.port);
+  logger.info({ url: api.url }, 'API listening');
+  const p2p = p2pApp === undefined ? undefined : listening(p2pApp, config.p2pHost ?? config.host, config.p2pPort);
+  if (p2p !== undefined) logger.info({ url: p2p.url }, 'validator network listening');
+  for (const { url, port } of p2p === undefined ? [api] : [api, p2p]) {
+    book.addSelf(url);
+    book.addSelf(`http://127.0.0.1:${port}`);
+    book.addSelf(`http://localhost:${port}`);
+  }
+  const url = api.url;
   syncScheduler.start();
   discovery.start();
 
@@ -353,5 +381,5 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   }
-  return { node, app, url, close };
+  return { node, app, url, ...(p2p === undefined ? {} : { p2pUrl: p2p.url }), close };
 }
