@@ -22,7 +22,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,6 +32,7 @@ import { devAccount } from '../../../src/crypto/keys.js';
 import { saveKeyFile } from '../../../src/node/keyFile.js';
 import { DEVNET_CHAIN_ID, encodeGenesis } from '../../../src/state/genesis.js';
 import { CHAIN_ID, makeGenesis, sleep, waitUntil } from '../../helpers/network.js';
+import { openRaw } from '../../helpers/rawConn.js';
 import { spawnNode, type NodeProcess } from '../../helpers/proc.js';
 
 interface Answer {
@@ -87,35 +87,7 @@ function getOnce(url: string, localAddress?: string): Promise<{ status: number; 
   });
 }
 
-/** A raw connection: what it received and when (ms after it connected) the other end closed it. */
-interface Conn {
-  readonly s: Socket;
-  received(): string;
-  readonly closed: Promise<number>;
-  isClosed(): boolean;
-}
-
-function open(port: number): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    let closed = false;
-    let t0 = Date.now();
-    const s = connect({ host: '127.0.0.1', port });
-    const closedAfter = new Promise<number>((r) =>
-      s.once('close', () => {
-        closed = true;
-        r(Date.now() - t0);
-      }),
-    );
-    s.on('data', (d) => (data += d.toString('latin1')));
-    s.on('error', () => undefined);
-    s.once('connect', () => {
-      t0 = Date.now();
-      resolve({ s, received: () => data, closed: closedAfter, isClosed: () => closed });
-    });
-    s.once('error', reject);
-  });
-}
+const open = openRaw;
 
 /** Head and parsed body of the first HTTP answer in `raw`. */
 function parseAnswer(raw: string): { status: number; head: string; body: any } {
@@ -216,7 +188,7 @@ describe('validator network listener (real process, --p2p-port, --p2p-max-connec
       assert.ok(held.every((c) => !c.isClosed()), 'the 4 held connections are open');
       const extra = await open(p2pPort);
       extra.s.write('GET /sync/status HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
-      const ms = await Promise.race([extra.closed, sleep(8000).then(() => -1)]);
+      const ms = await Promise.race([extra.closedAt.then((at) => at - extra.connectedAt), sleep(8000).then(() => -1)]);
       extra.s.destroy();
       assert.ok(ms >= 0, `the 5th connection was still open 8 s later: ${JSON.stringify(extra.received().slice(0, 300))}`);
       assert.ok(ms <= 6000, `the 5th connection closed ${ms} ms after it opened (at most 5 s, plus slack)`);

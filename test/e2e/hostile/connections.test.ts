@@ -7,28 +7,20 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { spawnNode, type NodeProcess } from '../../helpers/proc.js';
+import { openRaw, type RawConn } from '../../helpers/rawConn.js';
 
 const run = promisify(execFile);
 
-/** Opens a connection to `port`, resolved once connected; errors are kept, not thrown. */
-function open(port: number): Promise<{ s: Socket; received: () => string; closed: Promise<number> }> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    const t0 = Date.now();
-    const s = connect({ host: '127.0.0.1', port });
-    const closed = new Promise<number>((r) => s.once('close', () => r(Date.now() - t0)));
-    s.on('data', (d) => (data += d.toString()));
-    s.on('error', () => undefined);
-    s.once('connect', () => resolve({ s, received: () => data, closed }));
-    s.once('error', reject);
-  });
+/** Opens a connection; `closed` resolves with the ms from connecting to its close. */
+async function open(port: number): Promise<{ s: RawConn['s']; received: () => string; closed: Promise<number> }> {
+  const c = await openRaw(port);
+  return { s: c.s, received: c.received, closed: c.closedAt.then((at) => at - c.connectedAt) };
 }
 
 function statusOf(answer: string): number {

@@ -13,7 +13,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,6 +24,7 @@ import { addressFromPubKey, devAccount } from '../../../src/crypto/keys.js';
 import { saveKeyFile } from '../../../src/node/keyFile.js';
 import { encodeGenesis } from '../../../src/state/genesis.js';
 import { CHAIN_ID, getJson, makeGenesis, postJson, sleep } from '../../helpers/network.js';
+import { openRaw, type RawConn } from '../../helpers/rawConn.js';
 import { spawnNode, type NodeProcess } from '../../helpers/proc.js';
 
 interface Validators {
@@ -49,31 +49,8 @@ function tail(node: NodeProcess | undefined, lines = 30): string {
   return node === undefined ? '' : `\nnode log (tail):\n${node.logs.slice(-lines).join('\n')}`;
 }
 
-/** A raw connection: what it received, whether and when (ms after `t0()`) it was closed by the other end. */
-interface Conn {
-  readonly s: Socket;
-  received(): string;
-  readonly closed: Promise<number>;
-  isClosed(): boolean;
-}
-
-function open(port: number): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    let closed = false;
-    const s = connect({ host: '127.0.0.1', port });
-    const closedAt = new Promise<number>((r) =>
-      s.once('close', () => {
-        closed = true;
-        r(Date.now());
-      }),
-    );
-    s.on('data', (d) => (data += d.toString('latin1')));
-    s.on('error', () => undefined);
-    s.once('connect', () => resolve({ s, received: () => data, closed: closedAt, isClosed: () => closed }));
-    s.once('error', reject);
-  });
-}
+type Conn = RawConn;
+const open = openRaw;
 
 /** Sends one GET on `c` and resolves with the answer's head and when its last byte arrived (bounded: 5 s). */
 async function getOn(c: Conn, path: string): Promise<{ head: string; at: number }> {
@@ -97,7 +74,7 @@ async function getOn(c: Conn, path: string): Promise<{ head: string; at: number 
 
 /** Resolves with ms from `from` until `c` was closed, or -1 if still open after `limitMs`. */
 async function closedAfter(c: Conn, from: number, limitMs: number): Promise<number> {
-  const at = await Promise.race([c.closed, sleep(limitMs).then(() => -1)]);
+  const at = await Promise.race([c.closedAt, sleep(limitMs).then(() => -1)]);
   return at < 0 ? -1 : at - from;
 }
 
