@@ -16,21 +16,21 @@ import { isFastposError } from '../errors.js';
 import { keyFileFor, loadKeyFile, saveKeyFile } from '../node/keyFile.js';
 import { runNode } from '../node/run.js';
 import { verifyChain } from './verifyChain.js';
-import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, encodeGenesis, genesisHash } from '../state/genesis.js';
+import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis, genesisHash } from '../state/genesis.js';
 import type { Genesis, GenesisAccount } from '../types/index.js';
-import { cmdTestnet } from './testnet.js';
+import { amountFlag, cmdTestnet } from './testnet.js';
 
 const USAGE = `fastpos — a simplified, auditable proof-of-stake node
 
 Usage:
   fastpos start [--config FILE] [--data-dir DIR] [--host H] [--port P] [--<any config key> V]
-  fastpos init [--data-dir DIR] [--chain-id ID] [--dev-accounts N] [--force]
+  fastpos init [--data-dir DIR] [--chain-id ID] [--dev-accounts N] [--treasury-balance N] [--force]
   fastpos keys generate [--out FILE]
   fastpos keys show --file FILE
   fastpos tx transfer --to ADDR --amount N [--fee N] [--nonce N]
                       (--key-file FILE | --dev-account I) [--node URL] [--wait] [--timeout-ms MS]
   fastpos testnet init --validators N --dir DIR [--base-port P | --ports P0,P1,...]
-                       [--chain-id ID] [--host H] [--peer-host-template 'node{i}'] [--force]
+                       [--chain-id ID] [--host H] [--peer-host-template 'node{i}'] [--treasury-balance N] [--force]
   fastpos testnet start --dir DIR
   fastpos verify-chain [--config FILE] [--data-dir DIR] [--state-backend sqlite|snapshot]
                        (replays every stored block from genesis; run it on a stopped node or a backup)
@@ -74,9 +74,11 @@ function cmdInit(args: string[]): void {
     'data-dir': { type: 'string' },
     'chain-id': { type: 'string' },
     'dev-accounts': { type: 'string' },
+    'treasury-balance': { type: 'string' },
     force: { type: 'boolean' },
   });
   const dataDir = resolve(v['data-dir'] ?? '.fastpos');
+  const treasuryBalance = amountFlag(v['treasury-balance'], 'treasury-balance', (m) => new UsageError(m));
   const chainId = v['chain-id'] ?? DEVNET_CHAIN_ID;
   if (!/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) throw new UsageError('--chain-id must be 1-64 characters of [a-zA-Z0-9._-]');
   const devnet = /(^|[-_.])(devnet|localnet)([-_.]|$)/.test(chainId);
@@ -90,10 +92,12 @@ function cmdInit(args: string[]): void {
   const account = saveKeyFile(files[3]!, generateKeyPair().privateKey, { overwrite: true });
   const accounts: GenesisAccount[] = [{ address: account.address, balance: 1_000_000_000_000n }];
   for (let i = 0; i < devAccounts; i++) accounts.push({ address: devAccount(i).address, balance: 1_000_000_000_000n });
+  // The protocol-owned treasury (a module account: nobody holds its key), funded here if asked.
+  if (treasuryBalance > 0n) accounts.push({ address: TREASURY_ADDRESS, balance: treasuryBalance });
   const genesis: Genesis = {
     chainId,
     genesisTime: Date.now(),
-    treasury: generateKeyPair().publicKey.slice(0, 40),
+    treasury: TREASURY_ADDRESS,
     params: { ...DEFAULT_PARAMS, governance: [account.address] },
     accounts,
     // The funded account operates the validator: it receives fees and may top up, unbond and unjail.

@@ -23,7 +23,8 @@ import { generateKeyPair } from '../client/keygen.js';
 import { devAccount } from '../crypto/keys.js';
 import { saveKeyFile } from '../node/keyFile.js';
 import { isDevChainId } from '../node/node.js';
-import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT, encodeGenesis, genesisHash } from '../state/genesis.js';
+import { parseAmount } from '../codec/tx.js';
+import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis, genesisHash } from '../state/genesis.js';
 import type { Genesis, GenesisAccount, GenesisValidator } from '../types/index.js';
 
 /** Builds the error the CLI turns into "message + usage, exit 2". */
@@ -56,6 +57,16 @@ export async function cmdTestnet(args: string[], usageError: UsageErrorFactory):
 function parse<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, usageError: UsageErrorFactory) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false } as const).values;
+  } catch (e) {
+    throw usageError((e as Error).message);
+  }
+}
+
+/** An amount flag (decimal digits, as amounts are on the wire); 0 when not given. */
+export function amountFlag(v: string | undefined, name: string, usageError: UsageErrorFactory): bigint {
+  if (v === undefined) return 0n;
+  try {
+    return parseAmount(v, `--${name}`);
   } catch (e) {
     throw usageError((e as Error).message);
   }
@@ -127,6 +138,7 @@ function testnetInit(args: string[], usageError: UsageErrorFactory): void {
       'chain-id': { type: 'string' },
       host: { type: 'string' },
       'peer-host-template': { type: 'string' },
+      'treasury-balance': { type: 'string' },
       force: { type: 'boolean' },
     },
     usageError,
@@ -186,12 +198,15 @@ function testnetInit(args: string[], usageError: UsageErrorFactory): void {
   const keys = Array.from({ length: n }, () => generateKeyPair());
   const accounts: GenesisAccount[] = [];
   for (let i = 0; i < TESTNET_DEV_ACCOUNTS; i++) accounts.push({ address: devAccount(i).address, balance: DEV_ACCOUNT_BALANCE });
+  // The protocol-owned treasury (a module account: nobody holds its key), funded here if asked.
+  const treasuryBalance = amountFlag(v['treasury-balance'], 'treasury-balance', usageError);
+  if (treasuryBalance > 0n) accounts.push({ address: TREASURY_ADDRESS, balance: treasuryBalance });
   const validators: GenesisValidator[] = keys.map((k) => ({ pubKey: k.publicKey, stake: VALIDATOR_STAKE, workWeight: NEUTRAL_WORK_WEIGHT }));
   const governance = [devAccount(0).address];
   const genesis: Genesis = {
     chainId,
     genesisTime: Date.now(),
-    treasury: generateKeyPair().publicKey.slice(0, 40),
+    treasury: TREASURY_ADDRESS,
     params: { ...DEFAULT_PARAMS, governance },
     accounts,
     validators,

@@ -14,6 +14,15 @@ export function addressFromPubKey(pubKeyHex: string): string {
   return a;
 }
 
+/**
+ * Address of a module account: hex(sha256("fastpos/module/" + name))[0:40].
+ * It is not the hash of any known public key, so nobody holds a key for it:
+ * only protocol rules move its funds.
+ */
+export function moduleAddress(name: string): string {
+  return sha256Hex(`fastpos/module/${name}`).slice(0, 40);
+}
+
 /** Private seed of dev account i: sha256("fastpos-dev-account-" + i). Public knowledge. */
 export function devAccountPrivateKey(i: number): string {
   return sha256(`fastpos-dev-account-${i}`).toString('hex');

@@ -2,7 +2,7 @@ import { canonicalJson } from '../codec/canonical.js';
 import { VALIDATOR_INDEX_KEY, accountKey, epochKey, validatorKey, type StateValue } from '../codec/state.js';
 import { isAddress, parseAmount } from '../codec/tx.js';
 import { sha256Hex } from '../crypto/hash.js';
-import { devAccount, devValidator } from '../crypto/keys.js';
+import { devAccount, devValidator, moduleAddress } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
 import { newValidator } from './staking.js';
 import type { ChainParams, EpochRecord, Genesis, GenesisAccount, GenesisValidator, Validator, ValidatorIndex } from '../types/index.js';
@@ -29,6 +29,13 @@ export const DEFAULT_PARAMS: ChainParams = {
   downtimeMaxMissed: 50,
   evidenceMaxAgeBlocks: 1_000,
 };
+
+/**
+ * The protocol-owned treasury: the module account "treasury"
+ * (hex(sha256("fastpos/module/treasury"))[0:40]). New chains use it; a genesis
+ * without a `treasury` field gets it.
+ */
+export const TREASURY_ADDRESS = moduleAddress('treasury');
 
 /** Treasury of the default devnet: a fixed address nobody holds a key for. */
 export const DEVNET_TREASURY = sha256Hex('fastpos-devnet-treasury').slice(0, 40);
@@ -99,7 +106,7 @@ export function decodeGenesis(j: unknown): Genesis {
   const { chainId, genesisTime, treasury, params, accounts, validators } = j;
   if (typeof chainId !== 'string' || !/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) bad('chainId must be 1-64 characters of [a-zA-Z0-9._-]');
   if (!isUint(genesisTime)) bad('genesisTime must be Unix milliseconds');
-  if (!isAddress(treasury)) bad('treasury must be an address (40 lowercase hex)');
+  if (treasury !== undefined && !isAddress(treasury)) bad('treasury must be an address (40 lowercase hex)');
   if (params !== undefined && !isObj(params)) bad('params must be an object');
   const p: Record<string, unknown> = isObj(params) ? params : {};
   only(p, 'params', Object.keys(DEFAULT_PARAMS));
@@ -161,7 +168,7 @@ export function decodeGenesis(j: unknown): Genesis {
     if (v.rewardAddress !== undefined && !isAddress(v.rewardAddress)) bad(`validators[${i}].rewardAddress must be 40 lowercase hex`);
     return { pubKey: v.pubKey, stake, workWeight, ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress as string }) };
   });
-  return { chainId, genesisTime, treasury, params: parsedParams, accounts: parsedAccounts, validators: parsedValidators };
+  return { chainId, genesisTime, treasury: (treasury as string | undefined) ?? TREASURY_ADDRESS, params: parsedParams, accounts: parsedAccounts, validators: parsedValidators };
 }
 
 function governanceList(v: unknown): string[] {

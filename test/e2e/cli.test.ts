@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -51,6 +52,30 @@ describe('CLI end to end (child processes, loopback HTTP)', () => {
     } finally {
       await node.kill();
     }
+  });
+
+  it('behavior: init and testnet init give the chain the protocol-owned treasury (a module account), funded with --treasury-balance', async () => {
+    const treasury = createHash('sha256').update('fastpos/module/treasury').digest('hex').slice(0, 40);
+    const dir = tmp();
+    const init = runCli(['init', '--data-dir', dir, '--chain-id', 'acme-devnet', '--treasury-balance', '5000']);
+    assert.equal(init.status, 0, init.stderr);
+    const genesis = JSON.parse(readFileSync(join(dir, 'genesis.json'), 'utf8'));
+    assert.equal(genesis.treasury, treasury);
+    assert.deepEqual(genesis.accounts.find((a: { address: string }) => a.address === treasury), { address: treasury, balance: '5000' });
+    const node = await spawnNode(dir);
+    try {
+      const a = (await (await fetch(`${node.url}/accounts/${treasury}`)).json()) as { balance: string };
+      assert.equal(a.balance, '5000');
+    } finally {
+      await node.kill();
+    }
+    const net = tmp();
+    const t = runCli(['testnet', 'init', '--validators', '2', '--dir', net]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.equal(JSON.parse(readFileSync(join(net, 'genesis.json'), 'utf8')).treasury, treasury);
+    const bad = runCli(['init', '--data-dir', tmp(), '--treasury-balance', '1e9']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--treasury-balance must be a decimal string/);
   });
 
   it('keys generate writes a key file that keys show reads', () => {

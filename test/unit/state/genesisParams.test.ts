@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FastposError } from '../../../src/errors.js';
-import { DEFAULT_PARAMS, decodeGenesis, defaultDevnetGenesis, encodeGenesis } from '../../../src/state/genesis.js';
+import { moduleAddress } from '../../../src/crypto/keys.js';
+import { DEFAULT_PARAMS, TREASURY_ADDRESS, decodeGenesis, defaultDevnetGenesis, encodeGenesis } from '../../../src/state/genesis.js';
 
 const base = () => encodeGenesis(defaultDevnetGenesis()) as Record<string, any>;
 
@@ -65,5 +66,18 @@ describe('genesis validators and minSelfBond', () => {
     const g = base();
     g.params = { ...g.params, minSelfBond: '2000000' };
     assert.throws(() => decodeGenesis(g), (e: unknown) => e instanceof FastposError && /validators\[0\]\.stake 1000000 is below params\.minSelfBond 2000000/.test(e.message));
+  });
+});
+
+describe('the protocol-owned treasury', () => {
+  it('default: a genesis without a treasury gets the module account hex(sha256("fastpos/module/treasury"))[0:40]; a named one is kept', () => {
+    assert.equal(TREASURY_ADDRESS, 'dbf9bd0823da90d2a55e62f33be33817a7154060');
+    assert.equal(moduleAddress('treasury'), TREASURY_ADDRESS);
+    const g = base();
+    delete g.treasury;
+    assert.equal(decodeGenesis(g).treasury, TREASURY_ADDRESS);
+    const named = { ...base(), treasury: 'ab'.repeat(20) };
+    assert.equal(decodeGenesis(named).treasury, 'ab'.repeat(20));
+    assert.throws(() => decodeGenesis({ ...base(), treasury: 'AB'.repeat(20) }), /treasury must be an address/);
   });
 });
