@@ -7,6 +7,8 @@
  * for a tx that pays more than all it displaces); `candidates` yields txs in
  * block-building order; `update` follows finalized blocks (inclusion, recheck
  * of touched senders, expiry) and keeps bounded records of dropped txs.
+ * `txFilter.ts` defines what the tx filters of the read APIs mean, for the
+ * pending query here and the finalized-tx queries of the stores.
  * @module
  */
 export {
@@ -19,3 +21,4 @@ export {
   type PendingPage,
   type PendingQuery,
 } from './mempool.js';
+export { hasTxFilter, matchesTxFilter, recipientOf, txFilterFields, validatorOf, type TxFilter, type TxFilterFields } from './txFilter.js';

@@ -3,6 +3,7 @@ import { getAccount, txSpend, validateTxBasics, type TxContext } from '../state/
 import type { StateReader } from '../state/worldState.js';
 import type { Address, DecodedTx, Hex } from '../types/index.js';
 import { Heap } from './heap.js';
+import { hasTxFilter, matchesTxFilter, txFilterFields, type TxFilter, type TxFilterFields } from './txFilter.js';
 
 export interface MempoolOptions {
   /** Pool size limit: number of pending txs. */
@@ -79,9 +80,19 @@ export interface MempoolUpdate {
   readonly state: StateReader;
 }
 
-export interface PendingQuery {
-  /** Only this sender's txs, in nonce order. Without it: all txs in arrival order. */
+/**
+ * A page of pending txs (`Mempool.pending`). The filters of `TxFilter` (see
+ * txFilter.ts) and the admission time window are combined with AND.
+ */
+export interface PendingQuery extends TxFilter {
+  /** Only this sender's txs, in nonce order. Without it: txs in arrival order. */
   readonly from?: Address;
+  /** Admitted at or after this time (ms, the `now` given to `add`). */
+  readonly fromTime?: number;
+  /** Admitted at or before this time (ms). */
+  readonly toTime?: number;
+  /** 'asc' (default): oldest (or lowest nonce) first; 'desc': newest (or highest nonce) first. */
+  readonly order?: 'asc' | 'desc';
   readonly offset: number;
   readonly limit: number;
 }
@@ -102,6 +113,10 @@ interface Entry {
   readonly seq: number;
   /** Chain height when admitted. */
   readonly height: number;
+  /** Time (ms) when admitted: the `now` given to `add`. */
+  readonly at: number;
+  /** What the pending query's filters read. */
+  readonly fields: TxFilterFields;
   readonly sender: SenderQueue;
   /** Neighbours in the admission list (oldest first). */
   older: Entry | undefined;
@@ -143,6 +158,18 @@ function lowerBound(txs: readonly Entry[], nonce: number): number {
   return lo;
 }
 
+/** The page [offset, offset + limit) of the entries `keep` selects, and how many it selects in all. */
+function pageOf(entries: Iterable<Entry>, keep: (e: Entry) => boolean, offset: number, limit: number): PendingPage {
+  const items: DecodedTx[] = [];
+  let total = 0;
+  for (const e of entries) {
+    if (!keep(e)) continue;
+    if (total >= offset && items.length < limit) items.push(e.d);
+    total++;
+  }
+  return { total, items };
+}
+
 function checkOption(opts: MempoolOptions, key: keyof MempoolOptions, min: number): void {
   const v = opts[key];
   if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`mempool option ${key} must be an integer >= ${min}, got ${v}`);
@@ -156,7 +183,8 @@ function checkOption(opts: MempoolOptions, key: keyof MempoolOptions, min: numbe
  * keyed by their highest-nonce tx, the only one eviction may take (the tail
  * heap); and a doubly linked list in admission order (expiry and `pending`). Every operation costs O(log n) per tx it adds, removes or
  * yields, plus O(maxPerSender) per sender it looks at: nothing scans the whole
- * pool unless the caller asks for all of it (a full `candidates` or `pending`).
+ * pool unless the caller asks for all of it (a full `candidates` or `pending`,
+ * or a `pending` query with filters but no sender).
  *
  * Invariant kept when the caller passes the state after every finalized block to
  * `update` (with every account the block changed in `touched`): a sender's
@@ -274,7 +302,7 @@ export class Mempool {
         now,
       );
     });
-    this.insert(d, height);
+    this.insert(d, height, now);
     this.droppedById.delete(d.id);
     this.pruneDropped(now);
     return replaced === undefined ? { evicted } : { evicted, replaced };
@@ -366,21 +394,39 @@ export class Mempool {
   }
 
   /**
-   * A page of pending txs. With `from`: that sender's txs in nonce order. Without:
-   * all txs in arrival order, oldest first (cost grows with offset + limit).
+   * A page of pending txs matching the query's filters (`PendingQuery`). With
+   * `from`: that sender's txs in nonce order, read from the sender index
+   * (cost grows with the sender's pending txs, at most maxPerSender). Without
+   * `from` and without filters: txs in arrival order (cost grows with offset +
+   * limit). Without `from` but with other filters: the pool is walked in
+   * arrival order (cost grows with the pool, bounded by maxTxs). `total`
+   * counts every matching tx; `order: 'desc'` reverses the order.
    */
   pending(q: PendingQuery): PendingPage {
     const offset = Math.max(0, Math.floor(q.offset));
     const limit = Math.max(0, Math.floor(q.limit));
+    const desc = q.order === 'desc';
+    const timed = q.fromTime !== undefined || q.toTime !== undefined;
+    const keep = (e: Entry): boolean =>
+      matchesTxFilter(e.fields, q) && (q.fromTime === undefined || e.at >= q.fromTime) && (q.toTime === undefined || e.at <= q.toTime);
     if (q.from !== undefined) {
       const txs = this.senders.get(q.from)?.txs ?? [];
-      return { total: txs.length, items: txs.slice(offset, offset + limit).map((e) => e.d) };
+      return pageOf(desc ? [...txs].reverse() : txs, keep, offset, limit);
     }
-    const items: DecodedTx[] = [];
-    let e = this.oldest;
-    for (let skip = offset; e !== undefined && skip > 0; skip--) e = e.newer;
-    for (; e !== undefined && items.length < limit; e = e.newer) items.push(e.d);
-    return { total: this.byId.size, items };
+    if (!hasTxFilter(q) && !timed) {
+      const items: DecodedTx[] = [];
+      const step = (e: Entry): Entry | undefined => (desc ? e.older : e.newer);
+      let e = desc ? this.newest : this.oldest;
+      for (let skip = offset; e !== undefined && skip > 0; skip--) e = step(e);
+      for (; e !== undefined && items.length < limit; e = step(e)) items.push(e.d);
+      return { total: this.byId.size, items };
+    }
+    return pageOf(this.inArrivalOrder(desc), keep, offset, limit);
+  }
+
+  /** Pending entries oldest first (or newest first). */
+  private *inArrivalOrder(desc: boolean): Generator<Entry, void, undefined> {
+    for (let e = desc ? this.newest : this.oldest; e !== undefined; e = desc ? e.older : e.newer) yield e;
   }
 
   /** The next nonce the sender should use: its account nonce plus its run of contiguous pending nonces. */
@@ -552,13 +598,25 @@ export class Mempool {
 
   // ---- indexes ----
 
-  private insert(d: DecodedTx, height: number): void {
+  private insert(d: DecodedTx, height: number, at: number): void {
     let q = this.senders.get(d.tx.from);
     if (q === undefined) {
       q = { address: d.tx.from, txs: [], spendTotal: 0n, heapPos: -1, tailPos: -1 };
       this.senders.set(q.address, q);
     }
-    const e: Entry = { d, fee: d.tx.fee, nonce: d.tx.nonce, spend: txSpend(d), seq: this.seq++, height, sender: q, older: this.newest, newer: undefined };
+    const e: Entry = {
+      d,
+      fee: d.tx.fee,
+      nonce: d.tx.nonce,
+      spend: txSpend(d),
+      seq: this.seq++,
+      height,
+      at,
+      fields: txFilterFields(d.tx),
+      sender: q,
+      older: this.newest,
+      newer: undefined,
+    };
     const i = lowerBound(q.txs, e.nonce);
     assert(q.txs[i]?.nonce !== e.nonce, 'mempool: one pending tx per (sender, nonce)');
     q.txs.splice(i, 0, e);

@@ -1,7 +1,6 @@
 /**
  * Helpers shared by the storage backends: CORRUPT_DATA errors that name the
- * damaged file, the per-tx index row both backends keep (and how a `TxQuery`
- * matches it), building `FinalizedTxRecord`s from a block's wire JSON, and the
+ * damaged file, building `FinalizedTxRecord`s from a block's wire JSON, and the
  * small file-system chores (atomic file replace, directory fsync, backup target
  * checks). No backend state lives here.
  * @module
@@ -9,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, FastposError } from '../errors.js';
-import type { FinalizedBlock, Tx, TxResult } from '../types/index.js';
+import type { TxResult } from '../types/index.js';
 import type { FinalizedTxRecord, TxQuery } from './types.js';
 
 /** Options both backends accept. */
@@ -44,48 +43,6 @@ export function orCorrupt<T>(file: string, what: string, fn: () => T): T {
   } catch (e) {
     throw corrupt(file, `${what}: ${describeError(e)}`);
   }
-}
-
-/** What both backends index per finalized tx: enough to evaluate every `TxQuery` filter. */
-export interface TxIndexRow {
-  readonly id: string;
-  readonly height: number;
-  readonly index: number;
-  readonly sender: string;
-  /** payload.to of a transfer; null for kinds without a recipient. */
-  readonly recipient: string | null;
-  readonly kind: string;
-  readonly success: boolean;
-}
-
-/** Recipient of a tx as `TxQuery.to` / `address` see it: only transfers have one. */
-export function recipientOf(tx: Tx): string | null {
-  return tx.kind === 'transfer' ? tx.payload.to : null;
-}
-
-export function txIndexRows(fb: FinalizedBlock): TxIndexRow[] {
-  const height = fb.block.header.height;
-  return fb.block.txs.map((d, index) => ({
-    id: d.id,
-    height,
-    index,
-    sender: d.tx.from,
-    recipient: recipientOf(d.tx),
-    kind: d.tx.kind,
-    success: fb.results[index]!.success,
-  }));
-}
-
-/** Whether an index row passes every filter of `q` (offset, limit and order are not filters). */
-export function matchesQuery(r: TxIndexRow, q: TxQuery): boolean {
-  if (q.from !== undefined && r.sender !== q.from) return false;
-  if (q.to !== undefined && r.recipient !== q.to) return false;
-  if (q.address !== undefined && r.sender !== q.address && r.recipient !== q.address) return false;
-  if (q.kind !== undefined && r.kind !== q.kind) return false;
-  if (q.success !== undefined && r.success !== q.success) return false;
-  if (q.fromHeight !== undefined && r.height < q.fromHeight) return false;
-  if (q.toHeight !== undefined && r.height > q.toHeight) return false;
-  return true;
 }
 
 /** A tx result in the shape of the wire JSON (no `error` key when there is none). */

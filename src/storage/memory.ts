@@ -22,43 +22,8 @@ import { decodeFinalizedBlock, finalizedBlockJson } from '../codec/block.js';
 import { decodeStateValue, type StateValue } from '../codec/state.js';
 import { ErrorCode, FastposError, assert } from '../errors.js';
 import type { FinalizedBlock, TxResult } from '../types/index.js';
+import { queryTxIndex, txIndexRows, type TxIndexRow } from './txIndex.js';
 import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from './types.js';
-
-/** What one finalized tx is indexed by (the fields every `TxQuery` filter reads). */
-interface TxRow {
-  readonly id: string;
-  readonly height: number;
-  readonly index: number;
-  readonly sender: string;
-  /** payload.to of a transfer; null for kinds without a recipient. */
-  readonly recipient: string | null;
-  readonly kind: string;
-  readonly success: boolean;
-}
-
-function matches(r: TxRow, q: TxQuery): boolean {
-  if (q.from !== undefined && r.sender !== q.from) return false;
-  if (q.to !== undefined && r.recipient !== q.to) return false;
-  if (q.address !== undefined && r.sender !== q.address && r.recipient !== q.address) return false;
-  if (q.kind !== undefined && r.kind !== q.kind) return false;
-  if (q.success !== undefined && r.success !== q.success) return false;
-  if (q.fromHeight !== undefined && r.height < q.fromHeight) return false;
-  if (q.toHeight !== undefined && r.height > q.toHeight) return false;
-  return true;
-}
-
-function rowsOf(fb: FinalizedBlock): TxRow[] {
-  const height = fb.block.header.height;
-  return fb.block.txs.map((d, index) => ({
-    id: d.id,
-    height,
-    index,
-    sender: d.tx.from,
-    recipient: d.tx.kind === 'transfer' ? d.tx.payload.to : null,
-    kind: d.tx.kind,
-    success: fb.results[index]!.success,
-  }));
-}
 
 function copyResult(r: TxResult): TxResult {
   return r.error === undefined ? { success: r.success } : { success: r.success, error: r.error };
@@ -75,8 +40,12 @@ export class MemoryDisk {
   private readonly blocks: string[] = [];
   /** Decoded blocks, filled on first read (blocks never change once written). */
   private readonly decoded = new Map<number, FinalizedBlock>();
-  private readonly txs: TxRow[] = [];
+  private readonly txs: TxIndexRow[] = [];
   private readonly txById = new Map<string, number>();
+  /** txEnd[h] = number of txs in blocks 1..h. */
+  private readonly txEnd: number[] = [0];
+  /** times[h] = timestamp of block h. */
+  private readonly times: number[] = [0];
   /** Copies made by `MemoryChainStore.backup`, by directory name. */
   readonly backups = new Map<string, MemoryDisk>();
   /** Number of blocks made durable (commits that landed). */
@@ -146,21 +115,28 @@ export class MemoryDisk {
     }
     this.accumulator = Buffer.from(accumulator);
     this.blocks.push(json);
-    for (const row of rowsOf(fb)) {
-      this.txById.set(row.id, this.txs.length);
-      this.txs.push(row);
-    }
+    this.indexBlock(fb);
     this.heightValue = height;
     this.commits++;
   }
 
-  /** @internal Rows of finalized txs in (height, index) order. */
-  txRows(): readonly TxRow[] {
-    return this.txs;
+  private indexBlock(fb: FinalizedBlock): void {
+    for (const row of txIndexRows(fb)) {
+      this.txById.set(row.id, this.txs.length);
+      this.txs.push(row);
+    }
+    this.txEnd.push(this.txs.length);
+    this.times.push(fb.block.header.timestamp);
+  }
+
+  /** @internal Answers a finalized-tx query from the index: the total and the page's rows. */
+  queryRows(q: TxQuery): { total: number; rows: TxIndexRow[] } {
+    const { total, page } = queryTxIndex({ rows: this.txs, txEnd: this.txEnd, times: this.times, height: this.heightValue }, q);
+    return { total, rows: page.map((i) => this.txs[i]!) };
   }
 
   /** @internal */
-  txRow(id: string): TxRow | undefined {
+  txRow(id: string): TxIndexRow | undefined {
     const i = this.txById.get(id);
     return i === undefined ? undefined : this.txs[i];
   }
@@ -174,10 +150,7 @@ export class MemoryDisk {
       const json = this.blocks[h - 1]!;
       const fb = this.block(h)!;
       d.blocks.push(json);
-      for (const row of rowsOf(fb)) {
-        d.txById.set(row.id, d.txs.length);
-        d.txs.push(row);
-      }
+      d.indexBlock(fb);
     }
     d.heightValue = this.heightValue;
     d.commits = this.commits;
@@ -296,7 +269,7 @@ export class MemoryChainStore implements ChainStore {
     return out;
   }
 
-  private record(r: TxRow): FinalizedTxRecord {
+  private record(r: TxIndexRow): FinalizedTxRecord {
     const fb = this.disk.block(r.height)!;
     const d = fb.block.txs[r.index]!;
     return { id: r.id, height: r.height, index: r.index, blockHash: fb.hash, result: copyResult(fb.results[r.index]!), tx: JSON.parse(d.json) as Record<string, unknown> };
@@ -313,17 +286,8 @@ export class MemoryChainStore implements ChainStore {
     if (!Number.isSafeInteger(q.offset) || q.offset < 0 || !Number.isSafeInteger(q.limit) || q.limit < 0) {
       throw new FastposError(ErrorCode.INVALID_REQUEST, 'offset and limit must be non-negative integers');
     }
-    const rows = this.disk.txRows();
-    const page: TxRow[] = [];
-    let total = 0;
-    const visit = (r: TxRow): void => {
-      if (!matches(r, q)) return;
-      if (total >= q.offset && page.length < q.limit) page.push(r);
-      total++;
-    };
-    if (q.order === 'asc') for (let i = 0; i < rows.length; i++) visit(rows[i]!);
-    else for (let i = rows.length - 1; i >= 0; i--) visit(rows[i]!);
-    return { total, items: page.map((r) => this.record(r)) };
+    const { total, rows } = this.disk.queryRows(q);
+    return { total, items: rows.map((r) => this.record(r)) };
   }
 
   /** Copies the disk as it is now into `disk.backups` under `dir`, which must not hold a backup yet. */

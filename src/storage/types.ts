@@ -1,4 +1,5 @@
 import type { StateValue } from '../codec/state.js';
+import type { TxFilter } from '../mempool/txFilter.js';
 import type { FinalizedBlock, TxResult } from '../types/index.js';
 
 /** Where a finalized tx is: block, position and result. */
@@ -16,20 +17,24 @@ export interface FinalizedTxRecord extends TxLocation {
   readonly tx: Record<string, unknown>;
 }
 
-export interface TxQuery {
-  /** Sender address. */
-  readonly from?: string;
-  /** Transfer recipient address. */
-  readonly to?: string;
+/**
+ * A query of finalized txs. The filters of `TxFilter` (from, to, kind,
+ * validatorId, minFee, maxFee: see mempool/txFilter.ts, shared with the
+ * pending query) and the ones below are combined with AND.
+ */
+export interface TxQuery extends TxFilter {
   /** Txs that involve the address as sender or recipient. */
   readonly address?: string;
-  readonly kind?: string;
   readonly success?: boolean;
   readonly fromHeight?: number;
   readonly toHeight?: number;
+  /** In a block whose timestamp (ms) is at or after this. */
+  readonly fromTime?: number;
+  /** In a block whose timestamp (ms) is at or before this. */
+  readonly toTime?: number;
   readonly offset: number;
   readonly limit: number;
-  /** Newest first (default) or oldest first. */
+  /** Newest first (default) or oldest first, by (height, index). */
   readonly order: 'asc' | 'desc';
 }
 

@@ -21,19 +21,8 @@ import { decodeFinalizedBlock, finalizedBlockJson } from '../../codec/block.js';
 import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import { assert } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
-import {
-  checkQuery,
-  corrupt,
-  describeError,
-  matchesQuery,
-  orCorrupt,
-  prepareBackupDir,
-  recordFromWireBlock,
-  txIndexRows,
-  writeFileAtomic,
-  type ChainStoreOptions,
-  type TxIndexRow,
-} from '../common.js';
+import { checkQuery, corrupt, describeError, orCorrupt, prepareBackupDir, recordFromWireBlock, writeFileAtomic, type ChainStoreOptions } from '../common.js';
+import { queryTxIndex, txIndexRows, type TxIndexRow } from '../txIndex.js';
 import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from '../types.js';
 import { BLOCK_LOG_FILE, BlockLog } from './blockLog.js';
 import { readStateFile, serializeState, STATE_FILE } from './stateFile.js';
@@ -91,6 +80,8 @@ export class SnapshotChainStore implements ChainStore {
   private readonly txById = new Map<string, number>();
   /** txEnd[h] = number of txs in blocks 1..h, so block h's txs are txs[txEnd[h-1] .. txEnd[h]). */
   private readonly txEnd: number[] = [0];
+  /** times[h] = timestamp of block h (times[0] is unused). */
+  private readonly times: number[] = [0];
 
   constructor(
     readonly dataDir: string,
@@ -150,6 +141,7 @@ export class SnapshotChainStore implements ChainStore {
       this.txs.push(row);
     }
     this.txEnd.push(this.txs.length);
+    this.times.push(fb.block.header.timestamp);
   }
 
   private keysInOrder(): string[] {
@@ -278,19 +270,7 @@ export class SnapshotChainStore implements ChainStore {
   queryTxs(q: TxQuery): { total: number; items: FinalizedTxRecord[] } {
     assert(this.opened, 'snapshot store is not open');
     checkQuery(q);
-    // Height bounds select a slice of the (height, index)-ordered tx list.
-    const clamp = (h: number): number => Math.min(Math.max(Math.floor(h), 0), this.height);
-    const lo = q.fromHeight === undefined ? 0 : this.txEnd[clamp(q.fromHeight - 1)]!;
-    const hi = q.toHeight === undefined ? this.txs.length : this.txEnd[clamp(q.toHeight)]!;
-    const page: number[] = [];
-    let total = 0;
-    const visit = (i: number): void => {
-      if (!matchesQuery(this.txs[i]!, q)) return;
-      if (total >= q.offset && page.length < q.limit) page.push(i);
-      total++;
-    };
-    if (q.order === 'asc') for (let i = lo; i < hi; i++) visit(i);
-    else for (let i = hi - 1; i >= lo; i--) visit(i);
+    const { total, page } = queryTxIndex({ rows: this.txs, txEnd: this.txEnd, times: this.times, height: this.height }, q);
     const cache = new Map<number, unknown>();
     return { total, items: page.map((i) => this.record(i, cache)) };
   }
@@ -320,5 +300,6 @@ export class SnapshotChainStore implements ChainStore {
     this.txs.length = 0;
     this.txById.clear();
     this.txEnd.length = 1;
+    this.times.length = 1;
   }
 }

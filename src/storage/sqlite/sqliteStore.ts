@@ -16,9 +16,11 @@ import { decodeFinalizedBlock, finalizedBlockJson } from '../../codec/block.js';
 import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import { assert, ErrorCode, FastposError, isFastposError } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
-import { checkQuery, corrupt, orCorrupt, prepareBackupDir, recipientOf, type ChainStoreOptions } from '../common.js';
+import { recipientOf, validatorOf } from '../../mempool/txFilter.js';
+import { checkQuery, corrupt, orCorrupt, prepareBackupDir, type ChainStoreOptions } from '../common.js';
+import { filtersRows, heightBounds } from '../txIndex.js';
 import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from '../types.js';
-import { hexKey, migrate } from './migrations.js';
+import { amountKey, hexKey, migrate } from './migrations.js';
 import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker.js';
@@ -32,7 +34,12 @@ interface Statements {
   readonly blockAt: Database.Statement;
   readonly blocksFrom: Database.Statement;
   readonly txById: Database.Statement;
+  /** `time` and `tx_end` of the block at a height. */
+  readonly blockIndexAt: Database.Statement;
 }
+
+/** Most prepared query statements kept (one per combination of filters used; the least recently used goes first). */
+const MAX_QUERY_STATEMENTS = 256;
 
 interface TxRow {
   readonly id: string;
@@ -164,6 +171,7 @@ export class SqliteChainStore implements ChainStore {
       blockAt: db.prepare('SELECT hash, data FROM blocks WHERE height = ?'),
       blocksFrom: db.prepare('SELECT height, hash, data FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
       txById: db.prepare(`SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height WHERE t.id_key = ? AND t.id = ?`),
+      blockIndexAt: db.prepare('SELECT time, tx_end FROM blocks WHERE height = ?'),
     };
     this.st = st;
   }
@@ -203,11 +211,14 @@ export class SqliteChainStore implements ChainStore {
       height,
       hash: c.block.hash,
       data: finalizedBlockJson(c.block),
+      time: c.block.block.header.timestamp,
       ids: txs.map((d) => d.id),
       txJson: txs.map((d) => d.json),
       senders: txs.map((d) => d.tx.from),
-      recipients: txs.map((d) => (d.tx.kind === 'transfer' ? d.tx.payload.to : null)),
+      recipients: txs.map((d) => recipientOf(d.tx)),
       kinds: txs.map((d) => d.tx.kind),
+      validators: txs.map((d) => validatorOf(d.tx)),
+      feeKeys: txs.map((d) => amountKey(d.tx.fee)),
       success: Uint8Array.from(c.block.results, (r) => (r.success ? 1 : 0)),
       errors: c.block.results.map((r) => r.error ?? null),
       changes: [...c.changes],
@@ -305,20 +316,54 @@ export class SqliteChainStore implements ChainStore {
     return row === undefined ? undefined : this.record(row);
   }
 
-  /** A statement for one combination of filters, prepared on first use (at most 2^7 × 2 × 2 of them). */
+  /**
+   * A statement for one combination of filters, prepared on first use and
+   * kept (the MAX_QUERY_STATEMENTS most recently used ones).
+   */
   private query(sql: string): Database.Statement {
     let s = this.queries.get(sql);
     if (s === undefined) {
       assert(this.db !== null, 'sqlite store is not open');
       s = this.db.prepare(sql);
-      this.queries.set(sql, s);
+      if (this.queries.size >= MAX_QUERY_STATEMENTS) this.queries.delete(this.queries.keys().next().value!);
+    } else {
+      this.queries.delete(sql);
     }
+    this.queries.set(sql, s);
     return s;
   }
 
+  /** `time` and `tx_end` of the stored block at `height` (1..height). */
+  private blockIndex(height: number): { time: number; tx_end: number } {
+    const row = this.statements.blockIndexAt.get(height) as { time: number; tx_end: number } | undefined;
+    if (row === undefined) throw corrupt(this.file, `no block row at height ${height} (height is ${this.height})`);
+    return row;
+  }
+
+  /** Number of txs in blocks 1..h. */
+  private txEnd(h: number): number {
+    return h <= 0 ? 0 : this.blockIndex(h).tx_end;
+  }
+
+  /**
+   * Finalized txs matching `q`. Height bounds and the time window become one
+   * height range first (binary search over the blocks' timestamps). Without
+   * other filters the total and the page's first position come from the
+   * blocks' running tx counts (`tx_end`), so neither a count nor an offset
+   * walks rows. With filters, each filter is a term of one statement and
+   * SQLite reads through the index of the most selective one: sender,
+   * recipient, validator, kind, fee, failed txs; an address is the union of
+   * the sender and recipient indexes.
+   */
   queryTxs(q: TxQuery): { total: number; items: FinalizedTxRecord[] } {
     checkQuery(q);
     assert(this.db !== null, 'sqlite store is not open');
+    const bounded = q.fromHeight !== undefined || q.toHeight !== undefined || q.fromTime !== undefined || q.toTime !== undefined;
+    const { lo, hi } = heightBounds(q, this.height, (h) => this.blockIndex(h).time);
+    if (lo > hi) return { total: 0, items: [] };
+    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+    const order = `ORDER BY t.height ${dir}, t.idx ${dir}`;
+    if (!filtersRows(q)) return this.queryPositions(q, lo, hi, order);
     const where: string[] = [];
     const params: Record<string, string | number> = {};
     if (q.from !== undefined) {
@@ -332,24 +377,30 @@ export class SqliteChainStore implements ChainStore {
       params.to = q.to;
       params.toKey = hexKey(q.to);
     }
+    if (q.validatorId !== undefined) {
+      where.push('t.validator_key = @validatorKey AND t.validator = @validatorId');
+      params.validatorId = q.validatorId;
+      params.validatorKey = hexKey(q.validatorId);
+    }
     if (q.kind !== undefined) {
       where.push('t.kind = @kind');
       params.kind = q.kind;
     }
-    if (q.success !== undefined) {
-      where.push('t.success = @success');
-      params.success = q.success ? 1 : 0;
+    // A literal, so that the index of failed txs (WHERE success = 0) applies.
+    if (q.success !== undefined) where.push(q.success ? 't.success = 1' : 't.success = 0');
+    if (q.minFee !== undefined) {
+      where.push('t.fee_key >= @minFeeKey');
+      params.minFeeKey = amountKey(q.minFee);
     }
-    if (q.fromHeight !== undefined) {
-      where.push('t.height >= @fromHeight');
-      params.fromHeight = q.fromHeight;
+    if (q.maxFee !== undefined) {
+      where.push('t.fee_key <= @maxFeeKey');
+      params.maxFeeKey = amountKey(q.maxFee);
     }
-    if (q.toHeight !== undefined) {
-      where.push('t.height <= @toHeight');
-      params.toHeight = q.toHeight;
+    if (bounded) {
+      where.push('t.height >= @lo AND t.height <= @hi');
+      params.lo = lo;
+      params.hi = hi;
     }
-    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-    const order = `ORDER BY t.height ${dir}, t.idx ${dir}`;
     const and = (extra: string[]): string => (extra.length === 0 ? '' : ` WHERE ${extra.join(' AND ')}`);
     let countSql: string;
     let pageSql: string;
@@ -374,6 +425,35 @@ export class SqliteChainStore implements ChainStore {
     const total = this.query(countSql).pluck().get(params) as number;
     if (q.limit === 0 || q.offset >= total) return { total, items: [] };
     const rows = this.query(pageSql).all({ ...params, limit: q.limit, offset: q.offset }) as TxRow[];
+    return { total, items: rows.map((r) => this.record(r)) };
+  }
+
+  /**
+   * Every tx of heights lo..hi, paged by position: the txs of blocks 1..h
+   * are positions 0 .. tx_end(h) - 1, so the total is a difference of two
+   * running counts and the page starts at a known (height, idx), found by
+   * binary search over heights.
+   */
+  private queryPositions(q: TxQuery, lo: number, hi: number, order: string): { total: number; items: FinalizedTxRecord[] } {
+    const start = this.txEnd(lo - 1);
+    const end = this.txEnd(hi);
+    const total = end - start;
+    if (q.limit === 0 || q.offset >= total) return { total, items: [] };
+    const asc = q.order === 'asc';
+    const p = asc ? start + q.offset : end - 1 - q.offset;
+    // The block holding position p: the first height whose running count passes p.
+    let a = lo;
+    let b = hi;
+    while (a < b) {
+      const mid = a + Math.floor((b - a) / 2);
+      if (this.txEnd(mid) > p) b = mid;
+      else a = mid + 1;
+    }
+    const idx = p - this.txEnd(a - 1);
+    const sql = asc
+      ? `SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height WHERE (t.height, t.idx) >= (@h, @idx) AND t.height <= @hi ${order} LIMIT @limit`
+      : `SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height WHERE (t.height, t.idx) <= (@h, @idx) AND t.height >= @lo ${order} LIMIT @limit`;
+    const rows = this.query(sql).all(asc ? { h: a, idx, hi, limit: q.limit } : { h: a, idx, lo, limit: q.limit }) as TxRow[];
     return { total, items: rows.map((r) => this.record(r)) };
   }
 

@@ -12,12 +12,20 @@ export interface CommitMessage {
   readonly hash: string;
   /** JSON of encodeFinalizedBlock (the block row's `data`). */
   readonly data: string;
-  /** Per tx, in block order: id, canonical wire JSON, sender, recipient (transfers), kind, error code of a failed tx. */
+  /** The header's timestamp. */
+  readonly time: number;
+  /**
+   * Per tx, in block order: id, canonical wire JSON, sender, recipient
+   * (transfers), kind, the validator it concerns (or null), fee as
+   * `amountKey`, error code of a failed tx.
+   */
   readonly ids: readonly string[];
   readonly txJson: readonly string[];
   readonly senders: readonly string[];
   readonly recipients: readonly (string | null)[];
   readonly kinds: readonly string[];
+  readonly validators: readonly (string | null)[];
+  readonly feeKeys: readonly string[];
   /** 1 = success, 0 = failed (its code in `errors`). */
   readonly success: Uint8Array;
   readonly errors: readonly (string | null)[];
@@ -41,19 +49,27 @@ export class BlockWriter {
 
   constructor(db: Database.Database) {
     const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-    const insertBlock = db.prepare('INSERT INTO blocks (height, hash, data) VALUES (?, ?, ?)');
+    // tx_end: the previous block's count plus this block's txs (0 before height 1).
+    const insertBlock = db.prepare(
+      'INSERT INTO blocks (height, hash, data, time, tx_end) VALUES (@height, @hash, @data, @time, COALESCE((SELECT tx_end FROM blocks WHERE height = @height - 1), 0) + @txs)',
+    );
     const insertTx = db.prepare(
-      'INSERT INTO txs (height, idx, id, id_key, sender, sender_key, recipient, recipient_key, kind, success, error, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO txs (height, idx, id, id_key, sender, sender_key, recipient, recipient_key, kind, validator, validator_key, fee_key, success, error, tx)' +
+        ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const upsertState = db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     const deleteState = db.prepare('DELETE FROM state WHERE key = ?');
     this.commitTx = db.transaction((m: CommitMessage) => {
-      insertBlock.run(m.height, m.hash, m.data);
+      insertBlock.run({ height: m.height, hash: m.hash, data: m.data, time: m.time, txs: m.ids.length });
       for (let i = 0; i < m.ids.length; i++) {
         const id = m.ids[i]!;
         const from = m.senders[i]!;
         const to = m.recipients[i]!;
-        insertTx.run(m.height, i, id, hexKey(id), from, hexKey(from), to, to === null ? null : hexKey(to), m.kinds[i]!, m.success[i]!, m.errors[i]!, m.txJson[i]!);
+        const v = m.validators[i]!;
+        insertTx.run(
+          m.height, i, id, hexKey(id), from, hexKey(from), to, to === null ? null : hexKey(to),
+          m.kinds[i]!, v, v === null ? null : hexKey(v), m.feeKeys[i]!, m.success[i]!, m.errors[i]!, m.txJson[i]!,
+        );
       }
       for (const [key, value] of m.changes) {
         if (value === null) deleteState.run(key);
