@@ -11,6 +11,13 @@ import type {
   Validator,
   ValidatorEntry,
   ValidatorIndex,
+  AttestationExpiryBucket,
+  OracleEntry,
+  OracleReport,
+  OracleSet,
+  PendingAttestation,
+  ProductParams,
+  ProductProof,
 } from '../types/index.js';
 import { canonicalJson } from './canonical.js';
 
@@ -29,6 +36,11 @@ import { canonicalJson } from './canonical.js';
  * | `evused/<validatorId>/<height>` | EvidenceUsed: that double sign was punished |
  * | `dsp/<validatorId>` | DoubleSignPunishment: the validator's latest double-sign punishment |
  * | `index/validators` | ValidatorIndex: every validator id, sorted |
+ * | `product/oracles` | OracleSet: the product layer's oracles and their stake |
+ * | `product/params` | ProductParams: the product layer's rules (absent: the defaults) |
+ * | `pattest/<validatorId>/<epoch>` | PendingAttestation: reports short of the quorum |
+ * | `pexp/<height>` | AttestationExpiryBucket: pending attestations dropped at the end of that height |
+ * | `pproof/<proofId>` | ProductProof: a finalized attestation |
  */
 export const KEY_PREFIX = {
   account: 'acct/',
@@ -38,10 +50,28 @@ export const KEY_PREFIX = {
   epoch: 'epoch/',
   evidenceUsed: 'evused/',
   doubleSign: 'dsp/',
+  pendingAttestation: 'pattest/',
+  attestationExpiry: 'pexp/',
+  productProof: 'pproof/',
 } as const;
+export const ORACLE_SET_KEY = 'product/oracles';
+export const PRODUCT_PARAMS_KEY = 'product/params';
 export const VALIDATOR_INDEX_KEY = 'index/validators';
 
-export type StateValue = Account | Validator | Delegation | UnbondingBucket | EpochRecord | EvidenceUsed | DoubleSignPunishment | ValidatorIndex;
+export type StateValue =
+  | Account
+  | Validator
+  | Delegation
+  | UnbondingBucket
+  | EpochRecord
+  | EvidenceUsed
+  | DoubleSignPunishment
+  | ValidatorIndex
+  | OracleSet
+  | ProductParams
+  | PendingAttestation
+  | AttestationExpiryBucket
+  | ProductProof;
 
 export const accountKey = (address: string): string => KEY_PREFIX.account + address;
 export const validatorKey = (id: string): string => KEY_PREFIX.validator + id;
@@ -50,6 +80,9 @@ export const unbondingKey = (completionHeight: number): string => KEY_PREFIX.unb
 export const epochKey = (epoch: number): string => KEY_PREFIX.epoch + epoch;
 export const evidenceUsedKey = (validatorId: string, height: number): string => `${KEY_PREFIX.evidenceUsed}${validatorId}/${height}`;
 export const doubleSignKey = (validatorId: string): string => KEY_PREFIX.doubleSign + validatorId;
+export const pendingAttestationKey = (validatorId: string, epoch: number): string => `${KEY_PREFIX.pendingAttestation}${validatorId}/${epoch}`;
+export const attestationExpiryKey = (height: number): string => KEY_PREFIX.attestationExpiry + height;
+export const productProofKey = (proofId: string): string => KEY_PREFIX.productProof + proofId;
 
 const entryJson = (e: ValidatorEntry) => ({ id: e.id, pubKey: e.pubKey, votingPower: e.votingPower.toString(), proposerWeight: e.proposerWeight.toString() });
 const slashJson = (s: SlashRecord) => ({ height: s.height, infractionHeight: s.infractionHeight, reason: s.reason, fractionBps: s.fractionBps, burned: s.burned.toString() });
@@ -98,6 +131,43 @@ export function encodeStateValue(key: string, value: StateValue): string {
     return canonicalJson({ punishedAt: d.punishedAt, infractionHeight: d.infractionHeight, unjailedAt: d.unjailedAt });
   }
   if (key === VALIDATOR_INDEX_KEY) return canonicalJson({ ids: [...(value as ValidatorIndex).ids] });
+  if (key === ORACLE_SET_KEY) {
+    const o = value as OracleSet;
+    return canonicalJson({ version: o.version, oracles: o.oracles.map((x) => ({ address: x.address, stake: x.stake.toString() })) });
+  }
+  if (key === PRODUCT_PARAMS_KEY) {
+    const p = value as ProductParams;
+    return canonicalJson({ quorumBps: p.quorumBps, attestationTtlBlocks: p.attestationTtlBlocks, workWeightSmoothingBps: p.workWeightSmoothingBps });
+  }
+  if (key.startsWith(KEY_PREFIX.pendingAttestation)) {
+    const a = value as PendingAttestation;
+    return canonicalJson({
+      validatorId: a.validatorId,
+      epoch: a.epoch,
+      oracleSetVersion: a.oracleSetVersion,
+      createdHeight: a.createdHeight,
+      expiresAt: a.expiresAt,
+      reports: a.reports.map((r) => ({ oracle: r.oracle, score: r.score, proofRef: r.proofRef, height: r.height })),
+    });
+  }
+  if (key.startsWith(KEY_PREFIX.attestationExpiry)) {
+    return canonicalJson({ attestations: (value as AttestationExpiryBucket).attestations.map((a) => ({ validatorId: a.validatorId, epoch: a.epoch })) });
+  }
+  if (key.startsWith(KEY_PREFIX.productProof)) {
+    const p = value as ProductProof;
+    return canonicalJson({
+      id: p.id,
+      validatorId: p.validatorId,
+      epoch: p.epoch,
+      score: p.score,
+      proofRef: p.proofRef,
+      oracles: [...p.oracles],
+      status: p.status,
+      finalizedHeight: p.finalizedHeight,
+      workWeightBefore: p.workWeightBefore,
+      workWeightAfter: p.workWeightAfter,
+    });
+  }
   throw new TypeError(`unknown state key ${key}`);
 }
 
@@ -136,6 +206,11 @@ class Shape {
   oneOf<T extends string>(v: unknown, where: string, values: readonly T[]): T {
     if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) this.fail(`${where} is not one of ${values.join(', ')}`);
     return v as T;
+  }
+
+  text(v: unknown, where: string): string {
+    if (typeof v !== 'string') this.fail(`${where} is not a string`);
+    return v;
   }
 
   array(v: unknown, where: string): unknown[] {
@@ -236,6 +311,58 @@ export function decodeStateValue(key: string, json: string): StateValue {
   if (key === VALIDATOR_INDEX_KEY) {
     const o = s.obj(j, 'validator index', ['ids']);
     return { ids: s.array(o.ids, 'ids').map((id, i) => s.hex(id, `ids[${i}]`, 40)) };
+  }
+  if (key === ORACLE_SET_KEY) {
+    const o = s.obj(j, 'oracle set', ['version', 'oracles']);
+    return {
+      version: s.uint(o.version, 'version'),
+      oracles: s.array(o.oracles, 'oracles').map((x, i): OracleEntry => {
+        const e = s.obj(x, `oracles[${i}]`, ['address', 'stake']);
+        return { address: s.hex(e.address, `oracles[${i}].address`, 40), stake: s.amount(e.stake, `oracles[${i}].stake`) };
+      }),
+    };
+  }
+  if (key === PRODUCT_PARAMS_KEY) {
+    const o = s.obj(j, 'product params', ['quorumBps', 'attestationTtlBlocks', 'workWeightSmoothingBps']);
+    return { quorumBps: s.uint(o.quorumBps, 'quorumBps'), attestationTtlBlocks: s.uint(o.attestationTtlBlocks, 'attestationTtlBlocks'), workWeightSmoothingBps: s.uint(o.workWeightSmoothingBps, 'workWeightSmoothingBps') };
+  }
+  if (key.startsWith(KEY_PREFIX.pendingAttestation)) {
+    const o = s.obj(j, 'pending attestation', ['validatorId', 'epoch', 'oracleSetVersion', 'createdHeight', 'expiresAt', 'reports']);
+    return {
+      validatorId: s.hex(o.validatorId, 'validatorId', 40),
+      epoch: s.uint(o.epoch, 'epoch'),
+      oracleSetVersion: s.uint(o.oracleSetVersion, 'oracleSetVersion'),
+      createdHeight: s.uint(o.createdHeight, 'createdHeight'),
+      expiresAt: s.uint(o.expiresAt, 'expiresAt'),
+      reports: s.array(o.reports, 'reports').map((x, i): OracleReport => {
+        const r = s.obj(x, `reports[${i}]`, ['oracle', 'score', 'proofRef', 'height']);
+        return { oracle: s.hex(r.oracle, `reports[${i}].oracle`, 40), score: s.uint(r.score, `reports[${i}].score`), proofRef: s.text(r.proofRef, `reports[${i}].proofRef`), height: s.uint(r.height, `reports[${i}].height`) };
+      }),
+    };
+  }
+  if (key.startsWith(KEY_PREFIX.attestationExpiry)) {
+    const o = s.obj(j, 'attestation expiry bucket', ['attestations']);
+    return {
+      attestations: s.array(o.attestations, 'attestations').map((x, i) => {
+        const a = s.obj(x, `attestations[${i}]`, ['validatorId', 'epoch']);
+        return { validatorId: s.hex(a.validatorId, `attestations[${i}].validatorId`, 40), epoch: s.uint(a.epoch, `attestations[${i}].epoch`) };
+      }),
+    };
+  }
+  if (key.startsWith(KEY_PREFIX.productProof)) {
+    const o = s.obj(j, 'product proof', ['id', 'validatorId', 'epoch', 'score', 'proofRef', 'oracles', 'status', 'finalizedHeight', 'workWeightBefore', 'workWeightAfter']);
+    return {
+      id: s.hex(o.id, 'id', 64),
+      validatorId: s.hex(o.validatorId, 'validatorId', 40),
+      epoch: s.uint(o.epoch, 'epoch'),
+      score: s.uint(o.score, 'score'),
+      proofRef: s.text(o.proofRef, 'proofRef'),
+      oracles: s.array(o.oracles, 'oracles').map((x, i) => s.hex(x, `oracles[${i}]`, 40)),
+      status: s.oneOf(o.status, 'status', ['finalized', 'invalidated'] as const),
+      finalizedHeight: s.uint(o.finalizedHeight, 'finalizedHeight'),
+      workWeightBefore: s.uint(o.workWeightBefore, 'workWeightBefore'),
+      workWeightAfter: s.uint(o.workWeightAfter, 'workWeightAfter'),
+    };
   }
   throw new FastposError(ErrorCode.CORRUPT_DATA, `unknown state key ${key}`);
 }

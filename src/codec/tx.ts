@@ -22,8 +22,12 @@ const SIG_RE = /^[0-9a-f]{128}$/;
 const AMOUNT_RE = /^(0|[1-9][0-9]{0,38})$/;
 const TX_FIELDS = new Set(['chainId', 'kind', 'from', 'pubKey', 'nonce', 'fee', 'payload', 'signature']);
 const KINDS: ReadonlySet<string> = new Set(TX_KINDS);
-/** Kinds whose execution rules exist in this version of the state machine: all but the product layer's. */
-export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(TX_KINDS.filter((k) => !k.startsWith('product_')));
+/** Kinds whose execution rules exist in this version of the state machine. */
+export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(TX_KINDS.filter((k) => k !== 'product_challenge' && k !== 'product_resolve_challenge' && k !== 'product_settle'));
+/** A proof reference: a hash or a URI, 1 to 256 printable ASCII characters. */
+export const PROOF_REF_RE = /^[\x21-\x7e]{1,256}$/;
+/** Largest epoch number an attestation may name. */
+export const MAX_EPOCH = 1_000_000_000_000;
 /** Largest work weight in basis points (100×). */
 export const MAX_WORK_WEIGHT = 1_000_000;
 /** Largest jail length a governance validator_jail may set. */
@@ -80,6 +84,8 @@ function payloadJson(tx: UnsignedTx): Record<string, unknown> {
       return { validatorId: tx.payload.validatorId, jailBlocks: tx.payload.jailBlocks };
     case 'validator_unjail':
       return { validatorId: tx.payload.validatorId };
+    case 'product_attest':
+      return { validatorId: tx.payload.validatorId, epoch: tx.payload.epoch, score: tx.payload.score, proofRef: tx.payload.proofRef };
   }
 }
 
@@ -250,6 +256,15 @@ function decodePayload(kind: TxKind, base: TxBaseFields, payload: Record<string,
     case 'validator_unjail': {
       onlyFields(payload, kind, ['validatorId']);
       return { ...base, kind, payload: { validatorId: validatorIdField(payload) } };
+    }
+    case 'product_attest': {
+      onlyFields(payload, kind, ['validatorId', 'epoch', 'score', 'proofRef']);
+      const validatorId = validatorIdField(payload);
+      const epoch = intField(payload, 'epoch', 0, MAX_EPOCH, 'an epoch number');
+      // Out of range is refused, never clamped.
+      const score = intField(payload, 'score', 0, MAX_WORK_WEIGHT, 'basis points of neutral work');
+      if (typeof payload.proofRef !== 'string' || !PROOF_REF_RE.test(payload.proofRef)) invalid('payload.proofRef must be 1 to 256 printable ASCII characters (a hash or a URI)');
+      return { ...base, kind, payload: { validatorId, epoch, score, proofRef: payload.proofRef } };
     }
     default:
       return invalid(`tx kind "${kind}" is not supported by this node version`, ErrorCode.UNSUPPORTED_TX_KIND);

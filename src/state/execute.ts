@@ -4,6 +4,7 @@ import type { Account, Address, ChainParams, Commit, DecodedTx, Evidence, TxResu
 import { epochOf, epochRecordForHeight, isEpochBoundary, readEpoch, selectEpochValidators } from './epochs.js';
 import { applyEvidence, checkEvidence } from './evidence.js';
 import { Overlay } from './overlay.js';
+import * as product from './product.js';
 import * as staking from './staking.js';
 import type { StateChanges, StateReader } from './worldState.js';
 
@@ -220,6 +221,8 @@ export class BlockExecution {
         applyEvidence(o, this.ctx, p.evidence);
         return null;
       }
+      case 'product_attest':
+        return product.attest(o, this.ctx, tx.from, tx.payload);
     }
   }
 
@@ -229,6 +232,7 @@ export class BlockExecution {
     this.phase = 'ended';
     const h = this.ctx.height;
     staking.releaseUnbonding(this.overlay, h);
+    product.expireAttestations(this.overlay, h);
     if (isEpochBoundary(h, this.ctx.params)) this.writeNextEpoch(h);
   }
 

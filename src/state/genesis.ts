@@ -1,11 +1,12 @@
 import { canonicalJson } from '../codec/canonical.js';
-import { VALIDATOR_INDEX_KEY, accountKey, epochKey, validatorKey, type StateValue } from '../codec/state.js';
+import { ORACLE_SET_KEY, PRODUCT_PARAMS_KEY, VALIDATOR_INDEX_KEY, accountKey, epochKey, validatorKey, type StateValue } from '../codec/state.js';
 import { isAddress, parseAmount } from '../codec/tx.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { devAccount, devValidator, moduleAddress } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
 import { newValidator } from './staking.js';
-import type { ChainParams, EpochRecord, Genesis, GenesisAccount, GenesisValidator, Validator, ValidatorIndex } from '../types/index.js';
+import type { ChainParams, EpochRecord, Genesis, GenesisAccount, GenesisValidator, OracleEntry, ProductGenesis, ProductParams, Validator, ValidatorIndex } from '../types/index.js';
+import { DEFAULT_PRODUCT_PARAMS } from './product.js';
 import { selectEpochValidators } from './epochs.js';
 
 export const DEVNET_CHAIN_ID = 'fastpos-devnet';
@@ -67,6 +68,10 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
       workWeight: v.workWeight,
       ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress }),
     })),
+    // Written only when the genesis has one: the hash of a genesis without it stays what it was.
+    ...(g.product === undefined
+      ? {}
+      : { product: { oracles: g.product.oracles.map((x) => ({ address: x.address, stake: x.stake.toString() })), params: { ...g.product.params } } }),
   };
 }
 
@@ -102,8 +107,8 @@ function amount(v: unknown, where: string): bigint {
 /** Parses and checks a genesis document, naming the first field that is wrong. */
 export function decodeGenesis(j: unknown): Genesis {
   if (!isObj(j)) bad('genesis must be a JSON object');
-  only(j, 'genesis', ['chainId', 'genesisTime', 'treasury', 'params', 'accounts', 'validators']);
-  const { chainId, genesisTime, treasury, params, accounts, validators } = j;
+  only(j, 'genesis', ['chainId', 'genesisTime', 'treasury', 'params', 'accounts', 'validators', 'product']);
+  const { chainId, genesisTime, treasury, params, accounts, validators, product } = j;
   if (typeof chainId !== 'string' || !/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) bad('chainId must be 1-64 characters of [a-zA-Z0-9._-]');
   if (!isUint(genesisTime)) bad('genesisTime must be Unix milliseconds');
   if (treasury !== undefined && !isAddress(treasury)) bad('treasury must be an address (40 lowercase hex)');
@@ -168,7 +173,53 @@ export function decodeGenesis(j: unknown): Genesis {
     if (v.rewardAddress !== undefined && !isAddress(v.rewardAddress)) bad(`validators[${i}].rewardAddress must be 40 lowercase hex`);
     return { pubKey: v.pubKey, stake, workWeight, ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress as string }) };
   });
-  return { chainId, genesisTime, treasury: (treasury as string | undefined) ?? TREASURY_ADDRESS, params: parsedParams, accounts: parsedAccounts, validators: parsedValidators };
+  const parsedProduct = product === undefined ? undefined : decodeProductGenesis(product);
+  return {
+    chainId,
+    genesisTime,
+    treasury: (treasury as string | undefined) ?? TREASURY_ADDRESS,
+    params: parsedParams,
+    accounts: parsedAccounts,
+    validators: parsedValidators,
+    ...(parsedProduct === undefined ? {} : { product: parsedProduct }),
+  };
+}
+
+/** Limits of the product layer's parameters: name → [min, max]. */
+const PRODUCT_PARAM_LIMITS: Record<keyof ProductParams, readonly [number, number]> = {
+  quorumBps: [5_000, 9_999],
+  attestationTtlBlocks: [1, 1_000_000_000],
+  workWeightSmoothingBps: [0, 10_000],
+};
+
+/** The `product` section: the oracle set (addresses once each, positive stake) and the rules (absent ones take the defaults). */
+function decodeProductGenesis(j: unknown): ProductGenesis {
+  if (!isObj(j)) bad('product must be an object');
+  only(j, 'product', ['oracles', 'params']);
+  if (j.oracles !== undefined && !Array.isArray(j.oracles)) bad('product.oracles must be an array');
+  const seen = new Set<string>();
+  const oracles = ((j.oracles as unknown[] | undefined) ?? []).map((x, i): OracleEntry => {
+    if (!isObj(x)) bad(`product.oracles[${i}] must be an object`);
+    only(x, `product.oracles[${i}]`, ['address', 'stake']);
+    if (!isAddress(x.address)) bad(`product.oracles[${i}].address must be 40 lowercase hex`);
+    if (seen.has(x.address)) bad(`product.oracles[${i}].address ${x.address} appears twice`);
+    seen.add(x.address);
+    const stake = amount(x.stake, `product.oracles[${i}].stake`);
+    if (stake === 0n) bad(`product.oracles[${i}].stake must be positive`);
+    return { address: x.address, stake };
+  });
+  if (j.params !== undefined && !isObj(j.params)) bad('product.params must be an object');
+  const p: Record<string, unknown> = isObj(j.params) ? j.params : {};
+  only(p, 'product.params', Object.keys(DEFAULT_PRODUCT_PARAMS));
+  const params = { ...DEFAULT_PRODUCT_PARAMS } as Record<keyof ProductParams, number>;
+  for (const k of Object.keys(PRODUCT_PARAM_LIMITS) as (keyof ProductParams)[]) {
+    if (p[k] === undefined) continue;
+    const [min, max] = PRODUCT_PARAM_LIMITS[k];
+    const v = p[k];
+    if (!isUint(v) || v < min || v > max) bad(`product.params.${k} must be an integer from ${min} to ${max}`);
+    params[k] = v;
+  }
+  return { oracles: [...oracles].sort((a, b) => (a.address < b.address ? -1 : 1)), params };
 }
 
 function governanceList(v: unknown): string[] {
@@ -196,6 +247,10 @@ export function genesisEntries(g: Genesis): [string, StateValue][] {
   out.push([VALIDATOR_INDEX_KEY, index]);
   const epoch0: EpochRecord = { epoch: 0, startHeight: 1, validators: selectEpochValidators(validators, g.params.maxValidators) };
   out.push([epochKey(0), epoch0]);
+  if (g.product !== undefined) {
+    out.push([ORACLE_SET_KEY, { version: 1, oracles: g.product.oracles }]);
+    out.push([PRODUCT_PARAMS_KEY, g.product.params]);
+  }
   return out;
 }
 

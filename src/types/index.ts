@@ -151,7 +151,22 @@ export interface UnjailTx extends TxBase {
 }
 
 /** A signed transaction in domain form (protocol §3), one variant per kind this version executes. */
-export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx;
+/** An oracle's attestation of a validator's work score for a completed epoch (product layer). */
+export interface ProductAttestPayload {
+  readonly validatorId: Address;
+  readonly epoch: number;
+  /** Work score in basis points of neutral work (10,000 = neutral), 0..1,000,000: the scale of workWeight. */
+  readonly score: number;
+  /** Where the proof of the work is: a hash or a URI (1..256 printable ASCII characters). */
+  readonly proofRef: string;
+}
+
+export interface ProductAttestTx extends TxBase {
+  readonly kind: 'product_attest';
+  readonly payload: ProductAttestPayload;
+}
+
+export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx | ProductAttestTx;
 
 /** A tx before it is signed. */
 export type UnsignedTx = Tx extends infer T ? (T extends Tx ? Omit<T, 'signature'> : never) : never;
@@ -395,4 +410,76 @@ export interface Genesis {
   readonly params: ChainParams;
   readonly accounts: readonly GenesisAccount[];
   readonly validators: readonly GenesisValidator[];
+  /** The product layer's oracle set and rules; absent: no oracles, default rules. */
+  readonly product?: ProductGenesis;
+}
+
+// ---------------------------------------------------------------- product layer
+
+/** An oracle of the product layer and its voting stake. */
+export interface OracleEntry {
+  readonly address: Address;
+  readonly stake: bigint;
+}
+
+/** The oracle set; `version` changes with every change of the set (attestations name the set they count in). */
+export interface OracleSet {
+  readonly version: number;
+  /** Sorted by address. */
+  readonly oracles: readonly OracleEntry[];
+}
+
+export interface ProductParams {
+  /** An attestation finalizes once its oracles hold more than quorumBps / 10,000 of the set's stake. */
+  readonly quorumBps: number;
+  /** Blocks a pending attestation waits for its quorum before it is dropped. */
+  readonly attestationTtlBlocks: number;
+  /** Weight of a new score in a validator's workWeight: w' = round((α·score + (10,000 − α)·w) / 10,000). */
+  readonly workWeightSmoothingBps: number;
+}
+
+export interface ProductGenesis {
+  readonly oracles: readonly OracleEntry[];
+  readonly params: ProductParams;
+}
+
+/** One oracle's report in a pending attestation. */
+export interface OracleReport {
+  readonly oracle: Address;
+  readonly score: number;
+  readonly proofRef: string;
+  readonly height: number;
+}
+
+/** Reports for (validator, epoch) that have not reached the quorum yet. */
+export interface PendingAttestation {
+  readonly validatorId: Address;
+  readonly epoch: number;
+  readonly oracleSetVersion: number;
+  readonly createdHeight: number;
+  readonly expiresAt: number;
+  /** Sorted by oracle address. */
+  readonly reports: readonly OracleReport[];
+}
+
+/** Pending attestations dropped at the end of a height (`pexp/<height>`). */
+export interface AttestationExpiryBucket {
+  readonly attestations: readonly { readonly validatorId: Address; readonly epoch: number }[];
+}
+
+export type ProductProofStatus = 'finalized' | 'invalidated';
+
+/** A finalized attestation: the validator's work score for an epoch. */
+export interface ProductProof {
+  readonly id: Hex;
+  readonly validatorId: Address;
+  readonly epoch: number;
+  readonly score: number;
+  readonly proofRef: string;
+  /** The oracles whose reports finalized it, sorted. */
+  readonly oracles: readonly Address[];
+  readonly status: ProductProofStatus;
+  readonly finalizedHeight: number;
+  readonly workWeightBefore: number;
+  readonly workWeightAfter: number;
 }

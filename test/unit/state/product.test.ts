@@ -1,0 +1,215 @@
+/**
+ * The product layer's attestation rules on the real state machine, with real
+ * signed txs: who may attest, quorum arithmetic at and around the threshold,
+ * the stake-weighted median, workWeight smoothing (rounding, bounds), expiry
+ * of pending attestations and a change of the oracle set.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ORACLE_SET_KEY, attestationExpiryKey, pendingAttestationKey, productProofKey } from '../../../src/codec/state.js';
+import { decodeTx, encodeTx } from '../../../src/codec/tx.js';
+import { devAccount, type DevKey } from '../../../src/crypto/keys.js';
+import { decodeGenesis, encodeGenesis, genesisEntries, genesisHash } from '../../../src/state/genesis.js';
+import { DEFAULT_PRODUCT_PARAMS, passesQuorum, proofId, smoothWorkWeight, weightedMedian } from '../../../src/state/product.js';
+import type { Genesis, OracleSet, PendingAttestation, ProductParams, ProductProof } from '../../../src/types/index.js';
+import { Chain, VALS, signTx, spec, testGenesis } from './stakingHarness.js';
+
+/** Oracles: dev accounts 20.. (funded below). */
+const ORACLES = [20, 21, 22, 23].map((i) => devAccount(i));
+
+function productGenesis(stakes: bigint[], params: Partial<ProductParams> = {}): Genesis {
+  const g = testGenesis();
+  return {
+    ...g,
+    accounts: [...g.accounts, ...ORACLES.map((o) => ({ address: o.address, balance: 1_000_000n }))],
+    product: { oracles: stakes.map((stake, i) => ({ address: ORACLES[i]!.address, stake })), params: { ...DEFAULT_PRODUCT_PARAMS, ...params } },
+  };
+}
+
+const V0 = VALS[0]!.address;
+
+function attest(oracle: DevKey, epoch: number, score: number, proofRef = 'ipfs://proof-a', validatorId = V0) {
+  return spec(oracle, 'product_attest', { validatorId, epoch, score, proofRef });
+}
+
+function proof(c: Chain, validatorId: string, epoch: number): ProductProof | undefined {
+  return c.ws.get(productProofKey(proofId(validatorId, epoch))) as ProductProof | undefined;
+}
+
+function pending(c: Chain, validatorId: string, epoch: number): PendingAttestation | undefined {
+  return c.ws.get(pendingAttestationKey(validatorId, epoch)) as PendingAttestation | undefined;
+}
+
+/** A chain in epoch 1 (epochs of 5 blocks), so that epoch 0 can be attested. */
+function chainIn1(g: Genesis): Chain {
+  const c = new Chain(g);
+  c.advanceTo(5);
+  return c;
+}
+
+describe('product_attest: who may attest, and for what', () => {
+  it('error: a sender outside the oracle set fails FORBIDDEN; an unknown validator NOT_FOUND; the running epoch EPOCH_NOT_ENDED', () => {
+    const c = chainIn1(productGenesis([10n, 10n, 10n]));
+    const [notOracle, unknown, running] = c.block([
+      attest(devAccount(5), 0, 10_000),
+      attest(ORACLES[0]!, 0, 10_000, 'x', 'ab'.repeat(20)),
+      attest(ORACLES[0]!, 1, 10_000),
+    ]);
+    assert.deepEqual([notOracle, unknown, running].map((r) => r!.error), ['FORBIDDEN', 'NOT_FOUND', 'EPOCH_NOT_ENDED']);
+    assert.equal(pending(c, V0, 0), undefined);
+  });
+
+  it('error: the same oracle twice is ALREADY_ATTESTED; after finalization PROOF_EXISTS', () => {
+    const c = chainIn1(productGenesis([10n, 10n, 10n]));
+    const [first, again] = c.block([attest(ORACLES[0]!, 0, 12_000), attest(ORACLES[0]!, 0, 12_000)]);
+    assert.equal(first!.success, true);
+    assert.equal(again!.error, 'ALREADY_ATTESTED');
+    c.block([attest(ORACLES[1]!, 0, 12_000), attest(ORACLES[2]!, 0, 12_000)]);
+    assert.ok(proof(c, V0, 0) !== undefined);
+    const [late] = c.block([attest(ORACLES[0]!, 0, 1)]);
+    assert.equal(late!.error, 'PROOF_EXISTS');
+  });
+
+  it('error: a score out of range or a bad proofRef is refused at decoding (never clamped)', () => {
+    const good = encodeTx(signTx(attest(ORACLES[0]!, 0, 10_000), 0).tx) as any;
+    assert.throws(() => decodeTx({ ...good, payload: { ...good.payload, score: 1_000_001 } }), /score must be an integer from 0 to 1000000/);
+    assert.throws(() => decodeTx({ ...good, payload: { ...good.payload, score: -1 } }), /score/);
+    assert.throws(() => decodeTx({ ...good, payload: { ...good.payload, proofRef: '' } }), /proofRef/);
+    assert.throws(() => decodeTx({ ...good, payload: { ...good.payload, proofRef: 'has space' } }), /proofRef/);
+    assert.throws(() => decodeTx({ ...good, payload: { ...good.payload, proofRef: 'x'.repeat(257) } }), /proofRef/);
+    assert.throws(() => decodeTx({ ...good, payload: { ...good.payload, extra: 1 } }), /unknown product_attest payload field/);
+  });
+});
+
+describe('product_attest: the quorum', () => {
+  it('behavior: with three equal oracles two are not enough (2/3 is not more than 6667 bps); the third finalizes', () => {
+    const c = chainIn1(productGenesis([10n, 10n, 10n]));
+    c.block([attest(ORACLES[0]!, 0, 20_000), attest(ORACLES[1]!, 0, 20_000)]);
+    assert.equal(proof(c, V0, 0), undefined);
+    assert.equal(pending(c, V0, 0)?.reports.length, 2);
+    c.block([attest(ORACLES[2]!, 0, 20_000)]);
+    const p = proof(c, V0, 0)!;
+    assert.equal(p.status, 'finalized');
+    assert.deepEqual(p.oracles, [...ORACLES.slice(0, 3).map((o) => o.address)].sort());
+    assert.equal(p.score, 20_000);
+    assert.equal(p.finalizedHeight, 7);
+    assert.equal(pending(c, V0, 0), undefined, 'the pending attestation is gone');
+  });
+
+  it('property: passesQuorum is exactly reported × 10000 > total × quorumBps', () => {
+    assert.equal(passesQuorum(6667n, 10_000n, 6667), false, 'at the threshold: not more than it');
+    assert.equal(passesQuorum(6668n, 10_000n, 6667), true);
+    assert.equal(passesQuorum(2n, 3n, 6667), false);
+    assert.equal(passesQuorum(0n, 0n, 5000), false, 'an empty set never finalizes');
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10n ** 30n }), fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 5000, max: 9999 }), (total, r, q) => {
+        const reported = r > total ? total : r;
+        return passesQuorum(reported, total, q) === reported * 10_000n > total * BigInt(q);
+      }),
+    );
+  });
+
+  it('behavior: stakes decide, not heads: one oracle with more than 2/3 of the stake finalizes alone', () => {
+    const c = chainIn1(productGenesis([70n, 10n, 10n, 10n]));
+    c.block([attest(ORACLES[0]!, 0, 15_000)]);
+    assert.equal(proof(c, V0, 0)?.score, 15_000);
+  });
+});
+
+describe('product_attest: score and workWeight', () => {
+  it('behavior: different scores finalize at the stake-weighted median; its proofRef is the best-staked one of that score', () => {
+    const reports = [
+      { oracle: 'a'.repeat(40), score: 100, proofRef: 'r1', height: 1 },
+      { oracle: 'b'.repeat(40), score: 300, proofRef: 'r3', height: 1 },
+      { oracle: 'c'.repeat(40), score: 200, proofRef: 'r2', height: 1 },
+      { oracle: 'd'.repeat(40), score: 200, proofRef: 'r2b', height: 1 },
+    ];
+    const stakes: Record<string, bigint> = { ['a'.repeat(40)]: 10n, ['b'.repeat(40)]: 10n, ['c'.repeat(40)]: 5n, ['d'.repeat(40)]: 6n };
+    assert.deepEqual(weightedMedian(reports, (o) => stakes[o]!), { score: 200, proofRef: 'r2b' });
+    // A heavy outlier moves the median only as far as its stake allows.
+    stakes['b'.repeat(40)] = 100n;
+    assert.deepEqual(weightedMedian(reports, (o) => stakes[o]!), { score: 300, proofRef: 'r3' });
+  });
+
+  it('behavior: workWeight moves toward the score by workWeightSmoothingBps, rounded to nearest; the next epoch uses it', () => {
+    const c = chainIn1(productGenesis([10n, 10n, 10n], { workWeightSmoothingBps: 2500 }));
+    c.block(ORACLES.slice(0, 3).map((o) => attest(o, 0, 20_001)));
+    // (2500 × 20001 + 7500 × 10000 + 5000) / 10000 = 12500.25 → 12500
+    assert.equal(c.validator(V0).workWeight, 12_500);
+    const p = proof(c, V0, 0)!;
+    assert.deepEqual([p.workWeightBefore, p.workWeightAfter], [10_000, 12_500]);
+    assert.equal(smoothWorkWeight(10_000, 10_003, 5000), 10_002, '10001.5 rounds up');
+    assert.equal(smoothWorkWeight(10_000, 0, 10_000), 0);
+    assert.equal(smoothWorkWeight(10_000, 1_000_000, 0), 10_000);
+  });
+
+  it('property: smoothing stays between the old weight and the score and converges to a constant score', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 10_000 }), (w, score, a) => {
+        const next = smoothWorkWeight(w, score, a);
+        if (next < Math.min(w, score) || next > Math.max(w, score)) return false;
+        let x = w;
+        for (let i = 0; i < 200_000 && x !== score; i++) {
+          const y = smoothWorkWeight(x, score, a);
+          if (y === x) break;
+          x = y;
+        }
+        // Rounding to nearest stops within half a step of the score, never drifting away.
+        return Math.abs(x - score) <= Math.ceil(10_000 / a);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('product_attest: expiry and oracle-set changes', () => {
+  it('behavior: a pending attestation is dropped attestationTtlBlocks after its first report, then may start again', () => {
+    const c = chainIn1(productGenesis([10n, 10n, 10n], { attestationTtlBlocks: 3 }));
+    c.block([attest(ORACLES[0]!, 0, 11_000)]); // height 6: expires at the end of height 9
+    const p = pending(c, V0, 0)!;
+    assert.deepEqual([p.createdHeight, p.expiresAt], [6, 9]);
+    assert.ok(c.ws.get(attestationExpiryKey(9)) !== undefined);
+    c.advanceTo(8);
+    c.block([attest(ORACLES[1]!, 0, 11_000)]); // height 9: two reports, still short
+    assert.equal(pending(c, V0, 0), undefined, 'dropped at the end of height 9');
+    assert.equal(c.ws.get(attestationExpiryKey(9)), undefined, 'and its bucket');
+    const [again] = c.block([attest(ORACLES[0]!, 0, 11_000)]);
+    assert.equal(again!.success, true);
+    assert.deepEqual(pending(c, V0, 0)!.reports.map((r) => r.oracle), [ORACLES[0]!.address]);
+  });
+
+  it('behavior: reports count only in the oracle set they were made in: a new set version starts the attestation over', () => {
+    const c = chainIn1(productGenesis([10n, 10n, 10n]));
+    c.block([attest(ORACLES[0]!, 0, 11_000), attest(ORACLES[1]!, 0, 11_000)]);
+    const set = c.ws.get(ORACLE_SET_KEY) as OracleSet;
+    c.ws.apply(c.ws.diff(new Map([[ORACLE_SET_KEY, { version: set.version + 1, oracles: set.oracles }]])));
+    c.block([attest(ORACLES[2]!, 0, 11_000)]);
+    assert.equal(proof(c, V0, 0), undefined, 'two old reports and one new are not a quorum of the new set');
+    assert.deepEqual(pending(c, V0, 0)!.reports.map((r) => r.oracle), [ORACLES[2]!.address]);
+  });
+});
+
+describe('product genesis', () => {
+  it('default: a genesis without a product section keeps its hash; one with it round-trips and seeds the oracle set', () => {
+    const plain = testGenesis();
+    assert.equal(genesisHash(decodeGenesis(encodeGenesis(plain))), genesisHash(plain));
+    assert.equal('product' in encodeGenesis(plain), false);
+    const g = productGenesis([10n, 20n]);
+    const back = decodeGenesis(JSON.parse(JSON.stringify(encodeGenesis(g))));
+    assert.deepEqual(back.product, { oracles: [...g.product!.oracles].sort((a, b) => (a.address < b.address ? -1 : 1)), params: g.product!.params });
+    const set = new Map(genesisEntries(g)).get(ORACLE_SET_KEY) as OracleSet;
+    assert.equal(set.version, 1);
+    assert.equal(set.oracles.length, 2);
+  });
+
+  it('error: bad product sections name the field', () => {
+    const base = encodeGenesis(productGenesis([10n])) as any;
+    const bad = (product: unknown) => () => decodeGenesis({ ...base, product });
+    assert.throws(bad({ oracles: [{ address: 'x', stake: '1' }] }), /product.oracles\[0\].address/);
+    assert.throws(bad({ oracles: [{ address: 'ab'.repeat(20), stake: '0' }] }), /stake must be positive/);
+    assert.throws(bad({ oracles: [{ address: 'ab'.repeat(20), stake: '1' }, { address: 'ab'.repeat(20), stake: '1' }] }), /appears twice/);
+    assert.throws(bad({ params: { quorumBps: 4999 } }), /quorumBps must be an integer from 5000 to 9999/);
+    assert.throws(bad({ params: { nope: 1 } }), /nope/);
+  });
+});
