@@ -33,6 +33,12 @@ export function sendBlockRange(
   store: BlockJsonSource,
   range: { readonly from: number; readonly count: number },
   budget?: IpBudget,
+  /**
+   * When given, the answer is `{"items": [blocks…], …fields}` with the
+   * fields it returns for the number of blocks sent (which the byte bound
+   * or the budget may make fewer than asked); otherwise a plain array.
+   */
+  envelope?: (count: number) => Record<string, unknown>,
 ): FastifyReply {
   const end = range.from + range.count;
   let sent = 0;
@@ -54,10 +60,11 @@ export function sendBlockRange(
   }
   const first = range.count <= 0 ? [] : slice(range.from, room());
   let next = range.from + first.length;
+  const close = (): string => (envelope === undefined ? ']' : `],${JSON.stringify(envelope(next - range.from)).slice(1)}`);
   const stream = new Readable({
     read() {
       if (next >= end || first.length === 0) {
-        this.push(']');
+        this.push(close());
         this.push(null);
         return;
       }
@@ -67,8 +74,7 @@ export function sendBlockRange(
           // Out of bytes or budget: the answer ends with the blocks sent so far (ask again from the next height).
           const rows = maxChars < KIB ? [] : slice(next, maxChars);
           if (rows.length === 0) {
-            next = end;
-            this.push(']');
+            this.push(close());
             this.push(null);
             return;
           }
@@ -80,6 +86,6 @@ export function sendBlockRange(
       });
     },
   });
-  stream.push('[' + first.join(','));
+  stream.push((envelope === undefined ? '[' : '{"items":[') + first.join(','));
   return reply.type('application/json; charset=utf-8').send(stream);
 }

@@ -3,7 +3,7 @@
  * strictly (no type coercion, no unknown fields); query strings and path
  * parameters are coerced to their declared types.
  */
-import { MAX_JAIL_BLOCKS } from '../codec/tx.js';
+import { EXECUTABLE_KINDS, MAX_JAIL_BLOCKS } from '../codec/tx.js';
 
 const HEX40 = '^[0-9a-f]{40}$';
 const HEX64 = '^[0-9a-f]{64}$';
@@ -31,10 +31,31 @@ export const txBody = {
   },
 } as const;
 
+/** Paging of every list (docs/api.md, "Pagination"). */
 const page = {
   offset: { type: 'integer', minimum: 0, maximum: 1_000_000_000, default: 0 },
   limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 100 },
   withMeta: { type: 'boolean', default: false },
+} as const;
+
+/** Unix milliseconds. */
+const TIME_MS = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+
+/**
+ * Filters both tx lists take (their meaning: mempool/txFilter.ts). `kind` is
+ * one of the kinds this node executes; fees are amount strings; times are
+ * inclusive bounds in Unix ms (pending: admission time; finalized: the
+ * block's timestamp).
+ */
+const txFilters = {
+  from: { type: 'string', pattern: HEX40 },
+  to: { type: 'string', pattern: HEX40 },
+  kind: { type: 'string', enum: [...EXECUTABLE_KINDS] },
+  validatorId: { type: 'string', pattern: HEX40 },
+  minFee: { type: 'string', pattern: AMOUNT },
+  maxFee: { type: 'string', pattern: AMOUNT },
+  fromTime: TIME_MS,
+  toTime: TIME_MS,
 } as const;
 
 export const txSubmitQuery = {
@@ -53,17 +74,19 @@ export const txGetQuery = {
 export const txPendingQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { from: { type: 'string', pattern: HEX40 }, ...page },
+  properties: {
+    ...txFilters,
+    order: { type: 'string', enum: ['asc', 'desc'], default: 'asc' },
+    ...page,
+  },
 } as const;
 
 export const txFinalizedQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    from: { type: 'string', pattern: HEX40 },
-    to: { type: 'string', pattern: HEX40 },
+    ...txFilters,
     address: { type: 'string', pattern: HEX40 },
-    kind: { type: 'string', maxLength: 64 },
     success: { type: 'boolean' },
     fromHeight: { type: 'integer', minimum: 0 },
     toHeight: { type: 'integer', minimum: 0 },
@@ -96,6 +119,7 @@ export const blocksQuery = {
   properties: {
     from: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: 1 },
     limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+    withMeta: page.withMeta,
   },
 } as const;
 
@@ -193,11 +217,24 @@ const amountOut = { type: 'string' } as const;
 const idOut = { type: 'string' } as const;
 const uintOut = { type: 'integer' } as const;
 
+/**
+ * `GET /validators`: a page of the list (no defaults here: the route tells
+ * paging given with `epoch`, which it refuses, from paging left out), or
+ * `epoch` for one epoch's set.
+ */
 export const validatorsQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { epoch: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+  properties: {
+    epoch: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    offset: { type: 'integer', minimum: 0, maximum: 1_000_000_000 },
+    limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE },
+    withMeta: { type: 'boolean' },
+  },
 } as const;
+
+/** Default page size of `GET /validators`: every validator of any chain up to MAX_PAGE of them, as before it had pages. */
+export const VALIDATORS_DEFAULT_LIMIT = MAX_PAGE;
 
 export const delegationsQuery = {
   type: 'object',
@@ -362,4 +399,19 @@ export const evidenceAcceptedResponse = {
   type: 'object',
   required: ['status', 'evidenceId'],
   properties: { status: { type: 'string' }, evidenceId: idOut },
+} as const;
+
+// ---------------------------------------------------------------- product layer
+
+export const proofIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: HEX64 } },
+} as const;
+
+export const proofLookupQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['validatorId', 'epoch'],
+  properties: { validatorId: { type: 'string', pattern: HEX40 }, epoch: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } },
 } as const;

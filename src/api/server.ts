@@ -17,15 +17,18 @@ import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { sendBlockRange } from './blockRange.js';
 import type { IpBudget } from './ipBudget.js';
+import { envelopeFields, listAnswer, present } from './lists.js';
 import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
+import { registerProductRoutes } from './productRoutes.js';
 import { registerStakingRoutes } from './stakingRoutes.js';
-import { strictNumbers } from './strictNumbers.js';
+import { strictNumbers, type Validator } from './strictNumbers.js';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { encodeTx, txSignBytes } from '../codec/tx.js';
 import { createSigner } from '../crypto/ed25519.js';
 import { devAccount } from '../crypto/keys.js';
 import { ErrorCode, FastposError, isFastposError } from '../errors.js';
+import type { TxFilter } from '../mempool/txFilter.js';
 import type { FastposNode } from '../node/node.js';
 import type { TransferTx } from '../types/index.js';
 import { ERROR_STATUS } from './errorStatus.js';
@@ -208,6 +211,59 @@ function headersTimeout(opts: ApiOptions): number {
   return h === 0 ? opts.requestTimeoutMs : Math.min(h, opts.requestTimeoutMs);
 }
 
+/** The filters both tx lists take, as their query schema gives them (fees as decimal strings). */
+interface TxListQuery {
+  from?: string;
+  to?: string;
+  kind?: string;
+  validatorId?: string;
+  minFee?: string;
+  maxFee?: string;
+  fromTime?: number;
+  toTime?: number;
+}
+
+/** The tx filters and time window of a list query, as the pool and the store take them. */
+function txFilterOf(q: TxListQuery): TxFilter & { fromTime?: number; toTime?: number } {
+  return present({
+    from: q.from,
+    to: q.to,
+    kind: q.kind,
+    validatorId: q.validatorId,
+    minFee: q.minFee === undefined ? undefined : BigInt(q.minFee),
+    maxFee: q.maxFee === undefined ? undefined : BigInt(q.maxFee),
+    fromTime: q.fromTime,
+    toTime: q.toTime,
+  });
+}
+
+/**
+ * Query-string errors that say what is wrong. Ajv's `additionalProperties`
+ * error says only that there is an unknown parameter (`querystring must NOT
+ * have additional properties`); this names it and what the route takes
+ * (`querystring/bogus is not a parameter of this route (it takes from, to,
+ * …)`). An `enum` error also lists the values allowed.
+ */
+function namingUnknownParameters(validate: Validator, schema: unknown): Validator {
+  const known = Object.keys((schema as { properties?: Record<string, unknown> }).properties ?? {});
+  const takes = known.length === 0 ? 'it takes none' : `it takes ${known.join(', ')}`;
+  const check: Validator = (data: unknown): boolean => {
+    const ok = validate(data);
+    check.errors = validate.errors ?? null;
+    const e = check.errors?.[0];
+    if (!ok && e !== undefined && e.keyword === 'additionalProperties') {
+      const name = String((e.params as { additionalProperty?: unknown }).additionalProperty);
+      check.errors = [{ ...e, instancePath: `${e.instancePath}/${name}`, message: `is not a parameter of this route (${takes})` }];
+    } else if (!ok && e !== undefined && e.keyword === 'enum') {
+      const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+      check.errors = [{ ...e, message: `must be one of ${allowed.map(String).join(', ')}` }];
+    }
+    return ok;
+  };
+  check.errors = null;
+  return check;
+}
+
 export async function createApi(node: FastposNode, opts: ApiOptions): Promise<FastifyInstance> {
   const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false });
   const coercing = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false });
@@ -237,7 +293,11 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     clientErrorHandler: answerClientError,
   });
   // Bodies: no coercion. Query strings and path parameters: numbers in canonical decimal only, then coerced.
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : strictNumbers(coercing.compile(schema), schema)));
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart === 'body') return strict.compile(schema);
+    const validate = strictNumbers(coercing.compile(schema), schema);
+    return httpPart === 'querystring' ? namingUnknownParameters(validate, schema) : validate;
+  });
   limitConnections(app, opts.maxConnections, opts.maxConnectionsPerIp ?? opts.maxConnections, node.metrics.httpConnectionsOverLimit);
   // JSON only: any other content type is refused with 415.
   app.removeContentTypeParser('text/plain');
@@ -301,24 +361,29 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   });
 
   app.get('/tx/pending', { schema: { querystring: S.txPendingQuery } }, async (req) => {
-    const q = req.query as { from?: string; offset: number; limit: number; withMeta: boolean };
-    const { total, items } = node.mempool.pending({ ...(q.from === undefined ? {} : { from: q.from }), offset: q.offset, limit: q.limit });
+    const q = req.query as TxListQuery & { order: 'asc' | 'desc'; offset: number; limit: number; withMeta: boolean };
+    const { total, items } = node.mempool.pending({ ...txFilterOf(q), order: q.order, offset: q.offset, limit: q.limit });
     const list = items.map((d) => ({ id: d.id, status: 'pending', tx: encodeTx(d.tx) }));
-    return q.withMeta ? { items: list, meta: { total, offset: q.offset, limit: q.limit } } : list;
+    return listAnswer(list, { total, offset: q.offset, limit: q.limit }, { withMeta: q.withMeta, legacyMeta: true });
   });
 
   app.get('/tx/finalized', { schema: { querystring: S.txFinalizedQuery } }, async (req) => {
-    const q = req.query as {
-      from?: string; to?: string; address?: string; kind?: string; success?: boolean;
-      fromHeight?: number; toHeight?: number; order: 'asc' | 'desc'; offset: number; limit: number; withMeta: boolean;
+    const q = req.query as TxListQuery & {
+      address?: string; success?: boolean; fromHeight?: number; toHeight?: number;
+      order: 'asc' | 'desc'; offset: number; limit: number; withMeta: boolean;
     };
-    const { withMeta, ...query } = q;
-    const { total, items } = node.queryFinalized(query);
+    const { total, items } = node.queryFinalized({
+      ...txFilterOf(q),
+      ...present({ address: q.address, success: q.success, fromHeight: q.fromHeight, toHeight: q.toHeight }),
+      order: q.order,
+      offset: q.offset,
+      limit: q.limit,
+    });
     const list = items.map((r) => ({
       id: r.id, status: 'finalized', height: r.height, index: r.index, blockHash: r.blockHash,
       success: r.result.success, ...(r.result.error === undefined ? {} : { error: r.result.error }), tx: r.tx,
     }));
-    return withMeta ? { items: list, meta: { total, offset: q.offset, limit: q.limit } } : list;
+    return listAnswer(list, { total, offset: q.offset, limit: q.limit }, { withMeta: q.withMeta, legacyMeta: true });
   });
 
   // ------------------------------------------------------------------ chain reads
@@ -342,9 +407,12 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   });
 
   app.get('/blocks', { schema: { querystring: S.blocksQuery } }, async (req, reply) => {
-    const { from, limit } = req.query as { from: number; limit: number };
+    const { from, limit, withMeta } = req.query as { from: number; limit: number; withMeta: boolean };
+    const total = node.height;
     // Stored blocks are already wire JSON: served without decoding them, bounded in bytes, in slices.
-    return sendBlockRange(req, reply, node.store, { from, count: Math.min(limit, Math.max(0, node.height - from + 1)) }, opts.readBudget);
+    // The list is every block from height 1, so a page from height `from` starts at offset from - 1.
+    const envelope = withMeta ? (count: number) => envelopeFields({ total, offset: from - 1, limit }, count) : undefined;
+    return sendBlockRange(req, reply, node.store, { from, count: Math.min(limit, Math.max(0, total - from + 1)) }, opts.readBudget, envelope);
   });
 
   app.get('/status', { schema: { querystring: S.emptyQuery } }, async () => {
@@ -389,6 +457,8 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   if (opts.p2p !== undefined) await registerP2pRoutes(app, node, opts.p2p, requireAdmin);
   // Validators, delegations, epochs; admin evidence, slash, jail and the next epoch's dry run.
   await registerStakingRoutes(app, node, requireAdmin);
+  // The product layer: oracle set, proofs, pending attestations.
+  await registerProductRoutes(app, node);
 
   await app.register(async (admin) => {
     admin.addHook('onRequest', requireAdmin);

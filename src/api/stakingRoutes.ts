@@ -10,18 +10,23 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeEvidence, encodeEvidence, evidenceId } from '../codec/tx.js';
 import { ErrorCode } from '../errors.js';
 import type { FastposNode } from '../node/node.js';
+import { VALIDATOR_INDEX_KEY } from '../codec/state.js';
 import {
   currentEpochInfo,
   delegationsOf,
   epochSet,
   nextEpochPreview,
   pendingUnbondings,
+  setIndex,
   validatorDetail,
-  validatorSummaries,
+  validatorSummary,
   type PendingUnbonding,
+  type ValidatorSummaryJson,
 } from '../node/stakingView.js';
-import type { Evidence } from '../types/index.js';
+import { getValidator } from '../state/staking.js';
+import type { Evidence, ValidatorIndex } from '../types/index.js';
 import { ERROR_STATUS } from './errorStatus.js';
+import { listAnswer } from './lists.js';
 import * as S from './schemas.js';
 import { sendError } from './server.js';
 
@@ -49,8 +54,25 @@ export async function registerStakingRoutes(app: FastifyInstance, node: FastposN
   };
 
   app.get('/validators', { schema: { querystring: S.validatorsQuery } }, async (req, reply) => {
-    const { epoch } = req.query as { epoch?: number };
-    if (epoch === undefined) return validatorSummaries(node.state, node.validatorSet);
+    const q = req.query as { epoch?: number; offset?: number; limit?: number; withMeta?: boolean };
+    const { epoch } = q;
+    if (epoch === undefined) {
+      // A page of the validators sorted by id, read from the state's validator index: only the page's records are read.
+      const offset = q.offset ?? 0;
+      const limit = q.limit ?? S.VALIDATORS_DEFAULT_LIMIT;
+      const ids = [...((node.state.get(VALIDATOR_INDEX_KEY) as ValidatorIndex | undefined)?.ids ?? [])].sort();
+      const current = setIndex(node.validatorSet);
+      const items: ValidatorSummaryJson[] = [];
+      for (const id of ids.slice(offset, offset + limit)) {
+        const v = getValidator(node.state, id);
+        if (v !== undefined) items.push(validatorSummary(v, current));
+      }
+      return listAnswer(items, { total: ids.length, offset, limit }, { withMeta: q.withMeta ?? false });
+    }
+    const paging = (['offset', 'limit', 'withMeta'] as const).find((k) => q[k] !== undefined);
+    if (paging !== undefined) {
+      return sendError(reply, ErrorCode.INVALID_REQUEST, `querystring/${paging} cannot be combined with epoch: ?epoch=N answers that epoch's set, which is not paged`);
+    }
     const set = epochSet(node.state, epoch);
     if (set === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `no validator set is stored for epoch ${epoch} (current epoch is ${node.currentEpoch})`);
     return set;

@@ -266,13 +266,16 @@ describe('per-sender cap and replacement (mempoolMaxPerSender: 2), production pa
     assert.deepEqual(plain.json.map((x: any) => x.id), [t0.id, t1.id]);
     const withMeta = await get(n, `/tx/pending?from=${from}&withMeta=true`);
     assert.deepEqual(withMeta.json.meta, { total: 2, offset: 0, limit: 100 });
+    assert.deepEqual({ ...withMeta.json, items: undefined }, { items: undefined, total: 2, offset: 0, limit: 100, count: 2, hasMore: false, meta: withMeta.json.meta });
     assert.deepEqual(withMeta.json.items[0], { id: t0.id, status: 'pending', tx: encodeTx(t0.tx) });
     assert.deepEqual(withMeta.json.items.map((x: any) => x.tx.nonce), [0, 1]);
     const page = await get(n, `/tx/pending?from=${from}&withMeta=true&offset=1&limit=1`);
     assert.deepEqual(page.json.meta, { total: 2, offset: 1, limit: 1 });
+    assert.equal(page.json.count, 1);
+    assert.equal(page.json.hasMore, false);
     assert.deepEqual(page.json.items.map((x: any) => x.id), [t1.id]);
     const nobody = await get(n, `/tx/pending?from=${'e'.repeat(40)}&withMeta=true`);
-    assert.deepEqual(nobody.json, { items: [], meta: { total: 0, offset: 0, limit: 100 } });
+    assert.deepEqual(nobody.json, { items: [], total: 0, offset: 0, limit: 100, count: 0, hasMore: false, meta: { total: 0, offset: 0, limit: 100 } });
     assertError(await get(n, '/tx/pending?from=XYZ'), 400, 'INVALID_REQUEST');
   });
 

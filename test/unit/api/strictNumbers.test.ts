@@ -54,7 +54,9 @@ describe('numberFields', () => {
   it('default: finds the integer fields of the route schemas and whether they may be negative', () => {
     assert.deepEqual(numberFields(S.heightParams), [{ name: 'height', integer: true, negative: false }]);
     assert.deepEqual(numberFields(S.blocksQuery).map((f) => f.name), ['from', 'limit']);
-    assert.deepEqual(numberFields(S.txFinalizedQuery).map((f) => f.name).sort(), ['fromHeight', 'limit', 'offset', 'toHeight']);
+    assert.deepEqual(numberFields(S.txFinalizedQuery).map((f) => f.name).sort(), ['fromHeight', 'fromTime', 'limit', 'offset', 'toHeight', 'toTime']);
+    assert.deepEqual(numberFields(S.txPendingQuery).map((f) => f.name).sort(), ['fromTime', 'limit', 'offset', 'toTime']);
+    assert.deepEqual(numberFields(S.validatorsQuery).map((f) => f.name).sort(), ['epoch', 'limit', 'offset']);
     assert.deepEqual(numberFields(S.addressParams), []);
     assert.deepEqual(numberFields({ type: 'object', properties: { a: { type: 'integer' }, b: { type: ['number', 'null'], minimum: -3 }, c: { type: 'string' } } }), [
       { name: 'a', integer: true, negative: true },
@@ -86,11 +88,17 @@ describe('strict numbers on every route that reads a number from its path or que
     ['/blocks?limit=X', 'limit', '2'],
     ['/tx/pending?offset=X', 'offset', '0'],
     ['/tx/pending?limit=X', 'limit', '10'],
+    ['/tx/pending?fromTime=X', 'fromTime', '0'],
+    ['/tx/pending?toTime=X', 'toTime', '10'],
     ['/tx/finalized?fromHeight=X', 'fromHeight', '1'],
+    ['/tx/finalized?fromTime=X', 'fromTime', '0'],
+    ['/tx/finalized?toTime=X', 'toTime', '10'],
     ['/tx/finalized?toHeight=X', 'toHeight', '10'],
     ['/tx/finalized?offset=X', 'offset', '0'],
     ['/tx/finalized?limit=X', 'limit', '10'],
     ['/validators?epoch=X', 'epoch', '0'],
+    ['/validators?offset=X', 'offset', '0'],
+    ['/validators?limit=X', 'limit', '1'],
     ['/admin/evidence?limit=X', 'limit', '10'],
     ['/p2p/evidence?limit=X', 'limit', '10'],
     ['/sync/blocks?from=X', 'from', '1'],
