@@ -415,3 +415,10 @@ export const proofLookupQuery = {
   required: ['validatorId', 'epoch'],
   properties: { validatorId: { type: 'string', pattern: HEX40 }, epoch: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } },
 } as const;
+
+export const epochQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['epoch'],
+  properties: { epoch: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } },
+} as const;

@@ -18,6 +18,9 @@ import type {
   PendingAttestation,
   ProductParams,
   ProductProof,
+  EpochProofIndex,
+  EpochRewards,
+  RewardPayout,
 } from '../types/index.js';
 import { canonicalJson } from './canonical.js';
 
@@ -41,6 +44,8 @@ import { canonicalJson } from './canonical.js';
  * | `pattest/<validatorId>/<epoch>` | PendingAttestation: reports short of the quorum |
  * | `pexp/<height>` | AttestationExpiryBucket: pending attestations dropped at the end of that height |
  * | `pproof/<proofId>` | ProductProof: a finalized attestation |
+ * | `pepoch/<epoch>` | EpochProofIndex: the validators with a finalized proof of that epoch |
+ * | `preward/<epoch>` | EpochRewards: what the treasury paid for that epoch's proofs |
  */
 export const KEY_PREFIX = {
   account: 'acct/',
@@ -53,6 +58,8 @@ export const KEY_PREFIX = {
   pendingAttestation: 'pattest/',
   attestationExpiry: 'pexp/',
   productProof: 'pproof/',
+  epochProofs: 'pepoch/',
+  epochRewards: 'preward/',
 } as const;
 export const ORACLE_SET_KEY = 'product/oracles';
 export const PRODUCT_PARAMS_KEY = 'product/params';
@@ -71,7 +78,9 @@ export type StateValue =
   | ProductParams
   | PendingAttestation
   | AttestationExpiryBucket
-  | ProductProof;
+  | ProductProof
+  | EpochProofIndex
+  | EpochRewards;
 
 export const accountKey = (address: string): string => KEY_PREFIX.account + address;
 export const validatorKey = (id: string): string => KEY_PREFIX.validator + id;
@@ -83,6 +92,8 @@ export const doubleSignKey = (validatorId: string): string => KEY_PREFIX.doubleS
 export const pendingAttestationKey = (validatorId: string, epoch: number): string => `${KEY_PREFIX.pendingAttestation}${validatorId}/${epoch}`;
 export const attestationExpiryKey = (height: number): string => KEY_PREFIX.attestationExpiry + height;
 export const productProofKey = (proofId: string): string => KEY_PREFIX.productProof + proofId;
+export const epochProofsKey = (epoch: number): string => KEY_PREFIX.epochProofs + epoch;
+export const epochRewardsKey = (epoch: number): string => KEY_PREFIX.epochRewards + epoch;
 
 const entryJson = (e: ValidatorEntry) => ({ id: e.id, pubKey: e.pubKey, votingPower: e.votingPower.toString(), proposerWeight: e.proposerWeight.toString() });
 const slashJson = (s: SlashRecord) => ({ height: s.height, infractionHeight: s.infractionHeight, reason: s.reason, fractionBps: s.fractionBps, burned: s.burned.toString() });
@@ -137,7 +148,13 @@ export function encodeStateValue(key: string, value: StateValue): string {
   }
   if (key === PRODUCT_PARAMS_KEY) {
     const p = value as ProductParams;
-    return canonicalJson({ quorumBps: p.quorumBps, attestationTtlBlocks: p.attestationTtlBlocks, workWeightSmoothingBps: p.workWeightSmoothingBps });
+    return canonicalJson({
+      quorumBps: p.quorumBps,
+      attestationTtlBlocks: p.attestationTtlBlocks,
+      workWeightSmoothingBps: p.workWeightSmoothingBps,
+      rewardPerEpoch: p.rewardPerEpoch.toString(),
+      commissionBps: p.commissionBps,
+    });
   }
   if (key.startsWith(KEY_PREFIX.pendingAttestation)) {
     const a = value as PendingAttestation;
@@ -166,6 +183,25 @@ export function encodeStateValue(key: string, value: StateValue): string {
       finalizedHeight: p.finalizedHeight,
       workWeightBefore: p.workWeightBefore,
       workWeightAfter: p.workWeightAfter,
+    });
+  }
+  if (key.startsWith(KEY_PREFIX.epochProofs)) return canonicalJson({ validatorIds: [...(value as EpochProofIndex).validatorIds] });
+  if (key.startsWith(KEY_PREFIX.epochRewards)) {
+    const r = value as EpochRewards;
+    return canonicalJson({
+      epoch: r.epoch,
+      paidAt: r.paidAt,
+      pool: r.pool.toString(),
+      paid: r.paid.toString(),
+      remainder: r.remainder.toString(),
+      payouts: r.payouts.map((x) => ({
+        validatorId: x.validatorId,
+        score: x.score,
+        amount: x.amount.toString(),
+        commission: x.commission.toString(),
+        toOperator: x.toOperator.toString(),
+        toDelegators: x.toDelegators.toString(),
+      })),
     });
   }
   throw new TypeError(`unknown state key ${key}`);
@@ -323,8 +359,14 @@ export function decodeStateValue(key: string, json: string): StateValue {
     };
   }
   if (key === PRODUCT_PARAMS_KEY) {
-    const o = s.obj(j, 'product params', ['quorumBps', 'attestationTtlBlocks', 'workWeightSmoothingBps']);
-    return { quorumBps: s.uint(o.quorumBps, 'quorumBps'), attestationTtlBlocks: s.uint(o.attestationTtlBlocks, 'attestationTtlBlocks'), workWeightSmoothingBps: s.uint(o.workWeightSmoothingBps, 'workWeightSmoothingBps') };
+    const o = s.obj(j, 'product params', ['quorumBps', 'attestationTtlBlocks', 'workWeightSmoothingBps', 'rewardPerEpoch', 'commissionBps']);
+    return {
+      quorumBps: s.uint(o.quorumBps, 'quorumBps'),
+      attestationTtlBlocks: s.uint(o.attestationTtlBlocks, 'attestationTtlBlocks'),
+      workWeightSmoothingBps: s.uint(o.workWeightSmoothingBps, 'workWeightSmoothingBps'),
+      rewardPerEpoch: s.amount(o.rewardPerEpoch, 'rewardPerEpoch'),
+      commissionBps: s.uint(o.commissionBps, 'commissionBps'),
+    };
   }
   if (key.startsWith(KEY_PREFIX.pendingAttestation)) {
     const o = s.obj(j, 'pending attestation', ['validatorId', 'epoch', 'oracleSetVersion', 'createdHeight', 'expiresAt', 'reports']);
@@ -362,6 +404,31 @@ export function decodeStateValue(key: string, json: string): StateValue {
       finalizedHeight: s.uint(o.finalizedHeight, 'finalizedHeight'),
       workWeightBefore: s.uint(o.workWeightBefore, 'workWeightBefore'),
       workWeightAfter: s.uint(o.workWeightAfter, 'workWeightAfter'),
+    };
+  }
+  if (key.startsWith(KEY_PREFIX.epochProofs)) {
+    const o = s.obj(j, 'epoch proof index', ['validatorIds']);
+    return { validatorIds: s.array(o.validatorIds, 'validatorIds').map((x, i) => s.hex(x, `validatorIds[${i}]`, 40)) };
+  }
+  if (key.startsWith(KEY_PREFIX.epochRewards)) {
+    const o = s.obj(j, 'epoch rewards', ['epoch', 'paidAt', 'pool', 'paid', 'remainder', 'payouts']);
+    return {
+      epoch: s.uint(o.epoch, 'epoch'),
+      paidAt: s.uint(o.paidAt, 'paidAt'),
+      pool: s.amount(o.pool, 'pool'),
+      paid: s.amount(o.paid, 'paid'),
+      remainder: s.amount(o.remainder, 'remainder'),
+      payouts: s.array(o.payouts, 'payouts').map((x, i): RewardPayout => {
+        const r = s.obj(x, `payouts[${i}]`, ['validatorId', 'score', 'amount', 'commission', 'toOperator', 'toDelegators']);
+        return {
+          validatorId: s.hex(r.validatorId, `payouts[${i}].validatorId`, 40),
+          score: s.uint(r.score, `payouts[${i}].score`),
+          amount: s.amount(r.amount, `payouts[${i}].amount`),
+          commission: s.amount(r.commission, `payouts[${i}].commission`),
+          toOperator: s.amount(r.toOperator, `payouts[${i}].toOperator`),
+          toDelegators: s.amount(r.toDelegators, `payouts[${i}].toDelegators`),
+        };
+      }),
     };
   }
   throw new FastposError(ErrorCode.CORRUPT_DATA, `unknown state key ${key}`);

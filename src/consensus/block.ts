@@ -48,7 +48,7 @@ export interface SkippedTx {
 
 function contextFor(env: BlockEnv, proposer: string, height: number): BlockContext {
   const feeRecipient = env.params.feeRecipient === 'treasury' ? env.treasury : (env.validator(proposer)?.rewardAddress ?? proposer);
-  return { chainId: env.chainId, params: env.params, feeRecipient, height };
+  return { chainId: env.chainId, params: env.params, feeRecipient, height, treasury: env.treasury };
 }
 
 /**

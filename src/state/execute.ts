@@ -26,6 +26,8 @@ export interface TxContext {
 export interface BlockContext extends TxContext {
   /** Height of the block executed. */
   readonly height: number;
+  /** The treasury (pays product rewards at epoch transitions); none: no rewards are paid. */
+  readonly treasury?: Address;
 }
 
 /** The parts of a block that execution consumes, besides its header. */
@@ -233,7 +235,11 @@ export class BlockExecution {
     const h = this.ctx.height;
     staking.releaseUnbonding(this.overlay, h);
     product.expireAttestations(this.overlay, h);
-    if (isEpochBoundary(h, this.ctx.params)) this.writeNextEpoch(h);
+    if (isEpochBoundary(h, this.ctx.params)) {
+      // Rewards first: a delegation pool they grow counts in the next epoch's set.
+      if (this.ctx.treasury !== undefined) product.payEpochRewards(this.overlay, { height: h, params: this.ctx.params, treasury: this.ctx.treasury });
+      this.writeNextEpoch(h);
+    }
   }
 
   /**

@@ -71,7 +71,12 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
     // Written only when the genesis has one: the hash of a genesis without it stays what it was.
     ...(g.product === undefined
       ? {}
-      : { product: { oracles: g.product.oracles.map((x) => ({ address: x.address, stake: x.stake.toString() })), params: { ...g.product.params } } }),
+      : {
+          product: {
+            oracles: g.product.oracles.map((x) => ({ address: x.address, stake: x.stake.toString() })),
+            params: { ...g.product.params, rewardPerEpoch: g.product.params.rewardPerEpoch.toString() },
+          },
+        }),
   };
 }
 
@@ -185,11 +190,12 @@ export function decodeGenesis(j: unknown): Genesis {
   };
 }
 
-/** Limits of the product layer's parameters: name → [min, max]. */
-const PRODUCT_PARAM_LIMITS: Record<keyof ProductParams, readonly [number, number]> = {
+/** Limits of the product layer's integer parameters: name → [min, max]. */
+const PRODUCT_PARAM_LIMITS: Record<Exclude<keyof ProductParams, 'rewardPerEpoch'>, readonly [number, number]> = {
   quorumBps: [5_000, 9_999],
   attestationTtlBlocks: [1, 1_000_000_000],
   workWeightSmoothingBps: [0, 10_000],
+  commissionBps: [0, 10_000],
 };
 
 /** The `product` section: the oracle set (addresses once each, positive stake) and the rules (absent ones take the defaults). */
@@ -211,14 +217,15 @@ function decodeProductGenesis(j: unknown): ProductGenesis {
   if (j.params !== undefined && !isObj(j.params)) bad('product.params must be an object');
   const p: Record<string, unknown> = isObj(j.params) ? j.params : {};
   only(p, 'product.params', Object.keys(DEFAULT_PRODUCT_PARAMS));
-  const params = { ...DEFAULT_PRODUCT_PARAMS } as Record<keyof ProductParams, number>;
-  for (const k of Object.keys(PRODUCT_PARAM_LIMITS) as (keyof ProductParams)[]) {
-    if (p[k] === undefined) continue;
+  const ints = {} as Record<keyof typeof PRODUCT_PARAM_LIMITS, number>;
+  for (const k of Object.keys(PRODUCT_PARAM_LIMITS) as (keyof typeof PRODUCT_PARAM_LIMITS)[]) {
+    const v = p[k] ?? DEFAULT_PRODUCT_PARAMS[k];
     const [min, max] = PRODUCT_PARAM_LIMITS[k];
-    const v = p[k];
     if (!isUint(v) || v < min || v > max) bad(`product.params.${k} must be an integer from ${min} to ${max}`);
-    params[k] = v;
+    ints[k] = v;
   }
+  const rewardPerEpoch = p.rewardPerEpoch === undefined ? DEFAULT_PRODUCT_PARAMS.rewardPerEpoch : amount(p.rewardPerEpoch, 'product.params.rewardPerEpoch');
+  const params: ProductParams = { ...ints, rewardPerEpoch };
   return { oracles: [...oracles].sort((a, b) => (a.address < b.address ? -1 : 1)), params };
 }
 

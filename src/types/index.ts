@@ -436,6 +436,41 @@ export interface ProductParams {
   readonly attestationTtlBlocks: number;
   /** Weight of a new score in a validator's workWeight: w' = round((α·score + (10,000 − α)·w) / 10,000). */
   readonly workWeightSmoothingBps: number;
+  /** Paid by the treasury at each epoch transition (at most its balance) for the proofs of the epoch before; 0 = none. */
+  readonly rewardPerEpoch: bigint;
+  /** A validator's commission on its reward before the rest is shared with its delegators. */
+  readonly commissionBps: number;
+}
+
+/** The validators with a finalized proof of an epoch (`pepoch/<epoch>`), sorted. */
+export interface EpochProofIndex {
+  readonly validatorIds: readonly Address[];
+}
+
+/** What one validator received for an epoch's proof. */
+export interface RewardPayout {
+  readonly validatorId: Address;
+  readonly score: number;
+  /** Its share of the epoch's pool: floor(pool × score / total score). */
+  readonly amount: bigint;
+  /** floor(amount × commissionBps / 10,000), to the operator. */
+  readonly commission: bigint;
+  /** The self-stake part of the rest, to the operator. */
+  readonly toOperator: bigint;
+  /** The delegation pool's part of the rest, added to the pool (its shares are worth more). */
+  readonly toDelegators: bigint;
+}
+
+/** The rewards paid for an epoch (`preward/<epoch>`). */
+export interface EpochRewards {
+  readonly epoch: number;
+  readonly paidAt: number;
+  /** min(rewardPerEpoch, treasury balance) at the transition. */
+  readonly pool: bigint;
+  readonly paid: bigint;
+  /** pool − paid: the rounding remainder, left in the treasury. */
+  readonly remainder: bigint;
+  readonly payouts: readonly RewardPayout[];
 }
 
 export interface ProductGenesis {

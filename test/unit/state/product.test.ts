@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ORACLE_SET_KEY, attestationExpiryKey, pendingAttestationKey, productProofKey } from '../../../src/codec/state.js';
+import { ORACLE_SET_KEY, attestationExpiryKey, epochRewardsKey, pendingAttestationKey, productProofKey } from '../../../src/codec/state.js';
 import { decodeTx, encodeTx } from '../../../src/codec/tx.js';
 import { devAccount, type DevKey } from '../../../src/crypto/keys.js';
 import { decodeGenesis, encodeGenesis, genesisEntries, genesisHash } from '../../../src/state/genesis.js';
 import { DEFAULT_PRODUCT_PARAMS, passesQuorum, proofId, smoothWorkWeight, weightedMedian } from '../../../src/state/product.js';
-import type { Genesis, OracleSet, PendingAttestation, ProductParams, ProductProof } from '../../../src/types/index.js';
-import { Chain, VALS, signTx, spec, testGenesis } from './stakingHarness.js';
+import type { EpochRewards, Genesis, OracleSet, PendingAttestation, ProductParams, ProductProof } from '../../../src/types/index.js';
+import { Chain, GOV as GOVERNANCE, VALS, signTx, spec, supply, testGenesis } from './stakingHarness.js';
 
 /** Oracles: dev accounts 20.. (funded below). */
 const ORACLES = [20, 21, 22, 23].map((i) => devAccount(i));
@@ -211,5 +211,93 @@ describe('product genesis', () => {
     assert.throws(bad({ oracles: [{ address: 'ab'.repeat(20), stake: '1' }, { address: 'ab'.repeat(20), stake: '1' }] }), /appears twice/);
     assert.throws(bad({ params: { quorumBps: 4999 } }), /quorumBps must be an integer from 5000 to 9999/);
     assert.throws(bad({ params: { nope: 1 } }), /nope/);
+  });
+});
+
+describe('product rewards at epoch transitions', () => {
+  const TREASURY = 'de'.repeat(20);
+
+  /** The harness chain, whose blocks also name the treasury (so rewards are paid). */
+  class RewardChain extends Chain {
+    override ctx(height = this.height + 1) {
+      return { ...super.ctx(height), treasury: TREASURY };
+    }
+  }
+
+  function rewardGenesis(opts: { treasury: bigint; reward: bigint; commissionBps?: number; stakes?: bigint[] }): Genesis {
+    const g = productGenesis([10n, 10n, 10n], { rewardPerEpoch: opts.reward, commissionBps: opts.commissionBps ?? 1000 });
+    const base = opts.stakes === undefined ? g : { ...g, validators: g.validators.map((v, i) => ({ ...v, stake: opts.stakes![i] ?? v.stake })) };
+    return { ...base, accounts: [...base.accounts, { address: TREASURY, balance: opts.treasury }] };
+  }
+
+  /** Proofs of epoch 0 for validators 0.. with `scores`, finalized in epoch 1 (heights 6..). */
+  function withProofs(c: Chain, scores: number[]): void {
+    c.advanceTo(5);
+    c.block(scores.flatMap((score, i) => ORACLES.slice(0, 3).map((o) => attest(o, 0, score, `ref-${i}`, VALS[i]!.address))));
+  }
+
+  it('behavior: the pool is split by score (floor), commission to the operator, the rest by self stake and pool; the remainder stays in the treasury', () => {
+    const c = new RewardChain(rewardGenesis({ treasury: 1_000_000n, reward: 1001n, commissionBps: 1000 }));
+    // Validator 1 gets a delegation: its pool shares the rest with its self stake.
+    c.advanceTo(1);
+    c.block([spec(devAccount(5), 'delegation_delegate', { validatorId: VALS[1]!.address, amount: 3000n })]);
+    withProofs(c, [30_000, 10_000]);
+    const [op0, op1] = [c.validator(VALS[0]!.address).rewardAddress, c.validator(VALS[1]!.address).rewardAddress];
+    const before = { t: c.balance(TREASURY), op0: c.balance(op0), op1: c.balance(op1), pool1: c.validator(VALS[1]!.address).delegated };
+    c.advanceTo(10); // end of epoch 1: pays epoch 0
+    const r = c.ws.get(epochRewardsKey(0)) as EpochRewards;
+    assert.equal(r.pool, 1001n);
+    // floor(1001 × 3/4) = 750, floor(1001 × 1/4) = 250: remainder 1.
+    assert.deepEqual(r.payouts.map((p) => [p.validatorId, p.amount]), [[VALS[0]!.address, 750n], [VALS[1]!.address, 250n]].sort());
+    assert.equal(r.paid, 1000n);
+    assert.equal(r.remainder, 1n);
+    assert.equal(c.balance(TREASURY), before.t - 1000n);
+    // Validator 0 (no delegators): 75 commission + 675 → all to its operator.
+    assert.equal(c.balance(op0) - before.op0, 750n);
+    // Validator 1: stake 3000, pool 3000: commission 25, rest 225 → pool floor(225 × 3000 / 6000) = 112, operator 25 + 113.
+    const p1 = r.payouts.find((p) => p.validatorId === VALS[1]!.address)!;
+    assert.deepEqual([p1.commission, p1.toOperator, p1.toDelegators], [25n, 113n, 112n]);
+    assert.equal(c.balance(op1) - before.op1, 138n);
+    assert.equal(c.validator(VALS[1]!.address).delegated - before.pool1, 112n);
+  });
+
+  it('behavior: the pool is at most the treasury balance; jailed validators and zero scores get nothing; each epoch is paid once', () => {
+    const c = new RewardChain(rewardGenesis({ treasury: 90n, reward: 1000n }));
+    withProofs(c, [20_000, 0, 20_000]);
+    c.block([spec(GOVERNANCE, 'validator_jail', { validatorId: VALS[2]!.address, jailBlocks: 100 })]);
+    c.advanceTo(10);
+    const r = c.ws.get(epochRewardsKey(0)) as EpochRewards;
+    assert.equal(r.pool, 90n);
+    assert.deepEqual(r.payouts.map((p) => [p.validatorId, p.amount]), [[VALS[0]!.address, 90n]]);
+    assert.equal(c.balance(TREASURY), 0n);
+    c.advanceTo(15);
+    assert.equal((c.ws.get(epochRewardsKey(1)) as EpochRewards).paid, 0n, 'epoch 1 had no proofs');
+  });
+
+  it('property: rewards move tokens, never create or destroy them (balances + stakes + pools + unbondings constant)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 50_000 }), { minLength: 1, maxLength: 4 }),
+        fc.bigInt({ min: 0n, max: 10n ** 12n }),
+        fc.bigInt({ min: 0n, max: 10n ** 12n }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.bigInt({ min: 1n, max: 500_000n }),
+        (scores, treasury, reward, commissionBps, delegated) => {
+          const c = new RewardChain(rewardGenesis({ treasury, reward, commissionBps }));
+          c.advanceTo(1);
+          c.block([spec(devAccount(4), 'delegation_delegate', { validatorId: VALS[0]!.address, amount: delegated })]);
+          withProofs(c, scores);
+          const s0 = supply(c.ws.allEntries()).supply;
+          c.advanceTo(10);
+          const r = c.ws.get(epochRewardsKey(0)) as EpochRewards | undefined;
+          if (reward > 0n) {
+            if (r === undefined || r.paid + r.remainder !== r.pool) return false;
+            if (r.payouts.some((p) => p.commission + p.toOperator + p.toDelegators !== p.amount)) return false;
+          }
+          return supply(c.ws.allEntries()).supply === s0;
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

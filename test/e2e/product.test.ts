@@ -1,0 +1,88 @@
+/**
+ * The product layer's attestations on a real node process: a genesis with
+ * three oracles; signed product_attest txs submitted over HTTP; the pending
+ * attestation, then the finalized proof and the validator's new workWeight
+ * read back through /product and /validators.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FastposClient, signTx } from '../../src/client/index.js';
+import { devAccount, devValidator } from '../../src/crypto/keys.js';
+import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis } from '../../src/state/genesis.js';
+import type { Genesis } from '../../src/types/index.js';
+import { waitUntil } from '../helpers/network.js';
+import { spawnNode, type NodeProcess } from '../helpers/proc.js';
+
+const ORACLES = [20, 21, 22].map((i) => devAccount(i));
+const VALIDATOR = devValidator(0);
+
+describe('product attestations (real process)', () => {
+  let node: NodeProcess;
+  let client: FastposClient;
+  const dir = mkdtempSync(join(tmpdir(), 'fastpos-product-'));
+
+  before(async () => {
+    const genesis: Genesis = {
+      chainId: DEVNET_CHAIN_ID,
+      genesisTime: 1_767_225_600_000,
+      treasury: TREASURY_ADDRESS,
+      params: { ...DEFAULT_PARAMS, governance: [devAccount(0).address], epochLengthBlocks: 5 },
+      accounts: ORACLES.map((o) => ({ address: o.address, balance: 1_000_000n })),
+      validators: [{ pubKey: VALIDATOR.publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT }],
+      product: { oracles: ORACLES.map((o) => ({ address: o.address, stake: 100n })), params: { quorumBps: 6667, attestationTtlBlocks: 1000, workWeightSmoothingBps: 5000, rewardPerEpoch: 0n, commissionBps: 1000 } },
+    };
+    writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
+    node = await spawnNode(dir, ['--allow-dev-keys', '--idle-block-interval-ms', '50', '--min-block-interval-ms', '5']);
+    client = new FastposClient(node.url);
+    await waitUntil(async () => (await client.status()).latestHeight >= 6, 30_000, 'epoch 1');
+  });
+  after(async () => {
+    await node?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const attest = (i: number, score: number) =>
+    signTx(ORACLES[i]!.privateKey, {
+      chainId: DEVNET_CHAIN_ID,
+      kind: 'product_attest',
+      from: ORACLES[i]!.address,
+      pubKey: ORACLES[i]!.publicKey,
+      nonce: 0,
+      fee: 1n,
+      payload: { validatorId: VALIDATOR.address, epoch: 0, score, proofRef: `sha256:${'ab'.repeat(32)}` },
+    });
+
+  it('behavior: two of three equal oracles leave the attestation pending; the third finalizes the proof and moves workWeight', async () => {
+    const oracles = (await (await fetch(`${node.url}/product/oracles`)).json()) as any;
+    assert.equal(oracles.oracles.length, 3);
+    assert.equal(oracles.totalStake, '300');
+    for (const i of [0, 1]) {
+      const { id, tx } = attest(i, 30_000);
+      await client.submitTx(tx);
+      assert.equal((await client.waitForTx(id, { timeoutMs: 20_000 })).status, 'finalized');
+    }
+    const q = `validatorId=${VALIDATOR.address}&epoch=0`;
+    const pending = (await (await fetch(`${node.url}/product/attestations/pending?${q}`)).json()) as any;
+    assert.equal(pending.reports.length, 2);
+    assert.equal(pending.reportedStake, '200');
+    assert.equal((await fetch(`${node.url}/product/proofs?${q}`)).status, 404);
+    const { id, tx } = attest(2, 30_000);
+    await client.submitTx(tx);
+    const st = await client.waitForTx(id, { timeoutMs: 20_000 });
+    assert.equal(st.status, 'finalized');
+    assert.equal(st.success, true);
+    const proof = (await (await fetch(`${node.url}/product/proofs?${q}`)).json()) as any;
+    assert.equal(proof.status, 'finalized');
+    assert.equal(proof.score, 30_000);
+    assert.equal(proof.workWeightAfter, 20_000, '(5000 × 30000 + 5000 × 10000 + 5000) / 10000');
+    assert.equal(((await (await fetch(`${node.url}/product/proofs/${proof.id}`)).json()) as any).id, proof.id);
+    assert.equal((await fetch(`${node.url}/product/attestations/pending?${q}`)).status, 404);
+    const validators = (await (await fetch(`${node.url}/validators`)).json()) as any;
+    const list = Array.isArray(validators) ? validators : validators.items;
+    assert.equal(list.find((v: { id: string }) => v.id === VALIDATOR.address).workWeight, 20_000);
+    assert.equal((await fetch(`${node.url}/product/proofs?validatorId=${VALIDATOR.address}&epoch=0x0`)).status, 400);
+  });
+});
