@@ -18,6 +18,8 @@ import { spawnNode, type NodeProcess } from '../helpers/proc.js';
 
 const ORACLES = [20, 21, 22].map((i) => devAccount(i));
 const VALIDATOR = devValidator(0);
+/** Long enough for three attestations to finalize within epoch 1. */
+const EPOCH = 30;
 
 describe('product attestations (real process)', () => {
   let node: NodeProcess;
@@ -29,15 +31,15 @@ describe('product attestations (real process)', () => {
       chainId: DEVNET_CHAIN_ID,
       genesisTime: 1_767_225_600_000,
       treasury: TREASURY_ADDRESS,
-      params: { ...DEFAULT_PARAMS, governance: [devAccount(0).address], epochLengthBlocks: 5 },
-      accounts: ORACLES.map((o) => ({ address: o.address, balance: 1_000_000n })),
+      params: { ...DEFAULT_PARAMS, governance: [devAccount(0).address], epochLengthBlocks: EPOCH },
+      accounts: [...ORACLES.map((o) => ({ address: o.address, balance: 1_000_000n })), { address: TREASURY_ADDRESS, balance: 1_000_000n }],
       validators: [{ pubKey: VALIDATOR.publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT }],
-      product: { oracles: ORACLES.map((o) => ({ address: o.address, stake: 100n })), params: { quorumBps: 6667, attestationTtlBlocks: 1000, workWeightSmoothingBps: 5000, rewardPerEpoch: 0n, commissionBps: 1000 } },
+      product: { oracles: ORACLES.map((o) => ({ address: o.address, stake: 100n })), params: { quorumBps: 6667, attestationTtlBlocks: 1000, workWeightSmoothingBps: 5000, rewardPerEpoch: 1000n, commissionBps: 1000 } },
     };
     writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
-    node = await spawnNode(dir, ['--allow-dev-keys', '--idle-block-interval-ms', '50', '--min-block-interval-ms', '5']);
+    node = await spawnNode(dir, ['--allow-dev-keys', '--idle-block-interval-ms', '200', '--min-block-interval-ms', '5']);
     client = new FastposClient(node.url);
-    await waitUntil(async () => (await client.status()).latestHeight >= 6, 30_000, 'epoch 1');
+    await waitUntil(async () => (await client.status()).latestHeight > EPOCH, 30_000, 'epoch 1');
   });
   after(async () => {
     await node?.kill('SIGKILL');
@@ -84,5 +86,12 @@ describe('product attestations (real process)', () => {
     const list = Array.isArray(validators) ? validators : validators.items;
     assert.equal(list.find((v: { id: string }) => v.id === VALIDATOR.address).workWeight, 20_000);
     assert.equal((await fetch(`${node.url}/product/proofs?validatorId=${VALIDATOR.address}&epoch=0x0`)).status, 400);
+    // At the end of epoch 1 the treasury pays for epoch 0's proofs: all of the pool to the only validator, 10 % commission.
+    assert.ok((await client.status()).latestHeight < 2 * EPOCH, 'the proof was finalized within epoch 1');
+    await waitUntil(async () => (await client.status()).latestHeight >= 2 * EPOCH, 60_000, 'the end of epoch 1');
+    const rewards = (await (await fetch(`${node.url}/product/rewards?epoch=0`)).json()) as any;
+    assert.equal(rewards.paid, '1000');
+    assert.deepEqual(rewards.payouts.map((p: any) => [p.validatorId, p.amount, p.commission]), [[VALIDATOR.address, '1000', '100']]);
+    assert.equal((await client.account(TREASURY_ADDRESS)).balance, String(1_000_000 - 1000));
   });
 });
