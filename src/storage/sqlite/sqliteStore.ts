@@ -21,6 +21,7 @@ import { checkQuery, corrupt, orCorrupt, prepareBackupDir, type ChainStoreOption
 import { filtersRows, heightBounds } from '../txIndex.js';
 import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from '../types.js';
 import { amountKey, hexKey, migrate } from './migrations.js';
+import { FAILED_COUNT_SQL, filteredTxSql, positionsPageSql, TX_COLUMNS } from './txQuery.js';
 import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker.js';
@@ -51,8 +52,6 @@ interface TxRow {
   readonly hash: string;
 }
 
-/** Columns of a tx record: the tx row joined with its block's hash. */
-const TX_COLUMNS = 't.id, t.height, t.idx, t.success, t.error, t.tx, b.hash';
 
 export class SqliteChainStore implements ChainStore {
   readonly backend = 'sqlite' as const;
@@ -361,68 +360,14 @@ export class SqliteChainStore implements ChainStore {
     const bounded = q.fromHeight !== undefined || q.toHeight !== undefined || q.fromTime !== undefined || q.toTime !== undefined;
     const { lo, hi } = heightBounds(q, this.height, (h) => this.blockIndex(h).time);
     if (lo > hi) return { total: 0, items: [] };
-    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-    const order = `ORDER BY t.height ${dir}, t.idx ${dir}`;
-    if (!filtersRows(q)) return this.queryPositions(q, lo, hi, order);
-    const where: string[] = [];
-    const params: Record<string, string | number> = {};
-    if (q.from !== undefined) {
-      where.push('t.sender_key = @fromKey AND t.sender = @from');
-      params.from = q.from;
-      params.fromKey = hexKey(q.from);
-    }
-    if (q.to !== undefined) {
-      // Only transfers have a recipient (the column is NULL for other kinds).
-      where.push('t.recipient_key = @toKey AND t.recipient = @to');
-      params.to = q.to;
-      params.toKey = hexKey(q.to);
-    }
-    if (q.validatorId !== undefined) {
-      where.push('t.validator_key = @validatorKey AND t.validator = @validatorId');
-      params.validatorId = q.validatorId;
-      params.validatorKey = hexKey(q.validatorId);
-    }
-    if (q.kind !== undefined) {
-      where.push('t.kind = @kind');
-      params.kind = q.kind;
-    }
-    // A literal, so that the index of failed txs (WHERE success = 0) applies.
-    if (q.success !== undefined) where.push(q.success ? 't.success = 1' : 't.success = 0');
-    if (q.minFee !== undefined) {
-      where.push('t.fee_key >= @minFeeKey');
-      params.minFeeKey = amountKey(q.minFee);
-    }
-    if (q.maxFee !== undefined) {
-      where.push('t.fee_key <= @maxFeeKey');
-      params.maxFeeKey = amountKey(q.maxFee);
-    }
-    if (bounded) {
-      where.push('t.height >= @lo AND t.height <= @hi');
-      params.lo = lo;
-      params.hi = hi;
-    }
-    const and = (extra: string[]): string => (extra.length === 0 ? '' : ` WHERE ${extra.join(' AND ')}`);
-    let countSql: string;
-    let pageSql: string;
-    if (q.address === undefined) {
-      countSql = `SELECT COUNT(*) FROM txs t${and(where)}`;
-      pageSql = `SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height${and(where)} ${order} LIMIT @limit OFFSET @offset`;
-    } else {
-      // "sender = a OR recipient = a" as a UNION of two index scans, each
-      // already in (height, idx) order: SQLite merges them and stops at the
-      // page, where an OR would collect and sort every match of the address
-      // (measured: 0.2 ms instead of 28 ms for an address with 10,000 txs).
-      params.address = q.address;
-      params.addressKey = hexKey(q.address);
-      const positions =
-        `SELECT t.height, t.idx FROM txs t${and(['t.sender_key = @addressKey AND t.sender = @address', ...where])}` +
-        ` UNION SELECT t.height, t.idx FROM txs t${and(['t.recipient_key = @addressKey AND t.recipient = @address', ...where])}`;
-      countSql = `SELECT COUNT(*) FROM (${positions})`;
-      pageSql =
-        `SELECT ${TX_COLUMNS} FROM (${positions} ORDER BY 1 ${dir}, 2 ${dir} LIMIT @limit OFFSET @offset) p` +
-        ` JOIN txs t ON t.height = p.height AND t.idx = p.idx JOIN blocks b ON b.height = t.height ${order}`;
-    }
-    const total = this.query(countSql).pluck().get(params) as number;
+    if (!filtersRows(q)) return this.queryPositions(q, lo, hi);
+    const { countSql, pageSql, params } = filteredTxSql(q, bounded ? { lo, hi } : null);
+    // Successful txs alone are most txs: counted as all txs of the range less the failed ones (both from indexes).
+    const { success, ...others } = q;
+    const onlySucceeded = success === true && !filtersRows(others);
+    const total = onlySucceeded
+      ? this.txEnd(hi) - this.txEnd(lo - 1) - (this.query(FAILED_COUNT_SQL).pluck().get({ lo, hi }) as number)
+      : (this.query(countSql).pluck().get(params) as number);
     if (q.limit === 0 || q.offset >= total) return { total, items: [] };
     const rows = this.query(pageSql).all({ ...params, limit: q.limit, offset: q.offset }) as TxRow[];
     return { total, items: rows.map((r) => this.record(r)) };
@@ -434,7 +379,7 @@ export class SqliteChainStore implements ChainStore {
    * running counts and the page starts at a known (height, idx), found by
    * binary search over heights.
    */
-  private queryPositions(q: TxQuery, lo: number, hi: number, order: string): { total: number; items: FinalizedTxRecord[] } {
+  private queryPositions(q: TxQuery, lo: number, hi: number): { total: number; items: FinalizedTxRecord[] } {
     const start = this.txEnd(lo - 1);
     const end = this.txEnd(hi);
     const total = end - start;
@@ -450,10 +395,7 @@ export class SqliteChainStore implements ChainStore {
       else a = mid + 1;
     }
     const idx = p - this.txEnd(a - 1);
-    const sql = asc
-      ? `SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height WHERE (t.height, t.idx) >= (@h, @idx) AND t.height <= @hi ${order} LIMIT @limit`
-      : `SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height WHERE (t.height, t.idx) <= (@h, @idx) AND t.height >= @lo ${order} LIMIT @limit`;
-    const rows = this.query(sql).all(asc ? { h: a, idx, hi, limit: q.limit } : { h: a, idx, lo, limit: q.limit }) as TxRow[];
+    const rows = this.query(positionsPageSql(q.order)).all(asc ? { h: a, idx, hi, limit: q.limit } : { h: a, idx, lo, limit: q.limit }) as TxRow[];
     return { total, items: rows.map((r) => this.record(r)) };
   }
 

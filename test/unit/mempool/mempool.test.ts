@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Mempool, type DroppedRecord, type MempoolOptions } from '../../../src/mempool/index.js';
-import { createSigner, devAccount, devAccountPrivateKey, type Signer } from '../../../src/crypto/index.js';
+import { Mempool, type DroppedRecord, type MempoolOptions, type PendingQuery } from '../../../src/mempool/index.js';
+import { addressFromPubKey, createSigner, devAccount, devAccountPrivateKey, devValidator, type Signer } from '../../../src/crypto/index.js';
 import { toDecodedTx, txSignBytes } from '../../../src/codec/tx.js';
 import { accountKey, KEY_PREFIX, type StateValue } from '../../../src/codec/state.js';
 import { WorldState } from '../../../src/state/worldState.js';
@@ -44,6 +44,13 @@ function mkTx(sender: number, nonce: number, fee: bigint, o: { amount?: bigint; 
     payload: { to: o.to ?? SINK, amount: o.amount ?? 1n },
   };
   return toDecodedTx({ ...unsigned, signature: k.signer.sign(txSignBytes(unsigned)) });
+}
+
+/** A real signed tx of any kind from dev account `sender`. */
+function mkSigned(sender: number, nonce: number, fee: bigint, kind: Tx['kind'], payload: Record<string, unknown>): DecodedTx {
+  const k = key(sender);
+  const unsigned = { chainId: CHAIN_ID, kind, from: k.address, pubKey: k.publicKey, nonce, fee, payload } as unknown as Omit<Tx, 'signature'>;
+  return toDecodedTx({ ...unsigned, signature: k.signer.sign(txSignBytes(unsigned as Parameters<typeof txSignBytes>[0])) } as Tx);
 }
 
 /** A state where dev account i has balance b_i and nonce n_i. */
@@ -671,6 +678,144 @@ describe('queries', () => {
       [1],
     );
     assert.deepEqual(pool.pending({ from: addr(5), offset: 0, limit: 10 }), { total: 0, items: [] });
+  });
+
+  test('pending: filters (to, kind, validatorId, fee bounds, admission time) with and without `from`, either order', () => {
+    const pool = mkPool();
+    const s = richState();
+    const V0 = devValidator(0).address;
+    const bondKey = devValidator(1).publicKey;
+    const V1 = addressFromPubKey(bondKey);
+    // [tx, admission time]
+    const txs: [DecodedTx, number][] = [
+      [mkTx(0, 0, 1n, { to: addr(1) }), 100],
+      [mkSigned(1, 0, 10n, 'delegation_delegate', { validatorId: V0, amount: 5n }), 100],
+      [mkTx(0, 1, 9n, { to: addr(2) }), 200],
+      [mkSigned(2, 0, 100n, 'validator_bond', { pubKey: bondKey, amount: 5n }), 300],
+      [mkSigned(3, 0, 25n, 'validator_unjail', { validatorId: V0 }), 300],
+      [mkSigned(0, 2, 10n, 'validator_unjail', { validatorId: V0 }), 400],
+    ];
+    for (const [d, at] of txs) pool.add(d, s, 0, at);
+    const [t1, t2, t3, t4, t5, t6] = txs.map(([d]) => d.id);
+    const q = (o: Omit<PendingQuery, 'offset' | 'limit'>, offset = 0, limit = 100): { total: number; ids: string[] } => {
+      const page = pool.pending({ ...o, offset, limit });
+      return { total: page.total, ids: ids(page.items) };
+    };
+    assert.deepEqual(q({ order: 'desc' }), { total: 6, ids: [t6, t5, t4, t3, t2, t1] });
+    assert.deepEqual(q({ order: 'desc' }, 1, 2), { total: 6, ids: [t5, t4] });
+    assert.deepEqual(q({ to: addr(1) }), { total: 1, ids: [t1] });
+    assert.deepEqual(q({ kind: 'validator_unjail' }), { total: 2, ids: [t5, t6] });
+    assert.deepEqual(q({ validatorId: V0 }), { total: 3, ids: [t2, t5, t6] });
+    assert.deepEqual(q({ validatorId: V0, order: 'desc' }, 1, 1), { total: 3, ids: [t5] });
+    assert.deepEqual(q({ validatorId: V1 }), { total: 1, ids: [t4] });
+    assert.deepEqual(q({ validatorId: addr(1) }), { total: 0, ids: [] });
+    assert.deepEqual(q({ minFee: 10n }), { total: 4, ids: [t2, t4, t5, t6] });
+    assert.deepEqual(q({ maxFee: 9n }), { total: 2, ids: [t1, t3] });
+    assert.deepEqual(q({ minFee: 9n, maxFee: 25n }), { total: 4, ids: [t2, t3, t5, t6] });
+    assert.deepEqual(q({ minFee: 26n, maxFee: 25n }), { total: 0, ids: [] });
+    assert.deepEqual(q({ fromTime: 200, toTime: 300 }), { total: 3, ids: [t3, t4, t5] });
+    assert.deepEqual(q({ fromTime: 301 }), { total: 1, ids: [t6] });
+    assert.deepEqual(q({ toTime: 99 }), { total: 0, ids: [] });
+    // With `from`: the sender index, in nonce order, then the filters.
+    assert.deepEqual(q({ from: addr(0) }), { total: 3, ids: [t1, t3, t6] });
+    assert.deepEqual(q({ from: addr(0), order: 'desc' }), { total: 3, ids: [t6, t3, t1] });
+    assert.deepEqual(q({ from: addr(0), kind: 'transfer' }), { total: 2, ids: [t1, t3] });
+    assert.deepEqual(q({ from: addr(0), minFee: 9n, order: 'desc' }, 0, 1), { total: 2, ids: [t6] });
+    assert.deepEqual(q({ from: addr(0), fromTime: 150, toTime: 350 }), { total: 1, ids: [t3] });
+    assert.deepEqual(q({ from: addr(0), validatorId: V0 }, 1), { total: 1, ids: [] });
+    assert.deepEqual(q({ from: addr(5), kind: 'transfer' }), { total: 0, ids: [] });
+    // An offset past the end: no items, the same total.
+    assert.deepEqual(q({ validatorId: V0 }, 3), { total: 3, ids: [] });
+    assert.deepEqual(q({ validatorId: V0 }, 0, 0), { total: 3, ids: [] });
+  });
+
+  test('property: pending answers every query like a filter over the pool in arrival order (adds, replacements, drops, blocks)', () => {
+    const V0 = devValidator(0).address;
+    const bondKey = devValidator(1).publicKey;
+    const FEES = [1n, 2n, 9n, 10n, 100n];
+    type Op = { kind: 'add'; sender: number; fee: number; what: number; dt: number } | { kind: 'drop'; pick: number } | { kind: 'block' };
+    const opArb: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), sender: fc.integer({ min: 0, max: 3 }), fee: fc.integer({ min: 0, max: 4 }), what: fc.integer({ min: 0, max: 3 }), dt: fc.integer({ min: 0, max: 3 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'block' as const }) },
+    );
+    const queryArb = fc.record(
+      {
+        from: fc.integer({ min: 0, max: 4 }).map((i) => addr(i)),
+        to: fc.constantFrom(addr(1), SINK),
+        kind: fc.constantFrom('transfer', 'delegation_delegate', 'validator_bond', 'validator_jail'),
+        validatorId: fc.constantFrom(V0, addressFromPubKey(bondKey), addr(1)),
+        minFee: fc.constantFrom(...FEES),
+        maxFee: fc.constantFrom(...FEES),
+        fromTime: fc.integer({ min: 0, max: 40 }),
+        toTime: fc.integer({ min: 0, max: 40 }),
+        order: fc.constantFrom('asc' as const, 'desc' as const),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), fc.array(fc.tuple(queryArb, fc.nat({ max: 8 }), fc.integer({ min: 0, max: 8 })), { minLength: 1, maxLength: 10 }), (ops, queries) => {
+        const pool = mkPool();
+        const state = richState();
+        /** The model: pending txs in arrival order with their admission time. */
+        let model: { d: DecodedTx; at: number }[] = [];
+        let now = 0;
+        let height = 0;
+        const sync = (): void => {
+          model = model.filter((m) => pool.has(m.d.id));
+        };
+        for (const op of ops) {
+          if (op.kind === 'add') {
+            now += op.dt;
+            const nonce = pool.pendingNonce(addr(op.sender), state);
+            const fee = FEES[op.fee]!;
+            const d =
+              op.what === 0 ? mkTx(op.sender, nonce, fee, { to: addr(1) })
+              : op.what === 1 ? mkTx(op.sender, nonce, fee)
+              : op.what === 2 ? mkSigned(op.sender, nonce, fee, 'delegation_delegate', { validatorId: V0, amount: 1n })
+              : mkSigned(op.sender, nonce, fee, 'validator_bond', { pubKey: bondKey, amount: 1n });
+            try {
+              pool.add(d, state, height, now);
+              model.push({ d, at: now });
+            } catch (e) {
+              assert.ok(e instanceof FastposError, String(e));
+            }
+          } else if (op.kind === 'drop') {
+            if (model.length > 0) pool.drop(model[op.pick % model.length]!.d.id, 'x', 'y', height, now);
+          } else {
+            const picked = [...pool.candidates(state)].slice(0, 3);
+            const { included, touched } = execute(state, picked);
+            height++;
+            pool.update({ height, now, included, touched, state });
+          }
+          sync();
+        }
+        for (const [query, offset, limit] of queries) {
+          const f = query as PendingQuery & { from?: string };
+          const keep = model.filter(({ d, at }) => {
+            const tx = d.tx;
+            const validator = tx.kind === 'validator_bond' ? addressFromPubKey(tx.payload.pubKey) : 'validatorId' in tx.payload ? tx.payload.validatorId : null;
+            return (
+              (f.from === undefined || tx.from === f.from) &&
+              (f.to === undefined || (tx.kind === 'transfer' && tx.payload.to === f.to)) &&
+              (f.kind === undefined || tx.kind === f.kind) &&
+              (f.validatorId === undefined || validator === f.validatorId) &&
+              (f.minFee === undefined || tx.fee >= f.minFee) &&
+              (f.maxFee === undefined || tx.fee <= f.maxFee) &&
+              (f.fromTime === undefined || at >= f.fromTime) &&
+              (f.toTime === undefined || at <= f.toTime)
+            );
+          });
+          // With `from`: nonce order; without: arrival order.
+          if (f.from !== undefined) keep.sort((a, b) => a.d.tx.nonce - b.d.tx.nonce);
+          if (f.order === 'desc') keep.reverse();
+          const got = pool.pending({ ...query, offset, limit });
+          assert.equal(got.total, keep.length, JSON.stringify(query, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+          assert.deepEqual(ids(got.items), keep.slice(offset, offset + limit).map((m) => m.d.id));
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   test('pendingNonce: account nonce plus the contiguous pending run', () => {

@@ -1,6 +1,7 @@
 // Behaviour every ChainStore backend must share: the same suite runs over
 // SQLite (with its writer thread, the default, and with inline commits) and
-// snapshot files, on real files in temp dirs.
+// snapshot files, on real files in temp dirs; the finalized-tx queries also
+// over the in-memory store the simulation runs, all against one model.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,8 +10,9 @@ import { encodeFinalizedBlock } from '../../../src/codec/block.js';
 import { encodeStateValue } from '../../../src/codec/state.js';
 import { ErrorCode, FastposError } from '../../../src/errors.js';
 import { createChainStore, type ChainStore, type ChainStoreOptions, type LoadedChain, type StorageBackend, type TxQuery } from '../../../src/storage/index.js';
+import { MemoryChainStore, MemoryDisk } from '../../../src/storage/memory.js';
 import type { FinalizedBlock } from '../../../src/types/index.js';
-import { buildChain, expectedQuery, recordOf, tempDir, type ChainFixture } from './fixtures.js';
+import { blockTime, buildChain, expectedQuery, recordOf, tempDir, type ChainFixture } from './fixtures.js';
 
 /** Each configuration the suite runs over: a backend and the options it is created with. */
 const CONFIGS: readonly { readonly name: string; readonly backend: StorageBackend; readonly options: ChainStoreOptions }[] = [
@@ -45,6 +47,91 @@ async function writeChain(store: ChainStore, f: ChainFixture, upTo = f.commits.l
 }
 
 const fixture = buildChain(BLOCKS, TXS_PER_BLOCK);
+
+type Filter = Omit<TxQuery, 'offset' | 'limit' | 'order'>;
+const [a, b] = fixture.senders;
+const V = fixture.validators;
+const T = blockTime;
+/** Every filter and combination the stores must answer like the model, by name. */
+const QUERIES: [string, Filter][] = [
+  ['no filter', {}],
+  ['from', { from: a! }],
+  ['to', { to: fixture.newcomer }],
+  ['to (a sender that also receives)', { to: b! }],
+  ['address', { address: b! }],
+  ['address of a receive-only account', { address: fixture.newcomer }],
+  ['kind transfer', { kind: 'transfer' }],
+  ['kind validator_bond', { kind: 'validator_bond' }],
+  ['kind without txs', { kind: 'validator_jail' }],
+  ['success true', { success: true }],
+  ['success false', { success: false }],
+  ['fromHeight', { fromHeight: 3 }],
+  ['toHeight', { toHeight: 2 }],
+  ['height range', { fromHeight: 2, toHeight: 4 }],
+  ['empty height range', { fromHeight: 5, toHeight: 4 }],
+  ['heights beyond the chain', { fromHeight: 0, toHeight: 1000 }],
+  ['fromHeight beyond the chain', { fromHeight: BLOCKS + 1 }],
+  ['combined', { from: a!, success: true, fromHeight: 2 }],
+  ['from and to', { from: a!, to: b! }],
+  ['unknown address', { address: 'f'.repeat(40) }],
+  ['validatorId: the genesis validator (a delegation, an unjail)', { validatorId: V.genesis }],
+  ['validatorId: a bonded key', { validatorId: V.bonded }],
+  ['validatorId: named by slash evidence', { validatorId: V.slashed }],
+  ['validatorId of an account that only gets transfers', { validatorId: b! }],
+  ['validatorId and kind', { validatorId: V.genesis, kind: 'validator_unjail' }],
+  ['validatorId and from', { validatorId: V.genesis, from: fixture.senders[2]! }],
+  ['minFee', { minFee: 10n }],
+  ['maxFee', { maxFee: 9n }],
+  ['fee range', { minFee: 9n, maxFee: 25n }],
+  ['fee range compared as numbers (25 < 100, "25" > "100")', { minFee: 25n, maxFee: 100n }],
+  ['minFee 0', { minFee: 0n }],
+  ['empty fee range', { minFee: 11n, maxFee: 10n }],
+  ['minFee above every fee', { minFee: 10n ** 38n }],
+  ['fee and from', { from: a!, minFee: 10n }],
+  ['fee and address', { address: b!, maxFee: 9n }],
+  ['fee and failed', { success: false, minFee: 10n }],
+  ['fee and validator', { validatorId: V.genesis, minFee: 10n }],
+  ['fromTime', { fromTime: T(3) }],
+  ['toTime', { toTime: T(2) }],
+  ['time window of one block', { fromTime: T(3), toTime: T(3) }],
+  ['time window between timestamps', { fromTime: T(2) + 1, toTime: T(4) - 1 }],
+  ['time window with no block in it', { fromTime: T(2) + 1, toTime: T(3) - 1 }],
+  ['time before the chain', { toTime: T(1) - 1 }],
+  ['time after the chain', { fromTime: T(BLOCKS) + 1 }],
+  ['time window around the chain', { fromTime: 0, toTime: T(BLOCKS) + 1_000_000 }],
+  ['time and heights', { fromTime: T(2), toHeight: 4 }],
+  ['time and heights that do not meet', { fromTime: T(4), toHeight: 3 }],
+  ['time, fee and address', { address: b!, minFee: 10n, fromTime: T(2) }],
+];
+/** [offset, limit] pairs every query is paged with. */
+const PAGES = [
+  [0, 1000],
+  [0, 5],
+  [5, 5],
+  [3, 2],
+  [0, 0],
+  [1, 1],
+  [1000, 10],
+] as const;
+
+/** Asserts that `store` answers every query like the model, in both orders and on every page. */
+function assertQueryAnswers(store: ChainStore, filter: Filter): void {
+  for (const order of ['asc', 'desc'] as const) {
+    const total = expectedQuery(fixture.txs, { ...filter, offset: 0, limit: 0, order }).total;
+    for (const [offset, limit] of [...PAGES, [Math.max(0, total - 1), 5], [total, 5], [Math.max(0, total - 3), 2]] as const) {
+      const q: TxQuery = { ...filter, offset, limit, order };
+      const want = expectedQuery(fixture.txs, q);
+      const got = store.queryTxs(q);
+      assert.equal(got.total, want.total, `total of ${show(q)}`);
+      assert.deepEqual(
+        got.items.map((r) => r.id),
+        want.ids,
+        `items of ${show(q)}`,
+      );
+    }
+  }
+}
+const show = (q: TxQuery): string => JSON.stringify(q, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 
 for (const { name, backend, options } of CONFIGS) {
   /** A store of this configuration's backend and options. */
@@ -161,50 +248,8 @@ for (const { name, backend, options } of CONFIGS) {
         assert.equal(store.getTx('0'.repeat(64)), undefined);
       });
 
-      const [a, b] = fixture.senders;
-      const queries: [string, Omit<TxQuery, 'offset' | 'limit' | 'order'>][] = [
-        ['no filter', {}],
-        ['from', { from: a! }],
-        ['to', { to: fixture.newcomer }],
-        ['to (a sender that also receives)', { to: b! }],
-        ['address', { address: b! }],
-        ['address of a receive-only account', { address: fixture.newcomer }],
-        ['kind transfer', { kind: 'transfer' }],
-        ['kind without txs', { kind: 'validator_bond' }],
-        ['success true', { success: true }],
-        ['success false', { success: false }],
-        ['fromHeight', { fromHeight: 3 }],
-        ['toHeight', { toHeight: 2 }],
-        ['height range', { fromHeight: 2, toHeight: 4 }],
-        ['empty height range', { fromHeight: 5, toHeight: 4 }],
-        ['heights beyond the chain', { fromHeight: 0, toHeight: 1000 }],
-        ['combined', { from: a!, success: true, fromHeight: 2 }],
-        ['from and to', { from: a!, to: b! }],
-        ['unknown address', { address: 'f'.repeat(40) }],
-      ];
-      for (const [name, filter] of queries) {
-        it(`queryTxs: ${name}, both orders, paged`, () => {
-          for (const order of ['asc', 'desc'] as const) {
-            for (const [offset, limit] of [
-              [0, 1000],
-              [0, 5],
-              [5, 5],
-              [3, 2],
-              [0, 0],
-              [1000, 10],
-            ] as const) {
-              const q: TxQuery = { ...filter, offset, limit, order };
-              const want = expectedQuery(fixture.txs, q);
-              const got = store.queryTxs(q);
-              assert.equal(got.total, want.total, `total of ${JSON.stringify(q)}`);
-              assert.deepEqual(
-                got.items.map((r) => r.id),
-                want.ids,
-                `items of ${JSON.stringify(q)}`,
-              );
-            }
-          }
-        });
+      for (const [name, filter] of QUERIES) {
+        it(`queryTxs: ${name}, both orders, paged`, () => assertQueryAnswers(store, filter));
       }
 
       it('queryTxs items are full records', () => {
@@ -215,8 +260,13 @@ for (const { name, backend, options } of CONFIGS) {
       });
 
       it('the model has the variety the filters need', () => {
-        assert.ok(expectedQuery(fixture.txs, { success: false, offset: 0, limit: 1, order: 'asc' }).total > 0);
-        assert.ok(expectedQuery(fixture.txs, { to: fixture.newcomer, offset: 0, limit: 1, order: 'asc' }).total > 5);
+        const count = (f: Filter): number => expectedQuery(fixture.txs, { ...f, offset: 0, limit: 0, order: 'asc' }).total;
+        assert.ok(count({ success: false }) > 0);
+        assert.ok(count({ to: fixture.newcomer }) > 5);
+        for (const v of Object.values(V)) assert.ok(count({ validatorId: v }) > 0, v);
+        assert.ok(count({ validatorId: V.genesis }) > count({ validatorId: V.genesis, kind: 'delegation_delegate' }));
+        assert.ok(count({ minFee: 25n, maxFee: 100n }) > 0 && count({ minFee: 25n, maxFee: 100n }) < count({}));
+        assert.ok(count({ fromTime: T(3), toTime: T(3) }) > 0);
       });
 
       it('backs up into an empty dir; the backup opens with the same chain', async () => {
@@ -256,3 +306,29 @@ for (const { name, backend, options } of CONFIGS) {
     });
   });
 }
+
+describe('MemoryChainStore: the same queries as the file backends', () => {
+  const store = new MemoryChainStore(new MemoryDisk());
+  before(async () => {
+    store.open();
+    await writeChain(store, fixture);
+  });
+  after(() => store.close());
+
+  for (const [name, filter] of QUERIES) {
+    it(`queryTxs: ${name}, both orders, paged`, () => assertQueryAnswers(store, filter));
+  }
+
+  it('queryTxs items are full records', () => {
+    const byId = new Map(fixture.txs.map((t) => [t.id, t]));
+    for (const r of store.queryTxs({ validatorId: V.genesis, offset: 0, limit: 100, order: 'asc' }).items) assert.deepEqual({ ...r }, recordOf(byId.get(r.id)!));
+  });
+
+  it('a copy (backup) of the disk answers the same', async () => {
+    await store.backup('copy');
+    const copy = new MemoryChainStore(store.disk.backups.get('copy')!);
+    copy.open();
+    for (const [, filter] of QUERIES.slice(0, 30)) assertQueryAnswers(copy, filter);
+    await copy.close();
+  });
+});

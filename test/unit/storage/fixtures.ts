@@ -35,6 +35,11 @@ export interface ModelTx {
   readonly sender: string;
   readonly recipient: string;
   readonly kind: string;
+  /** The validator the tx concerns (mempool/txFilter.ts), or null. */
+  readonly validator: string | null;
+  readonly fee: bigint;
+  /** Timestamp of its block. */
+  readonly time: number;
 }
 
 export interface ChainFixture {
@@ -50,6 +55,13 @@ export interface ChainFixture {
   readonly senders: string[];
   /** An address that only receives (created by the first transfer to it). */
   readonly newcomer: string;
+  /** The validators the staking txs name: the genesis validator, the one bonded, the one an evidence slash names. */
+  readonly validators: { readonly genesis: string; readonly bonded: string; readonly slashed: string };
+}
+
+/** Timestamp of block `height` in the fixture chains. */
+export function blockTime(height: number): number {
+  return 1_767_225_600_000 + height * 1000;
 }
 
 /** Deterministic 2048-byte stand-in for the LtHash accumulator at `height`. */
@@ -61,26 +73,52 @@ export function fakeAccumulator(height: number): Buffer {
 const signers = Array.from({ length: 4 }, (_, i) => createSigner(devAccountPrivateKey(i)));
 const validatorSigner = createSigner(devValidatorPrivateKey(0));
 const validatorId = addressFromPubKey(validatorSigner.publicKey);
+/** A key bonded by a validator_bond of the chain (its id is the address of the key). */
+const bondedKey = createSigner(devValidatorPrivateKey(1)).publicKey;
+/** The validator an evidence-form validator_slash names. */
+const slashedId = sha256Hex('slashed-validator').slice(0, 40);
+
+function signed(from: number, nonce: number, fee: bigint, kind: Tx['kind'], payload: Tx['payload']): DecodedTx {
+  const s = signers[from]!;
+  const unsigned = { chainId: CHAIN_ID, kind, from: addressFromPubKey(s.publicKey), pubKey: s.publicKey, nonce, fee, payload } as Omit<Tx, 'signature'>;
+  return toDecodedTx({ ...unsigned, signature: s.sign(txSignBytes(unsigned as Parameters<typeof txSignBytes>[0])) } as Tx);
+}
 
 function signedTransfer(from: number, to: string, nonce: number, amount: bigint, fee: bigint): DecodedTx {
-  const s = signers[from]!;
-  const unsigned: Omit<TransferTx, 'signature'> = {
-    chainId: CHAIN_ID,
-    kind: 'transfer',
-    from: addressFromPubKey(s.publicKey),
-    pubKey: s.publicKey,
-    nonce,
-    fee,
-    payload: { to, amount },
-  };
-  return toDecodedTx({ ...unsigned, signature: s.sign(txSignBytes(unsigned)) });
+  return signed(from, nonce, fee, 'transfer', { to, amount } satisfies TransferTx['payload']);
+}
+
+/** Fees of the transfers in turn: one- to three-digit, so that a text comparison would order them wrongly. */
+const FEES = [1n, 9n, 10n, 100n, 25n];
+
+/**
+ * The staking tx of block `height` (none at heights divisible by 5), each
+ * naming a validator in its own way: a bond (the bonded key's id), a
+ * delegation and an unjail (payload.validatorId), an evidence slash (the
+ * evidence's validator).
+ */
+function stakingTx(height: number, from: number, nonce: number): DecodedTx | undefined {
+  const vote = (blockHash: string) => ({ type: 'prevote' as const, chainId: CHAIN_ID, height: 3, round: 0, validatorId: slashedId, payload: { blockHash }, signature: 'ab'.repeat(64) });
+  switch (height % 5) {
+    case 1:
+      return signed(from, nonce, 7n, 'validator_bond', { pubKey: bondedKey, amount: 1000n });
+    case 2:
+      return signed(from, nonce, 10n, 'delegation_delegate', { validatorId, amount: 50n });
+    case 3:
+      return signed(from, nonce, 2n, 'validator_unjail', { validatorId });
+    case 4:
+      return signed(from, nonce, 100n, 'validator_slash', { evidence: { a: vote('11'.repeat(32)), b: vote('22'.repeat(32)) } });
+    default:
+      return undefined;
+  }
 }
 
 /**
- * Builds `blocks` finalized blocks of `txsPerBlock` transfers each (the last
- * block may be empty when `emptyLast`). Every 4th tx fails (fee charged, nonce
- * advanced, nothing else), every 3rd goes to `newcomer`, the rest between the
- * dev accounts.
+ * Builds `blocks` finalized blocks of `txsPerBlock` transfers each, then (at
+ * heights not divisible by 5) one failed staking tx (`stakingTx`). Every 4th
+ * transfer fails (fee charged, nonce advanced, nothing else), every 3rd goes
+ * to `newcomer`, the rest between the dev accounts; fees take the values of
+ * FEES in turn. Block h has timestamp 1_767_225_600_000 + h × 1000.
  */
 export function buildChain(blocks: number, txsPerBlock: number): ChainFixture {
   const senders = signers.map((s) => addressFromPubKey(s.publicKey));
@@ -114,21 +152,32 @@ export function buildChain(blocks: number, txsPerBlock: number): ChainFixture {
       const fails = n % 4 === 3;
       const amount = fails ? 10_000_000n : BigInt(10 + n);
       const acct = account(sender);
-      const d = signedTransfer(from, to, acct.nonce, amount, 1n);
+      const fee = FEES[n % FEES.length]!;
+      const d = signedTransfer(from, to, acct.nonce, amount, fee);
       decoded.push(d);
-      put(sender, { balance: acct.balance - 1n - (fails ? 0n : amount), nonce: acct.nonce + 1 });
+      put(sender, { balance: acct.balance - fee - (fails ? 0n : amount), nonce: acct.nonce + 1 });
       if (!fails) {
         const r = account(to);
         put(to, { balance: r.balance + amount, nonce: r.nonce });
       }
       results.push(fails ? { success: false, error: 'INSUFFICIENT_FUNDS' } : { success: true });
     }
+    // One staking tx after the transfers: its fee is charged and its nonce used, its own rule fails.
+    const stakerIndex = height % senders.length;
+    const staker = senders[stakerIndex]!;
+    const stakerAccount = account(staker);
+    const staking = stakingTx(height, stakerIndex, stakerAccount.nonce);
+    if (staking !== undefined) {
+      decoded.push(staking);
+      put(staker, { balance: stakerAccount.balance - staking.tx.fee, nonce: stakerAccount.nonce + 1 });
+      results.push({ success: false, error: 'FORBIDDEN' });
+    }
     const header = {
       version: BLOCK_VERSION,
       chainId: CHAIN_ID,
       height,
       round: 0,
-      timestamp: 1_767_225_600_000 + height * 1000,
+      timestamp: blockTime(height),
       prevHash,
       proposer: validatorId,
       txRoot: txRoot(decoded.map((d) => d.id)),
@@ -158,13 +207,40 @@ export function buildChain(blocks: number, txsPerBlock: number): ChainFixture {
         sender: d.tx.from,
         recipient: d.tx.kind === 'transfer' ? d.tx.payload.to : '',
         kind: d.tx.kind,
+        validator: modelValidator(d.tx),
+        fee: d.tx.fee,
+        time: header.timestamp,
       }),
     );
     stateAt.push(encodeAll());
     prevHash = hash;
     prevCommit = commit;
   }
-  return { genesisHash, genesisEntries, genesisAccumulator: fakeAccumulator(0), commits, stateAt, txs, senders, newcomer };
+  return {
+    genesisHash,
+    genesisEntries,
+    genesisAccumulator: fakeAccumulator(0),
+    commits,
+    stateAt,
+    txs,
+    senders,
+    newcomer,
+    validators: { genesis: validatorId, bonded: addressFromPubKey(bondedKey), slashed: slashedId },
+  };
+}
+
+/** The validator a tx concerns, written out per kind (the model of `validatorOf`). */
+function modelValidator(tx: Tx): string | null {
+  switch (tx.kind) {
+    case 'validator_bond':
+      return addressFromPubKey(tx.payload.pubKey);
+    case 'validator_slash':
+      return 'evidence' in tx.payload ? tx.payload.evidence.a.validatorId : tx.payload.validatorId;
+    case 'transfer':
+      return null;
+    default:
+      return 'validatorId' in tx.payload ? tx.payload.validatorId : null;
+  }
 }
 
 /** Reference implementation of `queryTxs` over the model. */
@@ -177,7 +253,12 @@ export function expectedQuery(all: readonly ModelTx[], q: TxQuery): { total: num
       (q.kind === undefined || t.kind === q.kind) &&
       (q.success === undefined || t.result.success === q.success) &&
       (q.fromHeight === undefined || t.height >= q.fromHeight) &&
-      (q.toHeight === undefined || t.height <= q.toHeight),
+      (q.toHeight === undefined || t.height <= q.toHeight) &&
+      (q.validatorId === undefined || t.validator === q.validatorId) &&
+      (q.minFee === undefined || t.fee >= q.minFee) &&
+      (q.maxFee === undefined || t.fee <= q.maxFee) &&
+      (q.fromTime === undefined || t.time >= q.fromTime) &&
+      (q.toTime === undefined || t.time <= q.toTime),
   );
   if (q.order === 'desc') m.reverse();
   return { total: m.length, ids: m.slice(q.offset, q.offset + q.limit).map((t) => t.id) };
