@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '../errors.js';
 import type { FastposNode } from '../node/node.js';
-import { getPendingAttestation, getProof, oracleSet, productParams, proofId } from '../state/product.js';
+import { getChallenge, getPendingAttestation, getProof, oracleSet, productParams, proofId } from '../state/product.js';
 import { epochRewardsKey } from '../codec/state.js';
 import type { EpochRewards, PendingAttestation, ProductProof } from '../types/index.js';
 import * as S from './schemas.js';
@@ -31,7 +31,7 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
       version: set.version,
       totalStake: total.toString(),
       oracles: set.oracles.map((o) => ({ address: o.address, stake: o.stake.toString() })),
-      params: { ...params, rewardPerEpoch: params.rewardPerEpoch.toString() },
+      params: { ...params, rewardPerEpoch: params.rewardPerEpoch.toString(), challengeBond: params.challengeBond.toString() },
     };
   });
 
@@ -67,6 +67,28 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
         toOperator: p.toOperator.toString(),
         toDelegators: p.toDelegators.toString(),
       })),
+    };
+  });
+
+  app.get('/product/challenges/:id', { schema: { params: S.proofIdParams, querystring: S.emptyQuery } }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const c = getChallenge(node.state, id);
+    if (c === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `no challenge ${id}`);
+    const set = oracleSet(node.state);
+    const stakeOf = (o: string): bigint => set.oracles.find((x) => x.address === o)?.stake ?? 0n;
+    const counted = c.oracleSetVersion === set.version ? c.votes : [];
+    const upheldStake = counted.filter((v) => v.upheld).reduce((n, v) => n + stakeOf(v.oracle), 0n);
+    const rejectedStake = counted.filter((v) => !v.upheld).reduce((n, v) => n + stakeOf(v.oracle), 0n);
+    return {
+      ...c,
+      bond: c.bond.toString(),
+      slashed: c.slashed.toString(),
+      challengerReward: c.challengerReward.toString(),
+      clawedBack: c.clawedBack.toString(),
+      votes: c.votes.map((v) => ({ ...v })),
+      upheldStake: upheldStake.toString(),
+      rejectedStake: rejectedStake.toString(),
+      totalStake: set.oracles.reduce((n, o) => n + o.stake, 0n).toString(),
     };
   });
 

@@ -21,6 +21,9 @@ import type {
   EpochProofIndex,
   EpochRewards,
   RewardPayout,
+  ChallengeExpiryBucket,
+  ChallengeVote,
+  ProductChallenge,
 } from '../types/index.js';
 import { canonicalJson } from './canonical.js';
 
@@ -46,6 +49,8 @@ import { canonicalJson } from './canonical.js';
  * | `pproof/<proofId>` | ProductProof: a finalized attestation |
  * | `pepoch/<epoch>` | EpochProofIndex: the validators with a finalized proof of that epoch |
  * | `preward/<epoch>` | EpochRewards: what the treasury paid for that epoch's proofs |
+ * | `pchal/<challengeId>` | ProductChallenge: a challenge of a proof and its votes |
+ * | `pchexp/<height>` | ChallengeExpiryBucket: challenges that expire at the end of that height |
  */
 export const KEY_PREFIX = {
   account: 'acct/',
@@ -60,7 +65,26 @@ export const KEY_PREFIX = {
   productProof: 'pproof/',
   epochProofs: 'pepoch/',
   epochRewards: 'preward/',
+  challenge: 'pchal/',
+  challengeExpiry: 'pchexp/',
 } as const;
+/** The product layer's parameters, in their state encoding's order; the amounts among them. */
+export const PRODUCT_PARAM_FIELDS = [
+  'quorumBps',
+  'attestationTtlBlocks',
+  'workWeightSmoothingBps',
+  'rewardPerEpoch',
+  'commissionBps',
+  'challengeBond',
+  'challengeBondRewardBps',
+  'challengeWindowBlocks',
+  'challengeResolveDelayBlocks',
+  'challengeResolveDeadlineBlocks',
+  'challengeSlashBps',
+  'challengeJailBlocks',
+  'challengerRewardBps',
+] as const satisfies readonly (keyof ProductParams)[];
+export const PRODUCT_AMOUNT_PARAMS: readonly string[] = ['rewardPerEpoch', 'challengeBond'];
 export const ORACLE_SET_KEY = 'product/oracles';
 export const PRODUCT_PARAMS_KEY = 'product/params';
 export const VALIDATOR_INDEX_KEY = 'index/validators';
@@ -80,7 +104,9 @@ export type StateValue =
   | AttestationExpiryBucket
   | ProductProof
   | EpochProofIndex
-  | EpochRewards;
+  | EpochRewards
+  | ProductChallenge
+  | ChallengeExpiryBucket;
 
 export const accountKey = (address: string): string => KEY_PREFIX.account + address;
 export const validatorKey = (id: string): string => KEY_PREFIX.validator + id;
@@ -94,6 +120,8 @@ export const attestationExpiryKey = (height: number): string => KEY_PREFIX.attes
 export const productProofKey = (proofId: string): string => KEY_PREFIX.productProof + proofId;
 export const epochProofsKey = (epoch: number): string => KEY_PREFIX.epochProofs + epoch;
 export const epochRewardsKey = (epoch: number): string => KEY_PREFIX.epochRewards + epoch;
+export const challengeKey = (id: string): string => KEY_PREFIX.challenge + id;
+export const challengeExpiryKey = (height: number): string => KEY_PREFIX.challengeExpiry + height;
 
 const entryJson = (e: ValidatorEntry) => ({ id: e.id, pubKey: e.pubKey, votingPower: e.votingPower.toString(), proposerWeight: e.proposerWeight.toString() });
 const slashJson = (s: SlashRecord) => ({ height: s.height, infractionHeight: s.infractionHeight, reason: s.reason, fractionBps: s.fractionBps, burned: s.burned.toString() });
@@ -148,13 +176,9 @@ export function encodeStateValue(key: string, value: StateValue): string {
   }
   if (key === PRODUCT_PARAMS_KEY) {
     const p = value as ProductParams;
-    return canonicalJson({
-      quorumBps: p.quorumBps,
-      attestationTtlBlocks: p.attestationTtlBlocks,
-      workWeightSmoothingBps: p.workWeightSmoothingBps,
-      rewardPerEpoch: p.rewardPerEpoch.toString(),
-      commissionBps: p.commissionBps,
-    });
+    const out: Record<string, unknown> = {};
+    for (const k of PRODUCT_PARAM_FIELDS) out[k] = typeof p[k] === 'bigint' ? p[k].toString() : p[k];
+    return canonicalJson(out);
   }
   if (key.startsWith(KEY_PREFIX.pendingAttestation)) {
     const a = value as PendingAttestation;
@@ -183,6 +207,29 @@ export function encodeStateValue(key: string, value: StateValue): string {
       finalizedHeight: p.finalizedHeight,
       workWeightBefore: p.workWeightBefore,
       workWeightAfter: p.workWeightAfter,
+      challenges: [...p.challenges],
+    });
+  }
+  if (key.startsWith(KEY_PREFIX.challengeExpiry)) return canonicalJson({ ids: [...(value as ChallengeExpiryBucket).ids] });
+  if (key.startsWith(KEY_PREFIX.challenge)) {
+    const c = value as ProductChallenge;
+    return canonicalJson({
+      id: c.id,
+      proofId: c.proofId,
+      validatorId: c.validatorId,
+      epoch: c.epoch,
+      challenger: c.challenger,
+      bond: c.bond.toString(),
+      openedAt: c.openedAt,
+      resolvableAt: c.resolvableAt,
+      expiresAt: c.expiresAt,
+      oracleSetVersion: c.oracleSetVersion,
+      votes: c.votes.map((v) => ({ oracle: v.oracle, upheld: v.upheld, height: v.height })),
+      status: c.status,
+      closedAt: c.closedAt,
+      slashed: c.slashed.toString(),
+      challengerReward: c.challengerReward.toString(),
+      clawedBack: c.clawedBack.toString(),
     });
   }
   if (key.startsWith(KEY_PREFIX.epochProofs)) return canonicalJson({ validatorIds: [...(value as EpochProofIndex).validatorIds] });
@@ -273,7 +320,7 @@ function decodeValidator(s: Shape, j: unknown): Validator {
       return {
         height: s.uint(r.height, `slashes[${i}].height`),
         infractionHeight: s.uint(r.infractionHeight, `slashes[${i}].infractionHeight`),
-        reason: s.oneOf(r.reason, `slashes[${i}].reason`, ['double_sign', 'downtime', 'governance'] as const),
+        reason: s.oneOf(r.reason, `slashes[${i}].reason`, ['double_sign', 'downtime', 'governance', 'product_challenge'] as const),
         fractionBps: s.uint(r.fractionBps, `slashes[${i}].fractionBps`),
         burned: s.amount(r.burned, `slashes[${i}].burned`),
       };
@@ -359,14 +406,10 @@ export function decodeStateValue(key: string, json: string): StateValue {
     };
   }
   if (key === PRODUCT_PARAMS_KEY) {
-    const o = s.obj(j, 'product params', ['quorumBps', 'attestationTtlBlocks', 'workWeightSmoothingBps', 'rewardPerEpoch', 'commissionBps']);
-    return {
-      quorumBps: s.uint(o.quorumBps, 'quorumBps'),
-      attestationTtlBlocks: s.uint(o.attestationTtlBlocks, 'attestationTtlBlocks'),
-      workWeightSmoothingBps: s.uint(o.workWeightSmoothingBps, 'workWeightSmoothingBps'),
-      rewardPerEpoch: s.amount(o.rewardPerEpoch, 'rewardPerEpoch'),
-      commissionBps: s.uint(o.commissionBps, 'commissionBps'),
-    };
+    const o = s.obj(j, 'product params', PRODUCT_PARAM_FIELDS);
+    const out: Record<string, unknown> = {};
+    for (const k of PRODUCT_PARAM_FIELDS) out[k] = PRODUCT_AMOUNT_PARAMS.includes(k) ? s.amount(o[k], k) : s.uint(o[k], k);
+    return out as unknown as ProductParams;
   }
   if (key.startsWith(KEY_PREFIX.pendingAttestation)) {
     const o = s.obj(j, 'pending attestation', ['validatorId', 'epoch', 'oracleSetVersion', 'createdHeight', 'expiresAt', 'reports']);
@@ -392,7 +435,7 @@ export function decodeStateValue(key: string, json: string): StateValue {
     };
   }
   if (key.startsWith(KEY_PREFIX.productProof)) {
-    const o = s.obj(j, 'product proof', ['id', 'validatorId', 'epoch', 'score', 'proofRef', 'oracles', 'status', 'finalizedHeight', 'workWeightBefore', 'workWeightAfter']);
+    const o = s.obj(j, 'product proof', ['id', 'validatorId', 'epoch', 'score', 'proofRef', 'oracles', 'status', 'finalizedHeight', 'workWeightBefore', 'workWeightAfter', 'challenges']);
     return {
       id: s.hex(o.id, 'id', 64),
       validatorId: s.hex(o.validatorId, 'validatorId', 40),
@@ -404,6 +447,36 @@ export function decodeStateValue(key: string, json: string): StateValue {
       finalizedHeight: s.uint(o.finalizedHeight, 'finalizedHeight'),
       workWeightBefore: s.uint(o.workWeightBefore, 'workWeightBefore'),
       workWeightAfter: s.uint(o.workWeightAfter, 'workWeightAfter'),
+      challenges: s.array(o.challenges, 'challenges').map((x, i) => s.hex(x, `challenges[${i}]`, 64)),
+    };
+  }
+  if (key.startsWith(KEY_PREFIX.challengeExpiry)) {
+    const o = s.obj(j, 'challenge expiry bucket', ['ids']);
+    return { ids: s.array(o.ids, 'ids').map((x, i) => s.hex(x, `ids[${i}]`, 64)) };
+  }
+  if (key.startsWith(KEY_PREFIX.challenge)) {
+    const o = s.obj(j, 'challenge', ['id', 'proofId', 'validatorId', 'epoch', 'challenger', 'bond', 'openedAt', 'resolvableAt', 'expiresAt', 'oracleSetVersion', 'votes', 'status', 'closedAt', 'slashed', 'challengerReward', 'clawedBack']);
+    return {
+      id: s.hex(o.id, 'id', 64),
+      proofId: s.hex(o.proofId, 'proofId', 64),
+      validatorId: s.hex(o.validatorId, 'validatorId', 40),
+      epoch: s.uint(o.epoch, 'epoch'),
+      challenger: s.hex(o.challenger, 'challenger', 40),
+      bond: s.amount(o.bond, 'bond'),
+      openedAt: s.uint(o.openedAt, 'openedAt'),
+      resolvableAt: s.uint(o.resolvableAt, 'resolvableAt'),
+      expiresAt: s.uint(o.expiresAt, 'expiresAt'),
+      oracleSetVersion: s.uint(o.oracleSetVersion, 'oracleSetVersion'),
+      votes: s.array(o.votes, 'votes').map((x, i): ChallengeVote => {
+        const v = s.obj(x, `votes[${i}]`, ['oracle', 'upheld', 'height']);
+        if (typeof v.upheld !== 'boolean') s.fail(`votes[${i}].upheld is not a boolean`);
+        return { oracle: s.hex(v.oracle, `votes[${i}].oracle`, 40), upheld: v.upheld as boolean, height: s.uint(v.height, `votes[${i}].height`) };
+      }),
+      status: s.oneOf(o.status, 'status', ['open', 'upheld', 'rejected', 'expired'] as const),
+      closedAt: o.closedAt === null ? null : s.uint(o.closedAt, 'closedAt'),
+      slashed: s.amount(o.slashed, 'slashed'),
+      challengerReward: s.amount(o.challengerReward, 'challengerReward'),
+      clawedBack: s.amount(o.clawedBack, 'clawedBack'),
     };
   }
   if (key.startsWith(KEY_PREFIX.epochProofs)) {

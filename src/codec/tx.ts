@@ -23,7 +23,7 @@ const AMOUNT_RE = /^(0|[1-9][0-9]{0,38})$/;
 const TX_FIELDS = new Set(['chainId', 'kind', 'from', 'pubKey', 'nonce', 'fee', 'payload', 'signature']);
 const KINDS: ReadonlySet<string> = new Set(TX_KINDS);
 /** Kinds whose execution rules exist in this version of the state machine. */
-export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(TX_KINDS.filter((k) => k !== 'product_challenge' && k !== 'product_resolve_challenge' && k !== 'product_settle'));
+export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(TX_KINDS.filter((k) => k !== 'product_settle'));
 /** A proof reference: a hash or a URI, 1 to 256 printable ASCII characters. */
 export const PROOF_REF_RE = /^[\x21-\x7e]{1,256}$/;
 /** Largest epoch number an attestation may name. */
@@ -86,6 +86,10 @@ function payloadJson(tx: UnsignedTx): Record<string, unknown> {
       return { validatorId: tx.payload.validatorId };
     case 'product_attest':
       return { validatorId: tx.payload.validatorId, epoch: tx.payload.epoch, score: tx.payload.score, proofRef: tx.payload.proofRef };
+    case 'product_challenge':
+      return { proofId: tx.payload.proofId };
+    case 'product_resolve_challenge':
+      return { challengeId: tx.payload.challengeId, upheld: tx.payload.upheld };
   }
 }
 
@@ -265,6 +269,17 @@ function decodePayload(kind: TxKind, base: TxBaseFields, payload: Record<string,
       const score = intField(payload, 'score', 0, MAX_WORK_WEIGHT, 'basis points of neutral work');
       if (typeof payload.proofRef !== 'string' || !PROOF_REF_RE.test(payload.proofRef)) invalid('payload.proofRef must be 1 to 256 printable ASCII characters (a hash or a URI)');
       return { ...base, kind, payload: { validatorId, epoch, score, proofRef: payload.proofRef } };
+    }
+    case 'product_challenge': {
+      onlyFields(payload, kind, ['proofId']);
+      if (typeof payload.proofId !== 'string' || !HEX64_RE.test(payload.proofId)) invalid('payload.proofId must be a proof id: 64 lowercase hex characters');
+      return { ...base, kind, payload: { proofId: payload.proofId } };
+    }
+    case 'product_resolve_challenge': {
+      onlyFields(payload, kind, ['challengeId', 'upheld']);
+      if (typeof payload.challengeId !== 'string' || !HEX64_RE.test(payload.challengeId)) invalid('payload.challengeId must be a challenge id: 64 lowercase hex characters');
+      if (typeof payload.upheld !== 'boolean') invalid('payload.upheld must be true (the proof was fraudulent) or false');
+      return { ...base, kind, payload: { challengeId: payload.challengeId, upheld: payload.upheld } };
     }
     default:
       return invalid(`tx kind "${kind}" is not supported by this node version`, ErrorCode.UNSUPPORTED_TX_KIND);

@@ -225,6 +225,10 @@ export class BlockExecution {
       }
       case 'product_attest':
         return product.attest(o, this.ctx, tx.from, tx.payload);
+      case 'product_challenge':
+        return product.challenge(o, this.ctx, tx.from, tx.payload, d.id);
+      case 'product_resolve_challenge':
+        return product.resolveChallenge(o, this.ctx, tx.from, tx.payload);
     }
   }
 
@@ -235,6 +239,7 @@ export class BlockExecution {
     const h = this.ctx.height;
     staking.releaseUnbonding(this.overlay, h);
     product.expireAttestations(this.overlay, h);
+    product.expireChallenges(this.overlay, h);
     if (isEpochBoundary(h, this.ctx.params)) {
       // Rewards first: a delegation pool they grow counts in the next epoch's set.
       if (this.ctx.treasury !== undefined) product.payEpochRewards(this.overlay, { height: h, params: this.ctx.params, treasury: this.ctx.treasury });

@@ -74,7 +74,7 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
       : {
           product: {
             oracles: g.product.oracles.map((x) => ({ address: x.address, stake: x.stake.toString() })),
-            params: { ...g.product.params, rewardPerEpoch: g.product.params.rewardPerEpoch.toString() },
+            params: { ...g.product.params, rewardPerEpoch: g.product.params.rewardPerEpoch.toString(), challengeBond: g.product.params.challengeBond.toString() },
           },
         }),
   };
@@ -179,6 +179,14 @@ export function decodeGenesis(j: unknown): Genesis {
     return { pubKey: v.pubKey, stake, workWeight, ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress as string }) };
   });
   const parsedProduct = product === undefined ? undefined : decodeProductGenesis(product);
+  if (parsedProduct !== undefined) {
+    // A validator must not escape an open challenge by unbonding: its tokens stay slashable until a challenge is settled.
+    const pp = parsedProduct.params;
+    const span = pp.challengeWindowBlocks + pp.challengeResolveDelayBlocks + pp.challengeResolveDeadlineBlocks;
+    if (parsedParams.unbondingPeriodBlocks <= span) {
+      bad(`params.unbondingPeriodBlocks (${parsedParams.unbondingPeriodBlocks}) must be greater than product.params challengeWindowBlocks + challengeResolveDelayBlocks + challengeResolveDeadlineBlocks (${span})`);
+    }
+  }
   return {
     chainId,
     genesisTime,
@@ -190,12 +198,20 @@ export function decodeGenesis(j: unknown): Genesis {
   };
 }
 
+type ProductIntParam = Exclude<keyof ProductParams, 'rewardPerEpoch' | 'challengeBond'>;
 /** Limits of the product layer's integer parameters: name → [min, max]. */
-const PRODUCT_PARAM_LIMITS: Record<Exclude<keyof ProductParams, 'rewardPerEpoch'>, readonly [number, number]> = {
+const PRODUCT_PARAM_LIMITS: Record<ProductIntParam, readonly [number, number]> = {
   quorumBps: [5_000, 9_999],
   attestationTtlBlocks: [1, 1_000_000_000],
   workWeightSmoothingBps: [0, 10_000],
   commissionBps: [0, 10_000],
+  challengeBondRewardBps: [0, 100_000],
+  challengeWindowBlocks: [1, 1_000_000_000],
+  challengeResolveDelayBlocks: [0, 1_000_000_000],
+  challengeResolveDeadlineBlocks: [1, 1_000_000_000],
+  challengeSlashBps: [1, 10_000],
+  challengeJailBlocks: [1, 1_000_000_000],
+  challengerRewardBps: [0, 10_000],
 };
 
 /** The `product` section: the oracle set (addresses once each, positive stake) and the rules (absent ones take the defaults). */
@@ -224,8 +240,8 @@ function decodeProductGenesis(j: unknown): ProductGenesis {
     if (!isUint(v) || v < min || v > max) bad(`product.params.${k} must be an integer from ${min} to ${max}`);
     ints[k] = v;
   }
-  const rewardPerEpoch = p.rewardPerEpoch === undefined ? DEFAULT_PRODUCT_PARAMS.rewardPerEpoch : amount(p.rewardPerEpoch, 'product.params.rewardPerEpoch');
-  const params: ProductParams = { ...ints, rewardPerEpoch };
+  const amt = (k: 'rewardPerEpoch' | 'challengeBond'): bigint => (p[k] === undefined ? DEFAULT_PRODUCT_PARAMS[k] : amount(p[k], `product.params.${k}`));
+  const params: ProductParams = { ...ints, rewardPerEpoch: amt('rewardPerEpoch'), challengeBond: amt('challengeBond') };
   return { oracles: [...oracles].sort((a, b) => (a.address < b.address ? -1 : 1)), params };
 }
 

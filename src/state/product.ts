@@ -17,6 +17,8 @@
  */
 import {
   accountKey,
+  challengeExpiryKey,
+  challengeKey,
   epochProofsKey,
   epochRewardsKey,
   ORACLE_SET_KEY,
@@ -31,6 +33,10 @@ import { ErrorCode } from '../errors.js';
 import type {
   Account,
   Address,
+  ChallengeExpiryBucket,
+  ProductChallenge,
+  ProductChallengePayload,
+  ProductResolvePayload,
   EpochProofIndex,
   EpochRewards,
   RewardPayout,
@@ -44,7 +50,8 @@ import type {
   ProductProof,
   Validator,
 } from '../types/index.js';
-import { epochOf } from './epochs.js';
+import { epochOf, readEpoch } from './epochs.js';
+import * as staking from './staking.js';
 import type { Overlay } from './overlay.js';
 import type { StateReader } from './worldState.js';
 
@@ -54,6 +61,14 @@ export const DEFAULT_PRODUCT_PARAMS: ProductParams = {
   workWeightSmoothingBps: 5_000,
   rewardPerEpoch: 0n,
   commissionBps: 1_000,
+  challengeBond: 1_000n,
+  challengeBondRewardBps: 1_000,
+  challengeWindowBlocks: 300,
+  challengeResolveDelayBlocks: 50,
+  challengeResolveDeadlineBlocks: 500,
+  challengeSlashBps: 500,
+  challengeJailBlocks: 1_000,
+  challengerRewardBps: 5_000,
 };
 
 export const EMPTY_ORACLE_SET: OracleSet = { version: 0, oracles: [] };
@@ -176,6 +191,7 @@ export function attest(o: Overlay, ctx: ProductContext, from: Address, p: Produc
     finalizedHeight: ctx.height,
     workWeightBefore: v.workWeight,
     workWeightAfter,
+    challenges: [],
   };
   o.set(productProofKey(id), proof);
   const indexKey = epochProofsKey(p.epoch);
@@ -260,4 +276,166 @@ export function payEpochRewards(o: Overlay, ctx: RewardContext): void {
   }
   const record: EpochRewards = { epoch, paidAt: ctx.height, pool, paid, remainder: pool - paid, payouts };
   o.set(epochRewardsKey(epoch), record);
+}
+
+// ---------------------------------------------------------------- challenges
+
+export interface ChallengeContext {
+  readonly height: number;
+  readonly params: ChainParams;
+  /** Where a rejected challenge's bond and a clawed-back reward go; none: the bond goes back to the challenger. */
+  readonly treasury?: Address;
+}
+
+export function getChallenge(state: StateReader, id: string): ProductChallenge | undefined {
+  return state.get(challengeKey(id)) as ProductChallenge | undefined;
+}
+
+function credit(o: Overlay, address: Address, amount: bigint): void {
+  if (amount === 0n) return;
+  const a = (o.get(accountKey(address)) as Account | undefined) ?? { balance: 0n, nonce: 0 };
+  o.set(accountKey(address), { balance: a.balance + amount, nonce: a.nonce });
+}
+
+/** The reward paid for a proof: its validator's payout in its epoch's rewards record (0 if none). */
+function rewardPaidFor(o: Overlay, proof: ProductProof): RewardPayout | undefined {
+  return (o.get(epochRewardsKey(proof.epoch)) as EpochRewards | undefined)?.payouts.find((p) => p.validatorId === proof.validatorId);
+}
+
+/**
+ * product_challenge: anyone challenges a finalized proof within
+ * challengeWindowBlocks of its finalization, locking a bond of
+ * challengeBond + floor(reward paid for the proof × challengeBondRewardBps /
+ * 10,000) in the challenge. One open challenge per proof.
+ */
+export function challenge(o: Overlay, ctx: ChallengeContext, from: Address, p: ProductChallengePayload, txId: string): RuleResult {
+  const proof = getProof(o, p.proofId);
+  if (proof === undefined) return ErrorCode.NOT_FOUND;
+  if (proof.status !== 'finalized') return ErrorCode.PROOF_INVALIDATED;
+  const params = productParams(o);
+  if (ctx.height > proof.finalizedHeight + params.challengeWindowBlocks) return ErrorCode.CHALLENGE_WINDOW_CLOSED;
+  const last = proof.challenges.length === 0 ? undefined : getChallenge(o, proof.challenges[proof.challenges.length - 1]!);
+  if (last?.status === 'open') return ErrorCode.CHALLENGE_EXISTS;
+  const reward = rewardPaidFor(o, proof)?.amount ?? 0n;
+  const bond = params.challengeBond + (reward * BigInt(params.challengeBondRewardBps)) / 10_000n;
+  const account = (o.get(accountKey(from)) as Account | undefined) ?? { balance: 0n, nonce: 0 };
+  if (account.balance < bond) return ErrorCode.INSUFFICIENT_FUNDS;
+  o.set(accountKey(from), { balance: account.balance - bond, nonce: account.nonce });
+  const resolvableAt = ctx.height + params.challengeResolveDelayBlocks;
+  const expiresAt = resolvableAt + params.challengeResolveDeadlineBlocks;
+  const c: ProductChallenge = {
+    id: txId,
+    proofId: proof.id,
+    validatorId: proof.validatorId,
+    epoch: proof.epoch,
+    challenger: from,
+    bond,
+    openedAt: ctx.height,
+    resolvableAt,
+    expiresAt,
+    oracleSetVersion: oracleSet(o).version,
+    votes: [],
+    status: 'open',
+    closedAt: null,
+    slashed: 0n,
+    challengerReward: 0n,
+    clawedBack: 0n,
+  };
+  o.set(challengeKey(c.id), c);
+  o.set(productProofKey(proof.id), { ...proof, challenges: [...proof.challenges, c.id] });
+  const bucketKey = challengeExpiryKey(expiresAt);
+  const ids = (o.get(bucketKey) as ChallengeExpiryBucket | undefined)?.ids ?? [];
+  o.set(bucketKey, { ids: [...ids, c.id] });
+  return null;
+}
+
+/**
+ * product_resolve_challenge: an oracle's vote, from resolvableAt on. The
+ * challenge is upheld (or rejected) once the votes for that outcome hold more
+ * than quorumBps of the oracle set's stake; votes count only in the set they
+ * were cast in.
+ */
+export function resolveChallenge(o: Overlay, ctx: ChallengeContext, from: Address, p: ProductResolvePayload): RuleResult {
+  const set = oracleSet(o);
+  if (!set.oracles.some((x) => x.address === from)) return ErrorCode.FORBIDDEN;
+  const c = getChallenge(o, p.challengeId);
+  if (c === undefined) return ErrorCode.NOT_FOUND;
+  if (c.status !== 'open') return ErrorCode.CHALLENGE_CLOSED;
+  if (ctx.height < c.resolvableAt) return ErrorCode.CHALLENGE_NOT_RESOLVABLE;
+  const earlier = c.oracleSetVersion === set.version ? c.votes : [];
+  if (earlier.some((v) => v.oracle === from)) return ErrorCode.ALREADY_VOTED;
+  const votes = [...earlier, { oracle: from, upheld: p.upheld, height: ctx.height }].sort((a, b) => (a.oracle < b.oracle ? -1 : 1));
+  const stakeOf = (a: Address): bigint => set.oracles.find((x) => x.address === a)?.stake ?? 0n;
+  const total = set.oracles.reduce((n, x) => n + x.stake, 0n);
+  const params = productParams(o);
+  const side = votes.filter((v) => v.upheld === p.upheld).reduce((n, v) => n + stakeOf(v.oracle), 0n);
+  const open: ProductChallenge = { ...c, oracleSetVersion: set.version, votes };
+  if (!passesQuorum(side, total, params.quorumBps)) {
+    o.set(challengeKey(c.id), open);
+    return null;
+  }
+  if (p.upheld) uphold(o, ctx, open, params);
+  else {
+    // Rejected: the bond is forfeited to the treasury.
+    credit(o, ctx.treasury ?? c.challenger, c.bond);
+    o.set(challengeKey(c.id), { ...open, status: 'rejected', closedAt: ctx.height });
+  }
+  return null;
+}
+
+/**
+ * An upheld challenge: the proof is invalidated; the validator is slashed
+ * challengeSlashBps (the slashing rules: self stake, delegation pool and
+ * unbondings since the challenged epoch began) and jailed
+ * challengeJailBlocks; the challenger gets its bond back and
+ * challengerRewardBps of what the slash took (the rest is burned); the reward
+ * paid to the operator for the proof is taken back into the treasury, as far
+ * as the operator's balance allows; a workWeight the proof raised goes back to
+ * what it was before it.
+ */
+function uphold(o: Overlay, ctx: ChallengeContext, c: ProductChallenge, params: ProductParams): void {
+  const proof = getProof(o, c.proofId)!;
+  o.set(productProofKey(proof.id), { ...proof, status: 'invalidated' });
+  const infractionHeight = readEpoch(o, proof.epoch)?.startHeight ?? proof.finalizedHeight;
+  const slashed = staking.slash(o, ctx, c.validatorId, params.challengeSlashBps, infractionHeight, 'product_challenge');
+  const share = (slashed * BigInt(params.challengerRewardBps)) / 10_000n;
+  let v = staking.getValidator(o, c.validatorId)!;
+  if (share > 0n) {
+    // What the challenger is paid is not burned: the slash record keeps the net burn.
+    const slashes = v.slashes.map((s, i) => (i === v.slashes.length - 1 ? { ...s, burned: s.burned - share } : s));
+    v = { ...v, slashes };
+    o.set(validatorKey(v.id), v);
+  }
+  if (proof.workWeightAfter > proof.workWeightBefore && v.workWeight > proof.workWeightBefore) {
+    v = { ...v, workWeight: proof.workWeightBefore };
+    o.set(validatorKey(v.id), v);
+  }
+  staking.jail(o, ctx, c.validatorId, params.challengeJailBlocks);
+  let clawedBack = 0n;
+  const payout = rewardPaidFor(o, proof);
+  if (payout !== undefined && ctx.treasury !== undefined) {
+    const operator = (o.get(accountKey(v.rewardAddress)) as Account | undefined) ?? { balance: 0n, nonce: 0 };
+    const owed = payout.commission + payout.toOperator;
+    clawedBack = owed < operator.balance ? owed : operator.balance;
+    if (clawedBack > 0n) {
+      o.set(accountKey(v.rewardAddress), { balance: operator.balance - clawedBack, nonce: operator.nonce });
+      credit(o, ctx.treasury, clawedBack);
+    }
+  }
+  credit(o, c.challenger, c.bond + share);
+  o.set(challengeKey(c.id), { ...c, status: 'upheld', closedAt: ctx.height, slashed, challengerReward: share, clawedBack });
+}
+
+/** Challenges still open at the end of their last height expire: oracle inaction must not trap a bond, which goes back. */
+export function expireChallenges(o: Overlay, height: number): void {
+  const bucketKey = challengeExpiryKey(height);
+  const bucket = o.get(bucketKey) as ChallengeExpiryBucket | undefined;
+  if (bucket === undefined) return;
+  for (const id of bucket.ids) {
+    const c = getChallenge(o, id);
+    if (c === undefined || c.status !== 'open') continue;
+    credit(o, c.challenger, c.bond);
+    o.set(challengeKey(id), { ...c, status: 'expired', closedAt: height });
+  }
+  o.delete(bucketKey);
 }

@@ -166,7 +166,28 @@ export interface ProductAttestTx extends TxBase {
   readonly payload: ProductAttestPayload;
 }
 
-export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx | ProductAttestTx;
+/** Anyone challenges a finalized proof, with a bond. */
+export interface ProductChallengePayload {
+  readonly proofId: Hex;
+}
+
+export interface ProductChallengeTx extends TxBase {
+  readonly kind: 'product_challenge';
+  readonly payload: ProductChallengePayload;
+}
+
+/** An oracle's vote on an open challenge: upheld (the proof was fraudulent) or not. */
+export interface ProductResolvePayload {
+  readonly challengeId: Hex;
+  readonly upheld: boolean;
+}
+
+export interface ProductResolveTx extends TxBase {
+  readonly kind: 'product_resolve_challenge';
+  readonly payload: ProductResolvePayload;
+}
+
+export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx | ProductAttestTx | ProductChallengeTx | ProductResolveTx;
 
 /** A tx before it is signed. */
 export type UnsignedTx = Tx extends infer T ? (T extends Tx ? Omit<T, 'signature'> : never) : never;
@@ -191,7 +212,7 @@ export interface Account {
 
 export type ValidatorStatus = 'active' | 'jailed' | 'unbonding';
 
-export type SlashReason = 'double_sign' | 'downtime' | 'governance';
+export type SlashReason = 'double_sign' | 'downtime' | 'governance' | 'product_challenge';
 
 /** One slash applied to a validator, as recorded in its state entry. */
 export interface SlashRecord {
@@ -440,6 +461,57 @@ export interface ProductParams {
   readonly rewardPerEpoch: bigint;
   /** A validator's commission on its reward before the rest is shared with its delegators. */
   readonly commissionBps: number;
+  /** Bond a challenger locks: this fixed part plus challengeBondRewardBps of the reward paid for the proof. */
+  readonly challengeBond: bigint;
+  readonly challengeBondRewardBps: number;
+  /** Blocks after a proof's finalization during which it may be challenged. */
+  readonly challengeWindowBlocks: number;
+  /** Blocks after a challenge opens before oracles may resolve it. */
+  readonly challengeResolveDelayBlocks: number;
+  /** Blocks after it becomes resolvable until an unresolved challenge expires (bond returned). */
+  readonly challengeResolveDeadlineBlocks: number;
+  /** Slash of an upheld challenge's validator, and its jail length. */
+  readonly challengeSlashBps: number;
+  readonly challengeJailBlocks: number;
+  /** The challenger's share of what the slash took (the rest is burned). */
+  readonly challengerRewardBps: number;
+}
+
+export type ChallengeStatus = 'open' | 'upheld' | 'rejected' | 'expired';
+
+export interface ChallengeVote {
+  readonly oracle: Address;
+  readonly upheld: boolean;
+  readonly height: number;
+}
+
+/** A challenge of a proof (`pchal/<id>`; its id is the id of the tx that opened it). */
+export interface ProductChallenge {
+  readonly id: Hex;
+  readonly proofId: Hex;
+  readonly validatorId: Address;
+  readonly epoch: number;
+  readonly challenger: Address;
+  /** Locked in the challenge while it is open. */
+  readonly bond: bigint;
+  readonly openedAt: number;
+  readonly resolvableAt: number;
+  /** Height at whose end an unresolved challenge expires. */
+  readonly expiresAt: number;
+  readonly oracleSetVersion: number;
+  /** Sorted by oracle address. */
+  readonly votes: readonly ChallengeVote[];
+  readonly status: ChallengeStatus;
+  readonly closedAt: number | null;
+  /** Upheld: what the slash took, the challenger's share of it, and the reward taken back from the operator. */
+  readonly slashed: bigint;
+  readonly challengerReward: bigint;
+  readonly clawedBack: bigint;
+}
+
+/** Challenges that expire at the end of a height (`pchexp/<height>`). */
+export interface ChallengeExpiryBucket {
+  readonly ids: readonly Hex[];
 }
 
 /** The validators with a finalized proof of an epoch (`pepoch/<epoch>`), sorted. */
@@ -517,4 +589,6 @@ export interface ProductProof {
   readonly finalizedHeight: number;
   readonly workWeightBefore: number;
   readonly workWeightAfter: number;
+  /** Ids of its challenges, oldest first. */
+  readonly challenges: readonly Hex[];
 }

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { FastposClient, signTx } from '../../src/client/index.js';
 import { devAccount, devValidator } from '../../src/crypto/keys.js';
 import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis } from '../../src/state/genesis.js';
+import { DEFAULT_PRODUCT_PARAMS } from '../../src/state/product.js';
 import type { Genesis } from '../../src/types/index.js';
 import { waitUntil } from '../helpers/network.js';
 import { spawnNode, type NodeProcess } from '../helpers/proc.js';
@@ -34,7 +35,7 @@ describe('product attestations (real process)', () => {
       params: { ...DEFAULT_PARAMS, governance: [devAccount(0).address], epochLengthBlocks: EPOCH },
       accounts: [...ORACLES.map((o) => ({ address: o.address, balance: 1_000_000n })), { address: TREASURY_ADDRESS, balance: 1_000_000n }],
       validators: [{ pubKey: VALIDATOR.publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT }],
-      product: { oracles: ORACLES.map((o) => ({ address: o.address, stake: 100n })), params: { quorumBps: 6667, attestationTtlBlocks: 1000, workWeightSmoothingBps: 5000, rewardPerEpoch: 1000n, commissionBps: 1000 } },
+      product: { oracles: ORACLES.map((o) => ({ address: o.address, stake: 100n })), params: { ...DEFAULT_PRODUCT_PARAMS, rewardPerEpoch: 1000n } },
     };
     writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
     node = await spawnNode(dir, ['--allow-dev-keys', '--idle-block-interval-ms', '200', '--min-block-interval-ms', '5']);

@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ORACLE_SET_KEY, attestationExpiryKey, epochRewardsKey, pendingAttestationKey, productProofKey } from '../../../src/codec/state.js';
+import { ORACLE_SET_KEY, attestationExpiryKey, challengeKey, epochRewardsKey, pendingAttestationKey, productProofKey } from '../../../src/codec/state.js';
 import { decodeTx, encodeTx } from '../../../src/codec/tx.js';
 import { devAccount, type DevKey } from '../../../src/crypto/keys.js';
 import { decodeGenesis, encodeGenesis, genesisEntries, genesisHash } from '../../../src/state/genesis.js';
 import { DEFAULT_PRODUCT_PARAMS, passesQuorum, proofId, smoothWorkWeight, weightedMedian } from '../../../src/state/product.js';
-import type { EpochRewards, Genesis, OracleSet, PendingAttestation, ProductParams, ProductProof } from '../../../src/types/index.js';
+import { getAccount } from '../../../src/state/execute.js';
+import type { EpochRewards, Genesis, OracleSet, PendingAttestation, ProductChallenge, ProductParams, ProductProof } from '../../../src/types/index.js';
 import { Chain, GOV as GOVERNANCE, VALS, signTx, spec, supply, testGenesis } from './stakingHarness.js';
 
 /** Oracles: dev accounts 20.. (funded below). */
@@ -22,6 +23,8 @@ function productGenesis(stakes: bigint[], params: Partial<ProductParams> = {}): 
   const g = testGenesis();
   return {
     ...g,
+    // Long enough to outlast a challenge (window + delay + deadline), as the genesis requires.
+    params: { ...g.params, unbondingPeriodBlocks: 2_000 },
     accounts: [...g.accounts, ...ORACLES.map((o) => ({ address: o.address, balance: 1_000_000n }))],
     product: { oracles: stakes.map((stake, i) => ({ address: ORACLES[i]!.address, stake })), params: { ...DEFAULT_PRODUCT_PARAMS, ...params } },
   };
@@ -299,5 +302,135 @@ describe('product rewards at epoch transitions', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('product challenges', () => {
+  const TREASURY = 'de'.repeat(20);
+  const CHALLENGER = devAccount(5);
+
+  class TreasuryChain extends Chain {
+    override ctx(height = this.height + 1) {
+      return { ...super.ctx(height), treasury: TREASURY };
+    }
+    challenge(id: string): ProductChallenge | undefined {
+      return this.ws.get(challengeKey(id)) as ProductChallenge | undefined;
+    }
+  }
+
+  const PARAMS: Partial<ProductParams> = {
+    rewardPerEpoch: 1000n,
+    challengeBond: 500n,
+    challengeBondRewardBps: 1000,
+    challengeWindowBlocks: 20,
+    challengeResolveDelayBlocks: 3,
+    challengeResolveDeadlineBlocks: 5,
+    challengeSlashBps: 1000,
+    challengeJailBlocks: 50,
+    challengerRewardBps: 5000,
+  };
+
+  /** A proof of validator 0 for epoch 0 (score 30,000), finalized at height 6 and paid at height 10. */
+  function setup(): { c: TreasuryChain; proofId: string } {
+    const g = productGenesis([10n, 10n, 10n], PARAMS);
+    const c = new TreasuryChain({ ...g, params: { ...g.params, unbondingPeriodBlocks: 40 }, accounts: [...g.accounts, { address: TREASURY, balance: 100_000n }] });
+    c.advanceTo(5);
+    c.block(ORACLES.slice(0, 3).map((o) => attest(o, 0, 30_000)));
+    c.advanceTo(10);
+    return { c, proofId: proofId(V0, 0) };
+  }
+
+  const open = (proof: string) => spec(CHALLENGER, 'product_challenge', { proofId: proof });
+  const vote = (i: number, challengeId: string, upheld: boolean) => spec(ORACLES[i]!, 'product_resolve_challenge', { challengeId, upheld });
+
+  /** Opens a challenge in the next block; returns its id (the tx id). */
+  function openChallenge(c: TreasuryChain, proof: string): string {
+    const ex = c.execution();
+    const d = signTx(open(proof), getAccount(ex.state, CHALLENGER.address).nonce);
+    assert.equal(ex.apply(d).success, true);
+    ex.endBlock();
+    c.commit(ex);
+    return d.id;
+  }
+
+  it('behavior: a challenge locks challengeBond + challengeBondRewardBps of the paid reward; one open challenge per proof; unknown proofs and closed windows fail', () => {
+    const { c, proofId: pid } = setup();
+    const before = c.balance(CHALLENGER.address);
+    const id = openChallenge(c, pid);
+    const ch = c.challenge(id)!;
+    // The proof's reward was the whole pool (1000): bond 500 + 100.
+    assert.equal(ch.bond, 600n);
+    assert.equal(before - c.balance(CHALLENGER.address), 600n + 10n, 'bond and fee');
+    assert.deepEqual([ch.status, ch.openedAt, ch.resolvableAt, ch.expiresAt], ['open', 11, 14, 19]);
+    assert.deepEqual((c.ws.get(productProofKey(pid)) as ProductProof).challenges, [id]);
+    const [again, unknown] = c.block([open(pid), open('ab'.repeat(32))]);
+    assert.deepEqual([again!.error, unknown!.error], ['CHALLENGE_EXISTS', 'NOT_FOUND']);
+    c.advanceTo(27);
+    // Finalized at 6: the window of 20 blocks closed after height 26. (The first challenge expired at 19.)
+    const [late] = c.block([open(pid)]);
+    assert.equal(late!.error, 'CHALLENGE_WINDOW_CLOSED');
+  });
+
+  it('behavior: upheld by a quorum after the delay: proof invalidated, validator slashed and jailed, challenger paid bond + its share, reward taken back, workWeight restored; tokens only burned', () => {
+    const { c, proofId: pid } = setup();
+    const total0 = supply(c.ws.allEntries()).supply;
+    const id = openChallenge(c, pid);
+    const [early, outsider] = c.block([vote(0, id, true), spec(devAccount(4), 'product_resolve_challenge', { challengeId: id, upheld: true })]);
+    assert.deepEqual([early!.error, outsider!.error], ['CHALLENGE_NOT_RESOLVABLE', 'FORBIDDEN']);
+    c.advanceTo(13);
+    const v0 = c.validator(V0);
+    const op = c.balance(v0.rewardAddress);
+    const challenger = c.balance(CHALLENGER.address);
+    const treasury = c.balance(TREASURY);
+    c.block([vote(0, id, true), vote(1, id, true)]); // height 14: two of three, not yet
+    assert.equal(c.challenge(id)!.status, 'open');
+    const [dup] = c.block([vote(0, id, false)]);
+    assert.equal(dup!.error, 'ALREADY_VOTED');
+    c.block([vote(2, id, true)]);
+    const ch = c.challenge(id)!;
+    assert.equal(ch.status, 'upheld');
+    assert.equal((c.ws.get(productProofKey(pid)) as ProductProof).status, 'invalidated');
+    const v = c.validator(V0);
+    assert.equal(v.status, 'jailed');
+    assert.equal(ch.slashed, (v0.stake * 1000n) / 10_000n, '10 % of its self stake (no pool, no unbondings)');
+    assert.equal(ch.challengerReward, ch.slashed / 2n);
+    assert.equal(v.slashes.at(-1)!.burned, ch.slashed - ch.challengerReward, 'the record keeps the net burn');
+    assert.equal(c.balance(CHALLENGER.address) - challenger, ch.bond + ch.challengerReward, 'its bond and its share');
+    assert.equal(ch.clawedBack, 1000n, 'the operator had the reward (commission and its part) and gives it back');
+    assert.equal(op - c.balance(v0.rewardAddress), 1000n);
+    assert.equal(c.balance(TREASURY) - treasury, 1000n);
+    assert.equal(v.workWeight, 10_000, 'back to what it was before the proof');
+    const { supply: total1 } = supply(c.ws.allEntries());
+    assert.equal(total0 - total1, ch.slashed - ch.challengerReward, 'only the net slash left the supply');
+    const [afterClose] = c.block([vote(0, id, false)]);
+    assert.equal(afterClose!.error, 'CHALLENGE_CLOSED');
+    const [reopen] = c.block([open(pid)]);
+    assert.equal(reopen!.error, 'PROOF_INVALIDATED');
+  });
+
+  it('behavior: rejected by a quorum: the bond goes to the treasury; unresolved: it expires and the bond goes back', () => {
+    const { c, proofId: pid } = setup();
+    const id = openChallenge(c, pid);
+    c.advanceTo(13);
+    const treasury = c.balance(TREASURY);
+    c.block([vote(0, id, false), vote(1, id, false), vote(2, id, false)]);
+    assert.equal(c.challenge(id)!.status, 'rejected');
+    assert.equal(c.balance(TREASURY) - treasury, 600n);
+    assert.equal(c.validator(V0).status, 'active');
+    // A second challenge (height 15), left alone, expires at the end of height 15 + 3 + 5 = 23.
+    const id2 = openChallenge(c, pid);
+    const challenger = c.balance(CHALLENGER.address);
+    c.advanceTo(22);
+    assert.equal(c.challenge(id2)!.status, 'open');
+    c.advanceTo(23);
+    const ch = c.challenge(id2)!;
+    assert.deepEqual([ch.status, ch.closedAt], ['expired', 23]);
+    assert.equal(c.balance(CHALLENGER.address) - challenger, ch.bond);
+  });
+
+  it('error: a genesis whose unbonding period does not outlast window + delay + deadline is refused', () => {
+    const g = productGenesis([10n], { challengeWindowBlocks: 10, challengeResolveDelayBlocks: 0, challengeResolveDeadlineBlocks: 1 });
+    assert.throws(() => decodeGenesis(JSON.parse(JSON.stringify(encodeGenesis({ ...g, params: { ...g.params, unbondingPeriodBlocks: 11 } })))), /unbondingPeriodBlocks \(11\) must be greater than/);
+    assert.doesNotThrow(() => decodeGenesis(JSON.parse(JSON.stringify(encodeGenesis({ ...g, params: { ...g.params, unbondingPeriodBlocks: 12 } })))));
   });
 });
