@@ -8,14 +8,18 @@
 import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '../errors.js';
 import type { FastposNode } from '../node/node.js';
-import { getChallenge, getPendingAttestation, getProof, oracleSet, productParams, proofId } from '../state/product.js';
+import { getChallenge, getPendingAttestation, getProof, getSettlement, oracleSet, productParams, proofId, settlementQuote } from '../state/product.js';
 import { epochRewardsKey } from '../codec/state.js';
-import type { EpochRewards, PendingAttestation, ProductProof } from '../types/index.js';
+import type { EpochRewards, PendingAttestation, ProductProof, Settlement } from '../types/index.js';
 import * as S from './schemas.js';
 import { sendError } from './server.js';
 
 function proofJson(p: ProductProof): Record<string, unknown> {
   return { ...p, oracles: [...p.oracles] };
+}
+
+function settlementJson(s: Settlement): Record<string, unknown> {
+  return { ...s, amount: s.amount.toString(), protocolFee: s.protocolFee.toString(), net: s.net.toString() };
 }
 
 function pendingJson(a: PendingAttestation): Record<string, unknown> {
@@ -90,6 +94,32 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
       rejectedStake: rejectedStake.toString(),
       totalStake: set.oracles.reduce((n, o) => n + o.stake, 0n).toString(),
     };
+  });
+
+  app.get('/product/billing/quote', { schema: { querystring: S.quoteQuery } }, async (req) => {
+    const { amount } = req.query as { amount: string };
+    const feeBps = productParams(node.state).settlementFeeBps;
+    const { protocolFee, net } = settlementQuote(BigInt(amount), feeBps);
+    // The tx fee is the chain's minimum; the payer pays amount + fee, the validator receives net.
+    const fee = node.genesis.params.minFee;
+    return { amount, fee: fee.toString(), protocolFee: protocolFee.toString(), net: net.toString(), feeBps, total: (BigInt(amount) + fee).toString() };
+  });
+
+  app.get('/product/settlements/lookup', { schema: { querystring: S.settlementLookupQuery } }, async (req, reply) => {
+    const { payer, reference, includePending } = req.query as { payer: string; reference: string; includePending: boolean };
+    const s = getSettlement(node.state, payer, reference);
+    if (s !== undefined) return { status: 'finalized', settlement: settlementJson(s) };
+    if (includePending) {
+      // The payer's pending txs (at most mempoolMaxPerSender): a settlement of this reference among them.
+      const { items } = node.mempool.pending({ from: payer, offset: 0, limit: Number.MAX_SAFE_INTEGER });
+      const d = items.find((x) => x.tx.kind === 'product_settle' && x.tx.payload.reference === reference);
+      if (d !== undefined && d.tx.kind === 'product_settle') {
+        const p = d.tx.payload;
+        const { protocolFee, net } = settlementQuote(p.amount, productParams(node.state).settlementFeeBps);
+        return { status: 'pending', settlement: { id: d.id, payer, reference, validatorId: p.validatorId, amount: p.amount.toString(), protocolFee: protocolFee.toString(), net: net.toString() } };
+      }
+    }
+    return sendError(reply, ErrorCode.NOT_FOUND, `no settlement of payer ${payer} with that reference${includePending ? ', finalized or pending' : ' (includePending=true also looks at pending txs)'}`);
   });
 
   app.get('/product/attestations/pending', { schema: { querystring: S.proofLookupQuery } }, async (req, reply) => {

@@ -422,3 +422,21 @@ export const epochQuery = {
   required: ['epoch'],
   properties: { epoch: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } },
 } as const;
+
+export const quoteQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['amount'],
+  properties: { amount: { type: 'string', pattern: '^(0|[1-9][0-9]{0,38})$' } },
+} as const;
+
+export const settlementLookupQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['payer', 'reference'],
+  properties: {
+    payer: { type: 'string', pattern: HEX40 },
+    reference: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' },
+    includePending: { type: 'boolean', default: false },
+  },
+} as const;

@@ -24,7 +24,9 @@ import type {
   ChallengeExpiryBucket,
   ChallengeVote,
   ProductChallenge,
+  Settlement,
 } from '../types/index.js';
+import { sha256Hex } from '../crypto/hash.js';
 import { canonicalJson } from './canonical.js';
 
 /**
@@ -51,6 +53,7 @@ import { canonicalJson } from './canonical.js';
  * | `preward/<epoch>` | EpochRewards: what the treasury paid for that epoch's proofs |
  * | `pchal/<challengeId>` | ProductChallenge: a challenge of a proof and its votes |
  * | `pchexp/<height>` | ChallengeExpiryBucket: challenges that expire at the end of that height |
+ * | `psettle/<payer>/<sha256(reference)>` | Settlement: the receipt of (payer, reference), kept for the chain's life |
  */
 export const KEY_PREFIX = {
   account: 'acct/',
@@ -67,6 +70,7 @@ export const KEY_PREFIX = {
   epochRewards: 'preward/',
   challenge: 'pchal/',
   challengeExpiry: 'pchexp/',
+  settlement: 'psettle/',
 } as const;
 /** The product layer's parameters, in their state encoding's order; the amounts among them. */
 export const PRODUCT_PARAM_FIELDS = [
@@ -83,6 +87,7 @@ export const PRODUCT_PARAM_FIELDS = [
   'challengeSlashBps',
   'challengeJailBlocks',
   'challengerRewardBps',
+  'settlementFeeBps',
 ] as const satisfies readonly (keyof ProductParams)[];
 export const PRODUCT_AMOUNT_PARAMS: readonly string[] = ['rewardPerEpoch', 'challengeBond'];
 export const ORACLE_SET_KEY = 'product/oracles';
@@ -106,7 +111,8 @@ export type StateValue =
   | EpochProofIndex
   | EpochRewards
   | ProductChallenge
-  | ChallengeExpiryBucket;
+  | ChallengeExpiryBucket
+  | Settlement;
 
 export const accountKey = (address: string): string => KEY_PREFIX.account + address;
 export const validatorKey = (id: string): string => KEY_PREFIX.validator + id;
@@ -122,6 +128,7 @@ export const epochProofsKey = (epoch: number): string => KEY_PREFIX.epochProofs 
 export const epochRewardsKey = (epoch: number): string => KEY_PREFIX.epochRewards + epoch;
 export const challengeKey = (id: string): string => KEY_PREFIX.challenge + id;
 export const challengeExpiryKey = (height: number): string => KEY_PREFIX.challengeExpiry + height;
+export const settlementKey = (payer: string, reference: string): string => `${KEY_PREFIX.settlement}${payer}/${sha256Hex(reference)}`;
 
 const entryJson = (e: ValidatorEntry) => ({ id: e.id, pubKey: e.pubKey, votingPower: e.votingPower.toString(), proposerWeight: e.proposerWeight.toString() });
 const slashJson = (s: SlashRecord) => ({ height: s.height, infractionHeight: s.infractionHeight, reason: s.reason, fractionBps: s.fractionBps, burned: s.burned.toString() });
@@ -208,6 +215,21 @@ export function encodeStateValue(key: string, value: StateValue): string {
       workWeightBefore: p.workWeightBefore,
       workWeightAfter: p.workWeightAfter,
       challenges: [...p.challenges],
+    });
+  }
+  if (key.startsWith(KEY_PREFIX.settlement)) {
+    const x = value as Settlement;
+    return canonicalJson({
+      id: x.id,
+      payer: x.payer,
+      reference: x.reference,
+      validatorId: x.validatorId,
+      net: x.net.toString(),
+      amount: x.amount.toString(),
+      protocolFee: x.protocolFee.toString(),
+      feeBps: x.feeBps,
+      height: x.height,
+      epoch: x.epoch,
     });
   }
   if (key.startsWith(KEY_PREFIX.challengeExpiry)) return canonicalJson({ ids: [...(value as ChallengeExpiryBucket).ids] });
@@ -448,6 +470,21 @@ export function decodeStateValue(key: string, json: string): StateValue {
       workWeightBefore: s.uint(o.workWeightBefore, 'workWeightBefore'),
       workWeightAfter: s.uint(o.workWeightAfter, 'workWeightAfter'),
       challenges: s.array(o.challenges, 'challenges').map((x, i) => s.hex(x, `challenges[${i}]`, 64)),
+    };
+  }
+  if (key.startsWith(KEY_PREFIX.settlement)) {
+    const o = s.obj(j, 'settlement', ['id', 'payer', 'reference', 'validatorId', 'net', 'amount', 'protocolFee', 'feeBps', 'height', 'epoch']);
+    return {
+      id: s.hex(o.id, 'id', 64),
+      payer: s.hex(o.payer, 'payer', 40),
+      reference: s.text(o.reference, 'reference'),
+      validatorId: s.hex(o.validatorId, 'validatorId', 40),
+      net: s.amount(o.net, 'net'),
+      amount: s.amount(o.amount, 'amount'),
+      protocolFee: s.amount(o.protocolFee, 'protocolFee'),
+      feeBps: s.uint(o.feeBps, 'feeBps'),
+      height: s.uint(o.height, 'height'),
+      epoch: s.uint(o.epoch, 'epoch'),
     };
   }
   if (key.startsWith(KEY_PREFIX.challengeExpiry)) {

@@ -23,7 +23,9 @@ const AMOUNT_RE = /^(0|[1-9][0-9]{0,38})$/;
 const TX_FIELDS = new Set(['chainId', 'kind', 'from', 'pubKey', 'nonce', 'fee', 'payload', 'signature']);
 const KINDS: ReadonlySet<string> = new Set(TX_KINDS);
 /** Kinds whose execution rules exist in this version of the state machine. */
-export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(TX_KINDS.filter((k) => k !== 'product_settle'));
+export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(TX_KINDS);
+/** A settlement's reference: 1 to 128 printable ASCII characters. */
+export const REFERENCE_RE = /^[\x21-\x7e]{1,128}$/;
 /** A proof reference: a hash or a URI, 1 to 256 printable ASCII characters. */
 export const PROOF_REF_RE = /^[\x21-\x7e]{1,256}$/;
 /** Largest epoch number an attestation may name. */
@@ -90,6 +92,8 @@ function payloadJson(tx: UnsignedTx): Record<string, unknown> {
       return { proofId: tx.payload.proofId };
     case 'product_resolve_challenge':
       return { challengeId: tx.payload.challengeId, upheld: tx.payload.upheld };
+    case 'product_settle':
+      return { validatorId: tx.payload.validatorId, amount: tx.payload.amount.toString(), reference: tx.payload.reference };
   }
 }
 
@@ -274,6 +278,12 @@ function decodePayload(kind: TxKind, base: TxBaseFields, payload: Record<string,
       onlyFields(payload, kind, ['proofId']);
       if (typeof payload.proofId !== 'string' || !HEX64_RE.test(payload.proofId)) invalid('payload.proofId must be a proof id: 64 lowercase hex characters');
       return { ...base, kind, payload: { proofId: payload.proofId } };
+    }
+    case 'product_settle': {
+      onlyFields(payload, kind, ['validatorId', 'amount', 'reference']);
+      const validatorId = validatorIdField(payload);
+      if (typeof payload.reference !== 'string' || !REFERENCE_RE.test(payload.reference)) invalid('payload.reference must be 1 to 128 printable ASCII characters');
+      return { ...base, kind, payload: { validatorId, amount: positiveAmount(payload), reference: payload.reference } };
     }
     case 'product_resolve_challenge': {
       onlyFields(payload, kind, ['challengeId', 'upheld']);

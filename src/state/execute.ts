@@ -60,6 +60,7 @@ export function txSpend(d: DecodedTx): bigint {
     case 'transfer':
     case 'validator_bond':
     case 'delegation_delegate':
+    case 'product_settle':
       return tx.fee + tx.payload.amount;
     default:
       return tx.fee;
@@ -229,6 +230,8 @@ export class BlockExecution {
         return product.challenge(o, this.ctx, tx.from, tx.payload, d.id);
       case 'product_resolve_challenge':
         return product.resolveChallenge(o, this.ctx, tx.from, tx.payload);
+      case 'product_settle':
+        return product.settle(o, this.ctx, tx.from, tx.payload, d.id);
     }
   }
 

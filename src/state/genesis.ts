@@ -212,6 +212,7 @@ const PRODUCT_PARAM_LIMITS: Record<ProductIntParam, readonly [number, number]> =
   challengeSlashBps: [1, 10_000],
   challengeJailBlocks: [1, 1_000_000_000],
   challengerRewardBps: [0, 10_000],
+  settlementFeeBps: [0, 10_000],
 };
 
 /** The `product` section: the oracle set (addresses once each, positive stake) and the rules (absent ones take the defaults). */

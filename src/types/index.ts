@@ -182,12 +182,25 @@ export interface ProductResolvePayload {
   readonly upheld: boolean;
 }
 
+/** A product user's payment to a validator, keyed by (payer, reference): once per pair, for the chain's life. */
+export interface ProductSettlePayload {
+  readonly validatorId: Address;
+  readonly amount: bigint;
+  /** The payer's reference (an invoice or order id): 1..128 printable ASCII characters. */
+  readonly reference: string;
+}
+
+export interface ProductSettleTx extends TxBase {
+  readonly kind: 'product_settle';
+  readonly payload: ProductSettlePayload;
+}
+
 export interface ProductResolveTx extends TxBase {
   readonly kind: 'product_resolve_challenge';
   readonly payload: ProductResolvePayload;
 }
 
-export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx | ProductAttestTx | ProductChallengeTx | ProductResolveTx;
+export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx | ProductAttestTx | ProductChallengeTx | ProductResolveTx | ProductSettleTx;
 
 /** A tx before it is signed. */
 export type UnsignedTx = Tx extends infer T ? (T extends Tx ? Omit<T, 'signature'> : never) : never;
@@ -475,6 +488,25 @@ export interface ProductParams {
   readonly challengeJailBlocks: number;
   /** The challenger's share of what the slash took (the rest is burned). */
   readonly challengerRewardBps: number;
+  /** Protocol fee of a settlement, to the treasury: ceil(amount × settlementFeeBps / 10,000). */
+  readonly settlementFeeBps: number;
+}
+
+/** A settlement's receipt (`psettle/<payer>/<referenceHash>`). */
+export interface Settlement {
+  /** The id of the tx that made it. */
+  readonly id: Hex;
+  readonly payer: Address;
+  readonly reference: string;
+  readonly validatorId: Address;
+  /** To the validator's operator: amount − protocolFee. */
+  readonly net: bigint;
+  readonly amount: bigint;
+  readonly protocolFee: bigint;
+  /** The rate the protocol fee was computed with. */
+  readonly feeBps: number;
+  readonly height: number;
+  readonly epoch: number;
 }
 
 export type ChallengeStatus = 'open' | 'upheld' | 'rejected' | 'expired';

@@ -19,6 +19,7 @@ import { spawnNode, type NodeProcess } from '../helpers/proc.js';
 
 const ORACLES = [20, 21, 22].map((i) => devAccount(i));
 const VALIDATOR = devValidator(0);
+const PAYER = devAccount(23);
 /** Long enough for three attestations to finalize within epoch 1. */
 const EPOCH = 30;
 
@@ -33,7 +34,7 @@ describe('product attestations (real process)', () => {
       genesisTime: 1_767_225_600_000,
       treasury: TREASURY_ADDRESS,
       params: { ...DEFAULT_PARAMS, governance: [devAccount(0).address], epochLengthBlocks: EPOCH },
-      accounts: [...ORACLES.map((o) => ({ address: o.address, balance: 1_000_000n })), { address: TREASURY_ADDRESS, balance: 1_000_000n }],
+      accounts: [...ORACLES.map((o) => ({ address: o.address, balance: 1_000_000n })), { address: PAYER.address, balance: 1_000_000n }, { address: TREASURY_ADDRESS, balance: 1_000_000n }],
       validators: [{ pubKey: VALIDATOR.publicKey, stake: 1_000_000n, workWeight: NEUTRAL_WORK_WEIGHT }],
       product: { oracles: ORACLES.map((o) => ({ address: o.address, stake: 100n })), params: { ...DEFAULT_PRODUCT_PARAMS, rewardPerEpoch: 1000n } },
     };
@@ -94,5 +95,31 @@ describe('product attestations (real process)', () => {
     assert.equal(rewards.paid, '1000');
     assert.deepEqual(rewards.payouts.map((p: any) => [p.validatorId, p.amount, p.commission]), [[VALIDATOR.address, '1000', '100']]);
     assert.equal((await client.account(TREASURY_ADDRESS)).balance, String(1_000_000 - 1000));
+  });
+
+  it('behavior: a product user settles a payment with a retry, and finds it pending, then finalized, by payer and reference', async () => {
+    const quote = (await (await fetch(`${node.url}/product/billing/quote?amount=10001`)).json()) as any;
+    // ceil(10001 × 100 / 10000) = 101
+    assert.deepEqual([quote.protocolFee, quote.net, quote.feeBps], ['101', '9900', 100]);
+    const { id, tx } = signTx(PAYER.privateKey, {
+      chainId: DEVNET_CHAIN_ID,
+      kind: 'product_settle',
+      from: PAYER.address,
+      pubKey: PAYER.publicKey,
+      nonce: 0,
+      fee: 1n,
+      payload: { validatorId: VALIDATOR.address, amount: 10_001n, reference: 'invoice-2026-0001' },
+    });
+    const first = await client.submitTx(tx);
+    const retry = await client.submitTx(tx, { idempotent: true });
+    assert.equal(retry.id, first.id, 'a retry answers the same tx');
+    const lookup = `${node.url}/product/settlements/lookup?payer=${PAYER.address}&reference=invoice-2026-0001`;
+    const early = (await (await fetch(`${lookup}&includePending=true`)).json()) as any;
+    assert.ok(early.status === 'pending' || early.status === 'finalized', JSON.stringify(early));
+    assert.equal((await client.waitForTx(id, { timeoutMs: 20_000 })).status, 'finalized');
+    const found = (await (await fetch(lookup)).json()) as any;
+    assert.equal(found.status, 'finalized');
+    assert.deepEqual([found.settlement.amount, found.settlement.protocolFee, found.settlement.net, found.settlement.id], ['10001', '101', '9900', id]);
+    assert.equal((await fetch(`${node.url}/product/settlements/lookup?payer=${PAYER.address}&reference=nope`)).status, 404);
   });
 });

@@ -132,7 +132,7 @@ describe('POST /tx', () => {
     t.payload = { to: acct(3).address, amount: '1', memo: 'x' };
     assertError(await post('/tx', t), 400, 'INVALID_TX');
     t.kind = 'product_settle';
-    assertError(await post('/tx', t), 400, 'UNSUPPORTED_TX_KIND');
+    assertError(await post('/tx', t), 400, 'INVALID_TX');
   });
 
   it('error: a huge body is 413 PAYLOAD_TOO_LARGE', async () => {

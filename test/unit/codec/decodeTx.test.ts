@@ -31,7 +31,7 @@ describe('decodeTx', () => {
     ['unknown field', (t) => (t.extra = 1), 'INVALID_TX'],
     ['empty chainId', (t) => (t.chainId = ''), 'INVALID_TX'],
     ['unknown kind', (t) => (t.kind = 'mint'), 'INVALID_TX'],
-    ['kind without rules yet', (t) => (t.kind = 'product_settle'), 'UNSUPPORTED_TX_KIND'],
+    ['a product kind with a transfer payload', (t) => (t.kind = 'product_settle'), 'INVALID_TX'],
     ['uppercase from', (t) => (t.from = t.from.toUpperCase()), 'INVALID_TX'],
     ['short pubKey', (t) => (t.pubKey = t.pubKey.slice(2)), 'INVALID_TX'],
     ['from not matching pubKey', (t) => (t.from = acct(1).address), 'SENDER_MISMATCH'],

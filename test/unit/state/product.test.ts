@@ -11,7 +11,7 @@ import { ORACLE_SET_KEY, attestationExpiryKey, challengeKey, epochRewardsKey, pe
 import { decodeTx, encodeTx } from '../../../src/codec/tx.js';
 import { devAccount, type DevKey } from '../../../src/crypto/keys.js';
 import { decodeGenesis, encodeGenesis, genesisEntries, genesisHash } from '../../../src/state/genesis.js';
-import { DEFAULT_PRODUCT_PARAMS, passesQuorum, proofId, smoothWorkWeight, weightedMedian } from '../../../src/state/product.js';
+import { DEFAULT_PRODUCT_PARAMS, getSettlement, passesQuorum, proofId, settlementQuote, smoothWorkWeight, weightedMedian } from '../../../src/state/product.js';
 import { getAccount } from '../../../src/state/execute.js';
 import type { EpochRewards, Genesis, OracleSet, PendingAttestation, ProductChallenge, ProductParams, ProductProof } from '../../../src/types/index.js';
 import { Chain, GOV as GOVERNANCE, VALS, signTx, spec, supply, testGenesis } from './stakingHarness.js';
@@ -432,5 +432,56 @@ describe('product challenges', () => {
     const g = productGenesis([10n], { challengeWindowBlocks: 10, challengeResolveDelayBlocks: 0, challengeResolveDeadlineBlocks: 1 });
     assert.throws(() => decodeGenesis(JSON.parse(JSON.stringify(encodeGenesis({ ...g, params: { ...g.params, unbondingPeriodBlocks: 11 } })))), /unbondingPeriodBlocks \(11\) must be greater than/);
     assert.doesNotThrow(() => decodeGenesis(JSON.parse(JSON.stringify(encodeGenesis({ ...g, params: { ...g.params, unbondingPeriodBlocks: 12 } })))));
+  });
+});
+
+describe('product settlements', () => {
+  const TREASURY = 'de'.repeat(20);
+  const PAYER = devAccount(5);
+
+  class TreasuryChain extends Chain {
+    override ctx(height = this.height + 1) {
+      return { ...super.ctx(height), treasury: TREASURY };
+    }
+  }
+
+  const settleSpec = (amount: bigint, reference: string, validatorId = V0) => spec(PAYER, 'product_settle', { validatorId, amount, reference });
+
+  it('behavior: the payer pays amount; ceil(amount × settlementFeeBps / 10000) to the treasury, the rest to the operator; the receipt records the rate', () => {
+    const c = new TreasuryChain(productGenesis([10n], { settlementFeeBps: 250 }));
+    const op = c.validator(V0).rewardAddress;
+    const before = { payer: c.balance(PAYER.address), op: c.balance(op), t: c.balance(TREASURY) };
+    const [r] = c.block([settleSpec(1001n, 'invoice-1')]);
+    assert.equal(r!.success, true);
+    // ceil(1001 × 250 / 10000) = ceil(25.025) = 26
+    assert.equal(before.payer - c.balance(PAYER.address), 1001n + 10n);
+    assert.equal(c.balance(TREASURY) - before.t, 26n);
+    assert.equal(c.balance(op) - before.op, 975n);
+    const receipt = getSettlement(c.ws, PAYER.address, 'invoice-1')!;
+    assert.deepEqual([receipt.amount, receipt.protocolFee, receipt.net, receipt.feeBps, receipt.height], [1001n, 26n, 975n, 250, 1]);
+  });
+
+  it('error: the same (payer, reference) again is SETTLEMENT_EXISTS, whatever it says; a failed one does not use up its reference', () => {
+    const c = new TreasuryChain(productGenesis([10n]));
+    c.block([settleSpec(100n, 'order-7')]);
+    const [same, other] = c.block([settleSpec(100n, 'order-7'), settleSpec(999n, 'order-7')]);
+    assert.deepEqual([same!.error, other!.error], ['SETTLEMENT_EXISTS', 'SETTLEMENT_EXISTS']);
+    const [unknown] = c.block([settleSpec(100n, 'order-8', 'ab'.repeat(20))]);
+    assert.equal(unknown!.error, 'NOT_FOUND');
+    const [ok] = c.block([settleSpec(100n, 'order-8')]);
+    assert.equal(ok!.success, true, 'the failed attempt left order-8 free');
+    const [poor] = c.block([settleSpec(10n ** 12n, 'order-9')]);
+    assert.equal(poor!.error, 'INSUFFICIENT_FUNDS');
+  });
+
+  it('property: the protocol fee is the ceiling (splitting into dust cannot avoid it) and fee + net = amount', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10n ** 30n }), fc.integer({ min: 0, max: 10_000 }), (amount, bps) => {
+        const { protocolFee, net } = settlementQuote(amount, bps);
+        const exact = amount * BigInt(bps);
+        return protocolFee + net === amount && protocolFee * 10_000n >= exact && (protocolFee - 1n) * 10_000n < exact && (bps === 0 || amount === 0n || protocolFee > 0n);
+      }),
+    );
+    assert.equal(settlementQuote(1n, 1).protocolFee, 1n, 'one unit at 0.01 % still pays one unit');
   });
 });
