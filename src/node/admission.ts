@@ -11,6 +11,7 @@ import type { DroppedRecord, Mempool } from '../mempool/index.js';
 import { getAccount } from '../state/execute.js';
 import type { ChainStore, FinalizedTxRecord } from '../storage/types.js';
 import type { DecodedTx } from '../types/index.js';
+import { getSettlement } from '../state/product.js';
 import type { ChainHead } from './chainHead.js';
 import type { PartContext, SignatureVerifier } from './context.js';
 
@@ -107,6 +108,7 @@ export class Admission {
   /** Puts a checked, verified tx into the pool (which checks it again against the current state). */
   private insert(d: DecodedTx): void {
     const { head, mempool, clock, metrics } = this.deps;
+    if (d.tx.kind === 'product_settle') this.checkSettlementKey(d.tx.from, d.tx.payload.reference, d.tx.nonce);
     // Counted from the next height: the block in progress may have been built before this tx arrived.
     const { evicted, replaced } = mempool.add(d, head.world, head.height + 1, clock.now());
     for (const r of evicted) this.dropped(r);
@@ -114,6 +116,20 @@ export class Admission {
     this.admittedAt.set(d.id, clock.monotonic());
     metrics.txAccepted.inc();
     this.updatePoolGauges();
+  }
+
+  /**
+   * A settlement's (payer, reference) is used once: refused here, before any
+   * fee is charged, when it is already settled or another pending tx of the
+   * payer (not one it replaces at the same nonce) settles it.
+   */
+  private checkSettlementKey(payer: string, reference: string, nonce: number): void {
+    const { head, mempool } = this.deps;
+    const done = getSettlement(head.world, payer, reference);
+    if (done !== undefined) throw new FastposError(ErrorCode.SETTLEMENT_EXISTS, `payer ${payer} already settled reference ${JSON.stringify(reference)} (tx ${done.id} at height ${done.height})`);
+    const { items } = mempool.pending({ from: payer, offset: 0, limit: Number.MAX_SAFE_INTEGER });
+    const other = items.find((x) => x.tx.nonce !== nonce && x.tx.kind === 'product_settle' && x.tx.payload.reference === reference);
+    if (other !== undefined) throw new FastposError(ErrorCode.SETTLEMENT_EXISTS, `a settlement of reference ${JSON.stringify(reference)} by payer ${payer} is pending (tx ${other.id})`);
   }
 
   /** Status of a tx already known here (pending or finalized); dropped txs may be submitted again. */

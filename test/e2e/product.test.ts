@@ -113,6 +113,12 @@ describe('product attestations (real process)', () => {
     const first = await client.submitTx(tx);
     const retry = await client.submitTx(tx, { idempotent: true });
     assert.equal(retry.id, first.id, 'a retry answers the same tx');
+    // Another tx for the same (payer, reference) is refused at admission: no fee is charged for it.
+    const twin = (nonce: number) =>
+      signTx(PAYER.privateKey, { chainId: DEVNET_CHAIN_ID, kind: 'product_settle', from: PAYER.address, pubKey: PAYER.publicKey, nonce, fee: 1n, payload: { validatorId: VALIDATOR.address, amount: 5n, reference: 'invoice-2026-0001' } }).tx;
+    const dup = await fetch(`${node.url}/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(twin(1)) });
+    assert.equal(dup.status, 409);
+    assert.equal(((await dup.json()) as any).error.code, 'SETTLEMENT_EXISTS');
     const lookup = `${node.url}/product/settlements/lookup?payer=${PAYER.address}&reference=invoice-2026-0001`;
     const early = (await (await fetch(`${lookup}&includePending=true`)).json()) as any;
     assert.ok(early.status === 'pending' || early.status === 'finalized', JSON.stringify(early));
@@ -121,5 +127,8 @@ describe('product attestations (real process)', () => {
     assert.equal(found.status, 'finalized');
     assert.deepEqual([found.settlement.amount, found.settlement.protocolFee, found.settlement.net, found.settlement.id], ['10001', '101', '9900', id]);
     assert.equal((await fetch(`${node.url}/product/settlements/lookup?payer=${PAYER.address}&reference=nope`)).status, 404);
+    const late = await fetch(`${node.url}/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(twin(1)) });
+    assert.equal(late.status, 409, 'also once finalized');
+    assert.equal((await client.account(PAYER.address)).balance, String(1_000_000 - 10_001 - 1), 'one settlement and one fee');
   });
 });
