@@ -24,6 +24,8 @@ const TX_FIELDS = new Set(['chainId', 'kind', 'from', 'pubKey', 'nonce', 'fee', 
 const KINDS: ReadonlySet<string> = new Set(TX_KINDS);
 /** Kinds whose execution rules exist in this version of the state machine. */
 export const EXECUTABLE_KINDS: ReadonlySet<TxKind> = new Set<TxKind>(TX_KINDS);
+/** Largest oracle set a product_set_oracles may name. */
+export const MAX_ORACLES = 100;
 /** A settlement's reference: 1 to 128 printable ASCII characters. */
 export const REFERENCE_RE = /^[\x21-\x7e]{1,128}$/;
 /** A proof reference: a hash or a URI, 1 to 256 printable ASCII characters. */
@@ -94,6 +96,8 @@ function payloadJson(tx: UnsignedTx): Record<string, unknown> {
       return { challengeId: tx.payload.challengeId, upheld: tx.payload.upheld };
     case 'product_settle':
       return { validatorId: tx.payload.validatorId, amount: tx.payload.amount.toString(), reference: tx.payload.reference };
+    case 'product_set_oracles':
+      return { oracles: tx.payload.oracles.map((o) => ({ address: o.address, stake: o.stake.toString() })) };
   }
 }
 
@@ -284,6 +288,23 @@ function decodePayload(kind: TxKind, base: TxBaseFields, payload: Record<string,
       const validatorId = validatorIdField(payload);
       if (typeof payload.reference !== 'string' || !REFERENCE_RE.test(payload.reference)) invalid('payload.reference must be 1 to 128 printable ASCII characters');
       return { ...base, kind, payload: { validatorId, amount: positiveAmount(payload), reference: payload.reference } };
+    }
+    case 'product_set_oracles': {
+      onlyFields(payload, kind, ['oracles']);
+      const list = payload.oracles;
+      if (!Array.isArray(list) || list.length > MAX_ORACLES) invalid(`payload.oracles must be an array of at most ${MAX_ORACLES} oracles`);
+      const seen = new Set<string>();
+      const oracles = list.map((x: unknown, i) => {
+        if (!isPlainObject(x)) invalid(`payload.oracles[${i}] must be an object`);
+        for (const k of Object.keys(x)) if (k !== 'address' && k !== 'stake') invalid(`unknown payload.oracles[${i}] field "${k}"`);
+        if (!isAddress(x.address)) invalid(`payload.oracles[${i}].address must be an address: 40 lowercase hex characters`);
+        if (seen.has(x.address)) invalid(`payload.oracles[${i}].address appears twice`);
+        seen.add(x.address);
+        const stake = parseAmount(x.stake, `payload.oracles[${i}].stake`);
+        if (stake === 0n) invalid(`payload.oracles[${i}].stake must be greater than 0`, ErrorCode.INVALID_AMOUNT);
+        return { address: x.address, stake };
+      });
+      return { ...base, kind, payload: { oracles } };
     }
     case 'product_resolve_challenge': {
       onlyFields(payload, kind, ['challengeId', 'upheld']);

@@ -232,6 +232,8 @@ export class BlockExecution {
         return product.resolveChallenge(o, this.ctx, tx.from, tx.payload);
       case 'product_settle':
         return product.settle(o, this.ctx, tx.from, tx.payload, d.id);
+      case 'product_set_oracles':
+        return product.setOracles(o, this.ctx, tx.from, tx.payload);
     }
   }
 

@@ -39,6 +39,7 @@ import type {
   ProductChallengePayload,
   ProductResolvePayload,
   ProductSettlePayload,
+  ProductSetOraclesPayload,
   Settlement,
   EpochProofIndex,
   EpochRewards,
@@ -491,5 +492,16 @@ export function settle(o: Overlay, ctx: ChallengeContext, from: Address, p: Prod
     epoch: epochOf(ctx.height, ctx.params),
   };
   o.set(settlementKey(from, p.reference), receipt);
+  return null;
+}
+
+// ---------------------------------------------------------------- governance
+
+/** product_set_oracles (governance only): the new set, sorted, with the next version. */
+export function setOracles(o: Overlay, ctx: { readonly params: ChainParams }, from: Address, p: ProductSetOraclesPayload): RuleResult {
+  if (!ctx.params.governance.includes(from)) return ErrorCode.FORBIDDEN;
+  const current = oracleSet(o);
+  const oracles = [...p.oracles].sort((a, b) => (a.address < b.address ? -1 : 1)).map((x) => ({ address: x.address, stake: x.stake }));
+  o.set(ORACLE_SET_KEY, { version: current.version + 1, oracles });
   return null;
 }

@@ -24,6 +24,7 @@ export const TX_KINDS = [
   'product_challenge',
   'product_resolve_challenge',
   'product_settle',
+  'product_set_oracles',
 ] as const;
 export type TxKind = (typeof TX_KINDS)[number];
 
@@ -195,12 +196,22 @@ export interface ProductSettleTx extends TxBase {
   readonly payload: ProductSettlePayload;
 }
 
+/** Governance replaces the oracle set (its version goes up: reports and votes of the old set stop counting). */
+export interface ProductSetOraclesPayload {
+  readonly oracles: readonly { readonly address: Address; readonly stake: bigint }[];
+}
+
+export interface ProductSetOraclesTx extends TxBase {
+  readonly kind: 'product_set_oracles';
+  readonly payload: ProductSetOraclesPayload;
+}
+
 export interface ProductResolveTx extends TxBase {
   readonly kind: 'product_resolve_challenge';
   readonly payload: ProductResolvePayload;
 }
 
-export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx | ProductAttestTx | ProductChallengeTx | ProductResolveTx | ProductSettleTx;
+export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx | ProductAttestTx | ProductChallengeTx | ProductResolveTx | ProductSettleTx | ProductSetOraclesTx;
 
 /** A tx before it is signed. */
 export type UnsignedTx = Tx extends infer T ? (T extends Tx ? Omit<T, 'signature'> : never) : never;

@@ -485,3 +485,32 @@ describe('product settlements', () => {
     assert.equal(settlementQuote(1n, 1).protocolFee, 1n, 'one unit at 0.01 % still pays one unit');
   });
 });
+
+describe('product_set_oracles', () => {
+  it('behavior: governance replaces the oracle set (version + 1, sorted); anyone else FORBIDDEN; reports of the old set stop counting', () => {
+    const c = chainIn1(productGenesis([10n, 10n, 10n]));
+    c.block([attest(ORACLES[0]!, 0, 11_000), attest(ORACLES[1]!, 0, 11_000)]);
+    const next = [ORACLES[3]!, ORACLES[2]!].map((o) => ({ address: o.address, stake: 5n }));
+    const [outsider] = c.block([spec(devAccount(5), 'product_set_oracles', { oracles: next })]);
+    assert.equal(outsider!.error, 'FORBIDDEN');
+    const [ok] = c.block([spec(GOVERNANCE, 'product_set_oracles', { oracles: next })]);
+    assert.equal(ok!.success, true);
+    const set = c.ws.get(ORACLE_SET_KEY) as OracleSet;
+    assert.equal(set.version, 2);
+    assert.deepEqual(set.oracles.map((o) => o.address), next.map((o) => o.address).sort());
+    const [gone] = c.block([attest(ORACLES[0]!, 0, 11_000)]);
+    assert.equal(gone!.error, 'FORBIDDEN', 'no longer an oracle');
+    // Oracle 2 stays: its report is the first of the new set; oracle 3's completes the quorum (2 of 2).
+    c.block([attest(ORACLES[2]!, 0, 11_000), attest(ORACLES[3]!, 0, 11_000)]);
+    assert.deepEqual(proof(c, V0, 0)!.oracles, next.map((o) => o.address).sort());
+  });
+
+  it('error: a malformed set is refused at decoding', () => {
+    const good = encodeTx(signTx(spec(GOVERNANCE, 'product_set_oracles', { oracles: [{ address: ORACLES[0]!.address, stake: 1n }] }), 0).tx) as any;
+    const bad = (oracles: unknown) => () => decodeTx({ ...good, payload: { oracles } });
+    assert.throws(bad([{ address: ORACLES[0]!.address, stake: '0' }]), /stake must be greater than 0/);
+    assert.throws(bad([{ address: ORACLES[0]!.address, stake: '1' }, { address: ORACLES[0]!.address, stake: '2' }]), /appears twice/);
+    assert.throws(bad([{ address: 'x', stake: '1' }]), /address/);
+    assert.throws(bad(Array.from({ length: 101 }, (_, i) => ({ address: i.toString(16).padStart(40, '0'), stake: '1' }))), /at most 100/);
+  });
+});
