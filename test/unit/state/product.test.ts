@@ -514,3 +514,110 @@ describe('product_set_oracles', () => {
     assert.throws(bad(Array.from({ length: 101 }, (_, i) => ({ address: i.toString(16).padStart(40, '0'), stake: '1' }))), /at most 100/);
   });
 });
+
+describe('product layer: conservation over random histories', () => {
+  const TREASURY = 'de'.repeat(20);
+  class TreasuryChain extends Chain {
+    override ctx(height = this.height + 1) {
+      return { ...super.ctx(height), treasury: TREASURY };
+    }
+  }
+
+  /** Tokens: balances, stakes, pools, unbondings and the bonds open challenges hold; and what slashes burned (net). */
+  function tokens(c: Chain): { held: bigint; burned: bigint } {
+    let held = supply(c.ws.allEntries()).supply;
+    let burned = 0n;
+    for (const [k, v] of c.ws.allEntries()) {
+      if (k.startsWith('pchal/') && (v as ProductChallenge).status === 'open') held += (v as ProductChallenge).bond;
+      if (k.startsWith('val/')) for (const s of (v as { slashes: { burned: bigint }[] }).slashes) burned += s.burned;
+    }
+    return { held, burned };
+  }
+
+  type Step =
+    | { t: 'attest'; oracle: number; validator: number; score: number }
+    | { t: 'challenge'; validator: number }
+    | { t: 'resolve'; oracle: number; upheld: boolean }
+    | { t: 'settle'; validator: number; amount: bigint; ref: number }
+    | { t: 'delegate'; validator: number; amount: bigint }
+    | { t: 'blocks'; n: number }
+    | { t: 'fraud'; validator: number; upheld: boolean };
+
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({ t: fc.constant('attest' as const), oracle: fc.integer({ min: 0, max: 2 }), validator: fc.integer({ min: 0, max: 2 }), score: fc.integer({ min: 0, max: 40_000 }) }),
+    fc.record({ t: fc.constant('challenge' as const), validator: fc.integer({ min: 0, max: 2 }) }),
+    fc.record({ t: fc.constant('resolve' as const), oracle: fc.integer({ min: 0, max: 2 }), upheld: fc.boolean() }),
+    fc.record({ t: fc.constant('settle' as const), validator: fc.integer({ min: 0, max: 3 }), amount: fc.bigInt({ min: 1n, max: 5_000n }), ref: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ t: fc.constant('delegate' as const), validator: fc.integer({ min: 0, max: 2 }), amount: fc.bigInt({ min: 1n, max: 2_000n }) }),
+    fc.record({ t: fc.constant('blocks' as const), n: fc.integer({ min: 1, max: 6 }) }),
+    // A whole challenge: three reports, a challenge, the delay, three votes.
+    fc.record({ t: fc.constant('fraud' as const), validator: fc.integer({ min: 0, max: 2 }), upheld: fc.boolean() }),
+  );
+
+  it('property: every product tx and epoch transition moves tokens, burning only what slashes record (net of the challenger\'s share)', () => {
+    let upheldSeen = 0;
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 5, maxLength: 40 }), (steps) => {
+        const g = productGenesis([10n, 10n, 10n], {
+          rewardPerEpoch: 700n,
+          challengeBond: 100n,
+          challengeWindowBlocks: 30,
+          challengeResolveDelayBlocks: 1,
+          challengeResolveDeadlineBlocks: 8,
+          settlementFeeBps: 300,
+        });
+        const c = new TreasuryChain({ ...g, accounts: [...g.accounts, { address: TREASURY, balance: 10_000n }] });
+        const start = tokens(c);
+        let lastChallenge: string | undefined;
+        for (const s of steps) {
+          const epoch = Math.max(0, Math.floor(c.height / 5) - 1);
+          switch (s.t) {
+            case 'attest':
+              c.block([attest(ORACLES[s.oracle]!, epoch, s.score, 'r', VALS[s.validator]!.address)]);
+              break;
+            case 'challenge': {
+              const ex = c.execution();
+              const d = signTx(spec(devAccount(5), 'product_challenge', { proofId: proofId(VALS[s.validator]!.address, epoch) }), getAccount(ex.state, devAccount(5).address).nonce);
+              if (ex.apply(d).success) lastChallenge = d.id;
+              ex.endBlock();
+              c.commit(ex);
+              break;
+            }
+            case 'resolve':
+              if (lastChallenge !== undefined) c.block([spec(ORACLES[s.oracle]!, 'product_resolve_challenge', { challengeId: lastChallenge, upheld: s.upheld })]);
+              break;
+            case 'settle':
+              c.block([spec(devAccount(4), 'product_settle', { validatorId: s.validator === 3 ? 'ab'.repeat(20) : VALS[s.validator]!.address, amount: s.amount, reference: `ref-${s.ref}` })]);
+              break;
+            case 'delegate':
+              c.block([spec(devAccount(3), 'delegation_delegate', { validatorId: VALS[s.validator]!.address, amount: s.amount })]);
+              break;
+            case 'blocks':
+              c.advanceTo(c.height + s.n);
+              break;
+            case 'fraud': {
+              const v = VALS[s.validator]!.address;
+              c.block(ORACLES.slice(0, 3).map((o) => attest(o, epoch, 30_000, 'r', v)));
+              const ex = c.execution();
+              const d = signTx(spec(devAccount(5), 'product_challenge', { proofId: proofId(v, epoch) }), getAccount(ex.state, devAccount(5).address).nonce);
+              const opened = ex.apply(d).success;
+              ex.endBlock();
+              c.commit(ex);
+              if (opened) {
+                c.advanceTo(c.height + 1);
+                c.block(ORACLES.slice(0, 3).map((o) => spec(o, 'product_resolve_challenge', { challengeId: d.id, upheld: s.upheld })));
+                if (s.upheld && (c.ws.get(challengeKey(d.id)) as ProductChallenge).status === 'upheld') upheldSeen++;
+              }
+              break;
+            }
+          }
+          const now = tokens(c);
+          if (now.held + (now.burned - start.burned) !== start.held) return false;
+        }
+        return true;
+      }),
+      { numRuns: 60 },
+    );
+    assert.ok(upheldSeen > 0, 'some histories uphold a challenge');
+  });
+});
