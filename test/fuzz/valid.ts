@@ -174,7 +174,10 @@ export const evidenceWire = evidence.map((e) => wire(encodeEvidence(e)));
 
 type Payload = UnsignedTx['payload'];
 
-const payloads: Record<Exclude<TxKind, `product_${string}`>, fc.Arbitrary<Payload>> = {
+/** Printable ASCII without spaces: what a proof reference or a settlement reference is made of. */
+const printable = (max: number): fc.Arbitrary<string> => fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: max });
+
+const payloads: Record<TxKind, fc.Arbitrary<Payload>> = {
   transfer: fc.record({ to: address, amount: positiveAmount }),
   validator_set_work_weight: fc.record({ validatorId, workWeight: fc.oneof(fc.nat({ max: MAX_WORK_WEIGHT }), fc.constantFrom(0, 10_000, MAX_WORK_WEIGHT)) }),
   validator_bond: fc.record({ pubKey: fc.oneof(hex64, fc.constantFrom(...VALIDATORS.map((k) => k.publicKey))), amount: positiveAmount }),
@@ -184,6 +187,11 @@ const payloads: Record<Exclude<TxKind, `product_${string}`>, fc.Arbitrary<Payloa
   validator_slash: fc.oneof(fc.record({ validatorId, fractionBps: fc.integer({ min: 1, max: 10_000 }) }), fc.record({ evidence })),
   validator_jail: fc.record({ validatorId, jailBlocks: fc.oneof(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: MAX_JAIL_BLOCKS })) }),
   validator_unjail: fc.record({ validatorId }),
+  product_attest: fc.record({ validatorId, epoch: fc.nat({ max: 1_000_000 }), score: fc.nat({ max: MAX_WORK_WEIGHT }), proofRef: printable(256) }),
+  product_challenge: fc.record({ proofId: hex64 }),
+  product_resolve_challenge: fc.record({ challengeId: hex64, upheld: fc.boolean() }),
+  product_settle: fc.record({ validatorId, amount: positiveAmount, reference: printable(128) }),
+  product_set_oracles: fc.uniqueArray(fc.record({ address, stake: positiveAmount }), { maxLength: 5, selector: (o) => o.address }).map((oracles) => ({ oracles })),
 };
 export type ExecutableKind = keyof typeof payloads;
 export const EXECUTABLE: readonly ExecutableKind[] = Object.keys(payloads) as ExecutableKind[];

@@ -13,7 +13,7 @@ import { devAccount, type DevKey } from '../../../src/crypto/keys.js';
 import { decodeGenesis, encodeGenesis, genesisEntries, genesisHash } from '../../../src/state/genesis.js';
 import { DEFAULT_PRODUCT_PARAMS, getSettlement, passesQuorum, proofId, settlementQuote, smoothWorkWeight, weightedMedian } from '../../../src/state/product.js';
 import { getAccount } from '../../../src/state/execute.js';
-import type { EpochRewards, Genesis, OracleSet, PendingAttestation, ProductChallenge, ProductParams, ProductProof } from '../../../src/types/index.js';
+import type { EpochRewards, Genesis, OracleSet, PendingAttestation, ProductChallenge, ProductParams, ProductProof, Validator } from '../../../src/types/index.js';
 import { Chain, GOV as GOVERNANCE, VALS, signTx, spec, supply, testGenesis } from './stakingHarness.js';
 
 /** Oracles: dev accounts 20.. (funded below). */
@@ -529,7 +529,7 @@ describe('product layer: conservation over random histories', () => {
     let burned = 0n;
     for (const [k, v] of c.ws.allEntries()) {
       if (k.startsWith('pchal/') && (v as ProductChallenge).status === 'open') held += (v as ProductChallenge).bond;
-      if (k.startsWith('val/')) for (const s of (v as { slashes: { burned: bigint }[] }).slashes) burned += s.burned;
+      if (k.startsWith('val/')) for (const s of (v as Validator).slashes) burned += s.burned;
     }
     return { held, burned };
   }
