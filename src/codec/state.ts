@@ -25,6 +25,7 @@ import type {
   ChallengeVote,
   ProductChallenge,
   Settlement,
+  OpenChallenges,
 } from '../types/index.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { canonicalJson } from './canonical.js';
@@ -54,6 +55,7 @@ import { canonicalJson } from './canonical.js';
  * | `pchal/<challengeId>` | ProductChallenge: a challenge of a proof and its votes |
  * | `pchexp/<height>` | ChallengeExpiryBucket: challenges that expire at the end of that height |
  * | `psettle/<payer>/<sha256(reference)>` | Settlement: the receipt of (payer, reference), kept for the chain's life |
+ * | `pvopen/<validatorId>` | OpenChallenges: the validator's open challenges (its unbondings are held until they close) |
  */
 export const KEY_PREFIX = {
   account: 'acct/',
@@ -71,6 +73,7 @@ export const KEY_PREFIX = {
   challenge: 'pchal/',
   challengeExpiry: 'pchexp/',
   settlement: 'psettle/',
+  openChallenges: 'pvopen/',
 } as const;
 /** The product layer's parameters, in their state encoding's order; the amounts among them. */
 export const PRODUCT_PARAM_FIELDS = [
@@ -112,7 +115,8 @@ export type StateValue =
   | EpochRewards
   | ProductChallenge
   | ChallengeExpiryBucket
-  | Settlement;
+  | Settlement
+  | OpenChallenges;
 
 export const accountKey = (address: string): string => KEY_PREFIX.account + address;
 export const validatorKey = (id: string): string => KEY_PREFIX.validator + id;
@@ -128,6 +132,7 @@ export const epochProofsKey = (epoch: number): string => KEY_PREFIX.epochProofs 
 export const epochRewardsKey = (epoch: number): string => KEY_PREFIX.epochRewards + epoch;
 export const challengeKey = (id: string): string => KEY_PREFIX.challenge + id;
 export const challengeExpiryKey = (height: number): string => KEY_PREFIX.challengeExpiry + height;
+export const openChallengesKey = (validatorId: string): string => KEY_PREFIX.openChallenges + validatorId;
 export const settlementKey = (payer: string, reference: string): string => `${KEY_PREFIX.settlement}${payer}/${sha256Hex(reference)}`;
 
 const entryJson = (e: ValidatorEntry) => ({ id: e.id, pubKey: e.pubKey, votingPower: e.votingPower.toString(), proposerWeight: e.proposerWeight.toString() });
@@ -216,6 +221,10 @@ export function encodeStateValue(key: string, value: StateValue): string {
       workWeightAfter: p.workWeightAfter,
       challenges: [...p.challenges],
     });
+  }
+  if (key.startsWith(KEY_PREFIX.openChallenges)) {
+    const r = value as OpenChallenges;
+    return canonicalJson({ count: r.count, until: r.until });
   }
   if (key.startsWith(KEY_PREFIX.settlement)) {
     const x = value as Settlement;
@@ -471,6 +480,10 @@ export function decodeStateValue(key: string, json: string): StateValue {
       workWeightAfter: s.uint(o.workWeightAfter, 'workWeightAfter'),
       challenges: s.array(o.challenges, 'challenges').map((x, i) => s.hex(x, `challenges[${i}]`, 64)),
     };
+  }
+  if (key.startsWith(KEY_PREFIX.openChallenges)) {
+    const o = s.obj(j, 'open challenges', ['count', 'until']);
+    return { count: s.uint(o.count, 'count'), until: s.uint(o.until, 'until') };
   }
   if (key.startsWith(KEY_PREFIX.settlement)) {
     const o = s.obj(j, 'settlement', ['id', 'payer', 'reference', 'validatorId', 'net', 'amount', 'protocolFee', 'feeBps', 'height', 'epoch']);

@@ -242,9 +242,10 @@ export class BlockExecution {
     assert(this.phase !== 'ended', 'endBlock called twice');
     this.phase = 'ended';
     const h = this.ctx.height;
-    staking.releaseUnbonding(this.overlay, h);
-    product.expireAttestations(this.overlay, h);
+    // Expiries first: a challenge that closes at this height no longer holds unbondings due now.
     product.expireChallenges(this.overlay, h);
+    staking.releaseUnbonding(this.overlay, h, (id) => product.unbondingHeldUntil(this.overlay, id));
+    product.expireAttestations(this.overlay, h);
     if (isEpochBoundary(h, this.ctx.params)) {
       // Rewards first: a delegation pool they grow counts in the next epoch's set.
       if (this.ctx.treasury !== undefined) product.payEpochRewards(this.overlay, { height: h, params: this.ctx.params, treasury: this.ctx.treasury });

@@ -16,6 +16,7 @@
  * @module
  */
 import {
+  openChallengesKey,
   settlementKey,
   accountKey,
   challengeExpiryKey,
@@ -40,6 +41,7 @@ import type {
   ProductResolvePayload,
   ProductSettlePayload,
   ProductSetOraclesPayload,
+  OpenChallenges,
   Settlement,
   EpochProofIndex,
   EpochRewards,
@@ -347,6 +349,7 @@ export function challenge(o: Overlay, ctx: ChallengeContext, from: Address, p: P
     clawedBack: 0n,
   };
   o.set(challengeKey(c.id), c);
+  noteOpened(o, c.validatorId, expiresAt);
   o.set(productProofKey(proof.id), { ...proof, challenges: [...proof.challenges, c.id] });
   const bucketKey = challengeExpiryKey(expiresAt);
   const ids = (o.get(bucketKey) as ChallengeExpiryBucket | undefined)?.ids ?? [];
@@ -384,6 +387,7 @@ export function resolveChallenge(o: Overlay, ctx: ChallengeContext, from: Addres
     // Rejected: the bond is forfeited to the treasury.
     credit(o, ctx.treasury ?? c.challenger, c.bond);
     o.set(challengeKey(c.id), { ...open, status: 'rejected', closedAt: ctx.height });
+    noteClosed(o, c.validatorId);
   }
   return null;
 }
@@ -429,6 +433,7 @@ function uphold(o: Overlay, ctx: ChallengeContext, c: ProductChallenge, params: 
   }
   credit(o, c.challenger, c.bond + share);
   o.set(challengeKey(c.id), { ...c, status: 'upheld', closedAt: ctx.height, slashed, challengerReward: share, clawedBack });
+  noteClosed(o, c.validatorId);
 }
 
 /** Challenges still open at the end of their last height expire: oracle inaction must not trap a bond, which goes back. */
@@ -441,6 +446,7 @@ export function expireChallenges(o: Overlay, height: number): void {
     if (c === undefined || c.status !== 'open') continue;
     credit(o, c.challenger, c.bond);
     o.set(challengeKey(id), { ...c, status: 'expired', closedAt: height });
+    noteClosed(o, c.validatorId);
   }
   o.delete(bucketKey);
 }
@@ -504,4 +510,29 @@ export function setOracles(o: Overlay, ctx: { readonly params: ChainParams }, fr
   const oracles = [...p.oracles].sort((a, b) => (a.address < b.address ? -1 : 1)).map((x) => ({ address: x.address, stake: x.stake }));
   o.set(ORACLE_SET_KEY, { version: current.version + 1, oracles });
   return null;
+}
+
+// ---------------------------------------------------------------- unbonding during a challenge
+
+/**
+ * The height until which a validator's maturing unbonding entries are held:
+ * the end of its open challenges' deadlines (`pvopen/<validatorId>`), or
+ * undefined when none is open. A validator cannot unbond out of reach of a
+ * challenge (product-notes: a validator must not escape by leaving).
+ */
+export function unbondingHeldUntil(state: StateReader, validatorId: Address): number | undefined {
+  const r = state.get(openChallengesKey(validatorId)) as OpenChallenges | undefined;
+  return r === undefined ? undefined : r.until + 1;
+}
+
+function noteOpened(o: Overlay, validatorId: Address, expiresAt: number): void {
+  const r = o.get(openChallengesKey(validatorId)) as OpenChallenges | undefined;
+  o.set(openChallengesKey(validatorId), { count: (r?.count ?? 0) + 1, until: Math.max(r?.until ?? 0, expiresAt) });
+}
+
+function noteClosed(o: Overlay, validatorId: Address): void {
+  const r = o.get(openChallengesKey(validatorId)) as OpenChallenges | undefined;
+  if (r === undefined) return;
+  if (r.count <= 1) o.delete(openChallengesKey(validatorId));
+  else o.set(openChallengesKey(validatorId), { count: r.count - 1, until: r.until });
 }

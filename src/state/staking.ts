@@ -316,10 +316,20 @@ export function recordMiss(o: Overlay, ctx: StakingContext, id: Address, missedH
   }
 }
 
-/** Pays out the unbonding bucket of `height` (end of that block) and deletes it. */
-export function releaseUnbonding(o: Overlay, height: number): void {
+/**
+ * Pays out the unbonding bucket of `height` (end of that block) and deletes
+ * it. An entry of a validator that `heldUntil` names a later height for (an
+ * open challenge) moves to that height's bucket instead, still slashable.
+ */
+export function releaseUnbonding(o: Overlay, height: number, heldUntil?: (validatorId: Address) => number | undefined): void {
   const bucket = getUnbondingBucket(o, height);
   if (bucket === undefined) return;
-  for (const e of bucket.entries) addBalance(o, e.delegator, e.amount);
+  const held = new Map<number, UnbondingEntry[]>();
+  for (const e of bucket.entries) {
+    const until = heldUntil?.(e.validatorId);
+    if (until !== undefined && until > height) held.set(until, [...(held.get(until) ?? []), e]);
+    else addBalance(o, e.delegator, e.amount);
+  }
   o.delete(unbondingKey(height));
+  for (const [h, entries] of held) o.set(unbondingKey(h), { entries: [...(getUnbondingBucket(o, h)?.entries ?? []), ...entries] });
 }

@@ -552,6 +552,12 @@ export interface ProductChallenge {
   readonly clawedBack: bigint;
 }
 
+/** A validator's open challenges (`pvopen/<validatorId>`): how many, and the latest of their deadlines. */
+export interface OpenChallenges {
+  readonly count: number;
+  readonly until: number;
+}
+
 /** Challenges that expire at the end of a height (`pchexp/<height>`). */
 export interface ChallengeExpiryBucket {
   readonly ids: readonly Hex[];

@@ -621,3 +621,46 @@ describe('product layer: conservation over random histories', () => {
     assert.ok(upheldSeen > 0, 'some histories uphold a challenge');
   });
 });
+
+/** The operator key of validator 0 in the harness genesis. */
+function OPS_OF(c: Chain): DevKey {
+  const address = c.validator(V0).rewardAddress;
+  return [10, 11, 12, 13].map((i) => devAccount(i)).find((k) => k.address === address)!;
+}
+
+describe('unbonding during a challenge', () => {
+  const TREASURY = 'de'.repeat(20);
+  class TreasuryChain extends Chain {
+    override ctx(height = this.height + 1) {
+      return { ...super.ctx(height), treasury: TREASURY };
+    }
+  }
+
+  it('behavior: an unbonding entry maturing while its validator is challenged is held until the challenge closes, and an upheld challenge slashes it', () => {
+    const g = productGenesis([10n, 10n, 10n], { challengeBond: 100n, challengeWindowBlocks: 20, challengeResolveDelayBlocks: 3, challengeResolveDeadlineBlocks: 5 });
+    const c = new TreasuryChain({ ...g, params: { ...g.params, unbondingPeriodBlocks: 40 } });
+    const operator = OPS_OF(c);
+    // Height 1: the operator unbonds 1000 of its self stake: due at the end of height 41.
+    c.block([spec(operator, 'validator_unbond', { validatorId: V0, amount: 1000n })]);
+    c.advanceTo(19);
+    c.block(ORACLES.slice(0, 3).map((o) => attest(o, 0, 30_000))); // finalized at 20
+    c.advanceTo(39);
+    const ex = c.execution();
+    const d = signTx(spec(devAccount(5), 'product_challenge', { proofId: proofId(V0, 0) }), getAccount(ex.state, devAccount(5).address).nonce);
+    assert.equal(ex.apply(d).success, true); // height 40: resolvable at 43, expires at the end of 48
+    ex.endBlock();
+    c.commit(ex);
+    const before = c.balance(operator.address);
+    c.advanceTo(41);
+    assert.equal(c.bucket(41), undefined);
+    assert.deepEqual(c.bucket(49)?.entries.map((e) => e.amount), [1000n], 'held until after the challenge deadline');
+    assert.equal(c.balance(operator.address), before, 'not paid out at maturity');
+    c.advanceTo(42);
+    c.block(ORACLES.slice(0, 3).map((o) => spec(o, 'product_resolve_challenge', { challengeId: d.id, upheld: true }))); // 43
+    assert.deepEqual(c.bucket(49)?.entries.map((e) => e.amount), [950n], 'slashed challengeSlashBps (5 %) with the validator');
+    c.advanceTo(48);
+    assert.equal(c.balance(operator.address), before);
+    c.advanceTo(49);
+    assert.equal(c.balance(operator.address) - before, 950n, 'released after the deadline');
+  });
+});
