@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 /**
  * The `fastpos` command line: start a node, initialize a data dir, manage keys,
- * sign and submit transfers. Bad flags or config end with a message on stderr
+ * sign and submit txs of every kind. Bad flags or config end with a message on stderr
  * and exit code 2; runtime failures with exit code 1.
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ApiError, FastposClient, signTransfer } from '../client/index.js';
+import { ApiError } from '../client/index.js';
 import { loadConfig, renderConfigYaml } from '../config/index.js';
 import { generateKeyPair } from '../client/keygen.js';
 import { devAccount } from '../crypto/keys.js';
@@ -19,6 +19,7 @@ import { verifyChain } from './verifyChain.js';
 import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis, genesisHash } from '../state/genesis.js';
 import type { Genesis, GenesisAccount } from '../types/index.js';
 import { amountFlag, cmdTestnet } from './testnet.js';
+import { TX_USAGE, cmdTx } from './tx.js';
 
 const USAGE = `fastpos — a simplified, auditable proof-of-stake node
 
@@ -27,8 +28,7 @@ Usage:
   fastpos init [--data-dir DIR] [--chain-id ID] [--dev-accounts N] [--treasury-balance N] [--force]
   fastpos keys generate [--out FILE]
   fastpos keys show --file FILE
-  fastpos tx transfer --to ADDR --amount N [--fee N] [--nonce N]
-                      (--key-file FILE | --dev-account I) [--node URL] [--wait] [--timeout-ms MS]
+${TX_USAGE}
   fastpos testnet init --validators N --dir DIR [--base-port P | --ports P0,P1,...]
                        [--chain-id ID] [--host H] [--peer-host-template 'node{i}'] [--treasury-balance N] [--force]
   fastpos testnet start --dir DIR
@@ -133,40 +133,6 @@ function cmdKeys(args: string[]): void {
   throw new UsageError('keys needs a subcommand: generate or show');
 }
 
-async function cmdTx(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
-  if (sub !== 'transfer') throw new UsageError('tx needs a subcommand: transfer');
-  const v = parse(rest, {
-    to: { type: 'string' },
-    amount: { type: 'string' },
-    fee: { type: 'string' },
-    nonce: { type: 'string' },
-    'key-file': { type: 'string' },
-    'dev-account': { type: 'string' },
-    node: { type: 'string' },
-    wait: { type: 'boolean' },
-    'timeout-ms': { type: 'string' },
-  });
-  if (v.to === undefined || !/^[0-9a-f]{40}$/.test(v.to)) throw new UsageError('--to must be an address: 40 lowercase hex characters');
-  if (v.amount === undefined || !/^[1-9][0-9]{0,38}$/.test(v.amount)) throw new UsageError('--amount must be a positive integer');
-  if (v.fee !== undefined && !/^(0|[1-9][0-9]{0,38})$/.test(v.fee)) throw new UsageError('--fee must be a non-negative integer');
-  if ((v['key-file'] === undefined) === (v['dev-account'] === undefined)) throw new UsageError('give exactly one of --key-file FILE or --dev-account I');
-  const seed = v['key-file'] !== undefined ? loadKeyFile(v['key-file']).privateKey : devAccount(int(v['dev-account'], 'dev-account')).privateKey;
-  const client = new FastposClient(v.node ?? process.env.FASTPOS_NODE ?? 'http://127.0.0.1:26657');
-  const status = await client.status();
-  const from = keyFileFor(seed).address;
-  const nonce = v.nonce !== undefined ? int(v.nonce, 'nonce') : (await client.account(from)).pendingNonce;
-  const { id, tx } = signTransfer(seed, { chainId: status.chainId, nonce, to: v.to, amount: v.amount, fee: v.fee ?? '1' });
-  const res = await client.submitTx(tx);
-  if (!v.wait) {
-    process.stdout.write(JSON.stringify({ ...res, id }, null, 2) + '\n');
-    return;
-  }
-  const final = await client.waitForTx(id, { timeoutMs: int(v['timeout-ms'], 'timeout-ms', 30_000) });
-  process.stdout.write(JSON.stringify(final, null, 2) + '\n');
-  if (final.status !== 'finalized' || final.success !== true) process.exitCode = 1;
-}
-
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...args] = argv;
   switch (cmd) {
@@ -177,7 +143,7 @@ async function main(argv: string[]): Promise<void> {
     case 'keys':
       return cmdKeys(args);
     case 'tx':
-      return cmdTx(args);
+      return cmdTx(args, (message) => new UsageError(message));
     case 'testnet':
       return cmdTestnet(args, (message) => new UsageError(message));
     case 'verify-chain':

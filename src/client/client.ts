@@ -374,6 +374,11 @@ export class FastposClient {
     return this.send(key, 'product_settle', p, o);
   }
 
+  /** Governance: replaces the oracle set (its version goes up; pending attestations and challenge votes start over). */
+  setOracles(key: SigningKey, p: TxPayloadOf<'product_set_oracles'>, o?: SendOptions): Promise<SendResult<'product_set_oracles'>> {
+    return this.send(key, 'product_set_oracles', p, o);
+  }
+
   /** `GET /product/billing/quote?amount=`. */
   async quote(amount: bigint): Promise<SettlementQuote> {
     const q = await this.call<Wire>('GET', `/product/billing/quote?amount=${amount.toString()}`);
