@@ -265,6 +265,7 @@ export class ValidatorSetTracker {
     const first = await this.block(start);
     if (first.block.header.prevHash !== last.hash) refuseSet(`block ${start} does not follow block ${start - 1} (prevHash ${first.block.header.prevHash}, block ${start - 1} is ${last.hash})`, { epoch: next });
     const set = await this.fetchSet(next);
+    if (set.hash !== first.block.header.validatorSetHash) refuseSet(`the node serves set ${set.hash} for epoch ${next}, its first block names ${first.block.header.validatorSetHash}`, { epoch: next });
     verifyBlockAgainstSet({ chainId: this.p.chainId, set, block: first });
     // Signers of the new epoch's first block that were in the trusted set, counted with the trusted set's power.
     const old = new Map(trusted.validators.map((v) => [v.id, v]));
@@ -290,6 +291,7 @@ export class ValidatorSetTracker {
     const last = await this.block(start - 1);
     if (last.hash !== first.block.header.prevHash) refuseSet(`block ${start - 1} is not the one block ${start} follows`, { epoch: prev });
     const set = await this.fetchSet(prev);
+    if (set.hash !== last.block.header.validatorSetHash) refuseSet(`the node serves set ${set.hash} for epoch ${prev}, its last block names ${last.block.header.validatorSetHash}`, { epoch: prev });
     verifyBlockAgainstSet({ chainId: this.p.chainId, set, block: last });
     this.sets.set(prev, set);
     this.lo = prev;
