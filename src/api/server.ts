@@ -434,6 +434,8 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
       validatorSetHash: node.validatorSet.hash,
       backend: node.store.backend,
+      // What a client needs to build a tx: the smallest fee the chain takes.
+      minFee: node.genesis.params.minFee.toString(),
     };
   });
 

@@ -251,9 +251,9 @@ export class FastposClient {
   }
 
   /**
-   * Chain id, minimum fee and epoch length, read once (options first). The
-   * minimum fee is the `fee` of `GET /product/billing/quote` (the one route
-   * that shows it); the epoch length comes from `GET /epochs/current`.
+   * Chain id, minimum fee and epoch length, read once (options first): the
+   * minimum fee from `GET /status` (`minFee`), the epoch length from
+   * `GET /epochs/current`.
    */
   chainInfo(): Promise<ChainInfo> {
     this.info ??= (async () => {
@@ -261,7 +261,7 @@ export class FastposClient {
       if (this.opts.chainId !== undefined && status.chainId !== this.opts.chainId) {
         throw new ClientError(ClientErrorCode.INVALID_RESPONSE, `the node at ${this.baseUrl} is of chain ${status.chainId}, expected ${this.opts.chainId}`);
       }
-      const minFee = this.opts.minFee ?? amountOf((await this.call<Wire>('GET', '/product/billing/quote?amount=1')).fee, 'quote.fee');
+      const minFee = this.opts.minFee ?? amountOf(status.minFee, 'status.minFee');
       const epochLengthBlocks = this.opts.epochLengthBlocks ?? (await this.currentEpoch()).epochLengthBlocks;
       return { chainId: status.chainId, minFee, epochLengthBlocks };
     })();

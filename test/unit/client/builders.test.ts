@@ -104,8 +104,7 @@ describe('client buildTx against a node', () => {
     seen.push(req.url ?? '');
     const send = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     const url = req.url ?? '';
-    if (url === '/status') return send({ chainId: CHAIN, nodeId: V.address, genesisHash: HASH, latestHeight: 3, latestHash: HASH });
-    if (url === '/product/billing/quote?amount=1') return send({ amount: '1', fee: '3', protocolFee: '1', net: '0', feeBps: 100, total: '4' });
+    if (url === '/status') return send({ chainId: CHAIN, nodeId: V.address, genesisHash: HASH, latestHeight: 3, latestHash: HASH, minFee: '3' });
     if (url === '/epochs/current') return send({ epoch: 0, startHeight: 1, endHeight: 100, epochLengthBlocks: 100, height: 3, validators: 1, totalPower: '1', setHash: HASH });
     if (url.startsWith('/accounts/')) return send({ address: url.slice(10), balance: '100', nonce: 5, pendingNonce: 7 });
     return res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: url } }));

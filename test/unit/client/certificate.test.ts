@@ -221,8 +221,7 @@ describe('client: confirmTx against a node that serves this chain', () => {
     const url = req.url ?? '';
     const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(tamper?.(url, clone(body)) ?? body));
     const tip = chain.blocks.length;
-    if (url === '/status') return send(200, { chainId: CHAIN, nodeId: devValidator(0).address, genesisHash: 'aa'.repeat(32), latestHeight: tip, latestHash: blockAt(tip).hash });
-    if (url === '/product/billing/quote?amount=1') return send(200, { amount: '1', fee: '1', protocolFee: '1', net: '0', feeBps: 100, total: '2' });
+    if (url === '/status') return send(200, { chainId: CHAIN, nodeId: devValidator(0).address, genesisHash: 'aa'.repeat(32), latestHeight: tip, latestHash: blockAt(tip).hash, minFee: '1' });
     if (url === '/epochs/current') return send(200, { epoch: 3, startHeight: 10, endHeight: 12, epochLengthBlocks: E, height: tip, validators: 4, totalPower: '400', setHash: 'aa'.repeat(32) });
     let m = /^\/validators\?epoch=(\d+)$/.exec(url);
     if (m !== null && wireSets.has(Number(m[1]))) return send(200, wireSets.get(Number(m[1])));
