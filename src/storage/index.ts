@@ -11,7 +11,22 @@ import { SnapshotChainStore } from './snapshot/snapshotStore.js';
 import { SqliteChainStore } from './sqlite/sqliteStore.js';
 import type { ChainStore } from './types.js';
 
-export type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxLocation, TxQuery } from './types.js';
+export type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, ProductReads, TxLocation, TxQuery } from './types.js';
+export type {
+  AttestationQuery,
+  AttestationRecord,
+  AttestationStats,
+  AttestationStatus,
+  ChallengeQuery,
+  ChallengeStats,
+  ProductList,
+  ProductStatsQuery,
+  ProofQuery,
+  RewardQuery,
+  SettlementQuery,
+  SettlementStats,
+  SettlementTotals,
+} from './productIndex.js';
 export type { ChainStoreOptions } from './common.js';
 export { SqliteChainStore, SQLITE_FILE } from './sqlite/sqliteStore.js';
 export { SnapshotChainStore } from './snapshot/snapshotStore.js';

@@ -22,8 +22,25 @@ import { decodeFinalizedBlock, finalizedBlockJson } from '../codec/block.js';
 import { decodeStateValue, type StateValue } from '../codec/state.js';
 import { ErrorCode, FastposError, assert } from '../errors.js';
 import type { FinalizedBlock, TxResult } from '../types/index.js';
+import {
+  MemoryProductIndex,
+  validProductPage,
+  type AttestationQuery,
+  type AttestationRecord,
+  type AttestationStats,
+  type ChallengeQuery,
+  type ChallengeStats,
+  type ProductList,
+  type ProductPage,
+  type ProductStatsQuery,
+  type ProofQuery,
+  type RewardQuery,
+  type SettlementQuery,
+  type SettlementStats,
+} from './productIndex.js';
 import { queryTxIndex, txIndexRows, type TxIndexRow } from './txIndex.js';
 import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from './types.js';
+import type { EpochRewards, ProductChallenge, ProductProof, Settlement } from '../types/index.js';
 
 function copyResult(r: TxResult): TxResult {
   return r.error === undefined ? { success: r.success } : { success: r.success, error: r.error };
@@ -46,6 +63,8 @@ export class MemoryDisk {
   private readonly txEnd: number[] = [0];
   /** times[h] = timestamp of block h. */
   private readonly times: number[] = [0];
+  /** The product index (productIndex.ts), fed by each block's state changes. */
+  product = this.newProductIndex();
   /** Copies made by `MemoryChainStore.backup`, by directory name. */
   readonly backups = new Map<string, MemoryDisk>();
   /** Number of blocks made durable (commits that landed). */
@@ -56,6 +75,10 @@ export class MemoryDisk {
   }
   get height(): number {
     return this.heightValue;
+  }
+
+  private newProductIndex(): MemoryProductIndex {
+    return new MemoryProductIndex({ height: () => this.heightValue, timeAt: (h) => this.times[h]! });
   }
 
   /** Wire JSON of the stored block at `height`. */
@@ -103,6 +126,9 @@ export class MemoryDisk {
     this.heightValue = 0;
     this.entries.clear();
     for (const [k, v] of entries) this.entries.set(k, v);
+    // A copy starts from the current state: its product index is built from it.
+    this.product = this.newProductIndex();
+    this.product.apply(entries);
     this.accumulator = Buffer.from(accumulator);
   }
 
@@ -116,6 +142,7 @@ export class MemoryDisk {
     this.accumulator = Buffer.from(accumulator);
     this.blocks.push(json);
     this.indexBlock(fb);
+    this.product.apply(changes);
     this.heightValue = height;
     this.commits++;
   }
@@ -288,6 +315,37 @@ export class MemoryChainStore implements ChainStore {
     }
     const { total, rows } = this.disk.queryRows(q);
     return { total, items: rows.map((r) => this.record(r)) };
+  }
+
+  private productRead(what: string, q?: ProductPage): MemoryProductIndex {
+    this.usable(what);
+    if (q !== undefined && !validProductPage(q)) throw new FastposError(ErrorCode.INVALID_REQUEST, 'offset and limit must be non-negative integers');
+    return this.disk.product;
+  }
+
+  queryProofs(q: ProofQuery): ProductList<ProductProof> {
+    return this.productRead('queryProofs', q).queryProofs(q);
+  }
+  queryAttestations(q: AttestationQuery): ProductList<AttestationRecord> {
+    return this.productRead('queryAttestations', q).queryAttestations(q);
+  }
+  queryChallenges(q: ChallengeQuery): ProductList<ProductChallenge> {
+    return this.productRead('queryChallenges', q).queryChallenges(q);
+  }
+  querySettlements(q: SettlementQuery): ProductList<Settlement> {
+    return this.productRead('querySettlements', q).querySettlements(q);
+  }
+  queryRewards(q: RewardQuery): ProductList<EpochRewards> {
+    return this.productRead('queryRewards', q).queryRewards(q);
+  }
+  attestationStats(q: ProductStatsQuery): AttestationStats {
+    return this.productRead('attestationStats').attestationStats(q);
+  }
+  challengeStats(): ChallengeStats {
+    return this.productRead('challengeStats').challengeStats();
+  }
+  settlementStats(q: ProductStatsQuery): SettlementStats {
+    return this.productRead('settlementStats').settlementStats(q);
   }
 
   /** Copies the disk as it is now into `disk.backups` under `dir`, which must not hold a backup yet. */

@@ -1,6 +1,19 @@
 import type { StateValue } from '../codec/state.js';
 import type { TxFilter } from '../mempool/txFilter.js';
-import type { FinalizedBlock, TxResult } from '../types/index.js';
+import type { EpochRewards, FinalizedBlock, ProductChallenge, ProductProof, Settlement, TxResult } from '../types/index.js';
+import type {
+  AttestationQuery,
+  AttestationRecord,
+  AttestationStats,
+  ChallengeQuery,
+  ChallengeStats,
+  ProductList,
+  ProductStatsQuery,
+  ProofQuery,
+  RewardQuery,
+  SettlementQuery,
+  SettlementStats,
+} from './productIndex.js';
 
 /** Where a finalized tx is: block, position and result. */
 export interface TxLocation {
@@ -62,11 +75,27 @@ export interface BlockCommit {
 }
 
 /**
+ * The product index's reads (productIndex.ts): lists of the finalized state's
+ * product records with filters and pages, and statistics from running
+ * totals. The index is fed by each committed block's state changes.
+ */
+export interface ProductReads {
+  queryProofs(q: ProofQuery): ProductList<ProductProof>;
+  queryAttestations(q: AttestationQuery): ProductList<AttestationRecord>;
+  queryChallenges(q: ChallengeQuery): ProductList<ProductChallenge>;
+  querySettlements(q: SettlementQuery): ProductList<Settlement>;
+  queryRewards(q: RewardQuery): ProductList<EpochRewards>;
+  attestationStats(q: ProductStatsQuery): AttestationStats;
+  challengeStats(): ChallengeStats;
+  settlementStats(q: ProductStatsQuery): SettlementStats;
+}
+
+/**
  * Durable chain storage. A block, its certificate, its txs with their results
  * and the state rows it changed become durable together in `commitBlock` or
  * not at all; after a crash `open` returns the last block that was committed.
  */
-export interface ChainStore {
+export interface ChainStore extends ProductReads {
   readonly backend: 'sqlite' | 'snapshot';
   /** Opens or creates the store; throws FastposError CORRUPT_DATA naming the file when data is damaged. */
   open(): LoadedChain;

@@ -22,8 +22,26 @@ import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import { assert } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
 import { checkQuery, corrupt, describeError, orCorrupt, prepareBackupDir, recordFromWireBlock, writeFileAtomic, type ChainStoreOptions } from '../common.js';
+import {
+  MemoryProductIndex,
+  validProductPage,
+  type AttestationQuery,
+  type AttestationRecord,
+  type AttestationStats,
+  type ChallengeQuery,
+  type ChallengeStats,
+  type ProductList,
+  type ProductPage,
+  type ProductStatsQuery,
+  type ProofQuery,
+  type RewardQuery,
+  type SettlementQuery,
+  type SettlementStats,
+} from '../productIndex.js';
 import { queryTxIndex, txIndexRows, type TxIndexRow } from '../txIndex.js';
 import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from '../types.js';
+import type { EpochRewards, ProductChallenge, ProductProof, Settlement } from '../../types/index.js';
+import { ErrorCode, FastposError } from '../../errors.js';
 import { BLOCK_LOG_FILE, BlockLog } from './blockLog.js';
 import { readStateFile, serializeState, STATE_FILE } from './stateFile.js';
 
@@ -82,6 +100,12 @@ export class SnapshotChainStore implements ChainStore {
   private readonly txEnd: number[] = [0];
   /** times[h] = timestamp of block h (times[0] is unused). */
   private readonly times: number[] = [0];
+  /**
+   * The product index (productIndex.ts): built from the state at open, then
+   * fed by each block's changes. It is a function of the state, so it needs
+   * no file of its own.
+   */
+  private product = this.newProductIndex();
 
   constructor(
     readonly dataDir: string,
@@ -89,6 +113,10 @@ export class SnapshotChainStore implements ChainStore {
   ) {
     this.stateFile = path.join(dataDir, STATE_FILE);
     this.logFile = path.join(dataDir, BLOCK_LOG_FILE);
+  }
+
+  private newProductIndex(): MemoryProductIndex {
+    return new MemoryProductIndex({ height: () => this.height, timeAt: (h) => this.times[h]! });
   }
 
   private warn(message: string): void {
@@ -129,6 +157,7 @@ export class SnapshotChainStore implements ChainStore {
       throw e;
     }
     for (const [key, json] of snap.entries) this.entries.set(key, json);
+    this.product.apply(snap.entries);
     this.genesisHash = snap.genesisHash;
     this.height = snap.height;
     this.opened = true;
@@ -162,6 +191,7 @@ export class SnapshotChainStore implements ChainStore {
     }
     this.log = log;
     for (const [key, value] of entries) this.entries.set(key, value);
+    this.product.apply(entries);
     this.sortedKeys = null;
     this.genesisHash = genesisHash;
     this.height = 0;
@@ -218,6 +248,7 @@ export class SnapshotChainStore implements ChainStore {
     }
     this.height = height;
     this.indexBlock(fb);
+    this.product.apply(c.changes);
   }
 
   private readBlockJson(height: number): unknown {
@@ -301,5 +332,37 @@ export class SnapshotChainStore implements ChainStore {
     this.txById.clear();
     this.txEnd.length = 1;
     this.times.length = 1;
+    this.product = this.newProductIndex();
+  }
+
+  private productRead(q?: ProductPage): MemoryProductIndex {
+    assert(this.opened, 'snapshot store is not open');
+    if (q !== undefined && !validProductPage(q)) throw new FastposError(ErrorCode.INVALID_REQUEST, 'offset and limit must be non-negative integers');
+    return this.product;
+  }
+
+  queryProofs(q: ProofQuery): ProductList<ProductProof> {
+    return this.productRead(q).queryProofs(q);
+  }
+  queryAttestations(q: AttestationQuery): ProductList<AttestationRecord> {
+    return this.productRead(q).queryAttestations(q);
+  }
+  queryChallenges(q: ChallengeQuery): ProductList<ProductChallenge> {
+    return this.productRead(q).queryChallenges(q);
+  }
+  querySettlements(q: SettlementQuery): ProductList<Settlement> {
+    return this.productRead(q).querySettlements(q);
+  }
+  queryRewards(q: RewardQuery): ProductList<EpochRewards> {
+    return this.productRead(q).queryRewards(q);
+  }
+  attestationStats(q: ProductStatsQuery): AttestationStats {
+    return this.productRead().attestationStats(q);
+  }
+  challengeStats(): ChallengeStats {
+    return this.productRead().challengeStats();
+  }
+  settlementStats(q: ProductStatsQuery): SettlementStats {
+    return this.productRead().settlementStats(q);
   }
 }

@@ -10,7 +10,9 @@
 import type Database from 'better-sqlite3';
 import { decodeTx } from '../../codec/tx.js';
 import { validatorOf } from '../../mempool/txFilter.js';
+import { applyProductChanges } from '../productIndex.js';
 import { corrupt } from '../common.js';
+import { PRODUCT_SCHEMA, productStateRows, SqliteProductSink } from './productSql.js';
 
 type Migration = (db: Database.Database) => void;
 
@@ -117,7 +119,21 @@ CREATE INDEX txs_failed ON txs (height, idx) WHERE success = 0;
 `);
 }
 
-const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), v2];
+/**
+ * Version 3: the product index (productSql.ts), built here from the state's
+ * product entries with the code that feeds it at each commit. Every row and
+ * total of the index is a function of the state, so the index built from a
+ * version-2 file equals the one a node that ran version 3 all along would
+ * have.
+ */
+function v3(db: Database.Database): void {
+  db.exec(PRODUCT_SCHEMA);
+  // Read first: the sink writes to tables of the same connection.
+  const rows = [...productStateRows(db)];
+  applyProductChanges(new SqliteProductSink(db), rows);
+}
+
+const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), v2, v3];
 
 /** Schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,11 +1,14 @@
 /**
  * The write path of the SQLite store, usable on any thread: one transaction
  * per finalized block with the block row, one row per tx, the changed state
- * rows, the height and the accumulator. `CommitMessage` is what crosses to the
+ * rows, the product index rows those changes make (productSql.ts), the height
+ * and the accumulator. `CommitMessage` is what crosses to the
  * writer thread: a few strings and one buffer, cheap to hand over.
  */
 import type Database from 'better-sqlite3';
+import { applyProductChanges } from '../productIndex.js';
 import { hexKey } from './migrations.js';
+import { SqliteProductSink } from './productSql.js';
 
 export interface CommitMessage {
   readonly height: number;
@@ -59,6 +62,7 @@ export class BlockWriter {
     );
     const upsertState = db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     const deleteState = db.prepare('DELETE FROM state WHERE key = ?');
+    const product = new SqliteProductSink(db);
     this.commitTx = db.transaction((m: CommitMessage) => {
       insertBlock.run({ height: m.height, hash: m.hash, data: m.data, time: m.time, txs: m.ids.length });
       for (let i = 0; i < m.ids.length; i++) {
@@ -75,6 +79,7 @@ export class BlockWriter {
         if (value === null) deleteState.run(key);
         else upsertState.run(key, value);
       }
+      applyProductChanges(product, m.changes);
       setMeta.run('height', m.height);
       setMeta.run('accumulator', Buffer.from(m.accumulator.buffer, m.accumulator.byteOffset, m.accumulator.byteLength));
     });
