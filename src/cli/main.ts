@@ -30,7 +30,8 @@ Usage:
   fastpos keys show --file FILE
 ${TX_USAGE}
   fastpos testnet init --validators N --dir DIR [--base-port P | --ports P0,P1,...]
-                       [--chain-id ID] [--host H] [--peer-host-template 'node{i}'] [--treasury-balance N] [--force]
+                       [--chain-id ID] [--host H] [--peer-host-template 'node{i}'] [--treasury-balance N]
+                       [--p2p-base-port P] [--force]
   fastpos testnet start --dir DIR
   fastpos verify-chain [--config FILE] [--data-dir DIR] [--state-backend sqlite|snapshot]
                        (replays every stored block from genesis; run it on a stopped node or a backup)

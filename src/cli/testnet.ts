@@ -111,6 +111,9 @@ export interface TestnetNodeSummary {
   readonly url: string;
   readonly listen: string;
   readonly port: number;
+  /** With --p2p-base-port: the validator network's own port and the URL peers dial. */
+  readonly p2pPort?: number;
+  readonly p2pUrl?: string;
   readonly peers: string[];
   readonly validatorId: string;
   readonly validatorPubKey: string;
@@ -139,6 +142,7 @@ function testnetInit(args: string[], usageError: UsageErrorFactory): void {
       host: { type: 'string' },
       'peer-host-template': { type: 'string' },
       'treasury-balance': { type: 'string' },
+      'p2p-base-port': { type: 'string' },
       force: { type: 'boolean' },
     },
     usageError,
@@ -179,6 +183,16 @@ function testnetInit(args: string[], usageError: UsageErrorFactory): void {
   }
   const peerHost = (i: number): string => (template === undefined ? dialHost(host) : template.replaceAll('{i}', String(i)));
   const urls = ports.map((p, i) => urlFor(peerHost(i), p));
+  // The validator network on listeners of its own (p2pPort): peers dial those; public traffic cannot starve consensus.
+  let p2pPorts: number[] | undefined;
+  if (v['p2p-base-port'] !== undefined) {
+    const base = intFlag(v['p2p-base-port'], 'p2p-base-port', 1, 65535, usageError);
+    if (template === undefined && base + n - 1 > 65535) throw usageError(`--p2p-base-port ${base} + ${n} validators goes past port 65535`);
+    p2pPorts = Array.from({ length: n }, (_, i) => (template === undefined ? base + i : base));
+    const clash = p2pPorts.find((p) => ports.includes(p));
+    if (clash !== undefined && template === undefined) throw usageError(`--p2p-base-port gives port ${clash}, which a node's API already uses`);
+  }
+  const peerUrls = p2pPorts === undefined ? urls : p2pPorts.map((p, i) => urlFor(peerHost(i), p));
 
   // The target folder: absent or empty, or replaced with --force.
   if (existsSync(dir)) {
@@ -220,12 +234,13 @@ function testnetInit(args: string[], usageError: UsageErrorFactory): void {
     mkdirSync(nodeDir, { recursive: true });
     const key = saveKeyFile(join(nodeDir, 'validator_key.json'), keys[i]!.privateKey, { overwrite: true });
     writeFileSync(join(nodeDir, 'genesis.json'), genesisJson);
-    const peers = urls.filter((_, j) => j !== i);
+    const peers = peerUrls.filter((_, j) => j !== i);
     const adminToken = randomBytes(24).toString('hex');
     const config: Partial<NodeConfig> = {
       dataDir: '.',
       host,
       port: ports[i]!,
+      ...(p2pPorts === undefined ? {} : { p2pPort: p2pPorts[i]! }),
       logLevel: 'info',
       adminToken,
       ...(peers.length === 0 ? {} : { peers: peers.join(',') }),
@@ -241,6 +256,7 @@ function testnetInit(args: string[], usageError: UsageErrorFactory): void {
       url: urls[i]!,
       listen: `${host}:${ports[i]!}`,
       port: ports[i]!,
+      ...(p2pPorts === undefined ? {} : { p2pPort: p2pPorts[i]!, p2pUrl: peerUrls[i]! }),
       peers,
       validatorId: key.address,
       validatorPubKey: key.publicKey,

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { freeLoopbackPorts } from '../../src/cli/ports.js';
 import { loadConfig } from '../../src/config/index.js';
 import { devAccount } from '../../src/crypto/keys.js';
+import { parse as parseYaml } from 'yaml';
 import { decodeGenesis, genesisHash } from '../../src/state/genesis.js';
 import { CLI, runCli } from '../helpers/proc.js';
 
@@ -28,7 +29,7 @@ interface Summary {
   genesisHash: string;
   validators: number;
   governance: string[];
-  nodes: { index: number; dir: string; url: string; port: number; peers: string[]; validatorId: string; validatorPubKey: string; adminToken: string }[];
+  nodes: { index: number; dir: string; url: string; port: number; peers: string[]; validatorId: string; validatorPubKey: string; adminToken: string; p2pPort?: number; p2pUrl?: string }[];
 }
 
 function init(args: string[]): Summary {
@@ -249,6 +250,36 @@ describe('fastpos testnet (built CLI, child processes)', () => {
       assert.match(logText, /node stopped/);
     }
     assert.equal((await Promise.all(s.nodes.map((n) => status(n.url)))).filter((x) => x !== undefined).length, 0, 'nobody answers any more');
+  });
+
+  it('init --p2p-base-port: the validators talk on listeners of their own and the network finalizes', async () => {
+    const dir = join(tmp(), 'net');
+    const ports = await freeLoopbackPorts(6);
+    const s = init(['--validators', '3', '--dir', dir, '--ports', ports.slice(0, 3).join(','), '--p2p-base-port', String(ports[3])]);
+    for (const [i, n] of s.nodes.entries()) {
+      assert.equal(n.p2pPort, ports[3]! + i);
+      const config = parseYaml(readFileSync(join(n.dir, 'config.yaml'), 'utf8')) as { p2pPort?: number; peers?: string };
+      assert.equal(config.p2pPort, ports[3]! + i);
+      assert.deepEqual(config.peers?.split(','), s.nodes.filter((_, j) => j !== i).map((m) => m.p2pUrl));
+    }
+    const t = startTestnet(dir);
+    try {
+      await waitForAll(s.nodes.map((n) => n.url), 30_000);
+      const deadline = Date.now() + 30_000;
+      let h = 0;
+      while (h < 3 && Date.now() < deadline) {
+        h = Math.min(...(await Promise.all(s.nodes.map(async (n) => Number((await status(n.url))?.latestHeight ?? 0)))));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(h >= 3, `every node finalized height 3 (lowest: ${h})\n${t.out()}`);
+      // The validator network's port serves its routes only.
+      const p2p = await fetch(`${s.nodes[0]!.p2pUrl}/sync/status`);
+      assert.equal(p2p.status, 200);
+      assert.equal((await fetch(`${s.nodes[0]!.p2pUrl}/status`)).status, 404);
+    } finally {
+      t.proc.kill('SIGINT');
+      await within(t.exited, 30_000, 'testnet start exits after SIGINT');
+    }
   });
 
   it('start reports a node that exits on its own, keeps the others running, and exits 1 after SIGINT', async () => {
