@@ -440,3 +440,148 @@ export const settlementLookupQuery = {
     includePending: { type: 'boolean', default: false },
   },
 } as const;
+
+// ---------------------------------------------------------------- product lists and statistics
+
+/**
+ * Paging and order of the product lists, without defaults: the routes apply
+ * them (offset 0, limit 100, order desc, withMeta false), so that a route
+ * that keeps its earlier single lookup tells it from a list by the
+ * parameters given.
+ */
+const productPage = {
+  offset: { type: 'integer', minimum: 0, maximum: 1_000_000_000 },
+  limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE },
+  order: { type: 'string', enum: ['asc', 'desc'] },
+  withMeta: { type: 'boolean' },
+} as const;
+
+/** Inclusive bounds on a record's height and on its block's timestamp (Unix ms). */
+const productWindow = {
+  fromHeight: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  toHeight: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  fromTime: TIME_MS,
+  toTime: TIME_MS,
+} as const;
+
+const EPOCH = { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } as const;
+const SCORE = { type: 'integer', minimum: 0, maximum: 1_000_000 } as const;
+const PROOF_REF = { type: 'string', pattern: '^[\\x21-\\x7e]{1,256}$' } as const;
+const REFERENCE = { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' } as const;
+const AMOUNT_QUERY = { type: 'string', pattern: AMOUNT } as const;
+
+/** `GET /product/proofs`; exactly `validatorId` and `epoch` is the earlier lookup of one proof. */
+export const productProofsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: HEX64 },
+    validatorId: { type: 'string', pattern: HEX40 },
+    epoch: EPOCH,
+    proofRef: PROOF_REF,
+    status: { type: 'string', enum: ['finalized', 'invalidated'] },
+    minScore: SCORE,
+    maxScore: SCORE,
+    ...productWindow,
+    ...productPage,
+  },
+} as const;
+
+export const productAttestationsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    proofId: { type: 'string', pattern: HEX64 },
+    validatorId: { type: 'string', pattern: HEX40 },
+    epoch: EPOCH,
+    proofRef: PROOF_REF,
+    status: { type: 'string', enum: ['pending', 'finalized', 'invalidated'] },
+    minScore: SCORE,
+    maxScore: SCORE,
+    ...productWindow,
+    ...productPage,
+  },
+} as const;
+
+/** `GET /product/attestations/pending`; exactly `validatorId` and `epoch` is the earlier lookup of one. */
+export const productPendingQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    validatorId: { type: 'string', pattern: HEX40 },
+    epoch: EPOCH,
+    ...productWindow,
+    ...productPage,
+  },
+} as const;
+
+export const productChallengesQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: HEX64 },
+    proofId: { type: 'string', pattern: HEX64 },
+    validatorId: { type: 'string', pattern: HEX40 },
+    epoch: EPOCH,
+    challenger: { type: 'string', pattern: HEX40 },
+    status: { type: 'string', enum: ['open', 'upheld', 'rejected', 'expired'] },
+    openOnly: { type: 'boolean' },
+    minBond: AMOUNT_QUERY,
+    maxBond: AMOUNT_QUERY,
+    ...productWindow,
+    ...productPage,
+  },
+} as const;
+
+export const productSettlementsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: HEX64 },
+    payer: { type: 'string', pattern: HEX40 },
+    reference: REFERENCE,
+    validatorId: { type: 'string', pattern: HEX40 },
+    epoch: EPOCH,
+    minAmount: AMOUNT_QUERY,
+    maxAmount: AMOUNT_QUERY,
+    ...productWindow,
+    ...productPage,
+  },
+} as const;
+
+/** `GET /product/rewards`; exactly `epoch` is the earlier lookup of one epoch's rewards. */
+export const productRewardsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    epoch: EPOCH,
+    validatorId: { type: 'string', pattern: HEX40 },
+    ...productWindow,
+    ...productPage,
+  },
+} as const;
+
+/** Statistics grouped by epoch (newest first) and by validator: which groups, and at most `limit` of each. */
+export const productStatsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    validatorId: { type: 'string', pattern: HEX40 },
+    epoch: EPOCH,
+    fromEpoch: EPOCH,
+    toEpoch: EPOCH,
+    limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 100 },
+  },
+} as const;
+
+/** `GET /product/attestations/stats`: grouped by epoch only. */
+export const productAttestationStatsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    epoch: EPOCH,
+    fromEpoch: EPOCH,
+    toEpoch: EPOCH,
+    limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 100 },
+  },
+} as const;
