@@ -135,6 +135,17 @@ describe('product layer on a 3-validator testnet (client SDK only)', () => {
       const done = await client.settlementLookup(PAYER.address, 'order-42');
       assert.equal(done?.status, 'finalized');
       assert.deepEqual([done!.settlement.amount, done!.settlement.protocolFee, done!.settlement.net], [10_001n, 101n, 9_900n]);
+      // Reconciled in the statistics too: by validator, and by the epoch it was settled in.
+      const stats = (await (await fetch(`${net.nodes[2]!.url}/product/settlements/stats`)).json()) as {
+        count: number;
+        amount: string;
+        protocolFee: string;
+        byValidator: { validatorId: string; count: number; net: string }[];
+        byEpoch: { epoch: number; amount: string }[];
+      };
+      assert.deepEqual([stats.count, stats.amount, stats.protocolFee], [1, '10001', '101']);
+      assert.deepEqual(stats.byValidator.map((v) => [v.validatorId, v.count, v.net]), [[ids[1], 1, '9900']]);
+      assert.deepEqual(stats.byEpoch.map((e) => [e.epoch, e.amount]), [[done!.settlement.epoch, '10001']]);
     } catch (e) {
       process.stderr.write(net.logTail(40) + '\n');
       throw e;
