@@ -409,6 +409,24 @@ export class FastposClient {
     return this.lookup(`/product/challenges/${id}`);
   }
 
+  /** `GET /product/rewards?epoch=`: what the treasury paid for that epoch's proofs, or undefined (not paid yet, or no rewards). */
+  rewardsOf(epoch: number): Promise<Record<string, unknown> | undefined> {
+    return this.lookup(`/product/rewards?epoch=${epoch}`);
+  }
+
+  /** `GET /product/settlements/stats`: totals of settlements, by validator and by epoch (filters as query parameters). */
+  settlementStats(q: { validatorId?: string; epoch?: number; fromEpoch?: number; toEpoch?: number } = {}): Promise<Record<string, unknown>> {
+    const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+    const qs = params.toString();
+    return this.call('GET', `/product/settlements/stats${qs === '' ? '' : `?${qs}`}`);
+  }
+
+  /** `GET /validators`: the current validators with their stake, workWeight and status. */
+  async validators(): Promise<Record<string, unknown>[]> {
+    const r = await this.call<Record<string, unknown>[] | { items: Record<string, unknown>[] }>('GET', '/validators');
+    return Array.isArray(r) ? r : r.items;
+  }
+
   // ------------------------------------------------------------------ finality
 
   /** Polls until the tx is finalized or dropped, or the time runs out (then throws TX_TIMEOUT). */

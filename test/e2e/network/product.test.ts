@@ -86,7 +86,7 @@ describe('product layer on a 3-validator testnet (client SDK only)', () => {
 
       // The end of epoch 1: rewards for epoch 0 by score (4 : 1 : 1 of 3000), 10 % commission.
       await waitUntil(async () => (await height()) > 2 * EPOCH, 60_000, 'epoch 2');
-      const rewards = (await (await fetch(`${net.nodes[1]!.url}/product/rewards?epoch=0`)).json()) as { paid: string; payouts: { validatorId: string; amount: string }[] };
+      const rewards = (await new FastposClient(net.nodes[1]!.url).rewardsOf(0)) as { paid: string; payouts: { validatorId: string; amount: string }[] };
       assert.equal(rewards.paid, '3000');
       assert.deepEqual(Object.fromEntries(rewards.payouts.map((p) => [p.validatorId, p.amount])), { [ids[0]!]: '2000', [ids[1]!]: '500', [ids[2]!]: '500' });
 
@@ -119,8 +119,7 @@ describe('product layer on a 3-validator testnet (client SDK only)', () => {
       const c1 = (await client.challengeById(challengeId)) as { status: string; slashed: string };
       assert.equal(c1.status, 'upheld');
       assert.equal(BigInt(c1.slashed), 100_000n, '10 % of the self stake');
-      const validators = (await (await fetch(`${net.nodes[1]!.url}/validators`)).json()) as { id: string; status: string; workWeight: number }[] | { items: { id: string; status: string; workWeight: number }[] };
-      const v0 = (Array.isArray(validators) ? validators : validators.items).find((v) => v.id === ids[0])!;
+      const v0 = (await new FastposClient(net.nodes[1]!.url).validators()).find((v) => v.id === ids[0]) as { status: string; workWeight: number };
       assert.equal(v0.status, 'jailed');
       assert.equal(v0.workWeight, 10_000, 'back to its weight before the proof');
 
@@ -136,7 +135,7 @@ describe('product layer on a 3-validator testnet (client SDK only)', () => {
       assert.equal(done?.status, 'finalized');
       assert.deepEqual([done!.settlement.amount, done!.settlement.protocolFee, done!.settlement.net], [10_001n, 101n, 9_900n]);
       // Reconciled in the statistics too: by validator, and by the epoch it was settled in.
-      const stats = (await (await fetch(`${net.nodes[2]!.url}/product/settlements/stats`)).json()) as {
+      const stats = (await new FastposClient(net.nodes[2]!.url).settlementStats()) as unknown as {
         count: number;
         amount: string;
         protocolFee: string;
