@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { signTx } from '../../src/client/sign.js';
+import { SCHEMA_VERSION } from '../../src/storage/index.js';
 import { devAccount, devValidator } from '../../src/crypto/keys.js';
 import type { UnsignedTx } from '../../src/types/index.js';
 import { CHAIN } from '../helpers/fixtures.js';
@@ -215,7 +216,7 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
         assert.equal((await call(url(), '/admin/production/pause', { method: 'POST', body: {}, admin: true })).status, 200);
         assert.deepEqual(await finalizedAnswers(), answers);
         const check = new Database(join(dir, 'chain.sqlite'), { readonly: true });
-        assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), 2);
+        assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), SCHEMA_VERSION);
         check.close();
       });
     }
