@@ -7,12 +7,16 @@
  *                    [--backend sqlite|snapshot] [--workers 2] [--keep]
  *                    [--nodes 4] [--rate TX_PER_S] [--admission-only]
  *                    [--warmup-txs 10000]
+ *   npm run bench -- --scenario product-reads [--proofs 100000] [--settlements 100000]
+ *                    [--challenges 10000] [--read-requests 500] [--backend sqlite|snapshot]
  *
  * It writes a genesis that funds the senders, starts `fastpos start` as a
  * child process, pre-signs every transfer, warms the nodes up with transfers
  * of their own senders, then submits the measured ones one per request with
  * bounded concurrency, follows finalized blocks, and prints the figures.
- * Every loop is bounded in count and time.
+ * Every loop is bounded in count and time. The `product-reads` scenario
+ * (productReads.ts) fills a node with product records instead and measures
+ * the latency of the product list and statistics reads.
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
@@ -27,6 +31,7 @@ import { createSigner, type Signer } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/hash.js';
 import { addressFromPubKey, devValidator } from '../crypto/keys.js';
 import { RawConnection, jsonRequest } from './rawHttp.js';
+import { runProductReads } from './productReads.js';
 import { freeLoopbackPorts } from '../cli/ports.js';
 import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT, encodeGenesis } from '../state/genesis.js';
 import type { Genesis } from '../types/index.js';
@@ -60,6 +65,13 @@ const args = parseArgs({
      * of seconds of a fresh node go partly to compiling its hot code. 0 = none.
      */
     'warmup-txs': { type: 'string', default: '10000' },
+    /** `transfers` (the default: throughput and finality) or `product-reads` (productReads.ts). */
+    scenario: { type: 'string', default: 'transfers' },
+    /** product-reads: records in the store, and measured requests per read. */
+    proofs: { type: 'string', default: '100000' },
+    settlements: { type: 'string', default: '100000' },
+    challenges: { type: 'string', default: '10000' },
+    'read-requests': { type: 'string', default: '500' },
   },
 }).values;
 
@@ -119,6 +131,28 @@ function procCpuSeconds(pid: number): number {
 
 
 async function main(): Promise<void> {
+  if (args.scenario === 'product-reads') {
+    process.stdout.write(`machine: ${(await import('node:os')).cpus()[0]?.model ?? 'unknown'} × ${(await import('node:os')).cpus().length}, node ${process.version}\n`);
+    const verifyRate = measureVerifyRate();
+    process.stdout.write(`verify/s (one core): ${verifyRate.toFixed(0)}\n`);
+    await runProductReads({
+      proofs: Number(args.proofs),
+      settlements: Number(args.settlements),
+      challenges: Number(args.challenges),
+      readRequests: Number(args['read-requests']),
+      backend: String(args.backend),
+      keep: args.keep === true,
+      logLevel: String(args['log-level']),
+      nodeArgs: String(args['node-args']).split(' ').filter((a) => a.length > 0),
+      startArgs: String(args['start-args']).split(' ').filter((a) => a.length > 0),
+      concurrency: CONCURRENCY,
+      verifyRate,
+      // Filling the store takes minutes: at least half an hour in all.
+      timeLimitMs: Math.max(TIME_LIMIT_MS, 1_800_000),
+    });
+    return;
+  }
+  if (args.scenario !== 'transfers') throw new Error(`unknown --scenario ${String(args.scenario)} (transfers or product-reads)`);
   const chainId = 'fastpos-bench-devnet';
   const seeds = Array.from({ length: SENDERS }, (_, i) => sha256(`fastpos-bench-sender-${i}`).toString('hex'));
   const warmSenders = WARMUP_TXS > 0 ? SENDERS : 0;
