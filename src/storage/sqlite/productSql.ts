@@ -222,26 +222,33 @@ export class SqliteProductSink implements ProductIndexSink {
 type ColumnType = 'text' | 'int' | 'amount';
 
 /** Where the SQL of one table finds its filters. */
-interface SqlTable<R> {
+export interface SqlTable<R> {
   readonly spec: ProductTableSpec<R>;
   readonly table: string;
   /** The primary key's second column (after height). */
   readonly keyColumn: string;
-  readonly columns: string;
-  readonly eq: Readonly<Record<string, { readonly column: string; readonly type: ColumnType } | { readonly sql: string }>>;
+  /** The columns `decode` reads. */
+  readonly columns: readonly string[];
+  /**
+   * Equality filters: a column, or a term of its own. A `few`-valued column
+   * (a status) is left to its index only when no other equality filter is
+   * given: among a thousand validators' rows, a status matches most.
+   */
+  readonly eq: Readonly<Record<string, { readonly column: string; readonly type: ColumnType; readonly few?: true } | { readonly sql: string }>>;
   readonly ranges: Readonly<Record<string, { readonly column: string; readonly type: ColumnType; readonly index: string }>>;
   decode(row: Record<string, unknown>): R;
 }
 
 const text = (column: string) => ({ column, type: 'text' as const });
 const int = (column: string) => ({ column, type: 'int' as const });
+const few = (column: string) => ({ column, type: 'text' as const, few: true as const });
 
 const PROOF_SQL: SqlTable<ProductProof> = {
   spec: PROOFS,
   table: 'product_proofs',
   keyColumn: 'id',
-  columns: 'data',
-  eq: { id: text('id'), validatorId: text('validator'), epoch: int('epoch'), proofRef: text('proof_ref'), status: text('status') },
+  columns: ['data'],
+  eq: { id: text('id'), validatorId: text('validator'), epoch: int('epoch'), proofRef: text('proof_ref'), status: few('status') },
   ranges: { score: { column: 'score', type: 'int', index: 'product_proofs_score' } },
   decode: (r) => proofFrom(r.data as string),
 };
@@ -250,8 +257,8 @@ const ATTESTATION_SQL: SqlTable<AttestationRecord> = {
   spec: ATTESTATIONS,
   table: 'product_attestations',
   keyColumn: 'proof_id',
-  columns: 'status, data',
-  eq: { proofId: text('proof_id'), validatorId: text('validator'), epoch: int('epoch'), proofRef: text('proof_ref'), status: text('status') },
+  columns: ['status', 'data'],
+  eq: { proofId: text('proof_id'), validatorId: text('validator'), epoch: int('epoch'), proofRef: text('proof_ref'), status: few('status') },
   ranges: { score: { column: 'score', type: 'int', index: 'product_attestations_score' } },
   decode: (r) => attestationFrom(r.status as string, r.data as string),
 };
@@ -260,8 +267,8 @@ const CHALLENGE_SQL: SqlTable<ProductChallenge> = {
   spec: CHALLENGES,
   table: 'product_challenges',
   keyColumn: 'id',
-  columns: 'data',
-  eq: { id: text('id'), proofId: text('proof_id'), validatorId: text('validator'), epoch: int('epoch'), challenger: text('challenger'), status: text('status') },
+  columns: ['data'],
+  eq: { id: text('id'), proofId: text('proof_id'), validatorId: text('validator'), epoch: int('epoch'), challenger: text('challenger'), status: few('status') },
   ranges: { bond: { column: 'bond_key', type: 'amount', index: 'product_challenges_bond' } },
   decode: (r) => challengeFrom(r.data as string),
 };
@@ -270,7 +277,7 @@ const SETTLEMENT_SQL: SqlTable<Settlement> = {
   spec: SETTLEMENTS,
   table: 'product_settlements',
   keyColumn: 'id',
-  columns: 'data',
+  columns: ['data'],
   eq: { id: text('id'), payer: text('payer'), reference: text('reference'), validatorId: text('validator'), epoch: int('epoch') },
   ranges: { amount: { column: 'amount_key', type: 'amount', index: 'product_settlements_amount' } },
   decode: (r) => settlementFrom(r.data as string),
@@ -280,7 +287,7 @@ const REWARD_SQL: SqlTable<EpochRewards> = {
   spec: REWARDS,
   table: 'product_rewards',
   keyColumn: 'epoch',
-  columns: 'data',
+  columns: ['data'],
   eq: { epoch: int('epoch'), validatorId: { sql: 'epoch IN (SELECT epoch FROM product_reward_payouts WHERE validator = ?)' } },
   ranges: {},
   decode: (r) => rewardsFrom(r.data as string),
@@ -295,24 +302,28 @@ interface Where {
   readonly params: (string | number)[];
 }
 
-function whereOf<R>(t: SqlTable<R>, q: IndexQuery, bounds: { lo: number; hi: number } | null): Where {
+/** `walk`: range terms may not use their index (the table is walked in order instead). */
+function whereOf<R>(t: SqlTable<R>, q: IndexQuery, bounds: { lo: number; hi: number } | null, walk = false): Where {
   const terms: string[] = [];
   const params: (string | number)[] = [];
   for (const [f, v] of q.eq) {
     const c = t.eq[f]!;
     if ('sql' in c) terms.push(c.sql);
-    else terms.push(`${c.column} = ?`);
+    // A unary + keeps SQLite from reading through this column's index.
+    else terms.push(`${c.few === true && q.eq.length > 1 ? '+' : ''}${c.column} = ?`);
     params.push('type' in c && c.type === 'int' ? Number(v) : v);
   }
   for (const [f, min, max] of q.ranges) {
     const c = t.ranges[f]!;
     const val = (x: bigint): string | number => (c.type === 'amount' ? amountKey(x) : Number(x));
+    // A unary + keeps SQLite from reading through the column's index (NOT INDEXED does not, on WITHOUT ROWID tables).
+    const col = `${walk ? '+' : ''}${c.column}`;
     if (min !== undefined) {
-      terms.push(`${c.column} >= ?`);
+      terms.push(`${col} >= ?`);
       params.push(val(min));
     }
     if (max !== undefined) {
-      terms.push(`${c.column} <= ?`);
+      terms.push(`${col} <= ?`);
       params.push(val(max));
     }
   }
@@ -322,6 +333,40 @@ function whereOf<R>(t: SqlTable<R>, q: IndexQuery, bounds: { lo: number; hi: num
   }
   return { sql: terms.length === 0 ? '' : ` WHERE ${terms.join(' AND ')}`, params };
 }
+
+/**
+ * The SQL of a list query within the heights `bounds` (null: no window): the
+ * count, and the page given the total (which decides how a range alone is
+ * read); both take `params`, the page then LIMIT and OFFSET. Equality
+ * filters read through their indexes, already in (height, key) order. A
+ * range alone is read through its index when it has few matches (their keys
+ * are sorted, then the page's rows read), otherwise the table is walked in
+ * order until the page is full.
+ */
+export function listSql<R>(t: SqlTable<R>, q: IndexQuery, bounds: { lo: number; hi: number } | null): { count: string; page: (total: number) => string; params: (string | number)[] } {
+  const where = whereOf(t, q, bounds);
+  const rangeIndex = q.eq.length === 0 && q.ranges.length > 0 ? t.ranges[q.ranges[0]![0]]!.index : undefined;
+  const dir = q.page.order === 'asc' ? 'ASC' : 'DESC';
+  const by = `ORDER BY height ${dir}, ${t.keyColumn} ${dir}`;
+  const page = (total: number): string => {
+    if (rangeIndex !== undefined && total <= RANGE_SORT_MAX) {
+      // The range index holds the keys (its entries end with the primary key): only they are sorted.
+      const keys = `SELECT height, ${t.keyColumn} FROM ${t.table} INDEXED BY ${rangeIndex}${where.sql} ${by} LIMIT ? OFFSET ?`;
+      return `SELECT ${t.columns.map((c) => `t.${c}`).join(', ')} FROM (${keys}) k JOIN ${t.table} t ON t.height = k.height AND t.${t.keyColumn} = k.${t.keyColumn} ORDER BY t.height ${dir}, t.${t.keyColumn} ${dir}`;
+    }
+    return `SELECT ${t.columns.join(', ')} FROM ${t.table}${whereOf(t, q, bounds, rangeIndex !== undefined).sql} ${by} LIMIT ? OFFSET ?`;
+  };
+  return { count: `SELECT COUNT(*) FROM ${t.table}${rangeIndex === undefined ? '' : ` INDEXED BY ${rangeIndex}`}${where.sql}`, page, params: where.params };
+}
+
+/** The SQL of each table, by name (for `listSql`). */
+export const PRODUCT_SQL_TABLES = {
+  proofs: PROOF_SQL,
+  attestations: ATTESTATION_SQL,
+  challenges: CHALLENGE_SQL,
+  settlements: SETTLEMENT_SQL,
+  rewards: REWARD_SQL,
+} as const;
 
 /** A store's connection, through its cache of prepared statements. */
 export type PrepareCached = (sql: string) => Database.Statement;
@@ -349,8 +394,7 @@ export class ProductSqlReader implements CounterView {
    * range of the primary key (or of the equality index's tail). The total
    * comes from the counters where they hold it (no filter, or the status,
    * validator or epoch of some lists), else from a count through the same
-   * index. With range filters only, a range of few matches is read through
-   * its index, a larger one by walking the table in order.
+   * index (`listSql`).
    */
   private list<R>(t: SqlTable<R>, q: IndexQuery): ProductList<R> {
     if (q.none) return { total: 0, items: [] };
@@ -360,17 +404,12 @@ export class ProductSqlReader implements CounterView {
       bounds = heightBounds(w, this.chain.height(), (h) => this.chain.timeAt(h));
       if (bounds.lo > bounds.hi) return { total: 0, items: [] };
     }
-    const where = whereOf(t, q, bounds);
-    const rangeOnly = q.eq.length === 0 && q.ranges.length > 0;
-    const rangeIndex = rangeOnly ? t.ranges[q.ranges[0]![0]]!.index : undefined;
     const counted = totalFromCounters(t.spec.name, q, this);
-    const total = counted ?? (this.prepare(`SELECT COUNT(*) FROM ${t.table}${rangeIndex === undefined ? '' : ` INDEXED BY ${rangeIndex}`}${where.sql}`).pluck().get(...where.params) as number);
-    const { offset, limit, order } = q.page;
+    const sql = listSql(t, q, bounds);
+    const total = counted ?? (this.prepare(sql.count).pluck().get(...sql.params) as number);
+    const { offset, limit } = q.page;
     if (limit === 0 || offset >= total) return { total, items: [] };
-    const dir = order === 'asc' ? 'ASC' : 'DESC';
-    const hint = rangeIndex === undefined ? '' : total <= RANGE_SORT_MAX ? ` INDEXED BY ${rangeIndex}` : ' NOT INDEXED';
-    const sql = `SELECT ${t.columns} FROM ${t.table}${hint}${where.sql} ORDER BY height ${dir}, ${t.keyColumn} ${dir} LIMIT ? OFFSET ?`;
-    const rows = this.prepare(sql).all(...where.params, limit, offset) as Record<string, unknown>[];
+    const rows = this.prepare(sql.page(total)).all(...sql.params, limit, offset) as Record<string, unknown>[];
     return { total, items: rows.map((r) => t.decode(r)) };
   }
 

@@ -25,6 +25,8 @@ import {
   type StorageBackend,
 } from '../../../src/storage/index.js';
 import { MemoryChainStore, MemoryDisk } from '../../../src/storage/memory.js';
+import { attestationIndexQuery, challengeIndexQuery, proofIndexQuery, rewardIndexQuery, settlementIndexQuery } from '../../../src/storage/productIndex.js';
+import { listSql, PRODUCT_SQL_TABLES } from '../../../src/storage/sqlite/productSql.js';
 import { blockTime as T, tempDir } from './fixtures.js';
 import {
   buildProductChain,
@@ -345,7 +347,7 @@ for (const { name, backend, options } of CONFIGS) {
         check.close();
       });
 
-      it('query plans: each equality filter reads its own index, a window alone the primary key; no list sorts but a small range', async () => {
+      it('query plans: each equality filter reads its own index (a status only alone), a window alone the primary key; only a small range sorts, and only keys', async () => {
         const dir = newDir();
         const store = create(dir);
         store.open();
@@ -353,24 +355,37 @@ for (const { name, backend, options } of CONFIGS) {
         for (const c of fixture.commits) await store.commitBlock(c);
         await store.close();
         const db = new Database(path.join(dir, SQLITE_FILE), { readonly: true });
-        const plan = (sql: string, ...params: unknown[]): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
-        const cases: [string, string, unknown[], RegExp][] = [
-          ['product_proofs', 'validator = ?', [V[0]], /USING INDEX product_proofs_validator \(validator=\?\)/],
-          ['product_proofs', 'status = ? AND height >= ? AND height <= ?', ['finalized', 3, 9], /USING INDEX product_proofs_status \(status=\? AND height>\? AND height<\?\)/],
-          ['product_proofs', 'height >= ? AND height <= ?', [3, 9], /USING PRIMARY KEY \(height>\? AND height<\?\)/],
-          ['product_attestations', 'status = ?', ['pending'], /USING INDEX product_attestations_status/],
-          ['product_challenges', 'challenger = ?', [CHALLENGERS[0]], /USING INDEX product_challenges_challenger/],
-          ['product_settlements', 'payer = ? AND reference = ?', [PAYERS[0], 'invoice-1'], /USING INDEX product_settlements_(payer|reference)/],
-          ['product_settlements', 'validator = ? AND epoch = ?', [V[0], 1], /USING INDEX product_settlements_(validator|epoch)/],
+        const plan = (sql: string, params: unknown[]): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+        const T_ = PRODUCT_SQL_TABLES;
+        const page = { offset: 0, limit: 10 };
+        const cases: [string, () => { count: string; page: (total: number) => string; params: (string | number)[] }, RegExp, number][] = [
+          ['proofs by validator', () => listSql(T_.proofs, proofIndexQuery({ ...page, order: 'desc', validatorId: V[0]! }), null), /USING (COVERING )?INDEX product_proofs_validator \(validator=\?\)/, 100_000],
+          ['proofs by status in a window', () => listSql(T_.proofs, proofIndexQuery({ ...page, order: 'asc', status: 'finalized' }), { lo: 3, hi: 9 }), /USING (COVERING )?INDEX product_proofs_status \(status=\? AND height>\? AND height<\?\)/, 100_000],
+          ['proofs in a window', () => listSql(T_.proofs, proofIndexQuery({ ...page, order: 'desc' }), { lo: 3, hi: 9 }), /USING PRIMARY KEY \(height>\? AND height<\?\)/, 100_000],
+          ['attestations by validator and status', () => listSql(T_.attestations, attestationIndexQuery({ ...page, order: 'desc', validatorId: V[1]!, status: 'finalized' }), null), /USING (COVERING )?INDEX product_attestations_validator \(validator=\?\)/, 100_000],
+          ['challenges by challenger and status', () => listSql(T_.challenges, challengeIndexQuery({ ...page, order: 'desc', challenger: CHALLENGERS[0]!, openOnly: true }), null), /USING (COVERING )?INDEX product_challenges_challenger/, 100_000],
+          ['settlements by payer and reference', () => listSql(T_.settlements, settlementIndexQuery({ ...page, order: 'desc', payer: PAYERS[0]!, reference: 'invoice-1' }), null), /USING (COVERING )?INDEX product_settlements_(payer|reference)/, 100_000],
+          ['settlements by payer and amount', () => listSql(T_.settlements, settlementIndexQuery({ ...page, order: 'desc', payer: PAYERS[0]!, minAmount: 100n }), null), /USING (COVERING )?INDEX product_settlements_payer/, 100_000],
         ];
-        for (const [table, where, params, index] of cases) {
-          for (const dir2 of ['ASC', 'DESC']) {
-            const key = table === 'product_attestations' ? 'proof_id' : 'id';
-            const p = plan(`SELECT data FROM ${table} WHERE ${where} ORDER BY height ${dir2}, ${key} ${dir2} LIMIT 10`, ...params);
-            assert.match(p, index, `${table} ${where}`);
-            assert.doesNotMatch(p, /TEMP B-TREE/, `${table} ${where}: ${p}`);
-          }
+        for (const [what, build, index, total] of cases) {
+          const sql = build();
+          const p = plan(sql.page(total), [...sql.params, 10, 0]);
+          assert.match(p, index, `${what}: ${p}`);
+          assert.doesNotMatch(p, /TEMP B-TREE/, `${what}: ${p}`);
+          assert.match(plan(sql.count, sql.params), index, `count of ${what}`);
         }
+        // Rewards of a validator: its epochs from the payouts table, sorted (one record per epoch paid).
+        const rewards = listSql(T_.rewards, rewardIndexQuery({ ...page, order: 'desc', validatorId: V[0]! }), null);
+        assert.match(plan(rewards.page(10), [...rewards.params, 10, 0]), /SEARCH product_reward_payouts USING PRIMARY KEY \(validator=\?\)/);
+        // A range alone: few matches through the range index, sorting keys only; many by walking the primary key in order.
+        const range = listSql(T_.settlements, settlementIndexQuery({ ...page, order: 'desc', minAmount: 100n, maxAmount: 10_001n }), null);
+        assert.match(plan(range.count, range.params), /USING COVERING INDEX product_settlements_amount/);
+        const small = plan(range.page(100), [...range.params, 10, 0]);
+        assert.match(small, /SEARCH settlements USING COVERING INDEX product_settlements_amount|USING COVERING INDEX product_settlements_amount/, small);
+        assert.match(small, /SEARCH t USING (PRIMARY KEY|INDEX product_settlements_id)/, small);
+        const large = plan(range.page(1_000_000), [...range.params, 10, 0]);
+        assert.match(large, /SCAN product_settlements/, large);
+        assert.doesNotMatch(large, /TEMP B-TREE|INDEX product_settlements_amount/, large);
         db.close();
       });
     }
