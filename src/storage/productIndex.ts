@@ -629,6 +629,59 @@ class SortedStrings {
   }
 }
 
+/**
+ * Text of a non-negative value whose text order is its numeric order: its
+ * number of digits (two digits), then the digits.
+ */
+const valueKey = (v: bigint): string => {
+  const d = v.toString();
+  return `${d.length.toString().padStart(2, '0')}${d}`;
+};
+
+/**
+ * A range filter's index: `valueKey|sortKey` of every row, in order. Writes
+ * go to a small buffer (and a set of removed entries) that the next read
+ * merges in, so that a block's writes cost one merge, not a splice each.
+ */
+class RangeIndex {
+  private sorted: string[] = [];
+  private added: string[] = [];
+  private readonly removed = new Set<string>();
+
+  insert(e: string): void {
+    // Removed from `sorted` but not merged out yet: it is still there.
+    if (this.removed.delete(e)) return;
+    this.added.push(e);
+  }
+
+  remove(e: string): void {
+    const i = this.added.indexOf(e);
+    if (i >= 0) this.added.splice(i, 1);
+    else this.removed.add(e);
+  }
+
+  /** The entries, merged and in order. */
+  entries(): readonly string[] {
+    if (this.added.length === 0 && this.removed.size === 0) return this.sorted;
+    const add = this.added.sort();
+    const out: string[] = [];
+    let j = 0;
+    for (const e of this.sorted) {
+      if (this.removed.has(e)) continue;
+      while (j < add.length && add[j]! < e) out.push(add[j++]!);
+      out.push(e);
+    }
+    while (j < add.length) out.push(add[j++]!);
+    this.sorted = out;
+    this.added = [];
+    this.removed.clear();
+    return out;
+  }
+}
+
+/** A range with at most this many matches is read through its index (matches sorted by (height, key)); more, and rows are walked in order. */
+export const RANGE_SORT_MAX = 4096;
+
 /** Sort key of a row: its height (fixed width) and key, so that text order is (height, key) order. */
 const sortKey = (height: number, key: string): string => `${padNumber(height)}|${key}`;
 
@@ -638,9 +691,11 @@ class MemoryTable<R> {
   private readonly bySk = new Map<string, R>();
   private readonly all = new SortedStrings();
   private readonly by = new Map<string, Map<string, SortedStrings>>();
+  private readonly byRange = new Map<string, RangeIndex>();
 
   constructor(readonly spec: ProductTableSpec<R>) {
     for (const f of Object.keys(spec.eq)) this.by.set(f, new Map());
+    for (const f of Object.keys(spec.ranges)) this.byRange.set(f, new RangeIndex());
   }
 
   get size(): number {
@@ -666,6 +721,10 @@ class MemoryTable<R> {
         s.insert(sk);
       }
     }
+    for (const [f, value] of Object.entries(this.spec.ranges)) {
+      const v = value(row);
+      if (v !== null) this.byRange.get(f)!.insert(`${valueKey(v)}|${sk}`);
+    }
   }
 
   delete(key: string): void {
@@ -682,13 +741,32 @@ class MemoryTable<R> {
         if (s !== undefined && s.items.length === 0) m.delete(v);
       }
     }
+    for (const [f, value] of Object.entries(this.spec.ranges)) {
+      const v = value(old.row);
+      if (v !== null) this.byRange.get(f)!.remove(`${valueKey(v)}|${old.sk}`);
+    }
+  }
+
+  /** The page of rows of list[a, b) that match `q`, walking in order and stopping at the page. */
+  private walkUntil(q: IndexQuery, list: readonly string[], a: number, b: number, offset: number, limit: number, order: 'asc' | 'desc'): R[] {
+    const items: R[] = [];
+    let seen = 0;
+    for (let k = 0; k < b - a && items.length < limit; k++) {
+      const r = this.bySk.get(list[order === 'asc' ? a + k : b - 1 - k]!)!;
+      if (!matchesIndexQuery(this.spec, r, q)) continue;
+      if (seen++ >= offset) items.push(r);
+    }
+    return items;
   }
 
   /**
    * Answers `q`: the height window becomes a slice of sort keys (binary
    * search), read from the smallest list among the query's equality filters
    * (or every row); the slice is walked in the query's order with the other
-   * filters, or, when none is left, paged by position without a walk.
+   * filters, or, when none is left, paged by position without a walk. A
+   * range filter counts its matches in its own index: few (or fewer than the
+   * slice) are read from there and sorted; many with no other filter give
+   * the total, and the walk stops at the page.
    */
   query(q: IndexQuery, height: number, timeAt: (h: number) => number): ProductList<R> {
     if (q.none) return { total: 0, items: [] };
@@ -702,15 +780,44 @@ class MemoryTable<R> {
       }
     }
     const w = q.window;
+    const windowed = w.fromHeight !== undefined || w.toHeight !== undefined || w.fromTime !== undefined || w.toTime !== undefined;
     let a = 0;
     let b = list.length;
-    if (w.fromHeight !== undefined || w.toHeight !== undefined || w.fromTime !== undefined || w.toTime !== undefined) {
-      const { lo, hi } = heightBounds(w, height, timeAt);
+    let lo = 0;
+    let hi = Number.MAX_SAFE_INTEGER;
+    if (windowed) {
+      ({ lo, hi } = heightBounds(w, height, timeAt));
       if (lo > hi) return { total: 0, items: [] };
       a = lowerBound(list, `${padNumber(lo)}|`);
       b = lowerBound(list, `${padNumber(hi + 1)}|`);
     }
     const { offset, limit, order } = q.page;
+    const range = q.ranges[0];
+    if (range !== undefined) {
+      // Matches of the range from its index: their number by binary search.
+      const entries = this.byRange.get(range[0])!.entries();
+      const ra = range[1] === undefined ? 0 : lowerBound(entries, `${valueKey(range[1])}|`);
+      const rb = range[2] === undefined ? entries.length : lowerBound(entries, `${valueKey(range[2])}|~`);
+      const inRange = Math.max(0, rb - ra);
+      if (used === undefined && !windowed && q.ranges.length === 1 && inRange > RANGE_SORT_MAX) {
+        // Many matches and no other filter: their number is the total, and walking the rows in order meets the page soon.
+        return { total: inRange, items: this.walkUntil(q, list, a, b, offset, limit, order) };
+      }
+      if (inRange <= RANGE_SORT_MAX || inRange < b - a) {
+        // Fewer matches than rows to walk: the matches' sort keys, filtered and sorted.
+        const sks: string[] = [];
+        for (let i = ra; i < rb; i++) {
+          const e = entries[i]!;
+          const sk = e.slice(e.indexOf('|') + 1);
+          const r = this.bySk.get(sk)!;
+          const h = this.spec.height(r);
+          if (h >= lo && h <= hi && matchesIndexQuery(this.spec, r, q)) sks.push(sk);
+        }
+        sks.sort();
+        if (order === 'desc') sks.reverse();
+        return { total: sks.length, items: sks.slice(offset, offset + limit).map((k) => this.bySk.get(k)!) };
+      }
+    }
     const others = q.eq.length - (used === undefined ? 0 : 1) + q.ranges.length;
     if (others === 0) {
       const total = b - a;

@@ -25,7 +25,10 @@ import {
   type StorageBackend,
 } from '../../../src/storage/index.js';
 import { MemoryChainStore, MemoryDisk } from '../../../src/storage/memory.js';
-import { attestationIndexQuery, challengeIndexQuery, proofIndexQuery, rewardIndexQuery, settlementIndexQuery } from '../../../src/storage/productIndex.js';
+import { attestationIndexQuery, challengeIndexQuery, MemoryProductIndex, proofIndexQuery, rewardIndexQuery, settlementIndexQuery } from '../../../src/storage/productIndex.js';
+import { encodeStateValue, settlementKey } from '../../../src/codec/state.js';
+import { sha256Hex } from '../../../src/crypto/index.js';
+import type { Settlement } from '../../../src/types/index.js';
 import { listSql, PRODUCT_SQL_TABLES } from '../../../src/storage/sqlite/productSql.js';
 import { blockTime as T, tempDir } from './fixtures.js';
 import {
@@ -391,3 +394,46 @@ for (const { name, backend, options } of CONFIGS) {
     }
   });
 }
+
+describe('in-memory product index: range filters over many records', () => {
+  it('answers amount ranges like a filter of every record: few matches (sorted from the range index), many (walked in order), with a window, with a payer, after deletions of their old values', () => {
+    const times = [0, ...Array.from({ length: 200 }, (_, h) => T(h + 1))];
+    const ix = new MemoryProductIndex({ height: () => 200, timeAt: (h) => times[h]! });
+    const payers = PAYERS;
+    const all = new Map<string, Settlement>();
+    for (let b = 0; b < 20; b++) {
+      const changes: [string, string][] = [];
+      for (let k = b * 500; k < (b + 1) * 500; k++) {
+        const payer = payers[k % payers.length]!;
+        const amount = BigInt(1 + ((k * 104_729) % 1_000_000));
+        const s: Settlement = { id: sha256Hex(`s-${k}`), payer, reference: `r-${k}`, validatorId: V[k % 3]!, net: amount, amount, protocolFee: 0n, feeBps: 0, height: 1 + b * 10 + (k % 7), epoch: b };
+        all.set(s.id, s);
+        changes.push([settlementKey(payer, s.reference), encodeStateValue(settlementKey(payer, s.reference), s)]);
+      }
+      ix.apply(changes);
+    }
+    const want = (q: SettlementQuery) => expectedSettlements({ proofs: [], pending: [], challenges: [], settlements: [...all.values()], rewards: [] }, q);
+    const got = (q: SettlementQuery) => {
+      const r = ix.querySettlements(q);
+      return { total: r.total, keys: r.items.map((s) => s.id) };
+    };
+    const filters: F<SettlementQuery>[] = [
+      { minAmount: 10_000n, maxAmount: 19_999n },
+      { minAmount: 500_000n },
+      { maxAmount: 900_000n },
+      { minAmount: 100n, maxAmount: 999_000n, fromHeight: 50, toHeight: 120 },
+      { minAmount: 400_000n, fromHeight: 150 },
+      { payer: payers[1]!, minAmount: 250_000n },
+      { validatorId: V[2]!, maxAmount: 600_000n, toTime: T(90) },
+      { minAmount: 2_000_000n },
+    ];
+    for (const f of filters) {
+      for (const order of ['asc', 'desc'] as const) {
+        for (const [offset, limit] of [[0, 100], [4_000, 50], [9_990, 20], [0, 0]] as const) {
+          const q = { ...f, offset, limit, order };
+          assert.deepEqual(got(q), want(q), show(q));
+        }
+      }
+    }
+  });
+});
