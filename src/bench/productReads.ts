@@ -266,6 +266,7 @@ export async function runProductReads(o: ProductReadsOptions): Promise<void> {
       ['proofs by epoch', (i) => `/product/proofs?epoch=${i % EPOCHS}&withMeta=true`],
       ['proofs by status (invalidated)', () => '/product/proofs?status=invalidated&withMeta=true'],
       ['proofs by score range (about 2 %)', (i) => `/product/proofs?minScore=${1_000 + (i % 40) * 1_000}&maxScore=${1_999 + (i % 40) * 1_000}&withMeta=true`],
+      ['proofs by score range (about half)', (i) => `/product/proofs?minScore=${25_000 + (i % 10)}&withMeta=true`],
       ['proofs in a height window', (i) => `/product/proofs?fromHeight=${EPOCHS + 1 + (i % 50)}&toHeight=${EPOCHS + 11 + (i % 50)}&withMeta=true`],
       ['proof by id', (i) => `/product/proofs/${proofId(pick(validators, i), i % EPOCHS)}`],
       ['attestations, newest page', () => '/product/attestations?withMeta=true'],
@@ -282,9 +283,10 @@ export async function runProductReads(o: ProductReadsOptions): Promise<void> {
       ['settlements by validatorId', (i) => `/product/settlements?validatorId=${pick(validators.slice(0, 100), i)}&withMeta=true`],
       ['settlements by epoch', (i) => `/product/settlements?epoch=${EPOCHS + 1 + (i % Math.max(1, lastEpoch - EPOCHS))}&withMeta=true`],
       ['settlements by amount range (about 1 %)', (i) => `/product/settlements?minAmount=${(i % 99) * 10_000}&maxAmount=${(i % 99) * 10_000 + 9_999}&withMeta=true`],
+      ['settlements by amount range (about half)', (i) => `/product/settlements?maxAmount=${500_000 + (i % 10)}&withMeta=true`],
       ['settlements by payer and amount range', (i) => `/product/settlements?payer=${payerAt(i)}&minAmount=500000&withMeta=true`],
       ['settlements lookup (payer, reference)', (i) => `/product/settlements/lookup?payer=${addr(payers[i % PAYERS]!)}&reference=inv-${i % PAYERS}-${i % perPayer}`],
-      ['settlements/stats (100 validators, 100 epochs)', () => '/product/settlements/stats'],
+      ['settlements/stats (up to 100 groups of each)', () => '/product/settlements/stats'],
       ['settlements page at offset 50,000', () => '/product/settlements?offset=50000&withMeta=true'],
     ];
     const conn = new RawConnection('127.0.0.1', port!);
