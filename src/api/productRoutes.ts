@@ -27,7 +27,7 @@ import { listAnswer, present } from './lists.js';
 import * as S from './schemas.js';
 import { sendError } from './server.js';
 
-type Store = FastposNode['store'];
+type Store = FastposNode['store']['productReads'];
 type ProofQuery = Parameters<Store['queryProofs']>[0];
 type AttestationQuery = Parameters<Store['queryAttestations']>[0];
 type ChallengeQuery = Parameters<Store['queryChallenges']>[0];
@@ -186,7 +186,7 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
       if (p === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `no proof for validator ${q.validatorId} in epoch ${q.epoch}`);
       return proofJson(p);
     }
-    const { total, items } = node.store.queryProofs({
+    const { total, items } = node.store.productReads.queryProofs({
       ...present({ id: q.id, validatorId: q.validatorId, epoch: q.epoch, proofRef: q.proofRef, status: q.status, minScore: q.minScore, maxScore: q.maxScore }),
       ...windowOf(q),
       ...pageOf(q),
@@ -197,7 +197,7 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
   // ------------------------------------------------------------------ attestations
   app.get('/product/attestations', { schema: { querystring: S.productAttestationsQuery } }, async (req) => {
     const q = req.query as ListParams & { proofId?: string; validatorId?: string; epoch?: number; proofRef?: string; status?: AttestationQuery['status']; minScore?: number; maxScore?: number };
-    const { total, items } = node.store.queryAttestations({
+    const { total, items } = node.store.productReads.queryAttestations({
       ...present({ proofId: q.proofId, validatorId: q.validatorId, epoch: q.epoch, proofRef: q.proofRef, status: q.status, minScore: q.minScore, maxScore: q.maxScore }),
       ...windowOf(q),
       ...pageOf(q),
@@ -214,13 +214,13 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
       if (a === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `no pending attestation for validator ${q.validatorId} in epoch ${q.epoch}`);
       return pendingJson(a, set);
     }
-    const { total, items } = node.store.queryAttestations({ status: 'pending', ...present({ validatorId: q.validatorId, epoch: q.epoch }), ...windowOf(q), ...pageOf(q) });
+    const { total, items } = node.store.productReads.queryAttestations({ status: 'pending', ...present({ validatorId: q.validatorId, epoch: q.epoch }), ...windowOf(q), ...pageOf(q) });
     return answer(items.map((a) => pendingJson(a.pending!, set)), total, q);
   });
 
   app.get('/product/attestations/stats', { schema: { querystring: S.productAttestationStatsQuery } }, async (req) => {
     const q = req.query as { epoch?: number; fromEpoch?: number; toEpoch?: number; limit: number };
-    return node.store.attestationStats({ ...present({ epoch: q.epoch, fromEpoch: q.fromEpoch, toEpoch: q.toEpoch }), limit: q.limit });
+    return node.store.productReads.attestationStats({ ...present({ epoch: q.epoch, fromEpoch: q.fromEpoch, toEpoch: q.toEpoch }), limit: q.limit });
   });
 
   app.post('/product/attestations', { schema: { body: S.txBody, querystring: S.emptyQuery } }, submitOfKind(node, 'product_attest', '/product/attestations'));
@@ -231,7 +231,7 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
       id?: string; proofId?: string; validatorId?: string; epoch?: number; challenger?: string;
       status?: ChallengeQuery['status']; openOnly?: boolean; minBond?: string; maxBond?: string;
     };
-    const { total, items } = node.store.queryChallenges({
+    const { total, items } = node.store.productReads.queryChallenges({
       ...present({
         id: q.id, proofId: q.proofId, validatorId: q.validatorId, epoch: q.epoch, challenger: q.challenger,
         status: q.status, openOnly: q.openOnly, minBond: big(q.minBond), maxBond: big(q.maxBond),
@@ -244,7 +244,7 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
   });
 
   app.get('/product/challenges/stats', { schema: { querystring: S.emptyQuery } }, async () => {
-    const s = node.store.challengeStats();
+    const s = node.store.productReads.challengeStats();
     const bonds = Object.fromEntries(Object.entries(s.bonds).map(([k, v]) => [k, v.toString()]));
     return {
       total: s.total,
@@ -279,7 +279,7 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
 
   app.get('/product/settlements', { schema: { querystring: S.productSettlementsQuery } }, async (req) => {
     const q = req.query as ListParams & { id?: string; payer?: string; reference?: string; validatorId?: string; epoch?: number; minAmount?: string; maxAmount?: string };
-    const { total, items } = node.store.querySettlements({
+    const { total, items } = node.store.productReads.querySettlements({
       ...present({ id: q.id, payer: q.payer, reference: q.reference, validatorId: q.validatorId, epoch: q.epoch, minAmount: big(q.minAmount), maxAmount: big(q.maxAmount) }),
       ...windowOf(q),
       ...pageOf(q),
@@ -306,7 +306,7 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
 
   app.get('/product/settlements/stats', { schema: { querystring: S.productStatsQuery } }, async (req) => {
     const q = req.query as { validatorId?: string; epoch?: number; fromEpoch?: number; toEpoch?: number; limit: number };
-    const s = node.store.settlementStats({ ...present({ validatorId: q.validatorId, epoch: q.epoch, fromEpoch: q.fromEpoch, toEpoch: q.toEpoch }), limit: q.limit });
+    const s = node.store.productReads.settlementStats({ ...present({ validatorId: q.validatorId, epoch: q.epoch, fromEpoch: q.fromEpoch, toEpoch: q.toEpoch }), limit: q.limit });
     return {
       ...totalsJson(s.totals),
       byValidator: s.byValidator.map((v) => ({ validatorId: v.validatorId, ...totalsJson(v) })),
@@ -326,7 +326,7 @@ export async function registerProductRoutes(app: FastifyInstance, node: FastposN
       if (r === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `no rewards were paid for epoch ${q.epoch} (they are paid at the end of the epoch after it)`);
       return rewardsJson(r);
     }
-    const { total, items } = node.store.queryRewards({ ...present({ epoch: q.epoch, validatorId: q.validatorId }), ...windowOf(q), ...pageOf(q) } satisfies RewardQuery);
+    const { total, items } = node.store.productReads.queryRewards({ ...present({ epoch: q.epoch, validatorId: q.validatorId }), ...windowOf(q), ...pageOf(q) } satisfies RewardQuery);
     return answer(items.map(rewardsJson), total, q);
   });
 }

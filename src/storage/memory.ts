@@ -22,22 +22,7 @@ import { decodeFinalizedBlock, finalizedBlockJson } from '../codec/block.js';
 import { decodeStateValue, type StateValue } from '../codec/state.js';
 import { ErrorCode, FastposError, assert } from '../errors.js';
 import type { FinalizedBlock, TxResult } from '../types/index.js';
-import {
-  MemoryProductIndex,
-  validProductPage,
-  type AttestationQuery,
-  type AttestationRecord,
-  type AttestationStats,
-  type ChallengeQuery,
-  type ChallengeStats,
-  type ProductList,
-  type ProductPage,
-  type ProductStatsQuery,
-  type ProofQuery,
-  type RewardQuery,
-  type SettlementQuery,
-  type SettlementStats,
-} from './productIndex.js';
+import { MemoryProductIndex, checkedProductReads } from './productIndex.js';
 import { queryTxIndex, txIndexRows, type TxIndexRow } from './txIndex.js';
 import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from './types.js';
 import type { EpochRewards, ProductChallenge, ProductProof, Settlement } from '../types/index.js';
@@ -317,36 +302,11 @@ export class MemoryChainStore implements ChainStore {
     return { total, items: rows.map((r) => this.record(r)) };
   }
 
-  private productRead(what: string, q?: ProductPage): MemoryProductIndex {
+  /** The product index's reads (checked pages; refused while the store is unusable). */
+  readonly productReads = checkedProductReads((what) => {
     this.usable(what);
-    if (q !== undefined && !validProductPage(q)) throw new FastposError(ErrorCode.INVALID_REQUEST, 'offset and limit must be non-negative integers');
     return this.disk.product;
-  }
-
-  queryProofs(q: ProofQuery): ProductList<ProductProof> {
-    return this.productRead('queryProofs', q).queryProofs(q);
-  }
-  queryAttestations(q: AttestationQuery): ProductList<AttestationRecord> {
-    return this.productRead('queryAttestations', q).queryAttestations(q);
-  }
-  queryChallenges(q: ChallengeQuery): ProductList<ProductChallenge> {
-    return this.productRead('queryChallenges', q).queryChallenges(q);
-  }
-  querySettlements(q: SettlementQuery): ProductList<Settlement> {
-    return this.productRead('querySettlements', q).querySettlements(q);
-  }
-  queryRewards(q: RewardQuery): ProductList<EpochRewards> {
-    return this.productRead('queryRewards', q).queryRewards(q);
-  }
-  attestationStats(q: ProductStatsQuery): AttestationStats {
-    return this.productRead('attestationStats').attestationStats(q);
-  }
-  challengeStats(): ChallengeStats {
-    return this.productRead('challengeStats').challengeStats();
-  }
-  settlementStats(q: ProductStatsQuery): SettlementStats {
-    return this.productRead('settlementStats').settlementStats(q);
-  }
+  });
 
   /** Copies the disk as it is now into `disk.backups` under `dir`, which must not hold a backup yet. */
   async backup(dir: string): Promise<void> {

@@ -38,6 +38,8 @@ import { decodeStateValue, KEY_PREFIX } from '../codec/state.js';
 import { proofId as proofIdOf } from '../state/product.js';
 import type { ChallengeStatus, EpochRewards, PendingAttestation, ProductChallenge, ProductProof, ProductProofStatus, Settlement } from '../types/index.js';
 import { heightBounds } from './txIndex.js';
+import type { ProductReads } from './types.js';
+import { ErrorCode, FastposError } from '../errors.js';
 
 // ---------------------------------------------------------------- queries and records
 
@@ -974,4 +976,25 @@ export class MemoryProductIndex implements ProductIndexSink {
 /** Checks the paging of a product query (the API validates user input first). */
 export function validProductPage(q: ProductPage): boolean {
   return Number.isSafeInteger(q.offset) && q.offset >= 0 && Number.isSafeInteger(q.limit) && q.limit >= 0;
+}
+
+/**
+ * The product reads of a store: each checks its page, then asks the index
+ * `current()` returns (which throws when the store cannot serve reads).
+ */
+export function checkedProductReads(current: (what: string) => ProductReads): ProductReads {
+  const paged = (what: string, q: ProductPage): ProductReads => {
+    if (!validProductPage(q)) throw new FastposError(ErrorCode.INVALID_REQUEST, 'offset and limit must be non-negative integers');
+    return current(what);
+  };
+  return {
+    queryProofs: (q) => paged('queryProofs', q).queryProofs(q),
+    queryAttestations: (q) => paged('queryAttestations', q).queryAttestations(q),
+    queryChallenges: (q) => paged('queryChallenges', q).queryChallenges(q),
+    querySettlements: (q) => paged('querySettlements', q).querySettlements(q),
+    queryRewards: (q) => paged('queryRewards', q).queryRewards(q),
+    attestationStats: (q) => current('attestationStats').attestationStats(q),
+    challengeStats: () => current('challengeStats').challengeStats(),
+    settlementStats: (q) => current('settlementStats').settlementStats(q),
+  };
 }

@@ -95,7 +95,9 @@ export interface ProductReads {
  * and the state rows it changed become durable together in `commitBlock` or
  * not at all; after a crash `open` returns the last block that was committed.
  */
-export interface ChainStore extends ProductReads {
+export interface ChainStore {
+  /** The product index's lists and statistics. */
+  readonly productReads: ProductReads;
   readonly backend: 'sqlite' | 'snapshot';
   /** Opens or creates the store; throws FastposError CORRUPT_DATA naming the file when data is damaged. */
   open(): LoadedChain;

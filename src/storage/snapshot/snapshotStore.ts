@@ -22,22 +22,7 @@ import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import { assert } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
 import { checkQuery, corrupt, describeError, orCorrupt, prepareBackupDir, recordFromWireBlock, writeFileAtomic, type ChainStoreOptions } from '../common.js';
-import {
-  MemoryProductIndex,
-  validProductPage,
-  type AttestationQuery,
-  type AttestationRecord,
-  type AttestationStats,
-  type ChallengeQuery,
-  type ChallengeStats,
-  type ProductList,
-  type ProductPage,
-  type ProductStatsQuery,
-  type ProofQuery,
-  type RewardQuery,
-  type SettlementQuery,
-  type SettlementStats,
-} from '../productIndex.js';
+import { MemoryProductIndex, checkedProductReads } from '../productIndex.js';
 import { queryTxIndex, txIndexRows, type TxIndexRow } from '../txIndex.js';
 import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from '../types.js';
 import type { EpochRewards, ProductChallenge, ProductProof, Settlement } from '../../types/index.js';
@@ -335,34 +320,9 @@ export class SnapshotChainStore implements ChainStore {
     this.product = this.newProductIndex();
   }
 
-  private productRead(q?: ProductPage): MemoryProductIndex {
+  /** The product index's reads (checked pages; only while open). */
+  readonly productReads = checkedProductReads(() => {
     assert(this.opened, 'snapshot store is not open');
-    if (q !== undefined && !validProductPage(q)) throw new FastposError(ErrorCode.INVALID_REQUEST, 'offset and limit must be non-negative integers');
     return this.product;
-  }
-
-  queryProofs(q: ProofQuery): ProductList<ProductProof> {
-    return this.productRead(q).queryProofs(q);
-  }
-  queryAttestations(q: AttestationQuery): ProductList<AttestationRecord> {
-    return this.productRead(q).queryAttestations(q);
-  }
-  queryChallenges(q: ChallengeQuery): ProductList<ProductChallenge> {
-    return this.productRead(q).queryChallenges(q);
-  }
-  querySettlements(q: SettlementQuery): ProductList<Settlement> {
-    return this.productRead(q).querySettlements(q);
-  }
-  queryRewards(q: RewardQuery): ProductList<EpochRewards> {
-    return this.productRead(q).queryRewards(q);
-  }
-  attestationStats(q: ProductStatsQuery): AttestationStats {
-    return this.productRead().attestationStats(q);
-  }
-  challengeStats(): ChallengeStats {
-    return this.productRead().challengeStats();
-  }
-  settlementStats(q: ProductStatsQuery): SettlementStats {
-    return this.productRead().settlementStats(q);
-  }
+  });
 }

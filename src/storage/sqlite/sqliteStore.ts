@@ -23,21 +23,7 @@ import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery }
 import { amountKey, hexKey, migrate } from './migrations.js';
 import { FAILED_COUNT_SQL, filteredTxSql, positionsPageSql, TX_COLUMNS } from './txQuery.js';
 import { ProductSqlReader } from './productSql.js';
-import {
-  validProductPage,
-  type AttestationQuery,
-  type AttestationRecord,
-  type AttestationStats,
-  type ChallengeQuery,
-  type ChallengeStats,
-  type ProductList,
-  type ProductPage,
-  type ProductStatsQuery,
-  type ProofQuery,
-  type RewardQuery,
-  type SettlementQuery,
-  type SettlementStats,
-} from '../productIndex.js';
+import { checkedProductReads } from '../productIndex.js';
 import type { EpochRewards, ProductChallenge, ProductProof, Settlement } from '../../types/index.js';
 import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
 import type { Worker } from 'node:worker_threads';
@@ -418,36 +404,11 @@ export class SqliteChainStore implements ChainStore {
     return { total, items: rows.map((r) => this.record(r)) };
   }
 
-  private productRead(q?: ProductPage): ProductSqlReader {
+  /** The product index's reads (checked pages; only while open). */
+  readonly productReads = checkedProductReads(() => {
     assert(this.db !== null, 'sqlite store is not open');
-    if (q !== undefined && !validProductPage(q)) throw new FastposError(ErrorCode.INVALID_REQUEST, 'offset and limit must be non-negative integers');
     return this.product;
-  }
-
-  queryProofs(q: ProofQuery): ProductList<ProductProof> {
-    return this.productRead(q).queryProofs(q);
-  }
-  queryAttestations(q: AttestationQuery): ProductList<AttestationRecord> {
-    return this.productRead(q).queryAttestations(q);
-  }
-  queryChallenges(q: ChallengeQuery): ProductList<ProductChallenge> {
-    return this.productRead(q).queryChallenges(q);
-  }
-  querySettlements(q: SettlementQuery): ProductList<Settlement> {
-    return this.productRead(q).querySettlements(q);
-  }
-  queryRewards(q: RewardQuery): ProductList<EpochRewards> {
-    return this.productRead(q).queryRewards(q);
-  }
-  attestationStats(q: ProductStatsQuery): AttestationStats {
-    return this.productRead().attestationStats(q);
-  }
-  challengeStats(): ChallengeStats {
-    return this.productRead().challengeStats();
-  }
-  settlementStats(q: ProductStatsQuery): SettlementStats {
-    return this.productRead().settlementStats(q);
-  }
+  });
 
   async backup(dir: string): Promise<void> {
     assert(this.db !== null, 'sqlite store is not open');

@@ -201,26 +201,26 @@ function assertList<Q>(what: string, filters: F<Q>[], run: (q: Q) => { total: nu
 /** Asserts that `store` answers every product query like the model of the state at `height`. */
 function assertAnswers(store: ChainStore, height: number): void {
   const m = modelOf(fixture.stateAt[height]!);
-  assertList('proofs', PROOF_QUERIES, (q: ProofQuery) => { const r = store.queryProofs(q); return { total: r.total, keys: r.items.map((p) => p.id) }; }, (q) => expectedProofs(m, q));
-  assertList('attestations', ATTESTATION_QUERIES, (q: AttestationQuery) => { const r = store.queryAttestations(q); return { total: r.total, keys: r.items.map((a) => a.proofId) }; }, (q) => expectedAttestations(m, q));
-  assertList('challenges', CHALLENGE_QUERIES, (q: ChallengeQuery) => { const r = store.queryChallenges(q); return { total: r.total, keys: r.items.map((c) => c.id) }; }, (q) => expectedChallenges(m, q));
-  assertList('settlements', SETTLEMENT_QUERIES, (q: SettlementQuery) => { const r = store.querySettlements(q); return { total: r.total, keys: r.items.map((s) => s.id) }; }, (q) => expectedSettlements(m, q));
-  assertList('rewards', REWARD_QUERIES, (q: RewardQuery) => { const r = store.queryRewards(q); return { total: r.total, keys: r.items.map((x) => String(x.epoch)) }; }, (q) => expectedRewards(m, q));
+  assertList('proofs', PROOF_QUERIES, (q: ProofQuery) => { const r = store.productReads.queryProofs(q); return { total: r.total, keys: r.items.map((p) => p.id) }; }, (q) => expectedProofs(m, q));
+  assertList('attestations', ATTESTATION_QUERIES, (q: AttestationQuery) => { const r = store.productReads.queryAttestations(q); return { total: r.total, keys: r.items.map((a) => a.proofId) }; }, (q) => expectedAttestations(m, q));
+  assertList('challenges', CHALLENGE_QUERIES, (q: ChallengeQuery) => { const r = store.productReads.queryChallenges(q); return { total: r.total, keys: r.items.map((c) => c.id) }; }, (q) => expectedChallenges(m, q));
+  assertList('settlements', SETTLEMENT_QUERIES, (q: SettlementQuery) => { const r = store.productReads.querySettlements(q); return { total: r.total, keys: r.items.map((s) => s.id) }; }, (q) => expectedSettlements(m, q));
+  assertList('rewards', REWARD_QUERIES, (q: RewardQuery) => { const r = store.productReads.queryRewards(q); return { total: r.total, keys: r.items.map((x) => String(x.epoch)) }; }, (q) => expectedRewards(m, q));
   for (const q of STATS_QUERIES) {
-    assert.deepEqual(store.attestationStats(q), expectedAttestationStats(m, q), `attestation stats ${show(q)}`);
-    assert.deepEqual(store.settlementStats(q), expectedSettlementStats(m, q), `settlement stats ${show(q)}`);
+    assert.deepEqual(store.productReads.attestationStats(q), expectedAttestationStats(m, q), `attestation stats ${show(q)}`);
+    assert.deepEqual(store.productReads.settlementStats(q), expectedSettlementStats(m, q), `settlement stats ${show(q)}`);
   }
-  assert.deepEqual(store.challengeStats(), expectedChallengeStats(m), 'challenge stats');
+  assert.deepEqual(store.productReads.challengeStats(), expectedChallengeStats(m), 'challenge stats');
   // The records themselves are the state's values.
   const all = { offset: 0, limit: 1000, order: 'asc' as const };
-  assert.deepEqual(new Set(store.queryProofs(all).items), new Set(m.proofs));
-  assert.deepEqual(new Set(store.queryChallenges(all).items), new Set(m.challenges));
-  assert.deepEqual(new Set(store.querySettlements(all).items), new Set(m.settlements));
-  assert.deepEqual(new Set(store.queryRewards(all).items), new Set(m.rewards));
-  const pending = store.queryAttestations({ ...all, status: 'pending' }).items;
+  assert.deepEqual(new Set(store.productReads.queryProofs(all).items), new Set(m.proofs));
+  assert.deepEqual(new Set(store.productReads.queryChallenges(all).items), new Set(m.challenges));
+  assert.deepEqual(new Set(store.productReads.querySettlements(all).items), new Set(m.settlements));
+  assert.deepEqual(new Set(store.productReads.queryRewards(all).items), new Set(m.rewards));
+  const pending = store.productReads.queryAttestations({ ...all, status: 'pending' }).items;
   assert.deepEqual(new Set(pending.map((a) => a.pending)), new Set(m.pending));
   assert.ok(pending.every((a) => a.proof === null && a.height === a.pending!.createdHeight));
-  const proved = store.queryAttestations({ ...all, status: 'finalized' }).items;
+  const proved = store.productReads.queryAttestations({ ...all, status: 'finalized' }).items;
   assert.ok(proved.every((a) => a.pending === null && a.proof !== null && a.proof.status === 'finalized' && a.height === a.proof.finalizedHeight));
 }
 
@@ -270,14 +270,14 @@ for (const { name, backend, options } of CONFIGS) {
       store.open();
       store.initGenesis(fixture.genesisHash, fixture.genesisEntries, fixture.genesisAccumulator);
       const page = { offset: 0, limit: 10, order: 'desc' as const };
-      assert.deepEqual(store.queryProofs(page), { total: 0, items: [] });
-      assert.deepEqual(store.queryAttestations({ ...page, fromTime: 0 }), { total: 0, items: [] });
-      assert.deepEqual(store.queryChallenges({ ...page, openOnly: true }), { total: 0, items: [] });
-      assert.deepEqual(store.querySettlements({ ...page, minAmount: 1n }), { total: 0, items: [] });
-      assert.deepEqual(store.queryRewards(page), { total: 0, items: [] });
-      assert.deepEqual(store.challengeStats(), expectedChallengeStats(modelOf(new Map())));
-      assert.deepEqual(store.settlementStats({ limit: 10 }), expectedSettlementStats(modelOf(new Map()), { limit: 10 }));
-      assert.deepEqual(store.attestationStats({ limit: 10 }), expectedAttestationStats(modelOf(new Map()), { limit: 10 }));
+      assert.deepEqual(store.productReads.queryProofs(page), { total: 0, items: [] });
+      assert.deepEqual(store.productReads.queryAttestations({ ...page, fromTime: 0 }), { total: 0, items: [] });
+      assert.deepEqual(store.productReads.queryChallenges({ ...page, openOnly: true }), { total: 0, items: [] });
+      assert.deepEqual(store.productReads.querySettlements({ ...page, minAmount: 1n }), { total: 0, items: [] });
+      assert.deepEqual(store.productReads.queryRewards(page), { total: 0, items: [] });
+      assert.deepEqual(store.productReads.challengeStats(), expectedChallengeStats(modelOf(new Map())));
+      assert.deepEqual(store.productReads.settlementStats({ limit: 10 }), expectedSettlementStats(modelOf(new Map()), { limit: 10 }));
+      assert.deepEqual(store.productReads.attestationStats({ limit: 10 }), expectedAttestationStats(modelOf(new Map()), { limit: 10 }));
       await store.close();
     });
 
@@ -304,8 +304,8 @@ for (const { name, backend, options } of CONFIGS) {
       store.open();
       store.initGenesis(fixture.genesisHash, fixture.genesisEntries, fixture.genesisAccumulator);
       for (const page of [{ offset: -1, limit: 1 }, { offset: 0, limit: 1.5 }]) {
-        assert.throws(() => store.queryProofs({ ...page, order: 'asc' }), (e: unknown) => e instanceof FastposError && e.code === ErrorCode.INVALID_REQUEST);
-        assert.throws(() => store.querySettlements({ ...page, order: 'asc' }), (e: unknown) => e instanceof FastposError && e.code === ErrorCode.INVALID_REQUEST);
+        assert.throws(() => store.productReads.queryProofs({ ...page, order: 'asc' }), (e: unknown) => e instanceof FastposError && e.code === ErrorCode.INVALID_REQUEST);
+        assert.throws(() => store.productReads.querySettlements({ ...page, order: 'asc' }), (e: unknown) => e instanceof FastposError && e.code === ErrorCode.INVALID_REQUEST);
       }
       await store.close();
     });
