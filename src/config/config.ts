@@ -226,6 +226,85 @@ export const CONFIG_KEYS = {
     max: 4_294_967_296,
     description: 'Largest answer to GET /sync/blocks read from a peer, in bytes; a longer one is cut and the peer penalized (0 = derived from the genesis: 50 blocks of maxBlockBytes with results and certificates, plus 1 MiB; about 60 MiB with the default parameters).',
   },
+  syncMode: {
+    type: 'enum',
+    values: ['auto', 'blocks', 'snapshot'],
+    default: 'auto',
+    description: 'How a node that is far behind catches up: auto = from a certified state snapshot when it is at least snapshotSyncMinLag blocks behind or peers no longer serve the blocks it needs, else block by block; blocks = block by block only (from genesis); snapshot = from a snapshot whenever one is usable.',
+  },
+  snapshotSyncMinLag: {
+    type: 'integer',
+    default: 1000,
+    min: 1,
+    max: 1_000_000_000,
+    description: 'In syncMode auto: how many blocks behind the best peer a node must be before it restores a state snapshot instead of replaying blocks.',
+  },
+  syncTrustHeight: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 9_007_199_254_740_991,
+    description: 'Height of a block trusted for snapshot sync (with syncTrustHash); snapshots at or below it are checked by following block hashes back from it (0 = trust only the genesis and follow validator-set changes through certified headers).',
+  },
+  syncTrustHash: {
+    type: 'optional-string',
+    minLength: 64,
+    description: 'Hash (64 hex) of the block at syncTrustHeight; required when syncTrustHeight is set.',
+  },
+  snapshotEveryBlocks: {
+    type: 'integer',
+    default: 1000,
+    min: 0,
+    max: 1_000_000_000,
+    description: 'Take a state snapshot for peers to sync from at every height that is a multiple of this (0 = never).',
+  },
+  snapshotKeep: {
+    type: 'integer',
+    default: 2,
+    min: 1,
+    max: 1000,
+    description: 'Number of most recent state snapshots kept in <dataDir>/snapshots; older ones are deleted.',
+  },
+  snapshotChunkBytes: {
+    type: 'integer',
+    default: 4_194_304,
+    min: 1024,
+    max: 67_108_864,
+    description: 'Target size of one state snapshot chunk in bytes (a chunk ends at the first entry that reaches it).',
+  },
+  snapshotSyncTimeoutMs: {
+    type: 'integer',
+    default: 600_000,
+    min: 1000,
+    max: 86_400_000,
+    description: 'Longest a snapshot sync may take, from choosing a snapshot to installing it; past it the attempt is abandoned with a logged reason and tried again (or blocks are used).',
+  },
+  pruneKeepBlocks: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 1_000_000_000,
+    description: 'Keep the bodies (txs, results, tx index rows) of this many most recent blocks and delete older ones; headers and commit certificates are kept (0 = keep all blocks).',
+  },
+  backupEveryBlocks: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 1_000_000_000,
+    description: 'Write a backup of the chain store at every height that is a multiple of this (0 = only on demand: POST /admin/backup or fastpos backup create).',
+  },
+  backupKeep: {
+    type: 'integer',
+    default: 3,
+    min: 1,
+    max: 1000,
+    description: 'Number of most recent scheduled backups kept in backupDir; older ones are deleted.',
+  },
+  backupDir: {
+    type: 'optional-string',
+    path: true,
+    description: 'Directory for scheduled backups (one subdirectory per backup); when unset: <dataDir>/backups.',
+  },
   p2pRateLimit: {
     type: 'integer',
     default: 2000,
@@ -844,7 +923,23 @@ export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
     }
     if (value !== undefined) config[key] = value;
   }
+  checkTrustPoint(config, sources);
   return { config: config as NodeConfig, sources, rest: argv.rest, configFile: filePath };
+}
+
+/** syncTrustHeight and syncTrustHash come together; the hash is 64 lowercase hex. */
+function checkTrustPoint(config: Record<string, Value>, sources: Record<ConfigKey, ConfigSource>): void {
+  const height = config['syncTrustHeight'];
+  const hash = config['syncTrustHash'];
+  if (hash !== undefined && !/^[0-9a-f]{64}$/.test(String(hash))) {
+    throw configError(`syncTrustHash must be 64 lowercase hex characters (a block hash), got ${JSON.stringify(hash)}`, { source: sources.syncTrustHash, key: 'syncTrustHash' });
+  }
+  if (height !== 0 && hash === undefined) {
+    throw configError(`syncTrustHeight is ${String(height)} but syncTrustHash is not set: give the hash of the block at that height too`, { source: sources.syncTrustHeight, key: 'syncTrustHeight' });
+  }
+  if (height === 0 && hash !== undefined) {
+    throw configError('syncTrustHash is set but syncTrustHeight is 0: give the height of the block it names', { source: sources.syncTrustHash, key: 'syncTrustHash' });
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -97,6 +97,16 @@ test('the specified defaults', () => {
     peerAllowDns: true,
     syncRequestTimeoutMs: 10000,
     syncMaxResponseBytes: 0,
+    syncMode: 'auto',
+    snapshotSyncMinLag: 1000,
+    syncTrustHeight: 0,
+    snapshotEveryBlocks: 1000,
+    snapshotKeep: 2,
+    snapshotChunkBytes: 4_194_304,
+    snapshotSyncTimeoutMs: 600_000,
+    pruneKeepBlocks: 0,
+    backupEveryBlocks: 0,
+    backupKeep: 3,
     p2pRateLimit: 2000,
     mempoolMaxTxs: 50000,
     mempoolMaxBytes: 67108864,
@@ -534,6 +544,18 @@ test('renderConfigYaml: every key with its description and default; parses back 
     peerAllowDns: false,
     syncRequestTimeoutMs: 100,
     syncMaxResponseBytes: 4_294_967_296,
+    syncMode: 'snapshot',
+    snapshotSyncMinLag: 5,
+    syncTrustHeight: 12,
+    syncTrustHash: 'ab'.repeat(32),
+    snapshotEveryBlocks: 100,
+    snapshotKeep: 4,
+    snapshotChunkBytes: 2048,
+    snapshotSyncTimeoutMs: 5000,
+    pruneKeepBlocks: 200,
+    backupEveryBlocks: 50,
+    backupKeep: 5,
+    backupDir: join(dir, 'backups'),
     p2pRateLimit: 0,
     mempoolMaxTxs: 1,
     mempoolMaxBytes: 17_179_869_184,
@@ -625,4 +647,12 @@ test('docs/configuration.md holds the current configReference() table', () => {
     configReference().trim(),
     'docs/configuration.md is stale: replace the table between the markers with the output of configReference()',
   );
+});
+
+test('error: syncTrustHeight and syncTrustHash come together, the hash as 64 hex', () => {
+  assertConfigError(() => load({ argv: ['--sync-trust-height', '10'] }), 'syncTrustHash is not set');
+  assertConfigError(() => load({ argv: ['--sync-trust-hash', 'ab'.repeat(32)] }), 'syncTrustHeight is 0');
+  assertConfigError(() => load({ argv: ['--sync-trust-height', '10', '--sync-trust-hash', 'XY'.repeat(32)] }), '64 lowercase hex');
+  const ok = load({ argv: ['--sync-trust-height', '10', '--sync-trust-hash', 'ab'.repeat(32)] });
+  assert.equal(ok.config.syncTrustHeight, 10);
 });
