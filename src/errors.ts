@@ -60,6 +60,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   // lookups and auth
   NOT_FOUND: 'NOT_FOUND',
+  PRUNED: 'PRUNED',
   UNAUTHORIZED: 'UNAUTHORIZED',
   FORBIDDEN: 'FORBIDDEN',
   ADMIN_DISABLED: 'ADMIN_DISABLED',
@@ -69,6 +70,7 @@ export const ErrorCode = {
   // blocks and certificates (from peers, storage or sync)
   INVALID_BLOCK: 'INVALID_BLOCK',
   INVALID_COMMIT: 'INVALID_COMMIT',
+  INVALID_SNAPSHOT: 'INVALID_SNAPSHOT',
   // validator network
   INVALID_MESSAGE: 'INVALID_MESSAGE',
   UNKNOWN_VALIDATOR: 'UNKNOWN_VALIDATOR',
