@@ -6,10 +6,7 @@
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { encodeGenesis } from '../state/genesis.js';
 import { STATUS_CODES } from 'node:http';
-import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
@@ -29,6 +26,7 @@ import { createSigner } from '../crypto/ed25519.js';
 import { devAccount } from '../crypto/keys.js';
 import { ErrorCode, FastposError, isFastposError } from '../errors.js';
 import type { TxFilter } from '../mempool/txFilter.js';
+import { backupSourceOf, writeBackup } from '../node/backups.js';
 import type { FastposNode } from '../node/node.js';
 import type { TransferTx } from '../types/index.js';
 import { ERROR_STATUS } from './errorStatus.js';
@@ -486,16 +484,12 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       return reply.code(202).send({ id: st.id, status: st.status });
     });
     admin.post('/backup', { schema: { body: S.emptyBody } }, async () => {
-      // Blocks may be committed while the copy runs: the backup holds at least this height.
-      const height = node.height;
-      const dir = join(opts.backupDir, `backup-${height}-${Date.now()}`);
-      mkdirSync(opts.backupDir, { recursive: true });
-      await node.store.backup(dir);
-      // The genesis makes the copy self-contained (`fastpos verify-chain --data-dir <dir>`, or a start
-      // with the validator key). Keys and the double-sign guard record are left out on purpose: an
-      // older guard record restored next to a key lets that key sign the same positions twice.
-      writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(node.genesis), null, 2) + '\n');
-      return { dir, height };
+      // The scheduled backups' path (node/backups.ts): a copy into a temporary folder, a manifest, one rename.
+      // The copy may hold blocks committed while it ran: its manifest names the height it holds. Keys and the
+      // double-sign guard record are left out on purpose: an older guard record restored next to a key lets
+      // that key sign the same positions twice.
+      const b = await writeBackup({ backupDir: opts.backupDir, source: backupSourceOf(node), trigger: 'on-demand', now: Date.now(), atHeight: node.height });
+      return { dir: b.dir, height: b.manifest.height, manifest: b.manifest };
     });
   }, { prefix: '/admin' });
 
