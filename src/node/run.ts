@@ -24,6 +24,7 @@ import { NODE_KEY_FILE, loadKeyFile, loadOrCreateNodeKey } from './keyFile.js';
 import { GUARD_FILE, openFileSignGuard } from './signGuardFile.js';
 import { FastposNode, isDevChainId } from './node.js';
 import { SyncScheduler, maxSyncResponseBytes, type SyncSource } from './sync.js';
+import { BackupScheduler, backupSourceOf } from './backups.js';
 import { PeerDiscovery } from '../p2p/discovery.js';
 import { createHelloResponder } from '../p2p/hello.js';
 import { createPolicyLookup, type HostPolicy } from '../p2p/hostPolicy.js';
@@ -257,6 +258,11 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     run: (minLead) => node.syncFromPeers(syncSource, minLead),
   });
   node.on('behind', (height: number) => syncScheduler.behind(height));
+  // Backups of the chain store at every multiple of backupEveryBlocks (node/backups.ts; POST /admin/backup takes the same path).
+  const backupDir = config.backupDir ?? join(config.dataDir, 'backups');
+  const backups = new BackupScheduler({ everyBlocks: config.backupEveryBlocks, keep: config.backupKeep, backupDir, source: backupSourceOf(node), clock: { now: () => Date.now() }, log: logger, height: () => node.height });
+  backups.open();
+  node.on('finalized', (fb) => backups.committed(fb));
   let app: FastifyInstance | undefined;
   let p2pApp: FastifyInstance | undefined;
   let closing: Promise<void> | undefined;
@@ -268,6 +274,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
         await app?.close();
         await p2pApp?.close();
         await transport.close();
+        await backups.idle();
         await node.stop();
       } finally {
         lock.release();
@@ -313,7 +320,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     adminToken: config.adminToken,
     devSigning: config.devSigning,
     metrics: config.metrics,
-    backupDir: join(config.dataDir, 'backups'),
+    backupDir,
     logger,
   };
   const p2pRoutes = {
