@@ -10,14 +10,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ClientError, FastposClient, type SendResult } from '../client/index.js';
-import { decodeEvidence } from '../codec/tx.js';
+import { MAX_UPGRADE_HEIGHT, UPGRADE_NAME_RE, decodeEvidence } from '../codec/tx.js';
 import { devAccount } from '../crypto/keys.js';
 import { isFastposError } from '../errors.js';
 import { loadKeyFile } from '../node/keyFile.js';
 import { TX_KINDS, type TxKind } from '../types/index.js';
 import type { UsageErrorFactory } from './testnet.js';
 
-type FieldType = 'address' | 'pubKey' | 'hex64' | 'amount' | 'bps' | 'workWeight' | 'epoch' | 'jailBlocks' | 'bool' | 'proofRef' | 'reference' | 'evidence' | 'oracles';
+type FieldType = 'address' | 'pubKey' | 'hex64' | 'amount' | 'bps' | 'workWeight' | 'epoch' | 'jailBlocks' | 'bool' | 'proofRef' | 'reference' | 'evidence' | 'oracles' | 'upgradeName' | 'upgradeHeight';
 
 interface Field {
   /** The payload field. */
@@ -45,6 +45,7 @@ const KIND_FIELDS: Record<TxKind, readonly Field[]> = {
   product_resolve_challenge: [f('challengeId', 'hex64'), f('upheld', 'bool')],
   product_settle: [f('validatorId', 'address'), f('amount', 'amount'), f('reference', 'reference')],
   product_set_oracles: [f('oracles', 'oracles')],
+  upgrade_schedule: [f('name', 'upgradeName'), f('height', 'upgradeHeight')],
 };
 
 const PLACEHOLDER: Record<FieldType, string> = {
@@ -61,6 +62,8 @@ const PLACEHOLDER: Record<FieldType, string> = {
   reference: 'REF',
   evidence: 'FILE',
   oracles: 'ADDR:STAKE,...',
+  upgradeName: 'NAME',
+  upgradeHeight: 'H|0',
 };
 
 /** `validatorId` → `validator-id`. */
@@ -133,6 +136,11 @@ function payloadValue(x: Field, raw: string, usageError: UsageErrorFactory): unk
         return { address: m[1]!, stake: BigInt(m[2]!) };
       });
     }
+    case 'upgradeName':
+      if (!UPGRADE_NAME_RE.test(raw)) throw usageError(`${flag} must be 1 to 64 of lowercase letters, digits and "-", starting with a letter or digit, got "${raw}"`);
+      return raw;
+    case 'upgradeHeight':
+      return int(0, MAX_UPGRADE_HEIGHT);
     case 'evidence': {
       let json: unknown;
       try {
@@ -182,7 +190,9 @@ function parseTrustSet(v: string | undefined, usageError: UsageErrorFactory): { 
 }
 
 export async function cmdTx(args: string[], usageError: UsageErrorFactory): Promise<void> {
-  const [kind, ...rest] = args;
+  const [given, ...rest] = args;
+  // upgrade-schedule is upgrade_schedule.
+  const kind = given?.replace(/-/g, '_');
   if (kind === undefined || !(TX_KINDS as readonly string[]).includes(kind)) {
     throw usageError(`${kind === undefined ? 'tx needs a kind' : `unknown tx kind "${kind}"`}: one of ${TX_KINDS.join(', ')}`);
   }

@@ -379,6 +379,11 @@ export class FastposClient {
     return this.send(key, 'product_set_oracles', p, o);
   }
 
+  /** Governance: schedules rule change `name` to take effect at `height` (at least 10 blocks ahead), or cancels it (height 0). */
+  scheduleUpgrade(key: SigningKey, p: TxPayloadOf<'upgrade_schedule'>, o?: SendOptions): Promise<SendResult<'upgrade_schedule'>> {
+    return this.send(key, 'upgrade_schedule', p, o);
+  }
+
   /** `GET /product/billing/quote?amount=`. */
   async quote(amount: bigint): Promise<SettlementQuote> {
     const q = await this.call<Wire>('GET', `/product/billing/quote?amount=${amount.toString()}`);

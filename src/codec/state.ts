@@ -26,9 +26,12 @@ import type {
   ProductChallenge,
   Settlement,
   OpenChallenges,
+  UpgradeIndex,
+  UpgradeRecord,
 } from '../types/index.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { canonicalJson } from './canonical.js';
+import { UPGRADE_NAME_RE } from './tx.js';
 
 /**
  * The state is a map from string keys to typed values. Each key's prefix names
@@ -45,6 +48,8 @@ import { canonicalJson } from './canonical.js';
  * | `evused/<validatorId>/<height>` | EvidenceUsed: that double sign was punished |
  * | `dsp/<validatorId>` | DoubleSignPunishment: the validator's latest double-sign punishment |
  * | `index/validators` | ValidatorIndex: every validator id, sorted |
+ * | `upgrade/<name>` | UpgradeRecord: the height a named rule change takes effect at (0: not scheduled) |
+ * | `index/upgrades` | UpgradeIndex: the name of every `upgrade/` record, sorted |
  * | `product/oracles` | OracleSet: the product layer's oracles and their stake |
  * | `product/params` | ProductParams: the product layer's rules (absent: the defaults) |
  * | `pattest/<validatorId>/<epoch>` | PendingAttestation: reports short of the quorum |
@@ -74,6 +79,7 @@ export const KEY_PREFIX = {
   challengeExpiry: 'pchexp/',
   settlement: 'psettle/',
   openChallenges: 'pvopen/',
+  upgrade: 'upgrade/',
 } as const;
 /** The product layer's parameters, in their state encoding's order; the amounts among them. */
 export const PRODUCT_PARAM_FIELDS = [
@@ -96,6 +102,7 @@ export const PRODUCT_AMOUNT_PARAMS: readonly string[] = ['rewardPerEpoch', 'chal
 export const ORACLE_SET_KEY = 'product/oracles';
 export const PRODUCT_PARAMS_KEY = 'product/params';
 export const VALIDATOR_INDEX_KEY = 'index/validators';
+export const UPGRADE_INDEX_KEY = 'index/upgrades';
 
 export type StateValue =
   | Account
@@ -116,7 +123,9 @@ export type StateValue =
   | ProductChallenge
   | ChallengeExpiryBucket
   | Settlement
-  | OpenChallenges;
+  | OpenChallenges
+  | UpgradeRecord
+  | UpgradeIndex;
 
 export const accountKey = (address: string): string => KEY_PREFIX.account + address;
 export const validatorKey = (id: string): string => KEY_PREFIX.validator + id;
@@ -133,6 +142,7 @@ export const epochRewardsKey = (epoch: number): string => KEY_PREFIX.epochReward
 export const challengeKey = (id: string): string => KEY_PREFIX.challenge + id;
 export const challengeExpiryKey = (height: number): string => KEY_PREFIX.challengeExpiry + height;
 export const openChallengesKey = (validatorId: string): string => KEY_PREFIX.openChallenges + validatorId;
+export const upgradeKey = (name: string): string => KEY_PREFIX.upgrade + name;
 export const settlementKey = (payer: string, reference: string): string => `${KEY_PREFIX.settlement}${payer}/${sha256Hex(reference)}`;
 
 const entryJson = (e: ValidatorEntry) => ({ id: e.id, pubKey: e.pubKey, votingPower: e.votingPower.toString(), proposerWeight: e.proposerWeight.toString() });
@@ -182,6 +192,11 @@ export function encodeStateValue(key: string, value: StateValue): string {
     return canonicalJson({ punishedAt: d.punishedAt, infractionHeight: d.infractionHeight, unjailedAt: d.unjailedAt });
   }
   if (key === VALIDATOR_INDEX_KEY) return canonicalJson({ ids: [...(value as ValidatorIndex).ids] });
+  if (key === UPGRADE_INDEX_KEY) return canonicalJson({ names: [...(value as UpgradeIndex).names] });
+  if (key.startsWith(KEY_PREFIX.upgrade)) {
+    const u = value as UpgradeRecord;
+    return canonicalJson({ height: u.height, scheduledAt: u.scheduledAt });
+  }
   if (key === ORACLE_SET_KEY) {
     const o = value as OracleSet;
     return canonicalJson({ version: o.version, oracles: o.oracles.map((x) => ({ address: x.address, stake: x.stake.toString() })) });
@@ -425,6 +440,20 @@ export function decodeStateValue(key: string, json: string): StateValue {
   if (key === VALIDATOR_INDEX_KEY) {
     const o = s.obj(j, 'validator index', ['ids']);
     return { ids: s.array(o.ids, 'ids').map((id, i) => s.hex(id, `ids[${i}]`, 40)) };
+  }
+  if (key === UPGRADE_INDEX_KEY) {
+    const o = s.obj(j, 'upgrade index', ['names']);
+    return {
+      names: s.array(o.names, 'names').map((n, i): string => {
+        if (typeof n !== 'string' || !UPGRADE_NAME_RE.test(n)) return s.fail(`names[${i}] is not an upgrade name`);
+        return n;
+      }),
+    };
+  }
+  if (key.startsWith(KEY_PREFIX.upgrade)) {
+    if (!UPGRADE_NAME_RE.test(key.slice(KEY_PREFIX.upgrade.length))) s.fail('the key does not end in an upgrade name');
+    const o = s.obj(j, 'upgrade record', ['height', 'scheduledAt']);
+    return { height: s.uint(o.height, 'height'), scheduledAt: s.uint(o.scheduledAt, 'scheduledAt') };
   }
   if (key === ORACLE_SET_KEY) {
     const o = s.obj(j, 'oracle set', ['version', 'oracles']);

@@ -36,6 +36,10 @@ export const MAX_EPOCH = 1_000_000_000_000;
 export const MAX_WORK_WEIGHT = 1_000_000;
 /** Largest jail length a governance validator_jail may set. */
 export const MAX_JAIL_BLOCKS = 1_000_000_000_000;
+/** A rule change's name: 1 to 64 of lowercase letters, digits and '-', starting with a letter or digit. */
+export const UPGRADE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/** Largest height an upgrade_schedule may name (keeps every height arithmetic a safe integer). */
+export const MAX_UPGRADE_HEIGHT = 1_000_000_000_000;
 /** Domain prefix of an evidence id. */
 export const EVIDENCE_DOMAIN = 'fastpos/evidence/v1\n';
 
@@ -98,6 +102,8 @@ function payloadJson(tx: UnsignedTx): Record<string, unknown> {
       return { validatorId: tx.payload.validatorId, amount: tx.payload.amount.toString(), reference: tx.payload.reference };
     case 'product_set_oracles':
       return { oracles: tx.payload.oracles.map((o) => ({ address: o.address, stake: o.stake.toString() })) };
+    case 'upgrade_schedule':
+      return { name: tx.payload.name, height: tx.payload.height };
   }
 }
 
@@ -311,6 +317,13 @@ function decodePayload(kind: TxKind, base: TxBaseFields, payload: Record<string,
       if (typeof payload.challengeId !== 'string' || !HEX64_RE.test(payload.challengeId)) invalid('payload.challengeId must be a challenge id: 64 lowercase hex characters');
       if (typeof payload.upheld !== 'boolean') invalid('payload.upheld must be true (the proof was fraudulent) or false');
       return { ...base, kind, payload: { challengeId: payload.challengeId, upheld: payload.upheld } };
+    }
+    case 'upgrade_schedule': {
+      onlyFields(payload, kind, ['name', 'height']);
+      if (typeof payload.name !== 'string' || !UPGRADE_NAME_RE.test(payload.name)) {
+        invalid('payload.name must be an upgrade name: 1 to 64 of lowercase letters, digits and "-", starting with a letter or digit');
+      }
+      return { ...base, kind, payload: { name: payload.name, height: intField(payload, 'height', 0, MAX_UPGRADE_HEIGHT, 'the first height of the new rule, or 0 to cancel') } };
     }
     default:
       return invalid(`tx kind "${kind}" is not supported by this node version`, ErrorCode.UNSUPPORTED_TX_KIND);

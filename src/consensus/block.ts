@@ -5,7 +5,8 @@ import { txRoot } from '../codec/merkle.js';
 import { ZERO_HASH } from '../crypto/hash.js';
 import { ErrorCode, FastposError, isFastposError } from '../errors.js';
 import { BlockExecution, executeBlockTxs, type BlockContext } from '../state/execute.js';
-import type { StateDiff, WorldState } from '../state/worldState.js';
+import { unknownUpgradeDue, unknownUpgradeMessage } from '../state/upgrades.js';
+import type { StateDiff, StateReader, WorldState } from '../state/worldState.js';
 import type { Block, BlockHeader, ChainParams, Commit, DecodedTx, Evidence, TxResult, Validator, ValidatorSet } from '../types/index.js';
 import { selectProposer } from './proposer.js';
 
@@ -52,6 +53,15 @@ function contextFor(env: BlockEnv, proposer: string, height: number): BlockConte
 }
 
 /**
+ * A block at `height` under a rule change this release does not know can be
+ * neither built nor checked (docs/operations.md, "Coordinated upgrades").
+ */
+export function refuseUnknownUpgrade(state: StateReader, height: number): void {
+  const due = unknownUpgradeDue(state, height);
+  if (due !== null) throw new FastposError(ErrorCode.INVALID_BLOCK, `block ${height}: ${unknownUpgradeMessage(due)}`);
+}
+
+/**
  * Builds the block for (tip.height + 1, round) from candidate txs in priority
  * order: each is applied in turn; one that may not be in a block is skipped
  * (and reported), and the block stops at the tx-count or byte limit.
@@ -68,6 +78,7 @@ export function buildBlock(p: {
 }): ExecutedBlock & { skipped: SkippedTx[] } {
   const { env, state, tip } = p;
   const height = tip.height + 1;
+  refuseUnknownUpgrade(state, height);
   const proposer = selectProposer(env.set, height, p.round).id;
   const ex = new BlockExecution(state, contextFor(env, proposer, height));
   let bytes = 0;
@@ -140,7 +151,8 @@ export function bodyMismatch(block: Block): string | null {
  * Deterministic validity of a proposed or received block on top of `tip`
  * (consensus notes: "block validity"): header fields, proposer of the round,
  * limits, tx root, the carried previous certificate's hash, and execution of
- * every tx with the resulting state root. Tx signatures must have been verified
+ * every tx with the resulting state root, under the rules of its height (a
+ * rule change this release does not know makes it INVALID_BLOCK). Tx signatures must have been verified
  * by the caller; the previous certificate's signatures too (`verifyCommit`).
  */
 export function validateBlock(p: { env: BlockEnv; state: WorldState; tip: ChainTip; block: Block }): ExecutedBlock {
@@ -149,6 +161,7 @@ export function validateBlock(p: { env: BlockEnv; state: WorldState; tip: ChainT
   if (h.version !== BLOCK_VERSION) invalid(`block version must be ${BLOCK_VERSION}, got ${h.version}`);
   if (h.chainId !== env.chainId) invalid(`chainId must be ${env.chainId}, got ${h.chainId}`);
   if (h.height !== tip.height + 1) invalid(`height must be ${tip.height + 1}, got ${h.height}`);
+  refuseUnknownUpgrade(state, h.height);
   if (h.prevHash !== tip.hash) invalid(`prevHash must be ${tip.hash}, got ${h.prevHash}`);
   if (h.timestamp <= tip.timestamp) invalid(`timestamp ${h.timestamp} is not after the previous block's ${tip.timestamp}`);
   const expected = selectProposer(env.set, h.height, h.round).id;

@@ -7,6 +7,7 @@ import type { ChainParams, DoubleSignPunishment, Evidence, SignedMessage } from 
 import { readEpoch, epochOf } from './epochs.js';
 import type { Overlay } from './overlay.js';
 import { getDoubleSignPunishment, jail, slash, type StakingContext } from './staking.js';
+import { UPGRADE, isUpgradeActive } from './upgrades.js';
 import type { StateReader } from './worldState.js';
 
 export { decodeEvidence, encodeEvidence, evidenceId } from '../codec/tx.js';
@@ -25,6 +26,12 @@ export { decodeEvidence, encodeEvidence, evidenceId } from '../codec/tx.js';
  * other double signs until it unjails: a validator whose key signs twice at
  * many heights (two nodes running one key, typically) is punished once for
  * the spell, as Cosmos SDK's tombstone does, without barring it for good.
+ *
+ * The spell rule is the rule change `evidence-once-per-spell` (see
+ * upgrades.ts): a block below its height follows the rule before it, where
+ * every valid evidence item is punished (once per validator and height, the
+ * `evused/` record), a block may carry several items of one validator, and
+ * no `dsp/` record is read or written.
  */
 
 export interface EvidenceContext {
@@ -56,7 +63,7 @@ export function checkEvidence(state: StateReader, e: Evidence, ctx: EvidenceCont
   if (state.get(evidenceUsedKey(validatorId, height)) !== undefined) {
     return problem(ErrorCode.EVIDENCE_ALREADY_USED, `a double sign of ${validatorId} at height ${height} was already punished`);
   }
-  const punished = getDoubleSignPunishment(state, validatorId);
+  const punished = isUpgradeActive(state, UPGRADE.evidenceOncePerSpell, ctx.height) ? getDoubleSignPunishment(state, validatorId) : undefined;
   if (punished !== undefined && (punished.unjailedAt === null || height < punished.unjailedAt)) {
     return problem(
       ErrorCode.EVIDENCE_ALREADY_USED,
@@ -81,7 +88,9 @@ function verifies(pubKey: string, m: SignedMessage): boolean {
 export function applyEvidence(o: Overlay, ctx: StakingContext, e: Evidence): void {
   const { validatorId, height } = e.a;
   o.set(evidenceUsedKey(validatorId, height), { evidenceId: evidenceId(e), usedAt: ctx.height });
-  o.set(doubleSignKey(validatorId), { punishedAt: ctx.height, infractionHeight: height, unjailedAt: null } satisfies DoubleSignPunishment);
+  if (isUpgradeActive(o, UPGRADE.evidenceOncePerSpell, ctx.height)) {
+    o.set(doubleSignKey(validatorId), { punishedAt: ctx.height, infractionHeight: height, unjailedAt: null } satisfies DoubleSignPunishment);
+  }
   slash(o, ctx, validatorId, ctx.params.slashDoubleSignBps, height, 'double_sign');
   jail(o, ctx, validatorId, ctx.params.jailDoubleSignBlocks);
 }
@@ -89,15 +98,18 @@ export function applyEvidence(o: Overlay, ctx: StakingContext, e: Evidence): voi
 /**
  * For a proposer: the candidates a block at `ctx.height` on `state` may carry,
  * in order, skipping invalid ones and more than one per validator (the first
- * one applied covers the validator's others). `beginBlock` accepts exactly
- * such a list.
+ * one applied covers the validator's others) — or, below the height of
+ * `evidence-once-per-spell`, more than one per validator and height.
+ * `beginBlock` accepts exactly such a list.
  */
 export function selectValidEvidence(state: StateReader, candidates: Iterable<Evidence>, ctx: EvidenceContext): Evidence[] {
+  const perSpell = isUpgradeActive(state, UPGRADE.evidenceOncePerSpell, ctx.height);
   const out: Evidence[] = [];
   const taken = new Set<string>();
   for (const e of candidates) {
-    if (taken.has(e.a.validatorId) || checkEvidence(state, e, ctx) !== null) continue;
-    taken.add(e.a.validatorId);
+    const key = perSpell ? e.a.validatorId : evidenceUsedKey(e.a.validatorId, e.a.height);
+    if (taken.has(key) || checkEvidence(state, e, ctx) !== null) continue;
+    taken.add(key);
     out.push(e);
   }
   return out;

@@ -6,6 +6,7 @@ import { applyEvidence, checkEvidence } from './evidence.js';
 import { Overlay } from './overlay.js';
 import * as product from './product.js';
 import * as staking from './staking.js';
+import { scheduleUpgrade } from './upgrades.js';
 import type { StateChanges, StateReader } from './worldState.js';
 
 export const ZERO_ACCOUNT: Account = { balance: 0n, nonce: 0 };
@@ -111,8 +112,10 @@ export class BlockExecution {
 
   /**
    * Applies the block's evidence and downtime records. Throws INVALID_BLOCK
-   * when an evidence item is invalid or repeated or lastCommit is not for the
-   * previous height (the overlay is then unusable: drop the execution).
+   * when an evidence item is invalid or repeated (from the height of
+   * `evidence-once-per-spell` on, a second item of one validator is: the first
+   * covers it) or lastCommit is not for the previous height (the overlay is
+   * then unusable: drop the execution).
    * lastCommit's signatures must have been verified by the caller.
    */
   beginBlock(p: { lastCommit: Commit | null; evidence: readonly Evidence[] }): void {
@@ -234,6 +237,8 @@ export class BlockExecution {
         return product.settle(o, this.ctx, tx.from, tx.payload, d.id);
       case 'product_set_oracles':
         return product.setOracles(o, this.ctx, tx.from, tx.payload);
+      case 'upgrade_schedule':
+        return scheduleUpgrade(o, this.ctx, tx.from, tx.payload);
     }
   }
 

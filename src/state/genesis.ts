@@ -1,13 +1,14 @@
 import { canonicalJson } from '../codec/canonical.js';
 import { ORACLE_SET_KEY, PRODUCT_PARAMS_KEY, VALIDATOR_INDEX_KEY, accountKey, epochKey, validatorKey, type StateValue } from '../codec/state.js';
-import { isAddress, parseAmount } from '../codec/tx.js';
+import { MAX_UPGRADE_HEIGHT, UPGRADE_NAME_RE, isAddress, parseAmount } from '../codec/tx.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { devAccount, devValidator, moduleAddress } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
 import { newValidator } from './staking.js';
-import type { ChainParams, EpochRecord, Genesis, GenesisAccount, GenesisValidator, OracleEntry, ProductGenesis, ProductParams, Validator, ValidatorIndex } from '../types/index.js';
+import type { ChainParams, EpochRecord, Genesis, GenesisAccount, GenesisUpgrade, GenesisValidator, OracleEntry, ProductGenesis, ProductParams, Validator, ValidatorIndex } from '../types/index.js';
 import { DEFAULT_PRODUCT_PARAMS } from './product.js';
 import { selectEpochValidators } from './epochs.js';
+import { upgradeGenesisEntries } from './upgrades.js';
 
 export const DEVNET_CHAIN_ID = 'fastpos-devnet';
 export const NEUTRAL_WORK_WEIGHT = 10_000;
@@ -77,6 +78,8 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
             params: { ...g.product.params, rewardPerEpoch: g.product.params.rewardPerEpoch.toString(), challengeBond: g.product.params.challengeBond.toString() },
           },
         }),
+    // The same: a genesis without a schedule hashes as before the section existed.
+    ...(g.upgrades === undefined ? {} : { upgrades: sortUpgrades(g.upgrades).map((u) => ({ name: u.name, height: u.height })) }),
   };
 }
 
@@ -112,8 +115,8 @@ function amount(v: unknown, where: string): bigint {
 /** Parses and checks a genesis document, naming the first field that is wrong. */
 export function decodeGenesis(j: unknown): Genesis {
   if (!isObj(j)) bad('genesis must be a JSON object');
-  only(j, 'genesis', ['chainId', 'genesisTime', 'treasury', 'params', 'accounts', 'validators', 'product']);
-  const { chainId, genesisTime, treasury, params, accounts, validators, product } = j;
+  only(j, 'genesis', ['chainId', 'genesisTime', 'treasury', 'params', 'accounts', 'validators', 'product', 'upgrades']);
+  const { chainId, genesisTime, treasury, params, accounts, validators, product, upgrades } = j;
   if (typeof chainId !== 'string' || !/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) bad('chainId must be 1-64 characters of [a-zA-Z0-9._-]');
   if (!isUint(genesisTime)) bad('genesisTime must be Unix milliseconds');
   if (treasury !== undefined && !isAddress(treasury)) bad('treasury must be an address (40 lowercase hex)');
@@ -195,7 +198,33 @@ export function decodeGenesis(j: unknown): Genesis {
     accounts: parsedAccounts,
     validators: parsedValidators,
     ...(parsedProduct === undefined ? {} : { product: parsedProduct }),
+    ...(upgrades === undefined ? {} : { upgrades: decodeUpgrades(upgrades) }),
   };
+}
+
+/**
+ * The `upgrades` section: names once each (a name this release does not know
+ * is a later release's rule: parsed, and the node stops at its height),
+ * heights from 1; sorted by height, then name.
+ */
+function decodeUpgrades(j: unknown): GenesisUpgrade[] {
+  if (!Array.isArray(j)) bad('upgrades must be an array of {name, height}');
+  const seen = new Set<string>();
+  const out = j.map((x: unknown, i): GenesisUpgrade => {
+    if (!isObj(x)) bad(`upgrades[${i}] must be an object`);
+    only(x, `upgrades[${i}]`, ['name', 'height']);
+    if (typeof x.name !== 'string' || !UPGRADE_NAME_RE.test(x.name)) bad(`upgrades[${i}].name must be 1 to 64 of lowercase letters, digits and "-", starting with a letter or digit`);
+    if (seen.has(x.name)) bad(`upgrades[${i}].name ${x.name} appears twice`);
+    seen.add(x.name);
+    if (!isUint(x.height) || x.height < 1 || x.height > MAX_UPGRADE_HEIGHT) bad(`upgrades[${i}].height must be an integer from 1 to ${MAX_UPGRADE_HEIGHT}`);
+    return { name: x.name, height: x.height };
+  });
+  return sortUpgrades(out);
+}
+
+/** By height, then name: the order the section is hashed in. */
+function sortUpgrades(list: readonly GenesisUpgrade[]): GenesisUpgrade[] {
+  return [...list].sort((a, b) => a.height - b.height || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 type ProductIntParam = Exclude<keyof ProductParams, 'rewardPerEpoch' | 'challengeBond'>;
@@ -275,6 +304,7 @@ export function genesisEntries(g: Genesis): [string, StateValue][] {
     out.push([ORACLE_SET_KEY, { version: 1, oracles: g.product.oracles }]);
     out.push([PRODUCT_PARAMS_KEY, g.product.params]);
   }
+  out.push(...upgradeGenesisEntries(g.upgrades));
   return out;
 }
 

@@ -25,6 +25,7 @@ export const TX_KINDS = [
   'product_resolve_challenge',
   'product_settle',
   'product_set_oracles',
+  'upgrade_schedule',
 ] as const;
 export type TxKind = (typeof TX_KINDS)[number];
 
@@ -206,12 +207,26 @@ export interface ProductSetOraclesTx extends TxBase {
   readonly payload: ProductSetOraclesPayload;
 }
 
+/**
+ * Governance schedules a named rule change (`upgrade/<name>`) to take effect
+ * at `height`, or cancels a scheduled one that is not in effect yet (height 0).
+ */
+export interface UpgradeSchedulePayload {
+  readonly name: string;
+  readonly height: number;
+}
+
+export interface UpgradeScheduleTx extends TxBase {
+  readonly kind: 'upgrade_schedule';
+  readonly payload: UpgradeSchedulePayload;
+}
+
 export interface ProductResolveTx extends TxBase {
   readonly kind: 'product_resolve_challenge';
   readonly payload: ProductResolvePayload;
 }
 
-export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx | ProductAttestTx | ProductChallengeTx | ProductResolveTx | ProductSettleTx | ProductSetOraclesTx;
+export type Tx = TransferTx | SetWorkWeightTx | BondTx | UnbondTx | DelegateTx | UndelegateTx | SlashTx | JailTx | UnjailTx | ProductAttestTx | ProductChallengeTx | ProductResolveTx | ProductSettleTx | ProductSetOraclesTx | UpgradeScheduleTx;
 
 /** A tx before it is signed. */
 export type UnsignedTx = Tx extends infer T ? (T extends Tx ? Omit<T, 'signature'> : never) : never;
@@ -328,6 +343,22 @@ export interface DoubleSignPunishment {
   readonly infractionHeight: number;
   /** Height of the block in which the validator unjailed afterwards, or null while it has not. */
   readonly unjailedAt: number | null;
+}
+
+/**
+ * `upgrade/<name>`: when a named rule change takes effect. Blocks at heights
+ * ≥ `height` follow the new rule; `height` 0 means not scheduled (left out of
+ * a genesis schedule, or cancelled before it took effect).
+ */
+export interface UpgradeRecord {
+  readonly height: number;
+  /** Height of the block whose governance tx set it (0: the genesis). */
+  readonly scheduledAt: number;
+}
+
+/** `index/upgrades`: the name of every `upgrade/<name>` record, sorted. */
+export interface UpgradeIndex {
+  readonly names: readonly string[];
 }
 
 /** `index/validators`: the ids of every validator ever created, sorted. */
@@ -457,6 +488,19 @@ export interface Genesis {
   readonly validators: readonly GenesisValidator[];
   /** The product layer's oracle set and rules; absent: no oracles, default rules. */
   readonly product?: ProductGenesis;
+  /**
+   * Named rule changes and the height each takes effect at, sorted by height
+   * then name. Absent: every rule change of `DEFAULT_UPGRADES` is in effect
+   * from height 1; present: exactly the listed ones, at their heights.
+   */
+  readonly upgrades?: readonly GenesisUpgrade[];
+}
+
+/** One entry of the genesis `upgrades` section. */
+export interface GenesisUpgrade {
+  readonly name: string;
+  /** First height whose blocks follow the new rule (≥ 1). */
+  readonly height: number;
 }
 
 // ---------------------------------------------------------------- product layer

@@ -192,6 +192,7 @@ const payloads: Record<TxKind, fc.Arbitrary<Payload>> = {
   product_resolve_challenge: fc.record({ challengeId: hex64, upheld: fc.boolean() }),
   product_settle: fc.record({ validatorId, amount: positiveAmount, reference: printable(128) }),
   product_set_oracles: fc.uniqueArray(fc.record({ address, stake: positiveAmount }), { maxLength: 5, selector: (o) => o.address }).map((oracles) => ({ oracles })),
+  upgrade_schedule: fc.record({ name: fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,63}$/), height: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1_000_000_000_000 })) }),
 };
 export type ExecutableKind = keyof typeof payloads;
 export const EXECUTABLE: readonly ExecutableKind[] = Object.keys(payloads) as ExecutableKind[];

@@ -43,6 +43,7 @@ const SAMPLES: { [K in TxKind]: TxPayloadOf<K>[] } = {
   product_resolve_challenge: [{ challengeId: HASH, upheld: false }],
   product_settle: [{ validatorId: V.address, amount: 10_001n, reference: 'invoice-2026-0001' }],
   product_set_oracles: [{ oracles: [{ address: devAccount(2).address, stake: 100n }] }],
+  upgrade_schedule: [{ name: 'evidence-once-per-spell', height: 120 }, { name: 'a-later-rule', height: 0 }],
 };
 
 const codeOf = (f: () => unknown): string => {
