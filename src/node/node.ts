@@ -21,6 +21,7 @@ import { createMetrics } from '../metrics/index.js';
 import { getAccount } from '../state/execute.js';
 import { epochOf } from '../state/epochs.js';
 import { usesDevKeys } from '../state/genesis.js';
+import { UpgradeHaltError, unknownUpgradeDue } from '../state/upgrades.js';
 import type { StateReader } from '../state/worldState.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
 import type { Account, ChainParams, Evidence, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
@@ -201,6 +202,7 @@ export class FastposNode extends TypedEvents<NodeEvents> {
   private startConsensus(): void {
     this.app.phases.begin(this.head.height + 1);
     if (!this.isStarted || this.paused || this.failed) return;
+    if (this.haltBeforeUnknownUpgrade()) return;
     const base = this.opts.timeouts ?? DEFAULT_TIMEOUTS;
     // A proposer may wait up to idleBlockIntervalMs for txs: the others wait for it that much longer.
     const timeouts: TimeoutParams = { ...base, proposeMs: base.proposeMs + this.opts.idleBlockIntervalMs };
@@ -230,8 +232,23 @@ export class FastposNode extends TypedEvents<NodeEvents> {
     if (this.failed) return;
     this.failed = true;
     this.driver?.stop();
-    this.log.fatal({ err: e }, 'stopping consensus: a record could not be made durable');
+    this.log.fatal({ err: e }, e instanceof UpgradeHaltError ? 'stopping consensus before a rule change this release does not know' : 'stopping consensus: a record could not be made durable');
     this.emit('fatal', e);
+  }
+
+  /**
+   * The next height follows a rule change this release does not know (a later
+   * release's, scheduled in the state): stop before executing, proposing or
+   * voting on any block of it. Nothing of that height is stored, so a release
+   * that knows the rule resumes from this data dir. True when it stopped.
+   */
+  private haltBeforeUnknownUpgrade(): boolean {
+    const due = unknownUpgradeDue(this.head.world, this.head.height + 1);
+    if (due === null) return false;
+    const e = new UpgradeHaltError(due);
+    this.log.error({ upgrade: due.name, height: due.height, finalizedHeight: this.head.height }, e.message);
+    this.fatal(e);
+    return true;
   }
 
   /** After a block is durable and the head moved past it: the pool, evidence, metrics and listeners. */
@@ -249,6 +266,7 @@ export class FastposNode extends TypedEvents<NodeEvents> {
     this.admission.finalized(ids);
     this.inbox.advanced();
     this.emit('finalized', fb);
+    this.haltBeforeUnknownUpgrade();
   }
 
   // ---------------------------------------------------------------- reads
