@@ -16,6 +16,7 @@ import { isFastposError } from '../errors.js';
 import { keyFileFor, loadKeyFile, saveKeyFile } from '../node/keyFile.js';
 import { runNode } from '../node/run.js';
 import { verifyChain } from './verifyChain.js';
+import { BACKUP_USAGE, cmdBackup } from './backup.js';
 import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis, genesisHash } from '../state/genesis.js';
 import type { Genesis, GenesisAccount } from '../types/index.js';
 import { amountFlag, cmdTestnet } from './testnet.js';
@@ -34,7 +35,10 @@ ${TX_USAGE}
                        [--p2p-base-port P] [--force]
   fastpos testnet start --dir DIR
   fastpos verify-chain [--config FILE] [--data-dir DIR] [--state-backend sqlite|snapshot]
-                       (replays every stored block from genesis; run it on a stopped node or a backup)
+                       [--json] (replays every stored block from genesis; run it on a stopped node or a backup)
+${BACKUP_USAGE}
+  fastpos migrate-state --data-dir DIR --from sqlite|snapshot --to snapshot|sqlite [--json]
+                        (copies a stopped data dir's chain into the other backend and switches to it)
   fastpos --help | --version
 
 Every config key is a flag (--kebab-case) and an environment variable
@@ -60,8 +64,9 @@ function int(v: string | undefined, name: string, def?: number): number {
 }
 
 async function cmdVerifyChain(args: string[]): Promise<void> {
-  const { config } = loadConfig({ argv: args, env: process.env });
-  const report = await verifyChain(config);
+  const json = args.includes('--json');
+  const { config } = loadConfig({ argv: args.filter((a) => a !== '--json'), env: process.env });
+  const report = await verifyChain(config, { quiet: json });
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 }
 
@@ -149,6 +154,10 @@ async function main(argv: string[]): Promise<void> {
       return cmdTestnet(args, (message) => new UsageError(message));
     case 'verify-chain':
       return cmdVerifyChain(args);
+    case 'backup':
+      return cmdBackup(args, (message) => new UsageError(message));
+    case 'migrate-state':
+      return (await import('./migrate.js')).cmdMigrateState(args, (message) => new UsageError(message));
     case '--version':
     case 'version': {
       const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
