@@ -373,13 +373,13 @@ async function restore(args: string[], usage: Usage): Promise<void> {
   const backup = path.resolve(positionals[0]!);
   const config = configFrom(values);
   const dataDir = path.resolve(config.dataDir);
-  if (!fs.existsSync(path.join(backup, BACKUP_MANIFEST_FILE))) {
-    throw new FastposError(ErrorCode.INVALID_CONFIG, `${backup} has no ${BACKUP_MANIFEST_FILE}: not a backup folder (see fastpos backup list)`);
-  }
-  const manifest = readBackupManifest(backup);
   const lock = lockStoppedDataDir(dataDir, 'restore into it', 'stop the node first (SIGTERM, and wait until it exits), then run the restore again');
   const warnings: string[] = [];
   try {
+    if (!fs.existsSync(path.join(backup, BACKUP_MANIFEST_FILE))) {
+      throw new FastposError(ErrorCode.INVALID_CONFIG, `${backup} has no ${BACKUP_MANIFEST_FILE}: not a backup folder (see fastpos backup list)`);
+    }
+    const manifest = readBackupManifest(backup);
     // The chain must be this data dir's chain.
     const backupGenesis = readGenesisJson(path.join(backup, 'genesis.json'));
     const configured = loadGenesis(config);

@@ -44,6 +44,8 @@ describe('fastpos backup (e2e)', { timeout: 180_000 }, () => {
     let node = await spawnNode(dir, flags);
     const txs = new Map<string, number>();
     let height: number;
+    let oldest: string;
+    let oldestHeight: number;
     try {
       const client = new FastposClient(node.url, { timeoutMs: 5000 });
       const st = await client.status();
@@ -70,7 +72,10 @@ describe('fastpos backup (e2e)', { timeout: 180_000 }, () => {
       const human = runCli(['backup', 'list', '--data-dir', dir]);
       assert.equal(human.status, 0, human.stderr);
       assert.match(human.stdout, /HEIGHT\s+CREATED\s+SIZE\s+BACKEND\s+TRIGGER\s+DIR/);
-      const oldest = scheduled.at(-1).dir as string; // newest first
+      // Newest first; copied aside, since rotation removes it once two newer ones exist.
+      oldest = join(tmp(), 'oldest-scheduled');
+      cpSync(scheduled.at(-1).dir, oldest, { recursive: true });
+      oldestHeight = scheduled.at(-1).height;
 
       // Restore is refused while the node runs.
       const live = runCli(['backup', 'restore', oldest, '--data-dir', dir]);
@@ -91,7 +96,6 @@ describe('fastpos backup (e2e)', { timeout: 180_000 }, () => {
     }
     const newest = json(runCli(['backup', 'list', '--data-dir', dir, '--json'])).backups[0];
     assert.equal(newest.trigger, 'on-demand');
-    const oldest = json(runCli(['backup', 'list', '--data-dir', dir, '--json'])).backups.filter((b: any) => b.trigger === 'scheduled').at(-1);
 
     // verify: good, and a tampered copy refused.
     const good = json(runCli(['backup', 'verify', newest.dir, '--full', '--json']));
@@ -100,7 +104,7 @@ describe('fastpos backup (e2e)', { timeout: 180_000 }, () => {
     const tampered = join(tmp(), 'copy');
     cpSync(newest.dir, tampered, { recursive: true });
     const db = readFileSync(join(tampered, 'chain.sqlite'));
-    db[db.length - 100] ^= 0xff;
+    db[db.length - 100] = db[db.length - 100]! ^ 0xff;
     writeFileSync(join(tampered, 'chain.sqlite'), db);
     const bad = runCli(['backup', 'verify', tampered]);
     assert.equal(bad.status, 1);
@@ -112,12 +116,12 @@ describe('fastpos backup (e2e)', { timeout: 180_000 }, () => {
     await assert.rejects(spawnNode(dir, flags), /CORRUPT_DATA/);
 
     // A backup older than what the guard signed is refused, with the reason; --force-older-than-guard installs it.
-    const older = runCli(['backup', 'restore', oldest.dir, '--data-dir', dir]);
+    const older = runCli(['backup', 'restore', oldest, '--data-dir', dir]);
     assert.equal(older.status, 1, older.stderr);
     assert.match(older.stderr, /already signed up to height \d+ .*--force-older-than-guard/);
     assert.equal(older.stderr.trim().split('\n').length, 1, older.stderr);
-    const forced = json(runCli(['backup', 'restore', oldest.dir, '--data-dir', dir, '--force-older-than-guard', '--json']));
-    assert.equal(forced.height, oldest.height);
+    const forced = json(runCli(['backup', 'restore', oldest, '--data-dir', dir, '--force-older-than-guard', '--json']));
+    assert.equal(forced.height, oldestHeight);
     assert.ok(forced.warnings.some((w: string) => /below the guard's last signed height/.test(w)));
     assert.ok(existsSync(join(forced.replaced, 'chain.sqlite')), 'the replaced store is kept');
 
