@@ -6,11 +6,12 @@
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { encodeStateValue } from '../codec/state.js';
 import { ErrorCode } from '../errors.js';
 import type { FastposNode } from '../node/node.js';
 import type { PeerBook } from '../p2p/peers.js';
-import { KIB, sendBlockRange } from './blockRange.js';
+import type { SnapshotFiles } from '../node/snapshotFiles.js';
+import type { SyncProgressView } from '../node/syncCoordinator.js';
+import { registerSyncRoutes } from './syncRoutes.js';
 import type { IpBudget } from './ipBudget.js';
 import type { PeerDiscovery } from '../p2p/discovery.js';
 import type { HelloResponder } from '../p2p/hello.js';
@@ -37,6 +38,10 @@ export interface P2pApiOptions {
   readonly hello: HelloResponder;
   /** Adds admin peers, asking their hello first (`POST /p2p/peers`). */
   readonly discovery: Pick<PeerDiscovery, 'addAdminPeer'>;
+  /** The state snapshots this node serves (none: it serves none). */
+  readonly snapshots?: SnapshotFiles | undefined;
+  /** The node's own sync in progress (for `GET /sync/status`). */
+  readonly syncProgress?: (() => SyncProgressView | null) | undefined;
 }
 
 /** What anyone may see of a peer: who it is and whether it answers, not what went wrong. */
@@ -124,31 +129,5 @@ export async function registerP2pRoutes(
     return node.evidenceList().slice(-limit).map((e) => ({ type: e.type, height: e.height, round: e.round, validatorId: e.validatorId, first: e.first, second: e.second }));
   });
 
-  app.get('/sync/status', { schema: { querystring: S.emptyQuery } }, async () => ({
-    chainId: node.genesis.chainId,
-    genesisHash: node.genesisHash,
-    height: node.height,
-    hash: node.latestBlock?.hash ?? node.genesisHash,
-    syncing: node.isSyncing,
-  }));
-
-  app.get('/sync/blocks', { schema: { querystring: S.syncBlocksQuery } }, async (req, reply) => {
-    const { from, limit } = req.query as { from: number; limit: number };
-    return sendBlockRange(req, reply, node.store, { from, count: Math.min(limit, Math.max(0, node.height - from + 1)) }, opts.readBudget);
-  });
-
-  // Built once per height (not per request) and charged to the client's read budget by its size.
-  let snapshot: { height: number; json: string } | null = null;
-  app.get('/sync/snapshot', { schema: { querystring: S.emptyQuery } }, async (req, reply) => {
-    if (snapshot?.height !== node.height) {
-      const snap = node.stateSnapshot();
-      const doc = { height: snap.height, blockHash: snap.blockHash, stateRoot: snap.stateRoot, entries: snap.entries.map(([k, v]) => [k, encodeStateValue(k, v)]) };
-      snapshot = { height: snap.height, json: JSON.stringify(doc) };
-    }
-    const units = Math.max(1, Math.ceil(snapshot.json.length / KIB));
-    if (opts.readBudget !== undefined && !opts.readBudget.take(req.ip, units)) {
-      return sendError(reply, ErrorCode.RATE_LIMITED, 'this address has used up its read budget (rateLimitReadBytes per window); retry later');
-    }
-    return reply.type('application/json; charset=utf-8').send(snapshot.json);
-  });
+  await registerSyncRoutes(app, node, { readBudget: opts.readBudget, snapshots: opts.snapshots, progress: opts.syncProgress });
 }

@@ -15,6 +15,7 @@ import { devAccount } from '../crypto/keys.js';
 import { isFastposError } from '../errors.js';
 import { keyFileFor, loadKeyFile, saveKeyFile } from '../node/keyFile.js';
 import { runNode } from '../node/run.js';
+import { watchSync } from './syncProgress.js';
 import { verifyChain } from './verifyChain.js';
 import { BACKUP_USAGE, cmdBackup } from './backup.js';
 import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis, genesisHash } from '../state/genesis.js';
@@ -72,7 +73,8 @@ async function cmdVerifyChain(args: string[]): Promise<void> {
 
 async function cmdStart(args: string[]): Promise<void> {
   const { config } = loadConfig({ argv: args, env: process.env });
-  await runNode(config, { handleSignals: true });
+  const running = await runNode(config, { handleSignals: true });
+  watchSync(() => running.syncProgress());
 }
 
 function cmdInit(args: string[]): void {

@@ -207,6 +207,17 @@ export function decodeSyncBlocks(j: unknown, known?: KnownTxLookup): FinalizedBl
   return j.map((b) => decodeFinalizedBlock(b, known));
 }
 
+/** A header with its hash and certificate, as `GET /sync/headers` serves it; the hash must be the header's. */
+export function decodeCertifiedHeader(j: unknown): { header: BlockHeader; hash: string; commit: Commit } {
+  if (!isObj(j)) bad('a certified header must be an object');
+  onlyFields(j, ['header', 'hash', 'commit'], 'certified header');
+  const header = decodeHeader(j.header);
+  const hash = blockHash(header);
+  if (j.hash !== hash) bad(`certified header ${header.height} says hash ${String(j.hash)}, but the header hashes to ${hash}`);
+  const commit = decodeCommit(j.commit);
+  return { header, hash, commit };
+}
+
 /** A `/sync/status` answer: where a peer's chain stands. */
 export interface WireSyncStatus {
   readonly chainId: string;
@@ -214,6 +225,8 @@ export interface WireSyncStatus {
   readonly height: number;
   readonly hash: string;
   readonly syncing: boolean;
+  /** Lowest height whose whole block the peer keeps (1 from a peer that does not say). */
+  readonly earliestBlockHeight: number;
 }
 
 function badStatus(message: string): never {
@@ -223,12 +236,13 @@ function badStatus(message: string): never {
 /** Decodes a `/sync/status` answer (exactly its five fields); INVALID_MESSAGE names the first one that is wrong. */
 export function decodeSyncStatus(j: unknown): WireSyncStatus {
   if (!isObj(j)) badStatus('a /sync/status answer must be an object');
-  onlyFields(j, ['chainId', 'genesisHash', 'height', 'hash', 'syncing'], 'sync status', ErrorCode.INVALID_MESSAGE);
-  const { chainId, genesisHash, height, hash, syncing } = j;
+  onlyFields(j, ['chainId', 'genesisHash', 'height', 'hash', 'syncing', 'earliestBlockHeight', 'earliestHeaderHeight', 'progress'], 'sync status', ErrorCode.INVALID_MESSAGE);
+  const { chainId, genesisHash, height, hash, syncing, earliestBlockHeight = 1 } = j;
   if (typeof chainId !== 'string' || chainId.length === 0 || chainId.length > 64) badStatus('sync status chainId must be a string of 1 to 64 characters');
   if (typeof genesisHash !== 'string' || !HEX64.test(genesisHash)) badStatus('sync status genesisHash must be 64 lowercase hex characters');
   if (!isUint(height)) badStatus('sync status height must be a non-negative integer');
   if (typeof hash !== 'string' || !HEX64.test(hash)) badStatus('sync status hash must be 64 lowercase hex characters');
   if (typeof syncing !== 'boolean') badStatus('sync status syncing must be a boolean');
-  return { chainId, genesisHash, height, hash, syncing };
+  if (!isUint(earliestBlockHeight)) badStatus('sync status earliestBlockHeight must be a non-negative integer');
+  return { chainId, genesisHash, height, hash, syncing, earliestBlockHeight };
 }

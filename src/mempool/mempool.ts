@@ -243,6 +243,11 @@ export class Mempool {
     return this.totalBytes;
   }
 
+  /** Addresses of the senders with pending txs. */
+  senderAddresses(): Address[] {
+    return [...this.senders.keys()];
+  }
+
   /** Number of senders with pending txs. */
   get senderCount(): number {
     return this.senders.size;

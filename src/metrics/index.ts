@@ -82,6 +82,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['answered'] as const,
       registers: r,
     }),
+    syncing: new Gauge({ name: 'fastpos_sync_active', help: 'Whether this node is syncing, by mode (snapshot or blocks): 1 while it does', labelNames: ['mode'] as const, registers: r }),
+    syncTargetHeight: new Gauge({ name: 'fastpos_sync_target_height', help: 'Height the sync in progress is heading for (0 when not syncing)', registers: r }),
+    syncProgress: new Gauge({ name: 'fastpos_sync_progress_ratio', help: 'Share of the sync in progress done, 0 to 1 (state entries for a snapshot, blocks otherwise)', registers: r }),
+    syncRate: new Gauge({ name: 'fastpos_sync_rate', help: 'Speed of the sync in progress: state entries per second (snapshot) or blocks per second', registers: r }),
+    syncEtaSeconds: new Gauge({ name: 'fastpos_sync_eta_seconds', help: 'Estimated seconds until the sync in progress ends (-1 when unknown)', registers: r }),
+    snapshotsTaken: new Counter({ name: 'fastpos_state_snapshots_taken_total', help: 'State snapshots taken for peers to sync from', registers: r }),
+    snapshotSeconds: new Gauge({ name: 'fastpos_state_snapshot_last_seconds', help: 'Time the last state snapshot took to take', registers: r }),
     httpRequests: new Counter({ name: 'fastpos_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['method', 'route', 'status'] as const, registers: r }),
     httpDuration: new Histogram({
       name: 'fastpos_http_request_duration_seconds',

@@ -125,6 +125,18 @@ export class ChainHead {
     }
   }
 
+  /**
+   * Moves the head to a state installed from a snapshot (already durable in
+   * the store): the world state after `block`, which becomes the tip.
+   */
+  reset(world: WorldState, block: FinalizedBlock): void {
+    this.worldState = world;
+    this.latestBlock = block;
+    this.tipValue = { height: block.block.header.height, hash: block.hash, timestamp: block.block.header.timestamp, commit: block.commit };
+    this.setCache.clear();
+    this.refresh(true);
+  }
+
   /** Moves the head past a block that is durable now: applies its state changes and re-reads what they touched. */
   advance(fb: FinalizedBlock, executed: ExecutedBlock): Advance {
     const height = fb.block.header.height;

@@ -22,7 +22,8 @@ import { getAccount } from '../state/execute.js';
 import { epochOf } from '../state/epochs.js';
 import { usesDevKeys } from '../state/genesis.js';
 import { UpgradeHaltError, unknownUpgradeDue } from '../state/upgrades.js';
-import type { StateReader } from '../state/worldState.js';
+import { WorldState, type StateReader } from '../state/worldState.js';
+import { decodeStateValue } from '../codec/state.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
 import type { Account, ChainParams, Evidence, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
 import { Admission, type TxStatus } from './admission.js';
@@ -145,7 +146,7 @@ export class FastposNode extends TypedEvents<NodeEvents> {
       rateLimit: opts.p2pRateLimit ?? 0,
     });
     this.governance = new GovernanceSigner({ head: this.head, mempool: this.mempool, key: opts.governanceKey, submit: (tx) => this.submitTx(tx) });
-    this.catchUp = new CatchUp({ head: this.head, app: this.app, driver: () => this.driver, log: this.log, timers: this.timers, random: deps.random ?? Math.random });
+    this.catchUp = new CatchUp({ head: this.head, app: this.app, driver: () => this.driver, log: this.log, timers: this.timers, clock: this.clock, random: deps.random ?? Math.random });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -413,6 +414,46 @@ export class FastposNode extends TypedEvents<NodeEvents> {
     }
   }
 
+  /**
+   * Installs a state synced from a snapshot (its chunks checked against the
+   * certified state root): consensus stops, the store replaces its content
+   * atomically, the head moves to the snapshot's block, pending txs are
+   * checked again against the new state, and consensus resumes at the next
+   * height.
+   */
+  async installSnapshot(block: FinalizedBlock, entries: Iterable<readonly [string, string]>, accumulator: Buffer): Promise<void> {
+    this.requireStarted();
+    const height = block.block.header.height;
+    if (height <= this.head.height) throw new FastposError(ErrorCode.INVALID_SNAPSHOT, `snapshot height ${height} is not above this node's height ${this.head.height}`);
+    this.driver?.stop();
+    this.driver = null;
+    await this.app.idle();
+    try {
+      await this.store.installState({ genesisHash: this.genesisHash, block, entries, accumulator });
+      const world = WorldState.fromEntries(decodedEntries(this.store.stateEntries()));
+      if (world.stateRoot !== block.block.header.stateRoot) {
+        throw new FatalError(`the installed state hashes to ${world.stateRoot}, not the snapshot block's state root ${block.block.header.stateRoot}`);
+      }
+      this.head.reset(world, block);
+    } catch (e) {
+      const fatal = e instanceof FatalError ? e : new FatalError(`installing the snapshot state failed: ${(e as Error).message}`);
+      this.fatal(fatal);
+      throw fatal;
+    }
+    this.evidence.prune(this.head.world, height + 1);
+    const dropped = this.mempool.update({ height, now: this.clock.now(), included: [], touched: this.mempool.senderAddresses(), state: this.head.world });
+    for (const r of dropped) this.admission.dropped(r);
+    this.metrics.finalizedHeight.set(height);
+    this.inbox.advanced();
+    this.log.info({ height, hash: block.hash, entries: this.head.world.size }, 'chain head moved to the installed snapshot');
+    this.startConsensus();
+  }
+
+  /** Where catch-up by blocks stands: the height it fetches up to, since when and from which height (null when not fetching). */
+  get blockSyncProgress(): { target: number; from: number; startedAt: number } | null {
+    return this.catchUp.progress;
+  }
+
   /** Adds evidence (from an operator or a peer) to what this node proposes; returns its problem if it is not valid now. */
   offerEvidence(e: Evidence): { code: ErrorCode; message: string } | null {
     return this.evidence.offer(e, this.head.world, this.head.height + 1);
@@ -431,4 +472,9 @@ export class FastposNode extends TypedEvents<NodeEvents> {
   private requireStarted(): void {
     if (!this.isStarted) throw new FastposError(ErrorCode.NOT_READY, 'node is not running');
   }
+}
+
+/** Decoded state entries from the store's canonical JSON. */
+function* decodedEntries(rows: Iterable<[string, string]>): IterableIterator<[string, StateValue]> {
+  for (const [k, v] of rows) yield [k, decodeStateValue(k, v)];
 }

@@ -14,7 +14,7 @@ import { IpBudget } from '../api/ipBudget.js';
 import { createApi } from '../api/server.js';
 import type { NodeConfig } from '../config/index.js';
 import { devAccount, devValidator } from '../crypto/keys.js';
-import { ErrorCode, FastposError } from '../errors.js';
+import { ErrorCode, FastposError, FatalError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
 import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
 import { BLOCK_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore } from '../storage/index.js';
@@ -25,6 +25,8 @@ import { GUARD_FILE, openFileSignGuard } from './signGuardFile.js';
 import { FastposNode, isDevChainId } from './node.js';
 import { SyncScheduler, maxSyncResponseBytes, type SyncSource } from './sync.js';
 import { BackupScheduler, backupSourceOf } from './backups.js';
+import type { SyncProgressView } from './syncCoordinator.js';
+import { wireStateSync } from './stateSyncWiring.js';
 import { PeerDiscovery } from '../p2p/discovery.js';
 import { createHelloResponder } from '../p2p/hello.js';
 import { createPolicyLookup, type HostPolicy } from '../p2p/hostPolicy.js';
@@ -38,6 +40,8 @@ export interface RunningNode {
   readonly url: string;
   /** The validator network's own listener (`p2pPort`), when it has one; else the API serves it. */
   readonly p2pUrl?: string;
+  /** The sync in progress (snapshot or blocks), or null. */
+  syncProgress(): SyncProgressView | null;
   close(): Promise<void>;
 }
 
@@ -248,6 +252,10 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     },
     served: (peer) => transport.served(peer),
   };
+  // State snapshots: taken for peers, and used to sync when far behind or when peers' blocks are pruned.
+  const stateSyncing = wireStateSync({ config, genesis, node, transport, blocks: syncSource, logger, metrics, random: opts.random ?? Math.random });
+  const coordinator = stateSyncing.coordinator;
+  const snapshotFiles = stateSyncing.snapshots;
   // Catch-up from peers: soon when consensus messages show we are two or more
   // heights behind, after a second when one height behind, and every 3 s a check.
   const syncScheduler = new SyncScheduler({
@@ -255,7 +263,11 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
     height: () => node.height,
     hasPeers: () => book.size > 0,
-    run: (minLead) => node.syncFromPeers(syncSource, minLead),
+    run: (minLead) =>
+      coordinator.run(minLead).catch((e: unknown) => {
+        if (!(e instanceof FatalError)) logger.warn({ err: (e as Error).message }, 'sync from peers failed');
+        return 0;
+      }),
   });
   node.on('behind', (height: number) => syncScheduler.behind(height));
   // Backups of the chain store at every multiple of backupEveryBlocks (node/backups.ts; POST /admin/backup takes the same path).
@@ -269,6 +281,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   const close = (): Promise<void> => {
     closing ??= (async () => {
       syncScheduler.close();
+      stateSyncing.close();
       discovery.close();
       try {
         await app?.close();
@@ -325,6 +338,8 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   };
   const p2pRoutes = {
     book,
+    snapshots: snapshotFiles,
+    syncProgress: () => coordinator.progress(),
     messageBodyLimit: Math.max(config.bodyLimitBytes, 2 * genesis.params.maxBlockBytes + 1_048_576),
     onPeerRemoved: (url: string) => transport.forget(url),
     hello,
@@ -388,5 +403,6 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   }
-  return { node, app, url, ...(p2p === undefined ? {} : { p2pUrl: p2p.url }), close };
+  return { node, app, url, ...(p2p === undefined ? {} : { p2pUrl: p2p.url }), syncProgress: () => coordinator.progress(), close };
 }
+

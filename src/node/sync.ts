@@ -58,6 +58,7 @@ export interface CatchUpDeps {
   readonly driver: () => ConsensusDriver | null;
   readonly log: Log;
   readonly timers: Timers;
+  readonly clock: Pick<Clock, 'now'>;
   /** Uniform in [0, 1): the order in which peers are asked. */
   readonly random: () => number;
 }
@@ -66,8 +67,15 @@ export class CatchUp {
   private running = false;
   /** Blocks are being fetched from a peer ahead of us (not merely asking peers where they are). */
   private fetching = false;
+  private progressValue: { target: number; from: number; startedAt: number } | null = null;
+  private lastLog = 0;
 
   constructor(private readonly deps: CatchUpDeps) {}
+
+  /** The height being fetched up to, the height fetching began at and when (null when not fetching). */
+  get progress(): { target: number; from: number; startedAt: number } | null {
+    return this.progressValue;
+  }
 
   /** Whether this node is catching up: a peer is ahead and its blocks are being fetched (the periodic check of peers' heights does not count). */
   get isSyncing(): boolean {
@@ -88,6 +96,11 @@ export class CatchUp {
         } catch (e) {
           if (e instanceof FatalError) throw e;
           const reason = e instanceof Error ? e.message : String(e);
+          if (e instanceof FastposError && e.code === ErrorCode.PRUNED) {
+            // An honest answer: the peer no longer keeps the blocks this node needs (snapshot sync is the way then).
+            this.deps.log.info({ peer, err: reason }, 'a peer no longer keeps the blocks this node needs');
+            continue;
+          }
           source.penalize?.(peer, reason);
           this.deps.log.warn({ peer, err: reason }, 'sync from a peer failed; trying the next one');
         }
@@ -105,10 +118,12 @@ export class CatchUp {
     if (status.genesisHash !== head.genesisHash || status.height < head.height + minLead) return 0;
     let applied = 0;
     this.fetching = true;
+    this.progressValue = { target: status.height, from: head.height, startedAt: this.deps.clock.now() };
     try {
       applied = await this.fetchUpTo(source, peer, status.height);
     } finally {
       this.fetching = false;
+      this.progressValue = null;
     }
     return applied;
   }
@@ -127,6 +142,13 @@ export class CatchUp {
         if (height !== head.height + 1) throw new FastposError(ErrorCode.INVALID_BLOCK, `peer ${peer} served block ${height} where ${head.height + 1} was next`);
         await this.apply(fb, peer);
         applied++;
+      }
+      const now = this.deps.clock.now();
+      if (now - this.lastLog >= 5000 && this.progressValue !== null) {
+        this.lastLog = now;
+        const seconds = Math.max(0.001, (now - this.progressValue.startedAt) / 1000);
+        const rate = (head.height - this.progressValue.from) / seconds;
+        this.deps.log.info({ height: head.height, target, blocksPerSecond: Math.round(rate * 10) / 10, etaSeconds: rate > 0 ? Math.round((target - head.height) / rate) : null }, 'block sync progress');
       }
     }
     return applied;

@@ -19,12 +19,15 @@
  */
 import type { LookupFunction } from 'node:net';
 import { Pool, errors as undiciErrors } from 'undici';
-import { decodeSyncBlocks, decodeSyncStatus } from '../codec/block.js';
+import { decodeCertifiedHeader, decodeSyncBlocks, decodeSyncStatus } from '../codec/block.js';
+import { decodeStateValue, epochKey } from '../codec/state.js';
+import type { LightHeader } from '../consensus/lightClient.js';
+import { decodeManifest, decodeSnapshotList, type SnapshotManifest, type SnapshotSummary } from '../state/snapshot.js';
 import { canonicalJson } from '../codec/canonical.js';
 import type { Envelope } from '../codec/envelope.js';
 import type { Transport } from '../consensus/driver.js';
 import { ErrorCode, FastposError } from '../errors.js';
-import type { FinalizedBlock } from '../types/index.js';
+import type { EpochRecord, FinalizedBlock } from '../types/index.js';
 import { PeerBook, type PenaltyOutcome, type Peer } from './peers.js';
 
 export interface HttpTransportOptions {
@@ -47,6 +50,8 @@ export interface HttpTransportOptions {
 export interface SyncStatus {
   readonly height: number;
   readonly genesisHash: string;
+  /** Lowest height whose whole block the peer keeps (1 when it does not say). */
+  readonly earliestBlockHeight: number;
 }
 
 const MAX_IN_FLIGHT = 512;
@@ -60,6 +65,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const STATUS_MAX_BYTES = 64 * 1024;
 /** Largest small answer a pool accepts (`/p2p/peers` answers are read up to 1 MiB, see discovery.ts). */
 const SMALL_MAX_BYTES = 1024 * 1024;
+/** Largest `GET /sync/headers` answer read (headers with certificates of up to 10,000 validators' signatures). */
+const HEADERS_MAX_BYTES = 32 * 1024 * 1024;
 
 export class HttpTransport implements Transport {
   private readonly pools = new Map<string, Pool>();
@@ -161,6 +168,16 @@ export class HttpTransport implements Transport {
    * `maxResponseBytes`); throws a FastposError naming the peer.
    */
   async getJson<T>(url: string, path: string, maxBytes = this.maxResponseBytes, timeoutMs = this.requestTimeoutMs): Promise<T> {
+    const text = (await this.getBytes(url, path, maxBytes, timeoutMs)).toString('utf8');
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new FastposError(ErrorCode.INVALID_JSON, `peer ${url} answered GET ${path} with invalid JSON: ${(e as Error).message}`, { peer: url, path });
+    }
+  }
+
+  /** The body of a GET (status 200), bounded like `getJson`; HTTP 410 is PRUNED (the peer no longer keeps that data). */
+  async getBytes(url: string, path: string, maxBytes = this.maxResponseBytes, timeoutMs = this.requestTimeoutMs): Promise<Buffer> {
     if (this.closed) throw new FastposError(ErrorCode.NOT_READY, `GET ${url}${path}: the transport is closed`, { peer: url, path });
     const ac = new AbortController();
     const deadlineMs = Math.min(timeoutMs, this.requestTimeoutMs);
@@ -173,10 +190,10 @@ export class HttpTransport implements Transport {
     this.gets.add(ac);
     try {
       const res = await this.pool(url).request({ path, method: 'GET', signal: ac.signal });
-      let text: string;
+      let body: Buffer;
       try {
         if (res.statusCode !== 200) {
-          const code = res.statusCode >= 500 ? ErrorCode.NOT_READY : ErrorCode.INVALID_MESSAGE;
+          const code = res.statusCode >= 500 ? ErrorCode.NOT_READY : res.statusCode === 410 ? ErrorCode.PRUNED : ErrorCode.INVALID_MESSAGE;
           throw new FastposError(code, `peer ${url} answered GET ${path} with HTTP ${res.statusCode}`, { peer: url, path, status: res.statusCode });
         }
         const declared = Number(res.headers['content-length']);
@@ -188,16 +205,12 @@ export class HttpTransport implements Transport {
           if (bytes > maxBytes) throw tooLarge(url, path, maxBytes, `sent ${bytes} so far`);
           chunks.push(chunk);
         }
-        text = Buffer.concat(chunks, bytes).toString('utf8');
+        body = Buffer.concat(chunks, bytes);
       } finally {
         // An answer not read to its end is cut here (its connection closed), never left to trickle on.
         if (!res.body.readableEnded) res.body.on('error', () => undefined).destroy();
       }
-      try {
-        return JSON.parse(text) as T;
-      } catch (e) {
-        throw new FastposError(ErrorCode.INVALID_JSON, `peer ${url} answered GET ${path} with invalid JSON: ${(e as Error).message}`, { peer: url, path });
-      }
+      return body;
     } catch (e) {
       throw this.requestError(e, url, path, ac.signal, maxBytes);
     } finally {
@@ -220,8 +233,44 @@ export class HttpTransport implements Transport {
   /** A peer's height and genesis hash (`GET /sync/status`). */
   async syncStatus(url: string): Promise<SyncStatus> {
     const j = await this.getJson<unknown>(url, '/sync/status', STATUS_MAX_BYTES);
-    const { height, genesisHash } = this.fromPeer(url, '/sync/status', () => decodeSyncStatus(j));
-    return { height, genesisHash };
+    const { height, genesisHash, earliestBlockHeight } = this.fromPeer(url, '/sync/status', () => decodeSyncStatus(j));
+    return { height, genesisHash, earliestBlockHeight };
+  }
+
+  /** The state snapshots a peer holds (`GET /sync/snapshots`). */
+  async syncSnapshots(url: string): Promise<SnapshotSummary[]> {
+    const path = '/sync/snapshots';
+    const j = await this.getJson<unknown>(url, path, SMALL_MAX_BYTES);
+    return this.fromPeer(url, path, () => decodeSnapshotList(j));
+  }
+
+  /** A snapshot's manifest, decoded and checked in itself (`decodeManifest`). */
+  async syncManifest(url: string, height: number): Promise<SnapshotManifest> {
+    const path = `/sync/snapshots/${height}`;
+    const j = await this.getJson<unknown>(url, path);
+    return this.fromPeer(url, path, () => decodeManifest(j));
+  }
+
+  /** One chunk of a snapshot, at most `bytes` long (its size in the manifest). */
+  syncChunk(url: string, height: number, index: number, bytes: number): Promise<Buffer> {
+    return this.getBytes(url, `/sync/snapshots/${height}/chunks/${index}`, bytes);
+  }
+
+  /** Headers with certificates from `from` on (`GET /sync/headers`). */
+  async syncHeaders(url: string, from: number, limit: number): Promise<LightHeader[]> {
+    const path = `/sync/headers?from=${from}&limit=${limit}`;
+    const j = await this.getJson<unknown>(url, path, HEADERS_MAX_BYTES);
+    if (!Array.isArray(j) || j.length > limit) {
+      throw new FastposError(ErrorCode.INVALID_MESSAGE, `peer ${url} answered GET ${path} with ${Array.isArray(j) ? `${j.length} headers` : 'no array'}`, { peer: url });
+    }
+    return this.fromPeer(url, path, () => j.map((h) => decodeCertifiedHeader(h)));
+  }
+
+  /** The stored record of an epoch's validator set (`GET /sync/epochs/:epoch`). */
+  async syncEpoch(url: string, epoch: number): Promise<EpochRecord> {
+    const path = `/sync/epochs/${epoch}`;
+    const j = await this.getJson<unknown>(url, path, SMALL_MAX_BYTES);
+    return this.fromPeer(url, path, () => decodeStateValue(epochKey(epoch), JSON.stringify(j)) as EpochRecord);
   }
 
   /** Up to `limit` finalized blocks from `from` on (`GET /sync/blocks`), decoded; not yet checked against the chain. */

@@ -125,7 +125,7 @@ export class SimFullNode {
       behind: (height) => this.scheduler.behind(height),
       rateLimit: env.options.rateLimit,
     });
-    this.catchUp = new CatchUp({ head: this.head, app: this.app, driver: () => this.driverValue, log: env.log, timers: env.timers, random: env.random });
+    this.catchUp = new CatchUp({ head: this.head, app: this.app, driver: () => this.driverValue, log: env.log, timers: env.timers, clock: env.clock, random: env.random });
     this.scheduler = new SyncScheduler({
       clock: env.clock,
       timers: env.timers,
