@@ -21,6 +21,10 @@ export interface ReplayResult {
  * everything a node that trusts nothing would: every tx signature, every
  * header field by re-execution (so every state root and block hash), and every
  * certificate. Deterministic: the same inputs give the same roots on any machine.
+ * Each block is executed under the rules of its height (the schedule of rule
+ * changes is state, see state/upgrades.ts), so a history made across a rule
+ * change replays on a release that knows it; a block under a rule change this
+ * release does not know is INVALID_BLOCK, naming it.
  */
 export function replayChain(genesis: Genesis, blocks: Iterable<FinalizedBlock>): ReplayResult {
   const state = WorldState.fromEntries(genesisEntries(genesis));

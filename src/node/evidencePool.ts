@@ -94,7 +94,11 @@ export class EvidencePool {
     return null;
   }
 
-  /** Valid, unused evidence for a block at `height` (at most one item per validator). */
+  /**
+   * Valid, unused evidence for a block at `height`, by the rule of that height:
+   * at most one item per validator (below the height of
+   * `evidence-once-per-spell`, one per validator and height).
+   */
   select(state: StateReader, height: number): Evidence[] {
     return selectValidEvidence(state, this.pending.values(), this.context(height));
   }
