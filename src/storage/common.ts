@@ -24,6 +24,13 @@ export interface ChainStoreOptions {
    * durable commit's fsync never blocks the event loop.
    */
   readonly writerThread?: boolean;
+  /**
+   * Keep the bodies (txs, results, tx index rows) of this many most recent
+   * blocks and delete older ones as blocks are committed, a few per commit,
+   * in the commit's own transaction rhythm; headers and certificates stay
+   * (0 or unset: keep everything).
+   */
+  readonly pruneKeepBlocks?: number;
 }
 
 /** A short text for an unknown thrown value. */

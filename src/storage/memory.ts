@@ -15,6 +15,10 @@
  * backend does), and a handle that `crash()`es while it waits never writes
  * the block (a torn write: the process died before the block was durable).
  *
+ * Pruning (`pruneKeepBlocks`) drops the bodies of old blocks as blocks land,
+ * a few per commit like the SQLite store; headers and certificates stay.
+ * `installState` replaces the disk's content at once.
+ *
  * Pure: no files, no clock, no randomness.
  * @module
  */
@@ -23,9 +27,12 @@ import { decodeStateValue, type StateValue } from '../codec/state.js';
 import { ErrorCode, FastposError, assert } from '../errors.js';
 import type { FinalizedBlock, TxResult } from '../types/index.js';
 import { MemoryProductIndex, checkedProductReads } from './productIndex.js';
-import { queryTxIndex, txIndexRows, type TxIndexRow } from './txIndex.js';
-import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from './types.js';
+import { MemoryTxIndex, type TxIndexRow } from './txIndex.js';
+import type { BlockCommit, CertifiedHeader, ChainStore, FinalizedTxRecord, LoadedChain, StateInstall, TxQuery } from './types.js';
 import type { EpochRewards, ProductChallenge, ProductProof, Settlement } from '../types/index.js';
+
+/** Most block bodies pruned per commit, so that a backlog drains without a long pause. */
+export const PRUNE_PER_COMMIT = 4;
 
 function copyResult(r: TxResult): TxResult {
   return r.error === undefined ? { success: r.success } : { success: r.success, error: r.error };
@@ -38,16 +45,17 @@ export class MemoryDisk {
   /** key -> canonical JSON of the value at `height`. */
   private readonly entries = new Map<string, string>();
   private accumulator: Buffer | null = null;
-  /** Wire JSON of block h at index h - 1. */
-  private readonly blocks: string[] = [];
+  /** Wire JSON of the kept whole blocks, by height. */
+  private readonly blocks = new Map<number, string>();
   /** Decoded blocks, filled on first read (blocks never change once written). */
   private readonly decoded = new Map<number, FinalizedBlock>();
-  private readonly txs: TxIndexRow[] = [];
-  private readonly txById = new Map<string, number>();
-  /** txEnd[h] = number of txs in blocks 1..h. */
-  private readonly txEnd: number[] = [0];
-  /** times[h] = timestamp of block h. */
-  private readonly times: number[] = [0];
+  /** Lowest height whose whole block is kept. */
+  private firstBlock = 1;
+  /** Header and certificate of every height from `firstHeader` up (headers[h - firstHeader]). */
+  private headers: CertifiedHeader[] = [];
+  private firstHeader = 1;
+  /** The kept blocks' txs. */
+  private readonly txs = new MemoryTxIndex();
   /** The product index (productIndex.ts), fed by each block's state changes. */
   product = this.newProductIndex();
   /** Copies made by `MemoryChainStore.backup`, by directory name. */
@@ -63,12 +71,29 @@ export class MemoryDisk {
   }
 
   private newProductIndex(): MemoryProductIndex {
-    return new MemoryProductIndex({ height: () => this.heightValue, timeAt: (h) => this.times[h]! });
+    // Heights below the earliest header have no known time: taken as 0 (before any time window).
+    return new MemoryProductIndex({ height: () => this.heightValue, timeAt: (h) => this.headers[h - this.firstHeader]?.header.timestamp ?? 0 });
+  }
+
+  /** Lowest height whose whole block is stored (height + 1 when none is). */
+  get earliestBlockHeight(): number {
+    return this.blocks.size === 0 ? this.heightValue + 1 : this.firstBlock;
+  }
+
+  /** Lowest height whose header is stored. */
+  get earliestHeaderHeight(): number {
+    return this.firstHeader;
+  }
+
+  /** Stored headers from `from` upward, at most `limit`. */
+  headersFrom(from: number, limit: number): CertifiedHeader[] {
+    const start = Math.max(from, this.firstHeader) - this.firstHeader;
+    return limit <= 0 ? [] : this.headers.slice(start, start + limit);
   }
 
   /** Wire JSON of the stored block at `height`. */
   blockJson(height: number): string | undefined {
-    return height >= 1 ? this.blocks[height - 1] : undefined;
+    return this.blocks.get(height);
   }
 
   /** The stored block at `height`, decoded from its wire JSON. */
@@ -88,8 +113,19 @@ export class MemoryDisk {
     return this.entries.get(key);
   }
 
+  /** Genesis hash, height and accumulator as stored. */
+  committed(): { genesisHash: string | null; height: number; accumulator: Buffer | null } {
+    return { genesisHash: this.genesis, height: this.heightValue, accumulator: this.accumulator === null ? null : Buffer.from(this.accumulator) };
+  }
+
   hasTx(id: string): boolean {
-    return this.txById.has(id);
+    return this.txs.has(id);
+  }
+
+  /** State entries in ascending key order (UTF-16 code units). */
+  *sortedEntries(): IterableIterator<[string, string]> {
+    const keys = [...this.entries.keys()].sort();
+    for (const k of keys) yield [k, this.entries.get(k)!];
   }
 
   /** @internal Used by `MemoryChainStore`. */
@@ -117,40 +153,80 @@ export class MemoryDisk {
     this.accumulator = Buffer.from(accumulator);
   }
 
-  /** @internal Writes one block and everything it changed, at once. */
-  writeBlock(fb: FinalizedBlock, json: string, changes: ReadonlyMap<string, string | null>, accumulator: Buffer): void {
+  /**
+   * @internal Writes one block and everything it changed, at once; with
+   * `pruneKeepBlocks` > 0, drops the bodies of up to PRUNE_PER_COMMIT blocks
+   * older than the newest `pruneKeepBlocks`.
+   */
+  writeBlock(fb: FinalizedBlock, json: string, changes: ReadonlyMap<string, string | null>, accumulator: Buffer, pruneKeepBlocks = 0): void {
     const height = fb.block.header.height;
     for (const [key, value] of changes) {
       if (value === null) this.entries.delete(key);
       else this.entries.set(key, value);
     }
     this.accumulator = Buffer.from(accumulator);
-    this.blocks.push(json);
-    this.indexBlock(fb);
+    this.storeBlock(fb, json);
     this.product.apply(changes);
     this.heightValue = height;
     this.commits++;
+    if (pruneKeepBlocks > 0) this.prune(Math.min(height - pruneKeepBlocks + 1, this.firstBlock + PRUNE_PER_COMMIT));
   }
 
-  private indexBlock(fb: FinalizedBlock): void {
-    for (const row of txIndexRows(fb)) {
-      this.txById.set(row.id, this.txs.length);
-      this.txs.push(row);
+  private storeBlock(fb: FinalizedBlock, json: string): void {
+    const height = fb.block.header.height;
+    if (this.blocks.size === 0) {
+      this.firstBlock = height;
+      this.txs.reset(height);
     }
-    this.txEnd.push(this.txs.length);
-    this.times.push(fb.block.header.timestamp);
+    this.blocks.set(height, json);
+    this.txs.add(fb);
+    if (this.headers.length === 0) this.firstHeader = height;
+    this.headers.push({ header: fb.block.header, hash: fb.hash, commit: fb.commit });
+  }
+
+  /** Drops the bodies of the stored blocks below `height` (the latest block is always kept). */
+  private prune(height: number): void {
+    const to = Math.min(height, this.heightValue);
+    while (this.firstBlock < to) {
+      this.blocks.delete(this.firstBlock);
+      this.decoded.delete(this.firstBlock);
+      this.firstBlock++;
+    }
+    this.txs.dropBelow(to);
+  }
+
+  /** @internal Replaces the whole content by `s` (see `StateInstall`). */
+  install(s: StateInstall): void {
+    const height = s.block.block.header.height;
+    const entries = new Map<string, string>();
+    for (const [k, v] of s.entries) entries.set(k, v);
+    const headers: CertifiedHeader[] = [];
+    for (const h of s.headers ?? []) headers.push({ header: h.header, hash: h.hash, commit: h.commit });
+    const blocks = [...(s.blocks ?? []), s.block];
+    const start = (headers[0]?.header.height ?? blocks[0]!.block.header.height);
+    let expect = start;
+    for (const h of headers) assert(h.header.height === expect++, `installState: header ${h.header.height} is not at height ${expect - 1}`);
+    for (const b of blocks) assert(b.block.header.height === expect++, `installState: block ${b.block.header.height} is not at height ${expect - 1}`);
+    assert(expect === height + 1, 'installState: the block comes last');
+    this.writeGenesis(s.genesisHash, entries, s.accumulator);
+    this.blocks.clear();
+    this.decoded.clear();
+    this.txs.reset(height);
+    this.headers = headers;
+    this.firstHeader = start;
+    for (const b of blocks) this.storeBlock(b, finalizedBlockJson(b));
+    this.heightValue = height;
   }
 
   /** @internal Answers a finalized-tx query from the index: the total and the page's rows. */
   queryRows(q: TxQuery): { total: number; rows: TxIndexRow[] } {
-    const { total, page } = queryTxIndex({ rows: this.txs, txEnd: this.txEnd, times: this.times, height: this.heightValue }, q);
-    return { total, rows: page.map((i) => this.txs[i]!) };
+    const { total, page } = this.txs.query(q);
+    return { total, rows: page };
   }
 
   /** @internal */
   txRow(id: string): TxIndexRow | undefined {
-    const i = this.txById.get(id);
-    return i === undefined ? undefined : this.txs[i];
+    return this.txs.get(id);
   }
 
   /** A copy of everything stored (a backup). */
@@ -158,11 +234,15 @@ export class MemoryDisk {
     const d = new MemoryDisk();
     if (this.genesis === null) return d;
     d.writeGenesis(this.genesis, this.entries, this.accumulator ?? Buffer.alloc(0));
-    for (let h = 1; h <= this.heightValue; h++) {
-      const json = this.blocks[h - 1]!;
-      const fb = this.block(h)!;
-      d.blocks.push(json);
-      d.indexBlock(fb);
+    d.headers = [...this.headers];
+    d.firstHeader = this.firstHeader;
+    if (this.blocks.size > 0) {
+      d.firstBlock = this.firstBlock;
+      d.txs.reset(this.firstBlock);
+      for (let h = this.firstBlock; h <= this.heightValue; h++) {
+        d.blocks.set(h, this.blocks.get(h)!);
+        d.txs.add(this.block(h)!);
+      }
     }
     d.heightValue = this.heightValue;
     d.commits = this.commits;
@@ -177,6 +257,8 @@ export interface MemoryChainStoreOptions {
    * (nothing is written).
    */
   readonly beforeDurable?: (c: BlockCommit) => void | Promise<void>;
+  /** As `ChainStoreOptions.pruneKeepBlocks` (0 or unset: keep every block). */
+  readonly pruneKeepBlocks?: number;
 }
 
 /** One open handle on a `MemoryDisk`. */
@@ -253,7 +335,7 @@ export class MemoryChainStore implements ChainStore {
     }
     if (this.crashed) throw new FastposError(ErrorCode.INTERNAL, `block ${height} was not made durable: the process crashed first`);
     assert(this.disk.height + 1 === height, `another handle wrote block ${this.disk.height} meanwhile`);
-    this.disk.writeBlock(fb, json, c.changes, c.accumulator);
+    this.disk.writeBlock(fb, json, c.changes, c.accumulator, this.options.pruneKeepBlocks ?? 0);
   }
 
   getBlock(height: number): FinalizedBlock | undefined {
@@ -264,7 +346,7 @@ export class MemoryChainStore implements ChainStore {
   getBlocks(from: number, limit: number): FinalizedBlock[] {
     this.usable('getBlocks');
     const out: FinalizedBlock[] = [];
-    for (let h = Math.max(1, from); h <= this.disk.height && out.length < limit; h++) out.push(this.disk.block(h)!);
+    for (let h = Math.max(this.disk.earliestBlockHeight, from); h <= this.disk.height && out.length < limit; h++) out.push(this.disk.block(h)!);
     return out;
   }
 
@@ -272,7 +354,7 @@ export class MemoryChainStore implements ChainStore {
     this.usable('getBlocksJson');
     const out: string[] = [];
     let chars = 0;
-    for (let h = Math.max(1, from); h <= this.disk.height && out.length < limit; h++) {
+    for (let h = Math.max(this.disk.earliestBlockHeight, from); h <= this.disk.height && out.length < limit; h++) {
       const json = this.disk.blockJson(h)!;
       if (out.length > 0 && chars + json.length > maxChars) break;
       out.push(json);
@@ -300,6 +382,38 @@ export class MemoryChainStore implements ChainStore {
     }
     const { total, rows } = this.disk.queryRows(q);
     return { total, items: rows.map((r) => this.record(r)) };
+  }
+
+  earliestBlockHeight(): number {
+    this.usable('earliestBlockHeight');
+    return this.disk.earliestBlockHeight;
+  }
+
+  earliestHeaderHeight(): number {
+    this.usable('earliestHeaderHeight');
+    return this.disk.earliestHeaderHeight;
+  }
+
+  getHeaders(from: number, limit: number): CertifiedHeader[] {
+    this.usable('getHeaders');
+    return this.disk.headersFrom(from, limit);
+  }
+
+  stateEntries(): IterableIterator<[string, string]> {
+    this.usable('stateEntries');
+    return this.disk.sortedEntries();
+  }
+
+  committed(): { genesisHash: string | null; height: number; accumulator: Buffer | null } {
+    this.usable('committed');
+    return this.disk.committed();
+  }
+
+  async installState(s: StateInstall): Promise<void> {
+    this.usable('installState');
+    assert(this.inFlight === null, 'installState while a commit is in flight');
+    this.disk.install(s);
+    this.failed = null;
   }
 
   /** The product index's reads (checked pages; refused while the store is unusable). */

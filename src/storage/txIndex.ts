@@ -66,12 +66,18 @@ function firstWhere(lo: number, hi: number, pred: (h: number) => boolean): numbe
 
 /**
  * The heights `q` selects by its height bounds and time window, as an
- * inclusive range within 1..`height` (empty when `lo > hi`). `timestampAt(h)`
- * is the timestamp of block h, strictly increasing with h; it is called
- * O(log height) times.
+ * inclusive range within `first`..`height` (empty when `lo > hi`); `first` is
+ * the earliest height whose txs are kept (1 without pruning).
+ * `timestampAt(h)` is the timestamp of block h, strictly increasing with h; it
+ * is called O(log height) times, for heights in `first`..`height` only.
  */
-export function heightBounds(q: Pick<TxQuery, 'fromHeight' | 'toHeight' | 'fromTime' | 'toTime'>, height: number, timestampAt: (h: number) => number): { lo: number; hi: number } {
-  let lo = Math.max(1, q.fromHeight ?? 1);
+export function heightBounds(
+  q: Pick<TxQuery, 'fromHeight' | 'toHeight' | 'fromTime' | 'toTime'>,
+  height: number,
+  timestampAt: (h: number) => number,
+  first = 1,
+): { lo: number; hi: number } {
+  let lo = Math.max(first, 1, q.fromHeight ?? 1);
   let hi = Math.min(height, q.toHeight ?? height);
   if (lo > hi) return { lo: 1, hi: 0 };
   const fromTime = q.fromTime;
@@ -81,41 +87,132 @@ export function heightBounds(q: Pick<TxQuery, 'fromHeight' | 'toHeight' | 'fromT
   return lo > hi ? { lo: 1, hi: 0 } : { lo, hi };
 }
 
-/** An in-memory finalized-tx index: rows in (height, index) order, and per height where its rows end and its block's timestamp. */
-export interface TxIndexView {
-  readonly rows: readonly TxIndexRow[];
-  /** txEnd[h] = number of txs in blocks 1..h (txEnd[0] = 0). */
-  readonly txEnd: readonly number[];
-  /** times[h] = timestamp of block h (times[0] unused). */
-  readonly times: readonly number[];
-  /** Latest height. */
-  readonly height: number;
-}
-
 /**
- * Answers `q` from an in-memory index: the total number of matching rows and
- * the positions (in `rows`) of the page. The height and time bounds select a
- * slice of rows; without other filters the page is a sub-slice of it (no walk),
- * otherwise the slice is walked in the query's order.
+ * The finalized-tx index of the snapshot and memory stores: one row per tx
+ * of the kept blocks `first`..`height`, in (height, index) order, with
+ * positions that never change (a row keeps its position when older rows are
+ * pruned), the running tx count at the end of each kept height and the
+ * blocks' timestamps. Pruning drops rows from the front; the arrays are
+ * compacted once the dropped part is as long as the kept one, so dropping
+ * costs O(1) amortized per row.
  */
-export function queryTxIndex(ix: TxIndexView, q: TxQuery): { total: number; page: number[] } {
-  const { lo: fromH, hi: toH } = heightBounds(q, ix.height, (h) => ix.times[h]!);
-  const lo = fromH > toH ? 0 : ix.txEnd[fromH - 1]!;
-  const hi = fromH > toH ? 0 : ix.txEnd[toH]!;
-  if (!filtersRows(q)) {
-    const total = hi - lo;
-    const n = Math.max(0, Math.min(q.limit, total - q.offset));
-    const first = q.order === 'asc' ? lo + q.offset : hi - 1 - q.offset;
-    return { total, page: Array.from({ length: n }, (_, k) => (q.order === 'asc' ? first + k : first - k)) };
+export class MemoryTxIndex {
+  /** rows[i] is the row at position base + i. */
+  private rows: TxIndexRow[] = [];
+  private base = 0;
+  /** Rows at the front of `rows` that were pruned (not yet compacted away). */
+  private dead = 0;
+  private readonly byId = new Map<string, number>();
+  /** ends[k] = running count of txs at the end of height first - 1 + k (from any origin). */
+  private ends: number[] = [0];
+  /** times[k] = timestamp of height first - 1 + k (times[0] unused). */
+  private times: number[] = [0];
+  /** Heights dropped from the front of `ends`/`times` (not yet compacted away). */
+  private deadHeights = 0;
+  private firstHeight = 1;
+
+  /** Earliest height whose txs are indexed. */
+  get first(): number {
+    return this.firstHeight;
   }
-  const page: number[] = [];
-  let total = 0;
-  const visit = (i: number): void => {
-    if (!matchesQuery(ix.rows[i]!, q)) return;
-    if (total >= q.offset && page.length < q.limit) page.push(i);
-    total++;
-  };
-  if (q.order === 'asc') for (let i = lo; i < hi; i++) visit(i);
-  else for (let i = hi - 1; i >= lo; i--) visit(i);
-  return { total, page };
+
+  /** Latest indexed height (first - 1 when empty). */
+  get height(): number {
+    return this.firstHeight - 1 + this.ends.length - 1 - this.deadHeights;
+  }
+
+  /** Empties the index; the next block added has height `first`. */
+  reset(first = 1): void {
+    this.rows = [];
+    this.base = 0;
+    this.dead = 0;
+    this.byId.clear();
+    this.ends = [0];
+    this.times = [0];
+    this.deadHeights = 0;
+    this.firstHeight = first;
+  }
+
+  /** Adds the txs of the next block. */
+  add(fb: FinalizedBlock): void {
+    const height = fb.block.header.height;
+    if (height !== this.height + 1) throw new Error(`tx index: block ${height} added on top of ${this.height}`);
+    for (const row of txIndexRows(fb)) {
+      this.byId.set(row.id, this.base + this.rows.length);
+      this.rows.push(row);
+    }
+    this.ends.push(this.base + this.rows.length);
+    this.times.push(fb.block.header.timestamp);
+  }
+
+  /** Drops the rows of every block below `height` (at most up to the latest indexed height + 1). */
+  dropBelow(height: number): void {
+    const to = Math.min(height, this.height + 1);
+    if (to <= this.firstHeight) return;
+    const endPos = this.txEnd(to - 1);
+    for (let p = this.base + this.dead; p < endPos; p++) this.byId.delete(this.rows[p - this.base]!.id);
+    this.dead = endPos - this.base;
+    this.deadHeights += to - this.firstHeight;
+    this.firstHeight = to;
+    if (this.dead >= this.rows.length - this.dead) {
+      this.rows = this.rows.slice(this.dead);
+      this.base += this.dead;
+      this.dead = 0;
+    }
+    if (this.deadHeights >= this.ends.length - this.deadHeights) {
+      this.ends = this.ends.slice(this.deadHeights);
+      this.times = this.times.slice(this.deadHeights);
+      this.deadHeights = 0;
+    }
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  /** The row of a kept tx. */
+  get(id: string): TxIndexRow | undefined {
+    const p = this.byId.get(id);
+    return p === undefined ? undefined : this.rows[p - this.base];
+  }
+
+  /** Running count at the end of a kept height (or of first - 1). */
+  private txEnd(h: number): number {
+    return this.ends[h - this.firstHeight + 1 + this.deadHeights]!;
+  }
+
+  /** Timestamp of a kept block. */
+  timeAt(h: number): number {
+    return this.times[h - this.firstHeight + 1 + this.deadHeights]!;
+  }
+
+  /**
+   * Answers `q` over the kept blocks: the total number of matching rows and
+   * the page. The height and time bounds select a slice of rows; without
+   * other filters the page is a sub-slice of it (no walk), otherwise the
+   * slice is walked in the query's order.
+   */
+  query(q: TxQuery): { total: number; page: TxIndexRow[] } {
+    const { lo: fromH, hi: toH } = heightBounds(q, this.height, (h) => this.timeAt(h), this.firstHeight);
+    const lo = fromH > toH ? 0 : this.txEnd(fromH - 1) - this.base;
+    const hi = fromH > toH ? 0 : this.txEnd(toH) - this.base;
+    const rows = this.rows;
+    if (!filtersRows(q)) {
+      const total = hi - lo;
+      const n = Math.max(0, Math.min(q.limit, total - q.offset));
+      const first = q.order === 'asc' ? lo + q.offset : hi - 1 - q.offset;
+      return { total, page: Array.from({ length: n }, (_, k) => rows[q.order === 'asc' ? first + k : first - k]!) };
+    }
+    const page: TxIndexRow[] = [];
+    let total = 0;
+    const visit = (i: number): void => {
+      const r = rows[i]!;
+      if (!matchesQuery(r, q)) return;
+      if (total >= q.offset && page.length < q.limit) page.push(r);
+      total++;
+    };
+    if (q.order === 'asc') for (let i = lo; i < hi; i++) visit(i);
+    else for (let i = hi - 1; i >= lo; i--) visit(i);
+    return { total, page };
+  }
 }

@@ -1,6 +1,6 @@
 import type { StateValue } from '../codec/state.js';
 import type { TxFilter } from '../mempool/txFilter.js';
-import type { EpochRewards, FinalizedBlock, ProductChallenge, ProductProof, Settlement, TxResult } from '../types/index.js';
+import type { BlockHeader, Commit, EpochRewards, FinalizedBlock, ProductChallenge, ProductProof, Settlement, TxResult } from '../types/index.js';
 import type {
   AttestationQuery,
   AttestationRecord,
@@ -75,6 +75,37 @@ export interface BlockCommit {
 }
 
 /**
+ * What is kept of every block, pruned or not: its header, hash and commit
+ * certificate. Enough for a light client to follow the chain (hash links and
+ * certificates) and for snapshot sync to check a snapshot's height.
+ */
+export interface CertifiedHeader {
+  readonly header: BlockHeader;
+  readonly hash: string;
+  readonly commit: Commit;
+}
+
+/**
+ * A whole chain state to put into a store in place of what it holds (state
+ * sync from a snapshot, migration between backends, restore). Installed
+ * atomically: after a crash the store holds either its old content or all of
+ * this.
+ */
+export interface StateInstall {
+  readonly genesisHash: string;
+  /** The finalized block at the state's height, stored whole: it becomes the tip. */
+  readonly block: FinalizedBlock;
+  /** Every state entry at that height: key and canonical JSON of the value, in any order (read once, may be lazy). */
+  readonly entries: Iterable<readonly [string, string]>;
+  /** LtHash accumulator bytes of `entries` (its digest is `block.block.header.stateRoot`). */
+  readonly accumulator: Buffer;
+  /** Headers and certificates of heights below the first whole block, ascending (migration keeps them; state sync has none). */
+  readonly headers?: Iterable<CertifiedHeader>;
+  /** Whole blocks below `block`, ascending and contiguous up to `block`'s height - 1 (migration); none for state sync. */
+  readonly blocks?: Iterable<FinalizedBlock>;
+}
+
+/**
  * The product index's reads (productIndex.ts): lists of the finalized state's
  * product records with filters and pages, and statistics from running
  * totals. The index is fed by each committed block's state changes.
@@ -116,6 +147,29 @@ export interface ChainStore {
   getBlocksJson(from: number, limit: number, maxChars?: number): string[];
   getTx(id: string): FinalizedTxRecord | undefined;
   queryTxs(q: TxQuery): { total: number; items: FinalizedTxRecord[] };
+  /**
+   * Lowest height whose whole block (txs, results, tx index rows) is stored:
+   * 1 for a full history, higher after pruning or a state install; the tip's
+   * height + 1 when no block is stored (a new chain at height 0).
+   */
+  earliestBlockHeight(): number;
+  /** Lowest height whose header and certificate are stored (1 unless the store began from a state install). */
+  earliestHeaderHeight(): number;
+  /** Headers with certificates from `from` upward, at most `limit`, pruned heights included. */
+  getHeaders(from: number, limit: number): CertifiedHeader[];
+  /**
+   * The state entries at the committed height: key and canonical JSON of the
+   * value, in ascending key order (UTF-16 code units, as canonical JSON sorts).
+   */
+  stateEntries(): IterableIterator<[string, string]>;
+  /**
+   * What the store holds at its committed height, as `open` returned it and
+   * kept current by commits and installs (not while a commit is in flight):
+   * genesis hash (null for a new store), height, accumulator bytes.
+   */
+  committed(): { readonly genesisHash: string | null; readonly height: number; readonly accumulator: Buffer | null };
+  /** Replaces everything the store holds by `s`, atomically (see StateInstall). The store must be open. */
+  installState(s: StateInstall): Promise<void>;
   /** Copies a consistent backup of the store into `dir` (which must not exist or be empty). */
   backup(dir: string): Promise<void>;
   /** Waits for a commit in flight, then releases files and threads. */

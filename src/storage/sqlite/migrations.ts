@@ -133,7 +133,37 @@ function v3(db: Database.Database): void {
   applyProductChanges(new SqliteProductSink(db), rows);
 }
 
-const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), v2, v3];
+/**
+ * Version 4: pruning. Headers and certificates of every block are kept in a
+ * table of their own, `headers` (height, hash, the header's timestamp, and
+ * the JSON `{"commit","hash","header"}` of the certified header), so that the
+ * bodies in `blocks` and `txs` can be deleted (`pruneKeepBlocks`) while light
+ * clients and snapshot sync still find every height's header. Filled here
+ * from the existing block rows.
+ *
+ * Pruning frees pages; for the file to shrink they must be handed back with
+ * `PRAGMA incremental_vacuum`, which needs `auto_vacuum = INCREMENTAL`. That
+ * mode is set when a new file is created (`migrate`, before any table), but
+ * an existing file can only switch with a one-time `VACUUM`, which rewrites
+ * the whole file (it needs as much free disk as the file, and takes about as
+ * long as copying it) and cannot run inside a transaction: `migrate` runs it
+ * right after this migration's transaction, and again at any later open that
+ * finds the file not yet switched (a crash in between).
+ */
+function v4(db: Database.Database): void {
+  db.exec(`
+CREATE TABLE headers (height INTEGER PRIMARY KEY, hash TEXT NOT NULL, time INTEGER NOT NULL, data TEXT NOT NULL);
+INSERT INTO headers (height, hash, time, data)
+  SELECT height, hash, time,
+    json_object('commit', json(json_extract(data, '$.commit')), 'hash', hash, 'header', json(json_extract(data, '$.header')))
+  FROM blocks ORDER BY height;
+`);
+}
+
+const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), v2, v3, v4];
+
+/** `PRAGMA auto_vacuum` value of INCREMENTAL. */
+const AUTO_VACUUM_INCREMENTAL = 2;
 
 /** Schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -153,10 +183,17 @@ function currentVersion(db: Database.Database, file: string): number {
 export function migrate(db: Database.Database, file: string): void {
   const from = currentVersion(db, file);
   if (from > SCHEMA_VERSION) throw corrupt(file, `schema version ${from} was written by a newer fastpos (this one supports up to ${SCHEMA_VERSION})`);
+  // A new file: the vacuum mode takes effect when set before the first table.
+  if (from === 0) db.pragma('auto_vacuum = INCREMENTAL');
   for (let v = from; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       MIGRATIONS[v]!(db);
       db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(v + 1);
     })();
+  }
+  // An existing file switches with a one-time VACUUM (see v4).
+  if (db.pragma('auto_vacuum', { simple: true }) !== AUTO_VACUUM_INCREMENTAL) {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.exec('VACUUM');
   }
 }

@@ -7,25 +7,32 @@
  *
  * meta keys: schema_version (integer), genesis_hash (text), height (integer),
  * accumulator (blob). Block `data` is the JSON of `encodeFinalizedBlock`.
+ *
+ * Pruning (`pruneKeepBlocks`, done by the writer: writer.ts) deletes block
+ * and tx rows of old heights; every height keeps its `headers` row. The
+ * lowest block row is the earliest whole block. Reads that take several
+ * statements run in one read transaction, so a prune committed meanwhile by
+ * the writer thread cannot split them.
  * @module
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeFinalizedBlock, finalizedBlockJson } from '../../codec/block.js';
+import { decodeCertifiedHeader, decodeFinalizedBlock, finalizedBlockJson } from '../../codec/block.js';
+import { canonicalJson } from '../../codec/canonical.js';
 import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import { assert, ErrorCode, FastposError, isFastposError } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
 import { recipientOf, validatorOf } from '../../mempool/txFilter.js';
 import { checkQuery, corrupt, orCorrupt, prepareBackupDir, type ChainStoreOptions } from '../common.js';
 import { filtersRows, heightBounds } from '../txIndex.js';
-import type { BlockCommit, ChainStore, FinalizedTxRecord, LoadedChain, TxQuery } from '../types.js';
+import type { BlockCommit, CertifiedHeader, ChainStore, FinalizedTxRecord, LoadedChain, StateInstall, TxQuery } from '../types.js';
 import { amountKey, hexKey, migrate } from './migrations.js';
 import { FAILED_COUNT_SQL, filteredTxSql, positionsPageSql, TX_COLUMNS } from './txQuery.js';
-import { ProductSqlReader } from './productSql.js';
-import { checkedProductReads } from '../productIndex.js';
+import { ProductSqlReader, productStateRows, SqliteProductSink } from './productSql.js';
+import { applyProductChanges, checkedProductReads } from '../productIndex.js';
 import type { EpochRewards, ProductChallenge, ProductProof, Settlement } from '../../types/index.js';
-import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
+import { BlockWriter, configureConnection, type BlockRows, type CommitMessage } from './writer.js';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker.js';
 
@@ -40,7 +47,37 @@ interface Statements {
   readonly txById: Database.Statement;
   /** `time` and `tx_end` of the block at a height. */
   readonly blockIndexAt: Database.Statement;
+  /** Number of tx rows at a height. */
+  readonly txCountAt: Database.Statement;
+  readonly firstBlock: Database.Statement;
+  readonly firstHeader: Database.Statement;
+  readonly headersFrom: Database.Statement;
+  readonly headerTimeAt: Database.Statement;
 }
+
+/** The rows of a block as the writer inserts them. */
+function blockRows(fb: FinalizedBlock): BlockRows {
+  const txs = fb.block.txs;
+  return {
+    height: fb.block.header.height,
+    hash: fb.hash,
+    data: finalizedBlockJson(fb),
+    headerData: canonicalJson({ commit: fb.commit, hash: fb.hash, header: fb.block.header }),
+    time: fb.block.header.timestamp,
+    ids: txs.map((d) => d.id),
+    txJson: txs.map((d) => d.json),
+    senders: txs.map((d) => d.tx.from),
+    recipients: txs.map((d) => recipientOf(d.tx)),
+    kinds: txs.map((d) => d.tx.kind),
+    validators: txs.map((d) => validatorOf(d.tx)),
+    feeKeys: txs.map((d) => amountKey(d.tx.fee)),
+    success: Uint8Array.from(fb.results, (r) => (r.success ? 1 : 0)),
+    errors: fb.results.map((r) => r.error ?? null),
+  };
+}
+
+/** Entries per INSERT batch of `installState` (the iterable is read lazily). */
+const INSTALL_BATCH = 4096;
 
 /** Most prepared query statements kept (one per combination of filters used; the least recently used goes first). */
 const MAX_QUERY_STATEMENTS = 256;
@@ -74,7 +111,7 @@ export class SqliteChainStore implements ChainStore {
   private workerExited = false;
   private readonly queries = new Map<string, Database.Statement>();
   /** Reads of the product index (productSql.ts) on this connection. */
-  private readonly product = new ProductSqlReader((sql) => this.query(sql), { height: () => this.height, timeAt: (h) => this.blockIndex(h).time });
+  private readonly product = new ProductSqlReader((sql) => this.query(sql), { height: () => this.height, timeAt: (h) => this.headerTime(h) });
   private genesisHash: string | null = null;
   private height = 0;
 
@@ -100,7 +137,7 @@ export class SqliteChainStore implements ChainStore {
       const loaded = this.load(db);
       this.prepare(db);
       this.db = db;
-      if (this.options.writerThread === false) this.writer = new BlockWriter(db);
+      if (this.options.writerThread === false) this.writer = new BlockWriter(db, { pruneKeepBlocks: this.options.pruneKeepBlocks ?? 0 });
       else this.startWriterThread();
       return loaded;
     } catch (e) {
@@ -176,6 +213,11 @@ export class SqliteChainStore implements ChainStore {
       blocksFrom: db.prepare('SELECT height, hash, data FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
       txById: db.prepare(`SELECT ${TX_COLUMNS} FROM txs t JOIN blocks b ON b.height = t.height WHERE t.id_key = ? AND t.id = ?`),
       blockIndexAt: db.prepare('SELECT time, tx_end FROM blocks WHERE height = ?'),
+      txCountAt: db.prepare('SELECT COUNT(*) FROM txs WHERE height = ?').pluck(),
+      firstBlock: db.prepare('SELECT MIN(height) FROM blocks').pluck(),
+      firstHeader: db.prepare('SELECT MIN(height) FROM headers').pluck(),
+      headersFrom: db.prepare('SELECT height, data FROM headers WHERE height >= ? ORDER BY height LIMIT ?'),
+      headerTimeAt: db.prepare('SELECT time FROM headers WHERE height = ?').pluck(),
     };
     this.st = st;
   }
@@ -210,24 +252,7 @@ export class SqliteChainStore implements ChainStore {
     assert(height === this.height + 1, `commitBlock at height ${height} on top of ${this.height}`);
     assert(c.block.results.length === c.block.block.txs.length, 'one result per tx');
     assert(this.inFlight === null, 'one commit at a time');
-    const txs = c.block.block.txs;
-    const m: CommitMessage = {
-      height,
-      hash: c.block.hash,
-      data: finalizedBlockJson(c.block),
-      time: c.block.block.header.timestamp,
-      ids: txs.map((d) => d.id),
-      txJson: txs.map((d) => d.json),
-      senders: txs.map((d) => d.tx.from),
-      recipients: txs.map((d) => recipientOf(d.tx)),
-      kinds: txs.map((d) => d.tx.kind),
-      validators: txs.map((d) => validatorOf(d.tx)),
-      feeKeys: txs.map((d) => amountKey(d.tx.fee)),
-      success: Uint8Array.from(c.block.results, (r) => (r.success ? 1 : 0)),
-      errors: c.block.results.map((r) => r.error ?? null),
-      changes: [...c.changes],
-      accumulator: c.accumulator,
-    };
+    const m: CommitMessage = { ...blockRows(c.block), changes: [...c.changes], accumulator: c.accumulator };
     if (this.writer !== null) {
       try {
         this.writer.commit(m);
@@ -257,7 +282,7 @@ export class SqliteChainStore implements ChainStore {
   }
 
   private startWriterThread(): void {
-    const worker = startWorker(import.meta.url, 'writerWorker', { workerData: { file: this.file } });
+    const worker = startWorker(import.meta.url, 'writerWorker', { workerData: { file: this.file, pruneKeepBlocks: this.options.pruneKeepBlocks ?? 0 } });
     this.worker = worker;
     worker.once('exit', () => {
       this.workerExited = true;
@@ -292,16 +317,21 @@ export class SqliteChainStore implements ChainStore {
 
   getBlocks(from: number, limit: number): FinalizedBlock[] {
     if (limit <= 0) return [];
-    const rows = this.statements.blocksFrom.all(Math.max(1, from), limit) as { height: number; hash: string; data: string }[];
+    const start = Math.max(1, from);
+    const rows = this.statements.blocksFrom.all(start, limit) as { height: number; hash: string; data: string }[];
+    // A pruned `from`: nothing (the rows found start at a later height).
+    if (rows.length > 0 && rows[0]!.height !== start) return [];
     return rows.map((r) => this.decodeBlockRow(r.height, r));
   }
 
   getBlocksJson(from: number, limit: number, maxChars = Infinity): string[] {
     if (limit <= 0) return [];
+    const start = Math.max(1, from);
     const out: string[] = [];
     let chars = 0;
     // Row by row, so that a byte bound stops the read itself (the iterator is closed on break).
-    for (const r of this.statements.blocksFrom.iterate(Math.max(1, from), limit) as IterableIterator<{ data: string }>) {
+    for (const r of this.statements.blocksFrom.iterate(start, limit) as IterableIterator<{ height: number; data: string }>) {
+      if (out.length === 0 && r.height !== start) break; // a pruned `from`: nothing
       if (out.length > 0 && chars + r.data.length > maxChars) break;
       out.push(r.data);
       chars += r.data.length;
@@ -344,9 +374,116 @@ export class SqliteChainStore implements ChainStore {
     return row;
   }
 
-  /** Number of txs in blocks 1..h. */
+  /** Running tx count at the end of the stored block h. */
   private txEnd(h: number): number {
-    return h <= 0 ? 0 : this.blockIndex(h).tx_end;
+    return this.blockIndex(h).tx_end;
+  }
+
+  /** Running tx count before the stored block h (its predecessor may be pruned). */
+  private txStart(h: number): number {
+    return this.blockIndex(h).tx_end - (this.statements.txCountAt.get(h) as number);
+  }
+
+  /** Timestamp of the header at `h`; 0 (before any time window) below the earliest header. */
+  private headerTime(h: number): number {
+    return (this.statements.headerTimeAt.get(h) as number | undefined) ?? 0;
+  }
+
+  committed(): { genesisHash: string | null; height: number; accumulator: Buffer | null } {
+    const acc = this.query(`SELECT value FROM meta WHERE key = 'accumulator'`).pluck().get() as Buffer | undefined;
+    return { genesisHash: this.genesisHash, height: this.height, accumulator: acc === undefined ? null : Buffer.from(acc) };
+  }
+
+  earliestBlockHeight(): number {
+    return (this.statements.firstBlock.get() as number | null) ?? this.height + 1;
+  }
+
+  earliestHeaderHeight(): number {
+    return (this.statements.firstHeader.get() as number | null) ?? this.height + 1;
+  }
+
+  getHeaders(from: number, limit: number): CertifiedHeader[] {
+    if (limit <= 0) return [];
+    const start = Math.max(1, from);
+    const rows = this.statements.headersFrom.all(start, limit) as { height: number; data: string }[];
+    if (rows.length > 0 && rows[0]!.height !== start) return [];
+    return rows.map((r) => {
+      const h = orCorrupt(this.file, `header row ${r.height}`, () => decodeCertifiedHeader(JSON.parse(r.data)));
+      if (h.header.height !== r.height) throw corrupt(this.file, `header row ${r.height} holds height ${h.header.height}`);
+      return h;
+    });
+  }
+
+  /**
+   * The state rows in key order. SQLite's BINARY collation compares the
+   * UTF-8 bytes, which orders like UTF-16 code units for every key without
+   * characters above U+FFFF next to U+E000..U+FFFF; state keys are ASCII.
+   * The order is checked as the rows are read. The connection is busy until
+   * the iteration ends: read it through before using the store again.
+   */
+  *stateEntries(): IterableIterator<[string, string]> {
+    let prev: string | null = null;
+    for (const row of this.query('SELECT key, value FROM state ORDER BY key').raw().iterate() as IterableIterator<[string, string]>) {
+      if (prev !== null && !(prev < row[0])) throw corrupt(this.file, `state keys out of order: ${JSON.stringify(prev)} before ${JSON.stringify(row[0])}`);
+      prev = row[0];
+      yield row;
+    }
+  }
+
+  /**
+   * Replaces the content in one transaction on this connection (the writer
+   * thread is idle: no commit may be in flight): every table is emptied,
+   * then the state, the product index built from it, the headers, the blocks
+   * and the meta rows are inserted. `entries` is read once, in batches.
+   */
+  async installState(s: StateInstall): Promise<void> {
+    const db = this.db;
+    assert(db !== null, 'sqlite store is not open');
+    assert(this.inFlight === null, 'installState while a commit is in flight');
+    const st = this.statements;
+    const height = s.block.block.header.height;
+    const writer = new BlockWriter(db);
+    const insertHeader = db.prepare('INSERT INTO headers (height, hash, time, data) VALUES (?, ?, ?, ?)');
+    const insertState = db.prepare('INSERT INTO state (key, value) VALUES (?, ?)');
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'product\_%' ESCAPE '\\' OR name IN ('blocks', 'txs', 'state', 'headers'))`).pluck().all() as string[]);
+    try {
+      db.transaction(() => {
+        for (const t of tables) db.exec(`DELETE FROM "${t}"`);
+        let batch: (readonly [string, string])[] = [];
+        const flush = (): void => {
+          for (const [k, v] of batch) insertState.run(k, v);
+          batch = [];
+        };
+        for (const e of s.entries) {
+          batch.push(e);
+          if (batch.length >= INSTALL_BATCH) flush();
+        }
+        flush();
+        applyProductChanges(new SqliteProductSink(db), [...productStateRows(db)]);
+        let next = -1;
+        const expect = (h: number, what: string): void => {
+          if (next !== -1 && h !== next) throw new FastposError(ErrorCode.INVALID_SNAPSHOT, `installState: ${what} ${h} follows height ${next - 1}`);
+          next = h + 1;
+        };
+        for (const h of s.headers ?? []) {
+          expect(h.header.height, 'header');
+          insertHeader.run(h.header.height, h.hash, h.header.timestamp, canonicalJson({ commit: h.commit, hash: h.hash, header: h.header }));
+        }
+        for (const b of s.blocks ?? []) {
+          expect(b.block.header.height, 'block');
+          writer.insertRows(blockRows(b));
+        }
+        expect(height, 'block');
+        writer.insertRows(blockRows(s.block));
+        st.setMeta.run('genesis_hash', s.genesisHash);
+        st.setMeta.run('height', height);
+        st.setMeta.run('accumulator', s.accumulator);
+      })();
+    } catch (e) {
+      throw this.translate(e, `install of the state at height ${height} failed`);
+    }
+    this.genesisHash = s.genesisHash;
+    this.height = height;
   }
 
   /**
@@ -362,8 +499,18 @@ export class SqliteChainStore implements ChainStore {
   queryTxs(q: TxQuery): { total: number; items: FinalizedTxRecord[] } {
     checkQuery(q);
     assert(this.db !== null, 'sqlite store is not open');
+    // One read transaction: a prune by the writer thread cannot fall between the statements.
+    return this.db.transaction(() => this.queryTxsIn(q))();
+  }
+
+  /**
+   * `queryTxs` within a read transaction. Heights are clamped to the kept
+   * blocks (pruned txs are not counted); the running counts are read at kept
+   * heights only.
+   */
+  private queryTxsIn(q: TxQuery): { total: number; items: FinalizedTxRecord[] } {
     const bounded = q.fromHeight !== undefined || q.toHeight !== undefined || q.fromTime !== undefined || q.toTime !== undefined;
-    const { lo, hi } = heightBounds(q, this.height, (h) => this.blockIndex(h).time);
+    const { lo, hi } = heightBounds(q, this.height, (h) => this.blockIndex(h).time, this.earliestBlockHeight());
     if (lo > hi) return { total: 0, items: [] };
     if (!filtersRows(q)) return this.queryPositions(q, lo, hi);
     const { countSql, pageSql, params } = filteredTxSql(q, bounded ? { lo, hi } : null);
@@ -371,7 +518,7 @@ export class SqliteChainStore implements ChainStore {
     const { success, ...others } = q;
     const onlySucceeded = success === true && !filtersRows(others);
     const total = onlySucceeded
-      ? this.txEnd(hi) - this.txEnd(lo - 1) - (this.query(FAILED_COUNT_SQL).pluck().get({ lo, hi }) as number)
+      ? this.txEnd(hi) - this.txStart(lo) - (this.query(FAILED_COUNT_SQL).pluck().get({ lo, hi }) as number)
       : (this.query(countSql).pluck().get(params) as number);
     if (q.limit === 0 || q.offset >= total) return { total, items: [] };
     const rows = this.query(pageSql).all({ ...params, limit: q.limit, offset: q.offset }) as TxRow[];
@@ -385,7 +532,7 @@ export class SqliteChainStore implements ChainStore {
    * binary search over heights.
    */
   private queryPositions(q: TxQuery, lo: number, hi: number): { total: number; items: FinalizedTxRecord[] } {
-    const start = this.txEnd(lo - 1);
+    const start = this.txStart(lo);
     const end = this.txEnd(hi);
     const total = end - start;
     if (q.limit === 0 || q.offset >= total) return { total, items: [] };
@@ -399,7 +546,7 @@ export class SqliteChainStore implements ChainStore {
       if (this.txEnd(mid) > p) b = mid;
       else a = mid + 1;
     }
-    const idx = p - this.txEnd(a - 1);
+    const idx = p - this.txStart(a);
     const rows = this.query(positionsPageSql(q.order)).all(asc ? { h: a, idx, hi, limit: q.limit } : { h: a, idx, lo, limit: q.limit }) as TxRow[];
     return { total, items: rows.map((r) => this.record(r)) };
   }

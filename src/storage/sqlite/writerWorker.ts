@@ -7,10 +7,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
 
-const { file } = workerData as { file: string };
+const { file, pruneKeepBlocks } = workerData as { file: string; pruneKeepBlocks: number };
 const db = new Database(file);
 configureConnection(db);
-const writer = new BlockWriter(db);
+const writer = new BlockWriter(db, { pruneKeepBlocks });
 
 parentPort!.on('message', (m: CommitMessage | 'close') => {
   if (m === 'close') {

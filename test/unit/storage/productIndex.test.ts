@@ -335,7 +335,7 @@ for (const { name, backend, options } of CONFIGS) {
         const db = new Database(path.join(dir, SQLITE_FILE));
         const productTables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'product_%'`).pluck().all() as string[];
         assert.deepEqual(productTables.sort(), ['product_attestations', 'product_challenges', 'product_proofs', 'product_reward_payouts', 'product_rewards', 'product_settlements', 'product_totals']);
-        db.exec(productTables.map((t) => `DROP TABLE ${t};`).join('\n') + `UPDATE meta SET value = 2 WHERE key = 'schema_version';`);
+        db.exec(productTables.map((t) => `DROP TABLE ${t};`).join('\n') + `DROP TABLE headers; UPDATE meta SET value = 2 WHERE key = 'schema_version';`);
         db.close();
 
         const upgraded = create(dir);
@@ -346,7 +346,7 @@ for (const { name, backend, options } of CONFIGS) {
         await upgraded.close();
         const check = new Database(path.join(dir, SQLITE_FILE), { readonly: true });
         assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), SCHEMA_VERSION);
-        assert.equal(SCHEMA_VERSION, 3);
+        assert.equal(SCHEMA_VERSION, 4);
         check.close();
       });
 

@@ -329,6 +329,7 @@ describe('SqliteChainStore: schema version 2 and the finalized-tx queries', () =
       `DROP INDEX txs_validator; DROP INDEX txs_fee; DROP INDEX txs_kind; DROP INDEX txs_failed;
        ALTER TABLE txs DROP COLUMN validator; ALTER TABLE txs DROP COLUMN validator_key; ALTER TABLE txs DROP COLUMN fee_key;
        ALTER TABLE blocks DROP COLUMN time; ALTER TABLE blocks DROP COLUMN tx_end;
+       DROP TABLE headers;
        UPDATE meta SET value = 1 WHERE key = 'schema_version';`,
     );
     const v1 = new Database(fileOf(dir), { readonly: true });

@@ -1,0 +1,158 @@
+/**
+ * `headers.log` of the snapshot backend: the certified headers (header, hash,
+ * commit certificate) of the heights whose whole blocks were pruned from
+ * `blocks.log`, one checksummed line each in the format of the block log,
+ *
+ *   <sha256 hex of json> <json>\n
+ *
+ * with json = canonical JSON of `{commit, hash, header}`, heights consecutive
+ * and linked by prevHash. Compaction of the block log appends the headers of
+ * the blocks it drops here (fsynced) before it replaces the block log, so a
+ * crash in between leaves header lines at heights the block log still holds:
+ * `open` cuts those off. Owns the scan on open, byte offsets per height and
+ * fsynced appends.
+ * @module
+ */
+import fs from 'node:fs';
+import { canonicalJson } from '../../codec/canonical.js';
+import { decodeCertifiedHeader } from '../../codec/block.js';
+import { assert } from '../../errors.js';
+import { corrupt, describeError, writeAll } from '../common.js';
+import type { CertifiedHeader } from '../types.js';
+import { logLine, splitLines, verifiedJson, type Span } from './blockLog.js';
+
+export const HEADER_LOG_FILE = 'headers.log';
+
+/** The stored JSON of a certified header. */
+export function certifiedHeaderJson(h: CertifiedHeader): string {
+  return canonicalJson({ commit: h.commit, hash: h.hash, header: h.header });
+}
+
+export class HeaderLog {
+  private constructor(
+    readonly file: string,
+    /** -1 until the file exists (it is created by the first append). */
+    private fd: number,
+    /** spans[h - first] is the line of height h. */
+    private readonly spans: Span[],
+    private size: number,
+    private firstHeight: number,
+  ) {}
+
+  /** Height of the first header (meaningless when empty). */
+  get first(): number {
+    return this.firstHeight;
+  }
+
+  /** File length covered by the kept headers. */
+  get byteLength(): number {
+    return this.size;
+  }
+
+  get count(): number {
+    return this.spans.length;
+  }
+
+  /** Height of the last header (first - 1 when empty). */
+  get last(): number {
+    return this.firstHeight + this.spans.length - 1;
+  }
+
+  /**
+   * Opens (or creates) the log and checks every line; `below` is the first
+   * height of the block log: lines at or above it are the left-over of an
+   * interrupted compaction, reported through `warn` and cut off, as is a torn
+   * last line. Calls `onHeader` for each kept header in order.
+   */
+  static open(file: string, below: number, onHeader: (h: CertifiedHeader) => void, warn: (msg: string) => void): HeaderLog {
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      buf = Buffer.alloc(0);
+    }
+    const { lines, torn } = splitLines(buf);
+    let first = 1;
+    let kept = 0;
+    let prevHash: string | null = null;
+    for (let i = 0; i < lines.length; i++) {
+      const s = lines[i]!;
+      let h: CertifiedHeader;
+      try {
+        h = decodeCertifiedHeader(JSON.parse(verifiedJson(buf.subarray(s.start, s.start + s.length))));
+      } catch (e) {
+        throw corrupt(file, `line ${i + 1}: ${describeError(e)}`);
+      }
+      const height = h.header.height;
+      if (i === 0) first = height;
+      else if (height !== first + i) throw corrupt(file, `line ${i + 1}: holds height ${height}; heights must be consecutive (expected ${first + i})`);
+      if (prevHash !== null && h.header.prevHash !== prevHash) throw corrupt(file, `line ${i + 1}: prevHash does not match the header on line ${i}`);
+      prevHash = h.hash;
+      if (height >= below) break;
+      onHeader(h);
+      kept++;
+    }
+    const size = kept === 0 ? 0 : lines[kept - 1]!.start + lines[kept - 1]!.length + 1;
+    if (kept < lines.length) warn(`${file}: cut off ${lines.length - kept} header lines from height ${below}: a crash interrupted a compaction of the block log, which still holds them`);
+    if (torn >= 0) warn(`${file}: cut off ${buf.length - torn} bytes of a torn last line (no newline): a crash interrupted an append`);
+    if (buf.length === 0) return new HeaderLog(file, -1, [], 0, below);
+    const fd = fs.openSync(file, 'a+');
+    if (size < buf.length) {
+      fs.ftruncateSync(fd, size);
+      fs.fsyncSync(fd);
+    }
+    return new HeaderLog(file, fd, lines.slice(0, kept), size, kept === 0 ? below : first);
+  }
+
+  /** Appends the headers of the next heights and fsyncs them once. */
+  append(headers: readonly CertifiedHeader[]): void {
+    if (headers.length === 0) return;
+    if (this.spans.length === 0) this.firstHeight = headers[0]!.header.height;
+    assert(headers[0]!.header.height === this.last + 1, `header ${headers[0]!.header.height} appended after ${this.last}`);
+    const lines = headers.map((h) => logLine(certifiedHeaderJson(h)));
+    const start = this.size;
+    if (this.fd === -1) this.fd = fs.openSync(this.file, 'a+');
+    try {
+      writeAll(this.fd, Buffer.concat(lines));
+      fs.fsyncSync(this.fd);
+    } catch (e) {
+      // Cut back: extra lines would only be cut off by the next open, but keep the file as the index says.
+      try {
+        fs.ftruncateSync(this.fd, start);
+      } catch {
+        // open repairs it.
+      }
+      throw e;
+    }
+    let pos = start;
+    for (const l of lines) {
+      this.spans.push({ start: pos, length: l.length - 1 });
+      pos += l.length;
+    }
+    this.size = pos;
+  }
+
+  /** The certified header at `height`, or undefined outside the log. */
+  read(height: number): CertifiedHeader | undefined {
+    const s = this.spans[height - this.firstHeight];
+    if (s === undefined) return undefined;
+    const buf = Buffer.alloc(s.length);
+    let off = 0;
+    while (off < s.length) {
+      const n = fs.readSync(this.fd, buf, off, s.length - off, s.start + off);
+      if (n === 0) throw corrupt(this.file, `header ${height}: file ends early`);
+      off += n;
+    }
+    try {
+      return decodeCertifiedHeader(JSON.parse(verifiedJson(buf)));
+    } catch (e) {
+      throw corrupt(this.file, `header ${height}: ${describeError(e)}`);
+    }
+  }
+
+  close(): void {
+    if (this.fd !== -1) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
