@@ -87,22 +87,26 @@ export async function migrateState(p: { dataDir: string; from: StorageBackend; t
     fs.mkdirSync(staging);
     let aside: string;
     try {
-      const progress = new Progress({ label: `copying the chain to ${to}`, total: 3, unit: 'steps', quiet: p.quiet });
+      // Entries, then headers and blocks (together at most the height): copyChain reports every 10,000 of each.
+      const progress = new Progress({ label: `copying the chain to ${to}`, total: source.entries + source.height, unit: 'items', quiet: p.quiet });
+      const done = { entries: 0, headers: 0, blocks: 0 };
       const src = createChainStore(from, dataDir, { writerThread: false });
       const dst = createChainStore(to, staging, { writerThread: false });
       try {
         src.open();
         dst.open();
-        progress.tick();
-        await copyChain(src, dst);
-        progress.tick();
+        await copyChain(src, dst, (x) => {
+          done[x.phase] = x.done;
+          progress.update(done.entries + done.headers + done.blocks);
+        });
+        progress.update(source.entries + source.height);
       } finally {
         await dst.close();
         await src.close();
       }
-      const target = await tipOf(to, staging);
-      progress.tick();
       progress.finish();
+      // Reopened on its own, its state root recomputed from every entry.
+      const target = await tipOf(to, staging);
       if (target.genesisHash !== source.genesisHash || target.height !== source.height || target.hash !== source.hash || target.stateRoot !== source.stateRoot) {
         throw new FastposError(
           ErrorCode.CORRUPT_DATA,
