@@ -8,7 +8,7 @@
  * and the guard record untouched.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FastposClient, signTransfer } from '../../src/client/index.js';
@@ -63,6 +63,10 @@ describe('fastpos backup (e2e)', { timeout: 180_000 }, () => {
         return true;
       });
       await waitFor('height 17', async () => (await status(node.url)).latestHeight >= 17);
+      // Production paused (no more rotation while the test reads the backups), and no backup being written.
+      const paused = await fetch(`${node.url}/admin/production/pause`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(paused.status, 200);
+      await waitFor('no backup being written', async () => !readdirSync(join(dir, 'backups')).some((n) => n.startsWith('.tmp-')));
 
       // Scheduled: the newest two kept.
       const listed = json(runCli(['backup', 'list', '--data-dir', dir, '--json']));
@@ -83,9 +87,7 @@ describe('fastpos backup (e2e)', { timeout: 180_000 }, () => {
       assert.match(live.stderr, /data dir .* is in use by a running node \(pid \d+\); stop the node first/);
       assert.equal(live.stderr.trim().split('\n').length, 1, live.stderr);
 
-      // On demand through the admin API, with production paused: the newest backup is at the tip.
-      const paused = await fetch(`${node.url}/admin/production/pause`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
-      assert.equal(paused.status, 200);
+      // On demand through the admin API, production still paused: the newest backup is at the tip.
       height = (await status(node.url)).latestHeight;
       const made = json(runCli(['backup', 'create', '--node', node.url, '--admin-token', TOKEN, '--json']));
       assert.equal(made.height, height);
