@@ -87,8 +87,9 @@ export class MemoryDisk {
 
   /** Stored headers from `from` upward, at most `limit`. */
   headersFrom(from: number, limit: number): CertifiedHeader[] {
-    const start = Math.max(from, this.firstHeader) - this.firstHeader;
-    return limit <= 0 ? [] : this.headers.slice(start, start + limit);
+    if (limit <= 0 || Math.max(1, from) < this.firstHeader) return [];
+    const start = Math.max(1, from) - this.firstHeader;
+    return this.headers.slice(start, start + limit);
   }
 
   /** Wire JSON of the stored block at `height`. */
@@ -346,7 +347,8 @@ export class MemoryChainStore implements ChainStore {
   getBlocks(from: number, limit: number): FinalizedBlock[] {
     this.usable('getBlocks');
     const out: FinalizedBlock[] = [];
-    for (let h = Math.max(this.disk.earliestBlockHeight, from); h <= this.disk.height && out.length < limit; h++) out.push(this.disk.block(h)!);
+    if (Math.max(1, from) < this.disk.earliestBlockHeight) return out; // pruned
+    for (let h = Math.max(1, from); h <= this.disk.height && out.length < limit; h++) out.push(this.disk.block(h)!);
     return out;
   }
 
@@ -354,7 +356,8 @@ export class MemoryChainStore implements ChainStore {
     this.usable('getBlocksJson');
     const out: string[] = [];
     let chars = 0;
-    for (let h = Math.max(this.disk.earliestBlockHeight, from); h <= this.disk.height && out.length < limit; h++) {
+    if (Math.max(1, from) < this.disk.earliestBlockHeight) return out; // pruned
+    for (let h = Math.max(1, from); h <= this.disk.height && out.length < limit; h++) {
       const json = this.disk.blockJson(h)!;
       if (out.length > 0 && chars + json.length > maxChars) break;
       out.push(json);
