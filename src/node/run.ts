@@ -17,6 +17,7 @@ import { devAccount, devValidator } from '../crypto/keys.js';
 import { ErrorCode, FastposError, FatalError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
 import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
+import { UpgradeHaltError } from '../state/upgrades.js';
 import { BLOCK_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore } from '../storage/index.js';
 import type { DecodedTx, Genesis } from '../types/index.js';
 import { lockDataDir, type DataDirLock } from './dataDirLock.js';
@@ -302,10 +303,10 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     logger.fatal({ err: e }, 'fatal error; closing the node');
     if (opts.onFatal === undefined) {
       // Exits even if closing hangs.
-      setTimeout(() => process.exit(1), config.shutdownTimeoutMs).unref();
+      setTimeout(() => process.exit(exitCodeOf(e)), config.shutdownTimeoutMs).unref();
     }
     const done = (): void => {
-      if (opts.onFatal === undefined) process.exit(1);
+      if (opts.onFatal === undefined) process.exit(exitCodeOf(e));
       else opts.onFatal(e);
     };
     close().then(done, (err: unknown) => {
@@ -406,3 +407,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   return { node, app, url, ...(p2p === undefined ? {} : { p2pUrl: p2p.url }), syncProgress: () => coordinator.progress(), close };
 }
 
+/** Exit code of a node stopped by a fatal error: 3 when it stopped before a rule change it does not know, else 1. */
+function exitCodeOf(e: unknown): number {
+  return e instanceof UpgradeHaltError ? e.exitCode : 1;
+}
