@@ -201,7 +201,15 @@ describe('HttpTransport: bounded requests to peers', () => {
     const genesisHash = 'ab'.repeat(32);
     const answer = { chainId: 'x', genesisHash, height: 7, hash: 'cd'.repeat(32), syncing: false };
     const s = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
-    assert.deepEqual(await transport().syncStatus(s.url), { height: 7, genesisHash });
+    assert.deepEqual(await transport().syncStatus(s.url), { height: 7, genesisHash, earliestBlockHeight: 1 }, 'a peer that does not say keeps every block');
+    const pruned = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...answer, earliestBlockHeight: 5, earliestHeaderHeight: 1, progress: null })));
+    assert.deepEqual(await transport().syncStatus(pruned.url), { height: 7, genesisHash, earliestBlockHeight: 5 });
+  });
+
+  it('error: a /sync/blocks answer of HTTP 410 is PRUNED (the peer no longer keeps those blocks)', async () => {
+    const s = await serve((_req, res) => res.writeHead(410, { 'content-type': 'application/json' }).end('{"error":{"code":"PRUNED","message":"pruned"}}'));
+    const e = await failure(transport().syncBlocks(s.url, 1, 50));
+    assert.equal(e.code, 'PRUNED');
   });
 
   it('behavior: close() ends a request in flight at once', async () => {
