@@ -155,7 +155,7 @@ describe('snapshot state sync', { timeout: 420_000 }, () => {
     });
   });
 
-  it('behavior: a peer serving corrupted chunks and one serving a wrong state root are detected and penalized; sync completes from the honest peer', async () => {
+  it('behavior: a peer serving corrupted chunks and one serving a wrong state root are detected and penalized, as are a peer that sends chunks too large and one too slow; sync completes from the honest peer', async () => {
     await withNetwork({ n: 4, dontStart: [3], genesis: genesisOf, extraArgs: ['--snapshot-every-blocks', '20', '--snapshot-chunk-bytes', '2048'] }, async (net) => {
       const [a, b, c, d] = net.nodes as [NetNode, NetNode, NetNode, NetNode];
       const traffic = load(net, () => a.url);
@@ -163,6 +163,8 @@ describe('snapshot state sync', { timeout: 420_000 }, () => {
       await traffic.stop();
       const corrupt = await proxy(a.url, 'chunk');
       const wrongRoot = await proxy(a.url, 'root');
+      const huge = await proxy(a.url, 'huge');
+      const slow = await proxy(a.url, 'slow');
       const lines: string[] = [];
       let node: RunningNode | null = null;
       try {
@@ -181,7 +183,8 @@ describe('snapshot state sync', { timeout: 420_000 }, () => {
           verifyWorkers: 0,
           syncMode: 'snapshot',
           snapshotEveryBlocks: 0,
-          peers: [corrupt.url, wrongRoot.url, a.url].join(','),
+          peers: [corrupt.url, wrongRoot.url, huge.url, slow.url, a.url].join(','),
+          syncRequestTimeoutMs: 2000,
           adminToken: ADMIN,
         };
         node = await runNode(config, {
@@ -194,21 +197,27 @@ describe('snapshot state sync', { timeout: 420_000 }, () => {
         assert.ok((byUrl.get(corrupt.url)?.penalties ?? 0) > 0 || lines.some((l) => l.includes(corrupt.url) && l.includes('chunk')), 'the corrupting peer is penalized');
         assert.ok(lines.some((l) => l.includes(corrupt.url) && /chunk bytes do not hash|chunk/.test(l)), 'a corrupted chunk was detected');
         assert.ok(lines.some((l) => l.includes(wrongRoot.url) && /add up to state root|not the snapshot the peer listed/.test(l)), 'a wrong state root was detected');
+        assert.ok(lines.some((l) => l.includes(huge.url) && /larger than|PAYLOAD_TOO_LARGE|bytes/.test(l) && l.includes('chunk')), 'a chunk larger than its manifest entry was cut');
+        assert.ok(lines.some((l) => l.includes(slow.url) && /did not answer|in time/.test(l)), 'a peer too slow with its chunks was given up on');
         const top = Math.max(...(await heights([a, b, c])));
         await waitUntil(async () => ((await getJson<SyncStatus>(`${node!.url}/sync/status`)).height >= top ? true : undefined), 60_000, 'caught up after the snapshot');
         const h = Math.min(top, (await getJson<SyncStatus>(`${node.url}/sync/status`)).height);
         assert.equal((await getJson<{ hash: string }>(`${node.url}/blocks/${h}`)).hash, (await getJson<{ hash: string }>(`${a.url}/blocks/${h}`)).hash);
       } finally {
         await node?.close();
-        corrupt.server.close();
-        wrongRoot.server.close();
+        for (const p of [corrupt, wrongRoot, huge, slow]) p.server.closeAllConnections();
+        for (const p of [corrupt, wrongRoot, huge, slow]) p.server.close();
       }
     });
   });
 });
 
-/** A proxy in front of an honest node that corrupts snapshot chunks ('chunk') or the state root of manifests and listings ('root'). */
-async function proxy(target: string, mode: 'chunk' | 'root'): Promise<{ url: string; server: Server }> {
+/**
+ * A proxy in front of an honest node that corrupts snapshot chunks ('chunk'),
+ * the state root of manifests ('root'), sends 1 MiB more than a chunk
+ * ('huge') or holds chunk answers back for 20 s ('slow').
+ */
+async function proxy(target: string, mode: 'chunk' | 'root' | 'huge' | 'slow'): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -224,6 +233,9 @@ async function proxy(target: string, mode: 'chunk' | 'root'): Promise<{ url: str
             const at = Math.floor(data.length / 2);
             data[at] = data[at]! ^ 1;
           }
+          const isChunk = /^\/sync\/snapshots\/\d+\/chunks\/\d+$/.test(path);
+          if (r.status === 200 && mode === 'huge' && isChunk) data = Buffer.concat([data, Buffer.alloc(1024 * 1024, 0x20)]);
+          if (r.status === 200 && mode === 'slow' && isChunk) await new Promise((resolve) => setTimeout(resolve, 20_000).unref());
           if (r.status === 200 && mode === 'root' && /^\/sync\/snapshots\/\d+$/.test(path)) {
             const m = JSON.parse(data.toString('utf8')) as { stateRoot: string };
             m.stateRoot = 'ab'.repeat(32);
