@@ -13,6 +13,7 @@ import type { SyncSource } from '../../../src/node/node.js';
 import type { RunningNode } from '../../../src/node/run.js';
 import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
 import type { FinalizedBlock, Genesis } from '../../../src/types/index.js';
+import { ErrorCode, FastposError } from '../../../src/errors.js';
 import { TestChain, devIndexOf } from '../../helpers/chain.js';
 import { startValidatorNode, type TestNode } from '../../helpers/node.js';
 import { signTx, spec } from '../state/stakingHarness.js';
@@ -123,5 +124,28 @@ describe('catch-up: what /readyz calls syncing', () => {
     assert.equal(await n.node.syncFromPeers(ahead), 1);
     assert.equal(during, true);
     assert.equal(n.node.isSyncing, false);
+  });
+});
+
+describe('catch-up: peers that pruned the blocks', () => {
+  it('behavior: a peer answering PRUNED is not penalized and the next peer serves the blocks', async () => {
+    const genesis = defaultDevnetGenesis({ validators: 4 });
+    const chain = new TestChain(genesis);
+    const b1 = chain.build([]);
+    const fb1 = chain.append(b1, chain.certify(b1.hash));
+    const n = await startNode(genesis, 0, []);
+    const penalized: string[] = [];
+    const both: SyncSource = {
+      peers: () => ['http://pruned.invalid', 'http://full.invalid'],
+      status: async () => ({ height: 1, genesisHash: n.node.genesisHash }),
+      blocks: async (peer, from, limit) => {
+        if (peer === 'http://pruned.invalid') throw new FastposError(ErrorCode.PRUNED, `peer ${peer} keeps whole blocks from height 50`);
+        return [fb1].filter((b) => b.block.header.height >= from).slice(0, limit);
+      },
+      penalize: (peer) => penalized.push(peer),
+    };
+    assert.equal(await n.node.syncFromPeers(both), 1);
+    assert.equal(n.node.height, 1);
+    assert.deepEqual(penalized, []);
   });
 });
