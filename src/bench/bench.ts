@@ -9,6 +9,9 @@
  *                    [--warmup-txs 10000]
  *   npm run bench -- --scenario product-reads [--proofs 100000] [--settlements 100000]
  *                    [--challenges 10000] [--read-requests 500] [--backend sqlite|snapshot]
+ *   npm run bench -- --scenario sync [--backend sqlite|snapshot] [--parts snapshot,blocks,restart]
+ *                    [--accounts 100000] [--small-accounts 10000] [--snapshot-at 100]
+ *                    [--short-blocks 200] [--long-blocks 2000 (snapshot backend: 1000)] [--json]
  *
  * It writes a genesis that funds the senders, starts `fastpos start` as a
  * child process, pre-signs every transfer, warms the nodes up with transfers
@@ -16,7 +19,10 @@
  * bounded concurrency, follows finalized blocks, and prints the figures.
  * Every loop is bounded in count and time. The `product-reads` scenario
  * (productReads.ts) fills a node with product records instead and measures
- * the latency of the product list and statistics reads.
+ * the latency of the product list and statistics reads. The `sync` scenario
+ * (syncBench.ts) measures how fast a new full node catches up from a state
+ * snapshot (entries/s) and block by block (blocks/s, tx/s), and how long a
+ * restart takes for states and chains of different sizes.
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
@@ -32,6 +38,7 @@ import { sha256 } from '../crypto/hash.js';
 import { addressFromPubKey, devValidator } from '../crypto/keys.js';
 import { RawConnection, jsonRequest } from './rawHttp.js';
 import { runProductReads } from './productReads.js';
+import { runSyncBench, type SyncPart } from './syncBench.js';
 import { freeLoopbackPorts } from '../cli/ports.js';
 import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT, encodeGenesis } from '../state/genesis.js';
 import type { Genesis } from '../types/index.js';
@@ -65,13 +72,22 @@ const args = parseArgs({
      * of seconds of a fresh node go partly to compiling its hot code. 0 = none.
      */
     'warmup-txs': { type: 'string', default: '10000' },
-    /** `transfers` (the default: throughput and finality) or `product-reads` (productReads.ts). */
+    /** `transfers` (the default: throughput and finality), `product-reads` (productReads.ts) or `sync` (syncBench.ts). */
     scenario: { type: 'string', default: 'transfers' },
     /** product-reads: records in the store, and measured requests per read. */
     proofs: { type: 'string', default: '100000' },
     settlements: { type: 'string', default: '100000' },
     challenges: { type: 'string', default: '10000' },
     'read-requests': { type: 'string', default: '500' },
+    /** sync: which parts, the big and small states' accounts, the snapshot height, the short and long chains, JSON output. */
+    parts: { type: 'string', default: 'snapshot,blocks,restart' },
+    accounts: { type: 'string', default: '100000' },
+    'small-accounts': { type: 'string', default: '10000' },
+    'snapshot-at': { type: 'string', default: '100' },
+    'short-blocks': { type: 'string', default: '200' },
+    /** Default: 2000 on SQLite, 1000 on the snapshot backend (which rewrites its whole state file at every block). */
+    'long-blocks': { type: 'string', default: '' },
+    json: { type: 'boolean', default: false },
   },
 }).values;
 
@@ -152,7 +168,35 @@ async function main(): Promise<void> {
     });
     return;
   }
-  if (args.scenario !== 'transfers') throw new Error(`unknown --scenario ${String(args.scenario)} (transfers or product-reads)`);
+  if (args.scenario === 'sync') {
+    const parts = String(args.parts).split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+    for (const p of parts) if (!['snapshot', 'blocks', 'restart'].includes(p)) throw new Error(`unknown --parts entry ${p} (snapshot, blocks, restart)`);
+    const machine = `machine: ${(await import('node:os')).cpus()[0]?.model ?? 'unknown'} × ${(await import('node:os')).cpus().length}, node ${process.version}`;
+    if (args.json !== true) process.stdout.write(`${machine}\n`);
+    const verifyRate = measureVerifyRate();
+    if (args.json !== true) process.stdout.write(`verify/s (one core): ${verifyRate.toFixed(0)}\n`);
+    await runSyncBench({
+      parts: new Set(parts as SyncPart[]),
+      accounts: Number(args.accounts),
+      smallAccounts: Number(args['small-accounts']),
+      snapshotAt: Number(args['snapshot-at']),
+      shortBlocks: Number(args['short-blocks']),
+      longBlocks: args['long-blocks'] === '' ? (args.backend === 'snapshot' ? 1000 : 2000) : Number(args['long-blocks']),
+      senders: SENDERS,
+      txsPerSender: PER_SENDER,
+      concurrency: CONCURRENCY,
+      backend: String(args.backend),
+      keep: args.keep === true,
+      json: args.json === true,
+      nodeArgs: String(args['node-args']).split(' ').filter((a) => a.length > 0),
+      startArgs: String(args['start-args']).split(' ').filter((a) => a.length > 0),
+      verifyRate,
+      // Every part together: well under this on an idle machine.
+      timeLimitMs: Math.max(TIME_LIMIT_MS, 900_000),
+    });
+    return;
+  }
+  if (args.scenario !== 'transfers') throw new Error(`unknown --scenario ${String(args.scenario)} (transfers, product-reads or sync)`);
   const chainId = 'fastpos-bench-devnet';
   const seeds = Array.from({ length: SENDERS }, (_, i) => sha256(`fastpos-bench-sender-${i}`).toString('hex'));
   const warmSenders = WARMUP_TXS > 0 ? SENDERS : 0;
