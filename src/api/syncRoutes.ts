@@ -71,7 +71,7 @@ export async function registerSyncRoutes(app: FastifyInstance, node: FastposNode
     genesisHash: node.genesisHash,
     height: node.height,
     hash: node.latestBlock?.hash ?? node.genesisHash,
-    syncing: node.isSyncing || (opts.progress?.() ?? null) !== null,
+    syncing: node.isSyncing,
     earliestBlockHeight: node.store.earliestBlockHeight(),
     earliestHeaderHeight: node.store.earliestHeaderHeight(),
     progress: opts.progress?.() ?? null,

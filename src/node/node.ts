@@ -71,6 +71,7 @@ export class FastposNode extends TypedEvents<NodeEvents> {
   private readonly governance: GovernanceSigner;
   private readonly catchUp: CatchUp;
   private driver: ConsensusDriver | null = null;
+  private snapshotSyncing: () => boolean = () => false;
   private paused = false;
   private started = false;
   private stopped = false;
@@ -287,8 +288,14 @@ export class FastposNode extends TypedEvents<NodeEvents> {
   get isStarted(): boolean {
     return this.started && !this.stopped;
   }
+  /** Whether this node is catching up: fetching blocks from a peer ahead, or syncing a state snapshot (see `alsoSyncing`). */
   get isSyncing(): boolean {
-    return this.catchUp.isSyncing;
+    return this.catchUp.isSyncing || this.snapshotSyncing();
+  }
+
+  /** Tells the node how to know that a state snapshot is being synced (the wiring's StateSync). */
+  alsoSyncing(snapshotSyncing: () => boolean): void {
+    this.snapshotSyncing = snapshotSyncing;
   }
   get stateRoot(): string {
     return this.head.world.stateRoot;

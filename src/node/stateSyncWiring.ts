@@ -81,6 +81,7 @@ export function wireStateSync(w: {
     timeoutMs: config.snapshotSyncTimeoutMs,
     random: w.random,
   });
+  node.alsoSyncing(() => stateSync.progress !== null);
   const coordinator = new SyncCoordinator({
     mode: config.syncMode,
     minLag: config.snapshotSyncMinLag,
