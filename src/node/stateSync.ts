@@ -98,6 +98,8 @@ export class StateSync {
   private running = false;
   private progressValue: SnapshotProgress | null = null;
   private lastLog = 0;
+  /** Why the last `run` installed nothing: no snapshot above this node's height was offered, or every one offered failed. */
+  outcome: 'none offered' | 'failed' | null = null;
 
   constructor(private readonly deps: StateSyncDeps) {}
 
@@ -135,9 +137,11 @@ export class StateSync {
       this.progressValue = { phase: 'choosing', height: 0, chunksDone: 0, chunks: 0, entriesDone: 0, entries: 0, startedAt: this.deps.clock.now() };
       const offers = this.offers(await this.listings(source, standings, localHeight), localHeight);
       if (offers.length === 0) {
-        this.deps.log.info({ height: localHeight }, 'no peer offers a state snapshot above this height');
+        this.outcome = 'none offered';
+        this.deps.log.debug({ height: localHeight }, 'no peer offers a state snapshot above this height');
         return null;
       }
+      this.outcome = 'failed';
       const deadline = this.deps.clock.monotonic() + this.deps.timeoutMs;
       for (const offer of offers.slice(0, 3)) {
         try {

@@ -75,13 +75,14 @@ export class SyncCoordinator {
       const wanted = ahead.length > 0 && (mode === 'snapshot' || pruned || best - local >= this.deps.minLag);
       if (wanted) {
         const installed = await stateSync.run(snapshots, standings, local);
-        if (installed !== null) return installed - local;
+        // Installed: the blocks since the snapshot come at once, not at the next round.
+        if (installed !== null) return installed - local + (await this.deps.blocks(1));
         if (pruned) {
           const earliest = Math.min(...ahead.map((s) => s.earliestBlockHeight));
           this.say(`no usable snapshot, and the peers ahead keep whole blocks only from height ${earliest} (this node is at ${local}); retrying`);
           return 0;
         }
-        this.say('no usable snapshot; catching up block by block');
+        if (stateSync.outcome === 'failed') this.say('no usable snapshot; catching up block by block');
       }
     }
     return this.deps.blocks(minLead);
