@@ -184,7 +184,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     maxResponseBytes: config.syncMaxResponseBytes > 0 ? config.syncMaxResponseBytes : maxSyncResponseBytes(genesis.params),
     onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer request failed'),
   });
-  const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message) });
+  const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message), pruneKeepBlocks: config.pruneKeepBlocks, params: genesis.params });
   const metrics = createMetrics({ defaultMetrics: true });
   const node = new FastposNode(
     {

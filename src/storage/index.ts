@@ -40,7 +40,17 @@ export { SCHEMA_VERSION } from './sqlite/migrations.js';
 
 export type StorageBackend = 'sqlite' | 'snapshot';
 
-export function createChainStore(backend: StorageBackend, dataDir: string, options: ChainStoreOptions = {}): ChainStore {
+/**
+ * Creates a store of `backend` in `dataDir`. With `params` (the chain's
+ * genesis parameters), a `pruneKeepBlocks` below the floor is refused
+ * first (`checkPruneKeepBlocks`).
+ */
+export function createChainStore(
+  backend: StorageBackend,
+  dataDir: string,
+  options: ChainStoreOptions & { readonly params?: Pick<ChainParams, 'evidenceMaxAgeBlocks'> } = {},
+): ChainStore {
+  if (options.params !== undefined) checkPruneKeepBlocks(options.pruneKeepBlocks ?? 0, options.params);
   fs.mkdirSync(dataDir, { recursive: true });
   switch (backend) {
     case 'sqlite':
