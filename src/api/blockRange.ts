@@ -5,7 +5,10 @@
  * large answer never holds other requests (or consensus) for long. A
  * client's read budget (bytes per address per window) is charged slice by
  * slice; when it runs out the answer ends early with the blocks sent so far,
- * and a client with no budget left gets `429 RATE_LIMITED`.
+ * and a client with no budget left gets `429 RATE_LIMITED`. A range that
+ * starts below the earliest whole block the node keeps (pruning, or a state
+ * installed from a snapshot) is `410 PRUNED`, so that a syncing peer learns
+ * where this node's blocks begin.
  * @module
  */
 import { Readable } from 'node:stream';
@@ -22,6 +25,13 @@ const SLICE_CHARS = 256 * 1024;
 /** What a range is read from: the chain store's stored wire JSON. */
 export interface BlockJsonSource {
   getBlocksJson(from: number, limit: number, maxChars?: number): string[];
+  /** Lowest height whose whole block is kept. */
+  earliestBlockHeight(): number;
+}
+
+/** The message of a `410 PRUNED` answer for a block below the earliest kept one. */
+export function prunedMessage(height: number, earliest: number): string {
+  return `block ${height} is pruned: this node keeps whole blocks from height ${earliest} (earliestBlockHeight in GET /status)`;
 }
 
 /** Budget units are KiB. */
@@ -40,6 +50,10 @@ export function sendBlockRange(
    */
   envelope?: (count: number) => Record<string, unknown>,
 ): FastifyReply {
+  if (range.count > 0) {
+    const earliest = store.earliestBlockHeight();
+    if (range.from < earliest) return sendError(reply, ErrorCode.PRUNED, prunedMessage(range.from, earliest));
+  }
   const end = range.from + range.count;
   let sent = 0;
   /** How many characters the next slice may hold: the slice size, what is left of the answer and of the budget. */

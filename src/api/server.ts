@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { sendBlockRange } from './blockRange.js';
+import { prunedMessage, sendBlockRange } from './blockRange.js';
 import type { IpBudget } from './ipBudget.js';
 import { envelopeFields, listAnswer, present } from './lists.js';
 import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
@@ -354,7 +354,11 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   app.get('/tx', { schema: { querystring: S.txGetQuery } }, async (req, reply) => {
     const { id } = req.query as { id: string };
     const st = node.txStatus(id);
-    if (st === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `tx ${id} is not known to this node`);
+    if (st === undefined) {
+      const earliest = node.store.earliestBlockHeight();
+      const pruned = earliest > 1 ? ` (this node keeps finalized txs from height ${earliest} only: txs of earlier blocks are not kept)` : '';
+      return sendError(reply, ErrorCode.NOT_FOUND, `tx ${id} is not known to this node${pruned}`);
+    }
     return st;
   });
 
@@ -399,6 +403,8 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
 
   app.get('/blocks/:height', { schema: { params: S.heightParams, querystring: S.emptyQuery } }, async (req, reply) => {
     const { height } = req.params as { height: number };
+    const earliest = node.store.earliestBlockHeight();
+    if (height >= 1 && height <= node.height && height < earliest) return sendError(reply, ErrorCode.PRUNED, prunedMessage(height, earliest));
     const json = height === 0 || height > node.height ? undefined : node.store.getBlocksJson(height, 1)[0];
     if (json === undefined) return sendError(reply, ErrorCode.NOT_FOUND, `no finalized block at height ${height} (latest is ${node.height})`);
     return reply.type('application/json; charset=utf-8').send(json);
@@ -432,6 +438,9 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
       validatorSetHash: node.validatorSet.hash,
       backend: node.store.backend,
+      // Where this node's history begins: whole blocks (pruning, state sync) and headers with certificates.
+      earliestBlockHeight: node.store.earliestBlockHeight(),
+      earliestHeaderHeight: node.store.earliestHeaderHeight(),
       // What a client needs to build a tx: the smallest fee the chain takes.
       minFee: node.genesis.params.minFee.toString(),
     };
