@@ -282,6 +282,8 @@ export class SqliteChainStore implements ChainStore {
   }
 
   private startWriterThread(): void {
+    // A store closed and opened again starts a new thread: the old one's exit says nothing about it.
+    this.workerExited = false;
     const worker = startWorker(import.meta.url, 'writerWorker', { workerData: { file: this.file, pruneKeepBlocks: this.options.pruneKeepBlocks ?? 0 } });
     this.worker = worker;
     worker.once('exit', () => {
