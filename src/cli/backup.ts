@@ -26,7 +26,7 @@ import { ErrorCode, FastposError, isFastposError } from '../errors.js';
 import { decodeGenesis, genesisHash } from '../state/genesis.js';
 import { WorldState } from '../state/worldState.js';
 import { fsyncDir } from '../storage/common.js';
-import { BLOCK_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore, type StorageBackend } from '../storage/index.js';
+import { BLOCK_LOG_FILE, HEADER_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore, type StorageBackend } from '../storage/index.js';
 import {
   BACKUP_MANIFEST_FILE,
   backupSourceOf,
@@ -52,7 +52,19 @@ export const BACKUP_USAGE = `  fastpos backup create [--node URL [--admin-token 
 type Usage = (message: string) => Error;
 
 /** Files of a chain store in a data dir, both backends (what a restore replaces). */
-export const CHAIN_FILES = [SQLITE_FILE, `${SQLITE_FILE}-wal`, `${SQLITE_FILE}-shm`, STATE_FILE, `${STATE_FILE}.tmp`, BLOCK_LOG_FILE] as const;
+export const CHAIN_FILES = [
+  SQLITE_FILE,
+  `${SQLITE_FILE}-wal`,
+  `${SQLITE_FILE}-shm`,
+  STATE_FILE,
+  `${STATE_FILE}.tmp`,
+  BLOCK_LOG_FILE,
+  HEADER_LOG_FILE,
+  // What an interrupted state install leaves (the store finishes or undoes it at open): never left beside restored files.
+  `${STATE_FILE}.install`,
+  `${BLOCK_LOG_FILE}.install`,
+  `${HEADER_LOG_FILE}.install`,
+] as const;
 
 /** The config options every subcommand passes on to loadConfig. */
 const CONFIG_OPTIONS = {

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.js';
 import { ErrorCode, FastposError } from '../errors.js';
 import { fsyncDir } from '../storage/common.js';
-import { BLOCK_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore, type StorageBackend } from '../storage/index.js';
+import { BLOCK_LOG_FILE, HEADER_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore, type StorageBackend } from '../storage/index.js';
 import { copyChain } from '../storage/migrate.js';
 import { WorldState } from '../state/worldState.js';
 import { lockStoppedDataDir } from './backup.js';
@@ -29,7 +29,7 @@ type Usage = (message: string) => Error;
 /** The files each backend keeps in a data dir. */
 const FILES: Record<StorageBackend, readonly string[]> = {
   sqlite: [SQLITE_FILE, `${SQLITE_FILE}-wal`, `${SQLITE_FILE}-shm`],
-  snapshot: [STATE_FILE, `${STATE_FILE}.tmp`, BLOCK_LOG_FILE],
+  snapshot: [STATE_FILE, `${STATE_FILE}.tmp`, BLOCK_LOG_FILE, HEADER_LOG_FILE],
 };
 /** The file that holds a backend's chain (the others may be absent). */
 const MAIN_FILE: Record<StorageBackend, string> = { sqlite: SQLITE_FILE, snapshot: STATE_FILE };

@@ -923,22 +923,24 @@ export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
     }
     if (value !== undefined) config[key] = value;
   }
-  checkTrustPoint(config, sources);
   return { config: config as NodeConfig, sources, rest: argv.rest, configFile: filePath };
 }
 
-/** syncTrustHeight and syncTrustHash come together; the hash is 64 lowercase hex. */
-function checkTrustPoint(config: Record<string, Value>, sources: Record<ConfigKey, ConfigSource>): void {
-  const height = config['syncTrustHeight'];
-  const hash = config['syncTrustHash'];
-  if (hash !== undefined && !/^[0-9a-f]{64}$/.test(String(hash))) {
-    throw configError(`syncTrustHash must be 64 lowercase hex characters (a block hash), got ${JSON.stringify(hash)}`, { source: sources.syncTrustHash, key: 'syncTrustHash' });
+/**
+ * syncTrustHeight and syncTrustHash come together, and the hash is a block
+ * hash (64 lowercase hex); checked when the node starts (each key alone is
+ * well-typed, so loading accepts either).
+ */
+export function checkSyncTrust(config: Pick<NodeConfig, 'syncTrustHeight' | 'syncTrustHash'>): void {
+  const { syncTrustHeight: height, syncTrustHash: hash } = config;
+  if (hash !== undefined && !/^[0-9a-f]{64}$/.test(hash)) {
+    throw configError(`syncTrustHash must be 64 lowercase hex characters (a block hash), got ${JSON.stringify(hash)}`, { key: 'syncTrustHash' });
   }
   if (height !== 0 && hash === undefined) {
-    throw configError(`syncTrustHeight is ${String(height)} but syncTrustHash is not set: give the hash of the block at that height too`, { source: sources.syncTrustHeight, key: 'syncTrustHeight' });
+    throw configError(`syncTrustHeight is ${height} but syncTrustHash is not set: give the hash of the block at that height too`, { key: 'syncTrustHeight' });
   }
   if (height === 0 && hash !== undefined) {
-    throw configError('syncTrustHash is set but syncTrustHeight is 0: give the height of the block it names', { source: sources.syncTrustHash, key: 'syncTrustHash' });
+    throw configError('syncTrustHash is set but syncTrustHeight is 0: give the height of the block it names', { key: 'syncTrustHash' });
   }
 }
 

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { IpBudget } from '../api/ipBudget.js';
 import { createApi } from '../api/server.js';
-import type { NodeConfig } from '../config/index.js';
+import { checkSyncTrust, type NodeConfig } from '../config/index.js';
 import { devAccount, devValidator } from '../crypto/keys.js';
 import { ErrorCode, FastposError, FatalError } from '../errors.js';
 import { createMetrics } from '../metrics/index.js';
@@ -144,6 +144,7 @@ export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Pr
 }
 
 async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger: Logger, lock: DataDirLock): Promise<RunningNode> {
+  checkSyncTrust(config);
   const { genesis, source } = loadGenesis(config);
   const validatorKeys = loadValidatorKeys(config, genesis);
   // The peer book; a peer it drops by itself (aged out, evicted, penalized, found to be this node) has its connections closed.

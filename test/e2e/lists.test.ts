@@ -210,6 +210,7 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
         db.exec(`DROP INDEX txs_validator; DROP INDEX txs_fee; DROP INDEX txs_kind; DROP INDEX txs_failed;
           ALTER TABLE txs DROP COLUMN validator; ALTER TABLE txs DROP COLUMN validator_key; ALTER TABLE txs DROP COLUMN fee_key;
           ALTER TABLE blocks DROP COLUMN time; ALTER TABLE blocks DROP COLUMN tx_end;
+          DROP TABLE headers;
           UPDATE meta SET value = 1 WHERE key = 'schema_version';`);
         db.close();
         node = await spawnNode(dir, args);

@@ -217,7 +217,7 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
         const db = new Database(join(dir, 'chain.sqlite'));
         const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'product_%'`).pluck().all() as string[];
         assert.ok(tables.length >= 5);
-        db.exec(tables.map((t) => `DROP TABLE ${t};`).join('\n') + `UPDATE meta SET value = 2 WHERE key = 'schema_version';`);
+        db.exec([...tables, 'headers'].map((t) => `DROP TABLE ${t};`).join('\n') + `UPDATE meta SET value = 2 WHERE key = 'schema_version';`);
         db.close();
         node = await spawnNode(dir, args);
         assert.deepEqual(await answers(), recorded);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import {
   CONFIG_KEYS,
   DEFAULT_CONFIG,
+  checkSyncTrust,
   configReference,
   envVarName,
   flagName,
@@ -649,10 +650,10 @@ test('docs/configuration.md holds the current configReference() table', () => {
   );
 });
 
-test('error: syncTrustHeight and syncTrustHash come together, the hash as 64 hex', () => {
-  assertConfigError(() => load({ argv: ['--sync-trust-height', '10'] }), 'syncTrustHash is not set');
-  assertConfigError(() => load({ argv: ['--sync-trust-hash', 'ab'.repeat(32)] }), 'syncTrustHeight is 0');
-  assertConfigError(() => load({ argv: ['--sync-trust-height', '10', '--sync-trust-hash', 'XY'.repeat(32)] }), '64 lowercase hex');
-  const ok = load({ argv: ['--sync-trust-height', '10', '--sync-trust-hash', 'ab'.repeat(32)] });
-  assert.equal(ok.config.syncTrustHeight, 10);
+test('error: syncTrustHeight and syncTrustHash come together, the hash as 64 hex (checked at start)', () => {
+  const check = (argv: string[]): void => checkSyncTrust(load({ argv }).config);
+  assertConfigError(() => check(['--sync-trust-height', '10']), 'syncTrustHash is not set');
+  assertConfigError(() => check(['--sync-trust-hash', 'ab'.repeat(32)]), 'syncTrustHeight is 0');
+  assertConfigError(() => check(['--sync-trust-height', '10', '--sync-trust-hash', 'XY'.repeat(32)]), '64 lowercase hex');
+  check(['--sync-trust-height', '10', '--sync-trust-hash', 'ab'.repeat(32)]);
 });
