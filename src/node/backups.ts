@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, FastposError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../storage/common.js';
-import { createChainStore, type StorageBackend } from '../storage/index.js';
+import { createChainStore, readSqliteTip, SQLITE_FILE, type StorageBackend } from '../storage/index.js';
 import { LtHash } from '../state/ltHash.js';
 import { encodeGenesis } from '../state/genesis.js';
 import type { ChainStore } from '../storage/types.js';
@@ -145,6 +145,8 @@ export function listBackupFiles(dir: string): BackupFileEntry[] {
  * state accumulator. Throws CORRUPT_DATA when the copy does not hold a chain.
  */
 export async function inspectStoreCopy(backend: StorageBackend, dir: string): Promise<StoreCopyContent> {
+  // A SQLite copy is read at its tip without loading the state (a running node writes it: no pause with the state's size).
+  if (backend === 'sqlite') return readSqliteTip(dir, SQLITE_FILE);
   const store = createChainStore(backend, dir, { writerThread: false });
   try {
     const loaded = store.open();

@@ -31,6 +31,7 @@ export type {
 } from './productIndex.js';
 export type { ChainStoreOptions } from './common.js';
 export { SqliteChainStore, SQLITE_FILE } from './sqlite/sqliteStore.js';
+export { readSqliteTip, type StoreTip } from './sqlite/tip.js';
 export { SnapshotChainStore } from './snapshot/snapshotStore.js';
 export { STATE_FILE } from './snapshot/stateFile.js';
 export { BLOCK_LOG_FILE } from './snapshot/blockLog.js';
