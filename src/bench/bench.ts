@@ -12,6 +12,9 @@
  *   npm run bench -- --scenario sync [--backend sqlite|snapshot] [--parts snapshot,blocks,restart]
  *                    [--accounts 100000] [--small-accounts 10000] [--snapshot-at 100]
  *                    [--short-blocks 200] [--long-blocks 2000 (snapshot backend: 1000)] [--json]
+ *   npm run bench -- --scenario disk [--backend sqlite|snapshot] [--rate 200] [--prune-keep-blocks 200]
+ *                    [--blocks 20000] [--run-time-s 360] [--sample-every 1000]
+ *                    [--compare-blocks 5000] [--compare-time-s 120]
  *
  * It writes a genesis that funds the senders, starts `fastpos start` as a
  * child process, pre-signs every transfer, warms the nodes up with transfers
@@ -22,7 +25,9 @@
  * the latency of the product list and statistics reads. The `sync` scenario
  * (syncBench.ts) measures how fast a new full node catches up from a state
  * snapshot (entries/s) and block by block (blocks/s, tx/s), and how long a
- * restart takes for states and chains of different sizes.
+ * restart takes for states and chains of different sizes. The `disk`
+ * scenario (diskBench.ts) samples the size of a node's data dir under a
+ * steady transfer load with pruning on, and without it for comparison.
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
@@ -39,6 +44,7 @@ import { addressFromPubKey, devValidator } from '../crypto/keys.js';
 import { RawConnection, jsonRequest } from './rawHttp.js';
 import { runProductReads } from './productReads.js';
 import { runSyncBench, type SyncPart } from './syncBench.js';
+import { runDiskBench } from './diskBench.js';
 import { freeLoopbackPorts } from '../cli/ports.js';
 import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT, encodeGenesis } from '../state/genesis.js';
 import type { Genesis } from '../types/index.js';
@@ -72,7 +78,7 @@ const args = parseArgs({
      * of seconds of a fresh node go partly to compiling its hot code. 0 = none.
      */
     'warmup-txs': { type: 'string', default: '10000' },
-    /** `transfers` (the default: throughput and finality), `product-reads` (productReads.ts) or `sync` (syncBench.ts). */
+    /** `transfers` (the default: throughput and finality), `product-reads` (productReads.ts), `sync` (syncBench.ts) or `disk` (diskBench.ts). */
     scenario: { type: 'string', default: 'transfers' },
     /** product-reads: records in the store, and measured requests per read. */
     proofs: { type: 'string', default: '100000' },
@@ -88,6 +94,13 @@ const args = parseArgs({
     /** Default: 2000 on SQLite, 1000 on the snapshot backend (which rewrites its whole state file at every block). */
     'long-blocks': { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
+    /** disk: pruneKeepBlocks of the pruned run, its blocks and time limit, the sampling step, and the unpruned run's blocks and time (0 = none). */
+    'prune-keep-blocks': { type: 'string', default: '200' },
+    blocks: { type: 'string', default: '20000' },
+    'run-time-s': { type: 'string', default: '360' },
+    'sample-every': { type: 'string', default: '1000' },
+    'compare-blocks': { type: 'string', default: '5000' },
+    'compare-time-s': { type: 'string', default: '120' },
   },
 }).values;
 
@@ -196,7 +209,29 @@ async function main(): Promise<void> {
     });
     return;
   }
-  if (args.scenario !== 'transfers') throw new Error(`unknown --scenario ${String(args.scenario)} (transfers, product-reads or sync)`);
+  if (args.scenario === 'disk') {
+    process.stdout.write(`machine: ${(await import('node:os')).cpus()[0]?.model ?? 'unknown'} × ${(await import('node:os')).cpus().length}, node ${process.version}\n`);
+    const verifyRate = measureVerifyRate();
+    process.stdout.write(`verify/s (one core): ${verifyRate.toFixed(0)}\n`);
+    await runDiskBench({
+      backend: String(args.backend),
+      rate: RATE > 0 ? RATE : 200,
+      pruneKeepBlocks: Number(args['prune-keep-blocks']),
+      blocks: Number(args.blocks),
+      runTimeMs: Number(args['run-time-s']) * 1000,
+      sampleEvery: Number(args['sample-every']),
+      compareBlocks: Number(args['compare-blocks']),
+      compareTimeMs: Number(args['compare-time-s']) * 1000,
+      senders: SENDERS,
+      concurrency: CONCURRENCY,
+      keep: args.keep === true,
+      nodeArgs: String(args['node-args']).split(' ').filter((a) => a.length > 0),
+      startArgs: String(args['start-args']).split(' ').filter((a) => a.length > 0),
+      verifyRate,
+    });
+    return;
+  }
+  if (args.scenario !== 'transfers') throw new Error(`unknown --scenario ${String(args.scenario)} (transfers, product-reads, sync or disk)`);
   const chainId = 'fastpos-bench-devnet';
   const seeds = Array.from({ length: SENDERS }, (_, i) => sha256(`fastpos-bench-sender-${i}`).toString('hex'));
   const warmSenders = WARMUP_TXS > 0 ? SENDERS : 0;
