@@ -18,6 +18,7 @@ import { signTx } from '../../src/client/sign.js';
 import { devAccount, devValidator } from '../../src/crypto/keys.js';
 import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis } from '../../src/state/genesis.js';
 import { DEFAULT_PRODUCT_PARAMS, proofId } from '../../src/state/product.js';
+import { SCHEMA_VERSION } from '../../src/storage/index.js';
 import type { Genesis, UnsignedTx } from '../../src/types/index.js';
 import { CHAIN } from '../helpers/fixtures.js';
 import { spawnNode, type NodeProcess } from '../helpers/proc.js';
@@ -222,7 +223,7 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
         node = await spawnNode(dir, args);
         assert.deepEqual(await answers(), recorded);
         const check = new Database(join(dir, 'chain.sqlite'), { readonly: true });
-        assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), 3);
+        assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), SCHEMA_VERSION);
         check.close();
       });
     }
