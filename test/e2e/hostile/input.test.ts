@@ -4,7 +4,7 @@
  * - a consensus envelope whose payload holds an unknown key nested 100,000
  *   levels deep is refused with a 400 (it once overflowed the stack computing
  *   the signing bytes: a 500), and the node keeps finalizing (issue 12, point 5);
- * - every route of the API (src/api/server.ts, p2pRoutes.ts, stakingRoutes.ts),
+ * - every route of the API (src/api/server.ts, p2pRoutes.ts, syncRoutes.ts, stakingRoutes.ts),
  *   admin routes with, without and with a wrong token, and on a node where the
  *   admin API and development signing are off, gets hostile shapes borrowed
  *   from the fuzzer (test/fuzz/json.ts): deep nesting, huge numbers, wrong
@@ -230,6 +230,12 @@ function routes(validatorId: string): Route[] {
     { method: 'GET', path: '/sync/status' },
     { method: 'GET', path: '/sync/blocks' },
     { method: 'GET', path: '/sync/snapshot' },
+    // sync (syncRoutes.ts)
+    { method: 'GET', path: '/sync/headers', query: 'from=1' },
+    { method: 'GET', path: '/sync/epochs/:param', param: '0' },
+    { method: 'GET', path: '/sync/snapshots' },
+    { method: 'GET', path: '/sync/snapshots/:param', param: '1' },
+    { method: 'GET', path: '/sync/snapshots/1/chunks/:param', param: '0' },
     // validator economics (stakingRoutes.ts)
     { method: 'GET', path: '/validators' },
     { method: 'GET', path: '/validators/:param', param: validatorId },

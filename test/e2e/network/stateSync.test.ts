@@ -103,7 +103,7 @@ describe('snapshot state sync', { timeout: 420_000 }, () => {
         n: 4,
         dontStart: [3],
         genesis: genesisOf,
-        extraArgs: ['--prune-keep-blocks', String(PRUNE), '--snapshot-every-blocks', String(SNAPSHOT_EVERY), '--snapshot-chunk-bytes', '4096', '--admin-token', ADMIN],
+        extraArgs: ['--prune-keep-blocks', String(PRUNE), '--snapshot-every-blocks', String(SNAPSHOT_EVERY), '--snapshot-keep', '2', '--snapshot-chunk-bytes', '4096', '--admin-token', ADMIN],
       },
       async (net) => {
         const [a, b, c, d] = net.nodes as [NetNode, NetNode, NetNode, NetNode];
@@ -120,7 +120,14 @@ describe('snapshot state sync', { timeout: 420_000 }, () => {
           assert.equal(r.status, 410, 'block 1 is pruned');
           assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'PRUNED');
           const snaps = await getJson<{ snapshots: { height: number }[] }>(`${n.url}/sync/snapshots`);
-          assert.ok(snaps.snapshots.length > 0, `${n.url} holds snapshots`);
+          assert.ok(snaps.snapshots.length > 0 && snaps.snapshots.length <= 2, `${n.url} holds snapshots, at most snapshotKeep (${snaps.snapshots.length})`);
+          // Headers and certificates stay for pruned heights; the read limits of the sync routes.
+          const headers = await getJson<{ header: { height: number } }[]>(`${n.url}/sync/headers?from=1&limit=500`);
+          assert.equal(headers[0]?.header.height, 1);
+          assert.equal((await fetch(`${n.url}/sync/headers?from=1&limit=501`)).status, 400);
+          assert.equal((await fetch(`${n.url}/sync/snapshots/1`)).status, 404);
+          assert.equal((await fetch(`${n.url}/sync/snapshots/${snaps.snapshots[0]!.height}/chunks/1000000`)).status, 404);
+          assert.equal((await fetch(`${n.url}/sync/epochs/100000`)).status, 404);
         }
 
         await d.start();
