@@ -22,8 +22,8 @@ import { getAccount } from '../state/execute.js';
 import { epochOf } from '../state/epochs.js';
 import { usesDevKeys } from '../state/genesis.js';
 import { UpgradeHaltError, unknownUpgradeDue } from '../state/upgrades.js';
-import { WorldState, type StateReader } from '../state/worldState.js';
-import { decodeStateValue } from '../codec/state.js';
+import type { StateReader } from '../state/worldState.js';
+import { installSnapshotState } from './install.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
 import type { Account, ChainParams, Evidence, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
 import { Admission, type TxStatus } from './admission.js';
@@ -436,12 +436,7 @@ export class FastposNode extends TypedEvents<NodeEvents> {
     this.driver = null;
     await this.app.idle();
     try {
-      await this.store.installState({ genesisHash: this.genesisHash, block, entries, accumulator });
-      const world = WorldState.fromEntries(decodedEntries(this.store.stateEntries()));
-      if (world.stateRoot !== block.block.header.stateRoot) {
-        throw new FatalError(`the installed state hashes to ${world.stateRoot}, not the snapshot block's state root ${block.block.header.stateRoot}`);
-      }
-      this.head.reset(world, block);
+      await installSnapshotState({ store: this.store, head: this.head }, block, entries, accumulator);
     } catch (e) {
       const fatal = e instanceof FatalError ? e : new FatalError(`installing the snapshot state failed: ${(e as Error).message}`);
       this.fatal(fatal);
@@ -481,7 +476,3 @@ export class FastposNode extends TypedEvents<NodeEvents> {
   }
 }
 
-/** Decoded state entries from the store's canonical JSON. */
-function* decodedEntries(rows: Iterable<[string, string]>): IterableIterator<[string, StateValue]> {
-  for (const [k, v] of rows) yield [k, decodeStateValue(k, v)];
-}
