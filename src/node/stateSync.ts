@@ -30,6 +30,7 @@ import { LtHash } from '../state/ltHash.js';
 import { checkChunk, type SnapshotManifest, type SnapshotSummary } from '../state/snapshot.js';
 import type { ChainParams, EpochRecord, FinalizedBlock, ValidatorSet } from '../types/index.js';
 import type { Clock, Log } from './context.js';
+import { shuffled } from './sync.js';
 
 /** Where snapshots come from (the peers, through the transport). */
 export interface SnapshotSource {
@@ -287,12 +288,7 @@ export class StateSync {
   }
 
   private shuffled(peers: string[]): string[] {
-    const a = [...peers];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = Math.floor(this.deps.random() * (i + 1));
-      [a[i], a[j]] = [a[j]!, a[i]!];
-    }
-    return a;
+    return shuffled(peers, this.deps.random);
   }
 }
 

@@ -187,13 +187,18 @@ export class CatchUp {
   }
 
   private shuffled(peers: string[]): string[] {
-    const a = [...peers];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = Math.floor(this.deps.random() * (i + 1));
-      [a[i], a[j]] = [a[j]!, a[i]!];
-    }
-    return a;
+    return shuffled(peers, this.deps.random);
   }
+}
+
+/** A copy of `items` in an order drawn from `random` (uniform in [0, 1)): Fisher–Yates. */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
 }
 
 /** When to catch up: soon when far behind, after a second when one height behind, and every few seconds to check. */

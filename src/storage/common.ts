@@ -119,3 +119,15 @@ export function prepareBackupDir(dir: string): void {
     throw new FastposError(ErrorCode.INVALID_REQUEST, `backup directory ${dir} is not empty`);
   }
 }
+
+/** Reads exactly `length` bytes at `start` of an open file; CORRUPT_DATA naming `what` when the file ends first. */
+export function readExactly(fd: number, file: string, start: number, length: number, what: string): Buffer {
+  const buf = Buffer.alloc(length);
+  let off = 0;
+  while (off < length) {
+    const n = fs.readSync(fd, buf, off, length - off, start + off);
+    if (n === 0) throw corrupt(file, `${what}: file ends early`);
+    off += n;
+  }
+  return buf;
+}

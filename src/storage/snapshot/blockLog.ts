@@ -18,7 +18,7 @@ import { decodeFinalizedBlock } from '../../codec/block.js';
 import { sha256Hex } from '../../crypto/hash.js';
 import { assert } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
-import { corrupt, describeError, fsyncDir, writeAll } from '../common.js';
+import { corrupt, describeError, fsyncDir, readExactly, writeAll } from '../common.js';
 import path from 'node:path';
 
 export const BLOCK_LOG_FILE = 'blocks.log';
@@ -262,13 +262,7 @@ export class BlockLog {
     if (!Number.isSafeInteger(height)) return undefined;
     const s = this.spans[height - this.firstHeight];
     if (s === undefined) return undefined;
-    const buf = Buffer.alloc(s.length);
-    let off = 0;
-    while (off < s.length) {
-      const n = fs.readSync(this.fd, buf, off, s.length - off, s.start + off);
-      if (n === 0) throw corrupt(this.file, `line ${height}: file ends early`);
-      off += n;
-    }
+    const buf = readExactly(this.fd, this.file, s.start, s.length, `line ${height}`);
     try {
       return verifiedJson(buf);
     } catch (e) {

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import { canonicalJson } from '../../codec/canonical.js';
 import { decodeCertifiedHeader } from '../../codec/block.js';
 import { assert } from '../../errors.js';
-import { corrupt, describeError, writeAll } from '../common.js';
+import { corrupt, describeError, readExactly, writeAll } from '../common.js';
 import type { CertifiedHeader } from '../types.js';
 import { logLine, splitLines, verifiedJson, type Span } from './blockLog.js';
 
@@ -137,13 +137,7 @@ export class HeaderLog {
   read(height: number): CertifiedHeader | undefined {
     const s = this.spans[height - this.firstHeight];
     if (s === undefined) return undefined;
-    const buf = Buffer.alloc(s.length);
-    let off = 0;
-    while (off < s.length) {
-      const n = fs.readSync(this.fd, buf, off, s.length - off, s.start + off);
-      if (n === 0) throw corrupt(this.file, `header ${height}: file ends early`);
-      off += n;
-    }
+    const buf = readExactly(this.fd, this.file, s.start, s.length, `header ${height}`);
     try {
       return decodeCertifiedHeader(JSON.parse(verifiedJson(buf)));
     } catch (e) {
