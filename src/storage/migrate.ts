@@ -63,30 +63,21 @@ export async function copyChain(
       yield e;
     }
   }
-  function* headers(): Generator<CertifiedHeader> {
-    for (let h = firstHeader; h < firstBlock; ) {
-      const page = from.getHeaders(h, Math.min(PAGE, firstBlock - h));
-      if (page.length === 0) throw new FastposError(ErrorCode.CORRUPT_DATA, `the source store has no header at height ${h}`);
+  /** Items of heights lo..hi-1 read a page at a time, counted as `what`. */
+  function* paged<T>(lo: number, hi: number, read: (h: number, limit: number) => T[], what: 'headers' | 'blocks'): Generator<T> {
+    for (let h = lo; h < hi; ) {
+      const page = read(h, Math.min(PAGE, hi - h));
+      if (page.length === 0) throw new FastposError(ErrorCode.CORRUPT_DATA, `the source store has no ${what === 'headers' ? 'header' : 'block'} at height ${h}`);
       for (const x of page) {
-        counts.headers++;
-        report('headers', counts.headers);
+        counts[what]++;
+        report(what, counts[what]);
         yield x;
       }
       h += page.length;
     }
   }
-  function* blocks(): Generator<FinalizedBlock> {
-    for (let h = firstBlock; h < height; ) {
-      const page = from.getBlocks(h, Math.min(PAGE, height - h));
-      if (page.length === 0) throw new FastposError(ErrorCode.CORRUPT_DATA, `the source store has no block at height ${h}`);
-      for (const b of page) {
-        counts.blocks++;
-        report('blocks', counts.blocks);
-        yield b;
-      }
-      h += page.length;
-    }
-  }
+  const headers = (): Generator<CertifiedHeader> => paged(firstHeader, firstBlock, (h, n) => from.getHeaders(h, n), 'headers');
+  const blocks = (): Generator<FinalizedBlock> => paged(firstBlock, height, (h, n) => from.getBlocks(h, n), 'blocks');
   await to.installState({
     genesisHash: source.genesisHash,
     block: tip,
