@@ -18,21 +18,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeCertifiedHeader, decodeFinalizedBlock, finalizedBlockJson } from '../../codec/block.js';
-import { canonicalJson } from '../../codec/canonical.js';
+import { decodeCertifiedHeader, decodeFinalizedBlock } from '../../codec/block.js';
 import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import { assert, ErrorCode, FastposError, isFastposError } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
-import { recipientOf, validatorOf } from '../../mempool/txFilter.js';
 import { checkQuery, corrupt, orCorrupt, prepareBackupDir, type ChainStoreOptions } from '../common.js';
 import { filtersRows, heightBounds } from '../txIndex.js';
 import type { BlockCommit, CertifiedHeader, ChainStore, FinalizedTxRecord, LoadedChain, StateInstall, TxQuery } from '../types.js';
-import { amountKey, hexKey, migrate } from './migrations.js';
+import { hexKey, migrate } from './migrations.js';
 import { FAILED_COUNT_SQL, filteredTxSql, positionsPageSql, TX_COLUMNS } from './txQuery.js';
-import { ProductSqlReader, productStateRows, SqliteProductSink } from './productSql.js';
-import { applyProductChanges, checkedProductReads } from '../productIndex.js';
-import type { EpochRewards, ProductChallenge, ProductProof, Settlement } from '../../types/index.js';
-import { BlockWriter, configureConnection, type BlockRows, type CommitMessage } from './writer.js';
+import { ProductSqlReader } from './productSql.js';
+import { checkedProductReads } from '../productIndex.js';
+import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
+import { blockRows, installRows } from './install.js';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker.js';
 
@@ -54,30 +52,6 @@ interface Statements {
   readonly headersFrom: Database.Statement;
   readonly headerTimeAt: Database.Statement;
 }
-
-/** The rows of a block as the writer inserts them. */
-function blockRows(fb: FinalizedBlock): BlockRows {
-  const txs = fb.block.txs;
-  return {
-    height: fb.block.header.height,
-    hash: fb.hash,
-    data: finalizedBlockJson(fb),
-    headerData: canonicalJson({ commit: fb.commit, hash: fb.hash, header: fb.block.header }),
-    time: fb.block.header.timestamp,
-    ids: txs.map((d) => d.id),
-    txJson: txs.map((d) => d.json),
-    senders: txs.map((d) => d.tx.from),
-    recipients: txs.map((d) => recipientOf(d.tx)),
-    kinds: txs.map((d) => d.tx.kind),
-    validators: txs.map((d) => validatorOf(d.tx)),
-    feeKeys: txs.map((d) => amountKey(d.tx.fee)),
-    success: Uint8Array.from(fb.results, (r) => (r.success ? 1 : 0)),
-    errors: fb.results.map((r) => r.error ?? null),
-  };
-}
-
-/** Entries per INSERT batch of `installState` (the iterable is read lazily). */
-const INSTALL_BATCH = 4096;
 
 /** Most prepared query statements kept (one per combination of filters used; the least recently used goes first). */
 const MAX_QUERY_STATEMENTS = 256;
@@ -442,45 +416,9 @@ export class SqliteChainStore implements ChainStore {
     const db = this.db;
     assert(db !== null, 'sqlite store is not open');
     assert(this.inFlight === null, 'installState while a commit is in flight');
-    const st = this.statements;
     const height = s.block.block.header.height;
-    const writer = new BlockWriter(db);
-    const insertHeader = db.prepare('INSERT INTO headers (height, hash, time, data) VALUES (?, ?, ?, ?)');
-    const insertState = db.prepare('INSERT INTO state (key, value) VALUES (?, ?)');
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'product\_%' ESCAPE '\\' OR name IN ('blocks', 'txs', 'state', 'headers'))`).pluck().all() as string[]);
     try {
-      db.transaction(() => {
-        for (const t of tables) db.exec(`DELETE FROM "${t}"`);
-        let batch: (readonly [string, string])[] = [];
-        const flush = (): void => {
-          for (const [k, v] of batch) insertState.run(k, v);
-          batch = [];
-        };
-        for (const e of s.entries) {
-          batch.push(e);
-          if (batch.length >= INSTALL_BATCH) flush();
-        }
-        flush();
-        applyProductChanges(new SqliteProductSink(db), [...productStateRows(db)]);
-        let next = -1;
-        const expect = (h: number, what: string): void => {
-          if (next !== -1 && h !== next) throw new FastposError(ErrorCode.INVALID_SNAPSHOT, `installState: ${what} ${h} follows height ${next - 1}`);
-          next = h + 1;
-        };
-        for (const h of s.headers ?? []) {
-          expect(h.header.height, 'header');
-          insertHeader.run(h.header.height, h.hash, h.header.timestamp, canonicalJson({ commit: h.commit, hash: h.hash, header: h.header }));
-        }
-        for (const b of s.blocks ?? []) {
-          expect(b.block.header.height, 'block');
-          writer.insertRows(blockRows(b));
-        }
-        expect(height, 'block');
-        writer.insertRows(blockRows(s.block));
-        st.setMeta.run('genesis_hash', s.genesisHash);
-        st.setMeta.run('height', height);
-        st.setMeta.run('accumulator', s.accumulator);
-      })();
+      installRows(db, s);
     } catch (e) {
       throw this.translate(e, `install of the state at height ${height} failed`);
     }
