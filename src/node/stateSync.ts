@@ -59,7 +59,8 @@ export interface StateSyncDeps {
   readonly chainId: string;
   readonly genesisHash: string;
   readonly params: Pick<ChainParams, 'epochLengthBlocks'>;
-  readonly genesisSet: ValidatorSet;
+  /** The set of epoch 0, or how to get it (asked only when a snapshot is checked). */
+  readonly genesisSet: ValidatorSet | (() => ValidatorSet);
   readonly trust?: TrustPoint | undefined;
   readonly log: Log;
   readonly clock: Clock;
@@ -196,7 +197,7 @@ export class StateSync {
           await verifyTargetBlock({
             chainId: this.deps.chainId,
             params: this.deps.params,
-            genesisSet: this.deps.genesisSet,
+            genesisSet: typeof this.deps.genesisSet === 'function' ? this.deps.genesisSet() : this.deps.genesisSet,
             trust: this.deps.trust,
             target: { header: m.block.block.header, hash: m.block.hash, commit: m.block.commit },
             source: { headers: (from, limit) => source.headers(peer, from, limit), epoch: (e) => source.epoch(peer, e) },

@@ -7,12 +7,12 @@
  */
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
-import { validatorSetForHeight } from '../consensus/validatorSet.js';
+import { validatorSetFromEntries } from '../consensus/validatorSet.js';
+import { epochKey } from '../codec/state.js';
 import type { Metrics } from '../metrics/index.js';
 import type { HttpTransport } from '../p2p/httpTransport.js';
 import { genesisEntries } from '../state/genesis.js';
-import { WorldState } from '../state/worldState.js';
-import type { FinalizedBlock, Genesis } from '../types/index.js';
+import type { EpochRecord, FinalizedBlock, Genesis, ValidatorSet } from '../types/index.js';
 import type { FastposNode } from './node.js';
 import { DiskChunkStaging, SnapshotFiles } from './snapshotFiles.js';
 import { SnapshotMaker } from './snapshotMaker.js';
@@ -68,11 +68,13 @@ export function wireStateSync(w: {
   const staging = new DiskChunkStaging(config.dataDir);
   // Chunks of an attempt cut short by a stop are not resumed: the next attempt may pick another snapshot.
   staging.clear();
+  let genesisSet: ValidatorSet | undefined;
   const stateSync = new StateSync({
     chainId: genesis.chainId,
     genesisHash: node.genesisHash,
     params: genesis.params,
-    genesisSet: validatorSetForHeight(WorldState.fromEntries(genesisEntries(genesis)), 1, genesis.params),
+    // The genesis entries are not hashed: only epoch 0's set is read from them, and only when a snapshot is checked.
+    genesisSet: () => (genesisSet ??= validatorSetFromEntries(epochZero(genesis).validators)),
     trust: config.syncTrustHeight > 0 && config.syncTrustHash !== undefined ? { height: config.syncTrustHeight, hash: config.syncTrustHash } : undefined,
     log: logger,
     clock: { now: () => Date.now(), monotonic: () => performance.now() },
@@ -105,4 +107,11 @@ function observeSync(metrics: Metrics, p: SyncProgressView | null): void {
   metrics.syncProgress.set(p === null || p.total <= 0 ? 0 : Math.min(1, p.current / p.total));
   metrics.syncRate.set(p?.rate ?? 0);
   metrics.syncEtaSeconds.set(p?.etaSeconds ?? -1);
+}
+
+/** The genesis record of epoch 0's validator set. */
+function epochZero(genesis: Genesis): EpochRecord {
+  const entry = genesisEntries(genesis).find(([key]) => key === epochKey(0));
+  if (entry === undefined) throw new Error('the genesis state has no epoch 0 record');
+  return entry[1] as EpochRecord;
 }

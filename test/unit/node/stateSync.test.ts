@@ -114,7 +114,7 @@ function stateSyncFor(chain: TestChain, installed: { block?: FinalizedBlock; ent
     chainId: chain.chainId,
     genesisHash: chain.blocks[0]!.block.header.prevHash,
     params: chain.genesis.params,
-    genesisSet: validatorSetForHeight(WorldState.fromEntries(genesisEntries(chain.genesis)), 1, chain.genesis.params),
+    genesisSet: () => validatorSetForHeight(WorldState.fromEntries(genesisEntries(chain.genesis)), 1, chain.genesis.params),
     trust,
     log: silent,
     clock: { now: () => 0, monotonic: () => 0 },
