@@ -10,7 +10,11 @@
  *   one its header commits to (`bodyMismatch` is null) and the same at every
  *   node, with the same results; every node's state root after a height is
  *   the header's and the same at every node; every tx of a stored block has a
- *   valid signature; evidence in blocks names only faulty validators.
+ *   valid signature; evidence in blocks names only faulty validators;
+ * - a state installed from a snapshot (scenario `snapshot-join`) is that of
+ *   the block decided at its height, with the state root honest nodes
+ *   reached after it. A node whose store starts at a snapshot has no blocks
+ *   below it: the checks above compare only what both sides hold.
  * @module
  */
 import { encodeBlock } from '../codec/block.js';
@@ -99,6 +103,22 @@ export class SafetyChecker {
     const first = this.roots.get(height);
     if (first === undefined) this.roots.set(height, { root, node });
     else if (first.root !== root) this.fail(`SAFETY state: after height ${height} ${this.name(first.node)} has state root ${first.root.slice(0, 12)}, ${this.name(node)} has ${root.slice(0, 12)}`);
+  }
+
+  /**
+   * An honest node installed the state of block `hash` at `height` from a
+   * snapshot; the state it holds now hashes to `root` (its block's header
+   * says `headerRoot`). It must be the decided block at that height, and
+   * the state the honest nodes that executed it reached.
+   */
+  onInstall(node: number, height: number, hash: string, root: string, headerRoot: string): void {
+    const decided = this.decided.get(height);
+    if (decided === undefined) this.fail(`SAFETY snapshot: ${this.name(node)} installed the state of block ${height} (${hash.slice(0, 12)}), which no honest node decided`);
+    else if (decided.hash !== hash) this.fail(`SAFETY snapshot: ${this.name(node)} installed the state of block ${hash.slice(0, 12)} at height ${height}, where ${this.name(decided.node)} decided ${decided.hash.slice(0, 12)}`);
+    if (root !== headerRoot) this.fail(`SAFETY snapshot: ${this.name(node)} installed a state with root ${root.slice(0, 12)} for block ${height}, whose header says ${headerRoot.slice(0, 12)}`);
+    const first = this.roots.get(height);
+    if (first === undefined) this.fail(`SAFETY snapshot: ${this.name(node)} installed a state at height ${height}, after which no honest node reported its state root`);
+    else if (first.root !== root) this.fail(`SAFETY snapshot: ${this.name(node)} installed state root ${root.slice(0, 12)} at height ${height}; ${this.name(first.node)} reached ${first.root.slice(0, 12)} there`);
   }
 
   /** A signature record an honest node's guard just made durable. */

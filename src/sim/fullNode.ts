@@ -21,10 +21,38 @@ import type { Clock, Log, SignatureVerifier, Timers } from '../node/context.js';
 import { EvidencePool } from '../node/evidencePool.js';
 import { PeerInbox } from '../node/peerInbox.js';
 import { CatchUp, SyncScheduler, type SyncSource } from '../node/sync.js';
+import { installSnapshotState } from '../node/install.js';
+import { SnapshotMaker } from '../node/snapshotMaker.js';
+import { StateSync, type SnapshotSource } from '../node/stateSync.js';
+import { SyncCoordinator } from '../node/syncCoordinator.js';
+import { validatorSetForHeight } from '../consensus/validatorSet.js';
+import { genesisEntries } from '../state/genesis.js';
+import { WorldState } from '../state/worldState.js';
+import { ErrorCode, FastposError } from '../errors.js';
 import { MemoryChainStore, type MemoryDisk } from '../storage/memory.js';
 import type { BlockCommit } from '../storage/types.js';
 import type { DecodedTx, Evidence, FinalizedBlock, Genesis } from '../types/index.js';
+import type { SnapshotWriter } from '../node/snapshotFiles.js';
+import { MemoryChunkStaging } from './snapshots.js';
 import { NO_METRICS } from './support.js';
+
+/**
+ * Snapshots and pruning (scenario `snapshot-join`): the store prunes, a
+ * `SnapshotMaker` writes into the node's holder, and a `SyncCoordinator`
+ * (auto mode) chooses between `StateSync` from `source` and catch-up.
+ */
+export interface FullNodeSnapshots {
+  readonly pruneKeepBlocks: number;
+  readonly everyBlocks: number;
+  readonly chunkBytes: number;
+  readonly minLag: number;
+  readonly timeoutMs: number;
+  /** Where a snapshot being taken is written (the node's disk); it is kept only if it finishes while `alive()`. */
+  writer(alive: () => boolean): SnapshotWriter;
+  readonly source: SnapshotSource;
+  /** A snapshot's state is installed and consensus runs again above it. */
+  installed(block: FinalizedBlock, stateRoot: string): void;
+}
 
 export interface FullNodeOptions {
   readonly minBlockIntervalMs: number;
@@ -55,6 +83,8 @@ export interface FullNodeEnv {
   /** The pending evidence the node kept before it crashed. */
   readonly savedEvidence: readonly Evidence[];
   saveEvidence(pending: readonly Evidence[]): void;
+  /** Snapshots and pruning; absent: neither (every scenario but `snapshot-join`). */
+  readonly snapshots?: FullNodeSnapshots | undefined;
   /** Sees a block commit before it is durable (the simulation's disk faults and checks). */
   beforeDurable(c: BlockCommit): void | Promise<void>;
   /** A block is durable and applied. */
@@ -77,6 +107,9 @@ export class SimFullNode {
   readonly inbox: PeerInbox;
   readonly catchUp: CatchUp;
   readonly scheduler: SyncScheduler;
+  readonly stateSync: StateSync | null = null;
+  readonly coordinator: SyncCoordinator | null = null;
+  private readonly maker: SnapshotMaker | null = null;
   private driverValue: ConsensusDriver | null = null;
   private failed = false;
   private stopped = false;
@@ -84,7 +117,8 @@ export class SimFullNode {
   constructor(private readonly env: FullNodeEnv) {
     const g = env.genesis;
     const ctx = { clock: env.clock, timers: env.timers, log: env.log, metrics: NO_METRICS };
-    this.store = new MemoryChainStore(env.disk, { beforeDurable: (c) => env.beforeDurable(c) });
+    const snap = env.snapshots;
+    this.store = new MemoryChainStore(env.disk, snap === undefined ? { beforeDurable: (c) => env.beforeDurable(c) } : { beforeDurable: (c) => env.beforeDurable(c), pruneKeepBlocks: snap.pruneKeepBlocks });
     this.head = new ChainHead(g, this.store);
     this.mempool = new Mempool(env.options.mempool, { chainId: g.chainId, params: g.params, feeRecipient: g.treasury });
     this.evidence = new EvidencePool({ chainId: g.chainId, params: g.params, log: env.log, save: (list) => env.saveEvidence(list) });
@@ -131,8 +165,45 @@ export class SimFullNode {
       timers: env.timers,
       height: () => this.head.height,
       hasPeers: () => env.syncSource.peers().length > 0,
-      run: (minLead) => this.sync(minLead),
+      run: (minLead) => (this.coordinator === null ? this.sync(minLead) : this.coordinated(minLead)),
     });
+    if (snap !== undefined) {
+      if (snap.everyBlocks > 0) {
+        this.maker = new SnapshotMaker({
+          everyBlocks: snap.everyBlocks,
+          chunkBytes: snap.chunkBytes,
+          chainId: g.chainId,
+          log: env.log,
+          begin: () => snap.writer(() => !this.stopped),
+          pause: () => Promise.resolve(),
+          monotonic: () => env.clock.monotonic(),
+        });
+      }
+      this.stateSync = new StateSync({
+        chainId: g.chainId,
+        genesisHash: this.head.genesisHash,
+        params: g.params,
+        genesisSet: validatorSetForHeight(WorldState.fromEntries(genesisEntries(g)), 1, g.params),
+        log: env.log,
+        clock: env.clock,
+        staging: new MemoryChunkStaging(),
+        install: (block, entries, accumulator) => this.installSnapshot(block, entries, accumulator),
+        timeoutMs: snap.timeoutMs,
+        parallel: 4,
+        random: env.random,
+      });
+      this.coordinator = new SyncCoordinator({
+        mode: 'auto',
+        minLag: snap.minLag,
+        height: () => this.head.height,
+        stateSync: this.stateSync,
+        snapshots: snap.source,
+        blocks: (minLead) => this.sync(minLead),
+        blockProgress: () => this.catchUp.progress,
+        clock: env.clock,
+        log: env.log,
+      });
+    }
   }
 
   get driver(): ConsensusDriver | null {
@@ -152,6 +223,13 @@ export class SimFullNode {
     this.head.load();
     this.evidence.restore(env.savedEvidence, this.head.world, this.head.height + 1);
     this.app.started();
+    this.startDriver();
+    this.scheduler.start();
+  }
+
+  /** A new driver at the head's height + 1 (at start, and after a snapshot is installed). */
+  private startDriver(): void {
+    const env = this.env;
     const t = env.options.timeouts;
     // A proposer may wait up to idleBlockIntervalMs for txs: the others wait for it that much longer.
     const timeouts: TimeoutParams = { ...t, proposeMs: t.proposeMs + env.options.idleBlockIntervalMs };
@@ -168,7 +246,47 @@ export class SimFullNode {
       },
     });
     this.driverValue.start(this.head.height + 1);
-    this.scheduler.start();
+  }
+
+  /**
+   * As `FastposNode.installSnapshot`: consensus stops, the store and head
+   * move to the snapshot (`installSnapshotState`), evidence and the pool are
+   * rechecked against the new state, and consensus starts above it.
+   */
+  private async installSnapshot(block: FinalizedBlock, entries: Iterable<readonly [string, string]>, accumulator: Buffer): Promise<void> {
+    const height = block.block.header.height;
+    if (this.stopped || this.failed) throw new FastposError(ErrorCode.NOT_READY, 'node is not running');
+    if (height <= this.head.height) throw new FastposError(ErrorCode.INVALID_SNAPSHOT, `snapshot height ${height} is not above this node's height ${this.head.height}`);
+    this.driverValue?.stop();
+    this.driverValue = null;
+    await this.app.idle();
+    if (this.stopped || this.failed) throw new FastposError(ErrorCode.NOT_READY, 'node is not running');
+    try {
+      await installSnapshotState({ store: this.store, head: this.head }, block, entries, accumulator);
+    } catch (e) {
+      const fatal = e instanceof FatalError ? e : new FatalError(`installing the snapshot state failed: ${(e as Error).message}`);
+      this.fail(fatal);
+      throw fatal;
+    }
+    this.evidence.prune(this.head.world, height + 1);
+    const dropped = this.mempool.update({ height, now: this.env.clock.now(), included: [], touched: this.mempool.senderAddresses(), state: this.head.world });
+    for (const r of dropped) this.admission.dropped(r);
+    this.inbox.advanced();
+    this.env.log.info({ height, hash: block.hash, entries: this.head.world.size }, 'chain head moved to the installed snapshot');
+    this.startDriver();
+    this.env.snapshots?.installed(block, this.head.world.stateRoot);
+  }
+
+  /** A sync round through the coordinator (snapshot or blocks); a fatal error stops the node, any other failure is logged. */
+  private async coordinated(minLead: number): Promise<number> {
+    if (this.stopped || this.failed) return 0;
+    try {
+      return await this.coordinator!.run(minLead);
+    } catch (e) {
+      if (e instanceof FatalError) this.fail(e);
+      else this.env.log.warn({ err: e }, 'sync from peers failed');
+      return 0;
+    }
   }
 
   /** The process dies: nothing more runs, a block waiting to become durable never lands. */
@@ -238,5 +356,6 @@ export class SimFullNode {
     this.admission.finalized(ids);
     this.inbox.advanced();
     this.env.committed(fb, advance);
+    this.maker?.committed(fb, () => this.head.world.allEntries());
   }
 }

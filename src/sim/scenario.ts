@@ -15,6 +15,7 @@
 import type { SignStep } from '../consensus/driver.js';
 import { DEFAULT_TIMEOUTS, type TimeoutParams } from '../consensus/engine.js';
 import { Rng } from './rng.js';
+import { SNAPSHOT_LIES, type SnapshotLie } from './snapshots.js';
 
 /**
  * Who cannot talk to whom from `start` (inclusive) to `end` (exclusive),
@@ -111,6 +112,18 @@ export interface WriteFault {
   readonly restartMs: number;
 }
 
+/**
+ * Scenario `snapshot-join`: `node` crashes at `at` and loses its chain store
+ * (its guard record survives); it comes back no earlier than `minDownMs`
+ * later, once every honest peer that is up keeps whole blocks only above
+ * height 1 and holds a snapshot, so it can rejoin only by installing one.
+ */
+export interface SnapshotJoin {
+  readonly node: number;
+  readonly at: number;
+  readonly minDownMs: number;
+}
+
 export interface Scenario {
   readonly partitions: readonly Partition[];
   readonly crashes: readonly CrashPlan[];
@@ -118,6 +131,7 @@ export interface Scenario {
   readonly writeFaults?: readonly WriteFault[];
   /** When every node crashes at once (their crashes are in `crashes`), for the description. */
   readonly allCrashAt?: number | null;
+  readonly snapshotJoin?: SnapshotJoin | undefined;
 }
 
 export const NO_FAULTS: Scenario = { partitions: [], crashes: [], signCrashes: [], writeFaults: [], allCrashAt: null };
@@ -177,6 +191,25 @@ export interface SimConfig {
   readonly minBlockIntervalMs: number;
   /** A proposer with no txs waits this long since the last block (the others wait that much longer for it). */
   readonly idleBlockIntervalMs: number;
+  /** Pruning, snapshots and snapshot sync (absent: none, as in every scenario but `snapshot-join`). */
+  readonly snapshots?: SimSnapshots | undefined;
+}
+
+/** Pruning, snapshots and snapshot sync of every node (node application). */
+export interface SimSnapshots {
+  /** Whole blocks each store keeps (older bodies are pruned; headers stay). */
+  readonly pruneKeepBlocks: number;
+  /** A snapshot every this many heights. */
+  readonly everyBlocks: number;
+  /** Snapshots each node keeps. */
+  readonly keep: number;
+  readonly chunkBytes: number;
+  /** Auto sync mode: a snapshot when this many heights behind the best peer (or when the peers ahead pruned what it needs). */
+  readonly minLag: number;
+  /** Longest one snapshot sync attempt may take, virtual ms. */
+  readonly timeoutMs: number;
+  /** What the Byzantine validator's node lies about when it serves snapshots. */
+  readonly lie: SnapshotLie;
 }
 
 export interface SimulationOptions {
@@ -220,6 +253,10 @@ export interface SimulationOptions {
  *   node's guard writes fail, its block writes fail, or a block write is torn;
  * - `set-changes`: epochs of 2 blocks, a tx every ~100 ms with staking, at
  *   least 8 heights: the validator set changes while the faults run.
+ * - `snapshot-join`: every node prunes and takes snapshots; an honest node
+ *   is away with its chain store wiped until its peers pruned the blocks it
+ *   needs, and must rejoin by a snapshot, which a Byzantine node serves with
+ *   lies (see `SimSnapshots`, `SnapshotJoin`).
  */
 export const SCENARIO_NAMES = [
   'equivocation',
@@ -237,6 +274,7 @@ export const SCENARIO_NAMES = [
   'disk-write-failure',
   'torn-write',
   'set-changes',
+  'snapshot-join',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -271,6 +309,12 @@ export function deriveConfig(o: SimulationOptions): SimConfig {
   if ((o.app ?? 'node') !== 'node') throw new RangeError(`scenario ${o.scenario} needs the node application`);
   const kind = BYZANTINE_SCENARIOS[o.scenario];
   if (kind !== undefined && o.byzantine === false) throw new RangeError(`scenario ${o.scenario} needs a Byzantine validator`);
+  if (o.scenario === 'snapshot-join') {
+    if (o.nodes < 4) throw new RangeError('scenario snapshot-join needs at least 4 validators');
+    const c = withScenario(deriveMix({ ...o, byzantine: o.byzantine ?? true }), o.scenario);
+    // Loss of at most 2% unless given (see withSnapshotJoin).
+    return o.loss === undefined ? { ...c, loss: Math.min(c.loss, 0.02) } : c;
+  }
   return withScenario(deriveMix(kind === undefined ? o : { ...o, byzantine: true, byzantineKind: kind }), o.scenario);
 }
 
@@ -438,10 +482,58 @@ function withScenario(c: SimConfig, name: ScenarioName): SimConfig {
       return writeFault('disk', 'torn');
     case 'set-changes':
       return { ...c, epochLengthBlocks: 2, txIntervalMs: 100, stakingTxs: true, heights: Math.max(c.heights, 8) };
+    case 'snapshot-join':
+      return withSnapshotJoin(c, rng, horizon);
     default:
       // A Byzantine scenario: its validator was chosen with the mix.
       return c;
   }
+}
+
+/**
+ * `snapshot-join` on top of a run of the mix: every node prunes (keeping 20
+ * whole blocks) and takes a snapshot every 5 heights; one honest node, of a
+ * small stake so that the others keep a quorum without it, leaves with its
+ * store wiped and comes back once its peers pruned block 1. The mix's other
+ * faults stay, except that no other node stays down for good (the chain must
+ * move on while it is away) and none of them hits the node that leaves.
+ * Epochs of 6 to 10 blocks and delays of at most 300 ms keep the light
+ * client's walk from the genesis within the liveness window; so does a loss
+ * of at most 2% (unless `--loss` is given): the manifest check asks one
+ * peer for two records per epoch one after another, and one lost request
+ * fails that peer for the attempt, so from 5% on many attempts fail and
+ * the node may not rejoin within the window.
+ */
+function withSnapshotJoin(c: SimConfig, rng: Rng, horizon: number): SimConfig {
+  const n = c.stakes.length;
+  const honest = Array.from({ length: n }, (_, i) => i).filter((i) => i !== c.byzantine);
+  const node = rng.pick(honest);
+  const stakes: bigint[] = c.stakes.map((_, i) => (i === node ? 2n : 10n));
+  if (c.byzantine !== null) {
+    // The honest validators without the one away: at least 2/3 of the total, and the Byzantine one below 1/3.
+    const rest = honest.filter((i) => i !== node).reduce((a, i) => a + stakes[i]!, 0n);
+    stakes[c.byzantine] = (rest - 4n) / 2n < 10n ? (rest - 4n) / 2n : 10n;
+  }
+  const s = c.scenario;
+  const other = (p: { readonly node: number }): boolean => p.node !== node;
+  const restartLater = <T extends { readonly downMs: number | null }>(p: T): T => (p.downMs === null ? { ...p, downMs: rng.int(1_000, 8_000) } : p);
+  const maxDelayMs = Math.min(c.maxDelayMs, 300);
+  return {
+    ...c,
+    stakes,
+    maxDelayMs,
+    minDelayMs: Math.min(c.minDelayMs, maxDelayMs),
+    epochLengthBlocks: rng.int(6, 10),
+    heights: Math.max(c.heights, 6),
+    scenario: {
+      ...s,
+      crashes: s.crashes.filter(other).map(restartLater),
+      signCrashes: s.signCrashes.filter(other).map(restartLater),
+      writeFaults: (s.writeFaults ?? []).filter(other),
+      snapshotJoin: { node, at: rng.int(0, Math.floor(horizon / 2)), minDownMs: rng.int(3_000, 10_000) },
+    },
+    snapshots: { pruneKeepBlocks: 20, everyBlocks: 5, keep: 3, chunkBytes: 2_048, minLag: 10, timeoutMs: 60_000, lie: rng.pick(SNAPSHOT_LIES) },
+  };
 }
 
 /**
@@ -551,6 +643,12 @@ export function describeConfig(c: SimConfig): string {
   for (const w of c.scenario.writeFaults ?? []) {
     const what = w.target === 'guard' ? 'guard writes fail' : w.mode === 'fail' ? 'block writes fail' : 'a block write is torn by a crash';
     lines.push(`node ${w.node}: ${what} from ${w.at} to ${w.until} ms (restart ${w.restartMs} ms after it stops)`);
+  }
+  const j = c.scenario.snapshotJoin;
+  if (j !== undefined) lines.push(`node ${j.node} leaves at ${j.at} ms with its chain store wiped; it comes back at least ${j.minDownMs} ms later, once its peers pruned block 1`);
+  if (c.snapshots !== undefined) {
+    const p = c.snapshots;
+    lines.push(`pruning to ${p.pruneKeepBlocks} blocks, a snapshot every ${p.everyBlocks} heights (${p.keep} kept, chunks of ${p.chunkBytes} bytes), snapshot sync at ${p.minLag} heights behind; a Byzantine server's lie: ${p.lie}`);
   }
   for (const k of c.scenario.signCrashes) {
     lines.push(`crash node ${k.node} ${k.mode === 'sent' ? 'right after sending' : k.mode === 'unsent' ? 'after signing, before sending' : 'after signing, while persisting'} its first ${k.step} in [${k.after}, ${k.until}] ms, ${k.downMs === null ? 'stays down' : `restarts ${k.downMs} ms later`}`);

@@ -44,15 +44,20 @@ import type { SyncSource } from '../node/sync.js';
 import type { Clock } from '../node/context.js';
 import { MemoryChainStore, MemoryDisk } from '../storage/memory.js';
 import type { BlockCommit } from '../storage/types.js';
-import type { Evidence, FinalizedBlock, Genesis, Validator, ValidatorEntry, ValidatorSet } from '../types/index.js';
+import type { EpochRecord, Evidence, FinalizedBlock, Genesis, Validator, ValidatorEntry, ValidatorSet } from '../types/index.js';
 import { CertCache, SimApp, SimChain } from './app.js';
 import { EquivocatingTransport, FloodingTransport, ForgingTransport, WithholdingTransport, forgeSyncAnswer } from './byzantine.js';
-import { SimFullNode } from './fullNode.js';
+import { SimFullNode, type FullNodeSnapshots } from './fullNode.js';
+import { SnapshotHolder, corruptChunk, forgeSnapshot, otherRoot, type HeldSnapshot } from './snapshots.js';
+import type { SnapshotSource } from '../node/stateSync.js';
+import { decodeManifest, decodeSnapshotList, encodeManifest } from '../state/snapshot.js';
+import { decodeCertifiedHeader } from '../codec/block.js';
+import { decodeStateValue, encodeStateValue, epochKey } from '../codec/state.js';
 import { RecklessGuard, SimGuard, SimTransport } from './parts.js';
 import { SafetyChecker } from './checker.js';
 import { VirtualClock, type TimerEvent } from './clock.js';
 import { Rng } from './rng.js';
-import { deriveConfig, describeConfig, faultsOverAt, hasQuorumPower, partitionBlocks, type SignCrashPlan, type SimConfig, type SimulationOptions, type WriteFault } from './scenario.js';
+import { deriveConfig, describeConfig, faultsOverAt, hasQuorumPower, partitionBlocks, type SignCrashPlan, type SimConfig, type SimulationOptions, type SnapshotJoin, type WriteFault } from './scenario.js';
 import { MemoVerifier, SignatureMemo, simLog } from './support.js';
 import { CLIENT_ACCOUNTS, OPERATOR_BASE, STAKE_UNIT, TxLoad, forgedTransfer, simAccount } from './txLoad.js';
 
@@ -97,7 +102,8 @@ export interface ChainView {
 
 /** The chain on a simulated node's disk. */
 class DiskChain implements ChainView {
-  constructor(private readonly disk: MemoryDisk) {}
+  /** Replaced when the node's disk is wiped. */
+  constructor(public disk: MemoryDisk) {}
   get height(): number {
     return this.disk.height;
   }
@@ -119,8 +125,12 @@ export interface SimNode {
   readonly chain: ChainView;
   /** Stand-in application: its chain. */
   readonly standIn: SimChain | null;
-  /** Node application: its disk; survives crashes. */
-  readonly disk: MemoryDisk | null;
+  /** Node application: its disk; survives crashes (scenario `snapshot-join`: wiped once). */
+  disk: MemoryDisk | null;
+  /** Scenario `snapshot-join`: the snapshots on its disk. */
+  snapshots: SnapshotHolder | null;
+  /** Scenario `snapshot-join`: snapshots it installed (height, block hash). */
+  readonly installs: { readonly height: number; readonly hash: string; readonly at: number }[];
   /** Its clock's offset from the virtual time, ms (node application). */
   readonly clockSkewMs: number;
   /** The guard's persisted state: survives crashes. */
@@ -178,6 +188,11 @@ export interface SimStats {
   validatorSets: number;
   /** Equivocation evidence items in decided blocks. */
   evidenceInBlocks: number;
+  /** Scenario `snapshot-join`: snapshots taken, installed, and penalties of snapshot servers (of Byzantine ones). */
+  snapshotsTaken: number;
+  snapshotInstalls: number;
+  snapshotPenalties: number;
+  snapshotPenaltiesByzantine: number;
 }
 
 export interface SimResult {
@@ -300,6 +315,10 @@ export class Simulation {
     byzantineActs: 0,
     validatorSets: 0,
     evidenceInBlocks: 0,
+    snapshotsTaken: 0,
+    snapshotInstalls: 0,
+    snapshotPenalties: 0,
+    snapshotPenaltiesByzantine: 0,
   };
   /** Heights some node decided, and the sets that signed them. */
   private readonly decidedHeights = new Set<number>();
@@ -360,6 +379,8 @@ export class Simulation {
         chain: disk !== null ? new DiskChain(disk) : standIn!,
         standIn,
         disk,
+        snapshots: node && config.snapshots !== undefined ? new SnapshotHolder(config.snapshots.keep) : null,
+        installs: [],
         clockSkewMs: node ? (config.clockSkewMs[index] ?? 0) : 0,
         guardState: EMPTY_GUARD_STATE,
         savedEvidence: [],
@@ -387,7 +408,8 @@ export class Simulation {
     this.byzRng = new Rng(config.seed, 'byzantine');
     this.syncRng = new Rng(config.seed, 'sync');
     this.checker = new SafetyChecker(config.chainId, this.set, this.certs, (i) => this.name(i));
-    this.stableAt = faultsOverAt(config.scenario);
+    // A node that leaves for a snapshot join comes back when its peers pruned: liveness is required only after that.
+    this.stableAt = config.scenario.snapshotJoin === undefined ? faultsOverAt(config.scenario) : Infinity;
     this.faultsEnd = this.stableAt;
     this.load =
       node && config.txIntervalMs > 0
@@ -480,6 +502,7 @@ export class Simulation {
     }
     for (const x of this.nodes) this.boot(x);
     if (this.load !== null) this.scheduleTx();
+    if (s.snapshotJoin !== undefined) this.scheduleJoin(s.snapshotJoin);
   }
 
   private boot(x: SimNode): void {
@@ -689,6 +712,7 @@ export class Simulation {
       saveEvidence: (list) => {
         if (alive()) x.savedEvidence = list;
       },
+      snapshots: this.fullSnapshots(x, alive, () => full),
       beforeDurable: (c) => this.beforeDurable(x, full, alive, c),
       committed: (fb) => {
         if (!alive()) return;
@@ -925,6 +949,170 @@ export class Simulation {
         this.log(`${this.name(x.index)} penalizes peer ${peer} after a sync request: ${reason}`);
       },
     };
+  }
+
+  // ---- snapshots (scenario snapshot-join) -----------------------------------
+
+  /** What a node running the real parts gets for pruning, snapshots and snapshot sync (nothing outside `snapshot-join`). */
+  private fullSnapshots(x: SimNode, alive: () => boolean, full: () => SimFullNode): FullNodeSnapshots | undefined {
+    const p = this.config.snapshots;
+    if (p === undefined || x.snapshots === null) return undefined;
+    const holder = x.snapshots;
+    return {
+      pruneKeepBlocks: p.pruneKeepBlocks,
+      everyBlocks: p.everyBlocks,
+      chunkBytes: p.chunkBytes,
+      minLag: p.minLag,
+      timeoutMs: p.timeoutMs,
+      writer: (isAlive) => {
+        const w = holder.writer(() => isAlive() && alive());
+        return {
+          ...w,
+          finish: async (m) => {
+            await w.finish(m);
+            if (!isAlive() || !alive()) return;
+            this.stats.snapshotsTaken++;
+            this.log(`${this.name(x.index)} takes a snapshot at height ${m.height} (${m.chunks.length} chunks, ${m.entries} entries)`);
+          },
+        };
+      },
+      source: this.snapshotSource(x, alive),
+      installed: (block, stateRoot) => {
+        if (!alive()) return;
+        const h = block.block.header.height;
+        this.stats.snapshotInstalls++;
+        x.installs.push({ height: h, hash: block.hash, at: this.now });
+        x.driver = full().driver;
+        this.log(`${this.name(x.index)} INSTALLS the snapshot of height ${h} (${block.hash.slice(0, 12)}), state root ${stateRoot.slice(0, 12)}, and resumes at height ${h + 1}`);
+        if (!x.byzantine) this.checker.onInstall(x.index, h, block.hash, stateRoot, block.block.header.stateRoot);
+      },
+    };
+  }
+
+  /**
+   * Snapshots from a node's peers over the simulated network (as
+   * `GET /sync/status`, `/sync/snapshots…`, `/sync/headers`,
+   * `/sync/epochs/:epoch`): every answer goes through JSON and the node's
+   * decoders; the Byzantine validator's node tells the run's lie.
+   */
+  private snapshotSource(x: SimNode, alive: () => boolean): SnapshotSource {
+    const peers = this.nodes.filter((y) => y !== x).map((y) => String(y.index));
+    const lie = this.config.snapshots!.lie;
+    const liar = (y: SimNode): boolean => y.byzantine;
+    const forged = new Map<number, HeldSnapshot>();
+    const held = (y: SimNode, height: number): HeldSnapshot | undefined => {
+      if (liar(y) && lie === 'forged-state') {
+        const f = forged.get(y.index);
+        if (f !== undefined && f.manifest.height === height) return f;
+      }
+      return y.snapshots?.get(height);
+    };
+    const wire = <T>(v: T): unknown => JSON.parse(JSON.stringify(v));
+    return {
+      peers: () => peers,
+      status: (peer) =>
+        this.request(x, alive, Number(peer), (y) => {
+          const st = y.full!.syncStatus();
+          return { height: st.height, genesisHash: st.genesisHash, earliestBlockHeight: y.full!.store.earliestBlockHeight() };
+        }),
+      snapshots: async (peer) => {
+        const j = await this.request(x, alive, Number(peer), (y) => {
+          const list = y.snapshots?.list() ?? [];
+          const newest = y.snapshots?.newest;
+          const tip = y.full!.store.getBlock(y.full!.head.height);
+          if (liar(y) && lie === 'forged-state' && newest !== undefined && tip !== undefined && tip.block.header.height > newest.manifest.height) {
+            const f = forged.get(y.index)?.manifest.height === tip.block.header.height ? forged.get(y.index)! : forgeSnapshot(newest, tip);
+            forged.set(y.index, f);
+            this.stats.byzantineActs++;
+            return wire({ snapshots: [f.summary, ...list] });
+          }
+          return wire({ snapshots: list });
+        });
+        return decodeSnapshotList(j);
+      },
+      manifest: async (peer, height) => {
+        const j = await this.request(x, alive, Number(peer), (y) => {
+          const s = held(y, height);
+          if (s === undefined) throw new FastposError(ErrorCode.NOT_FOUND, `node ${y.index} holds no snapshot at height ${height}`);
+          const m = encodeManifest(s.manifest);
+          if (liar(y) && lie === 'wrong-root') {
+            this.stats.byzantineActs++;
+            return wire({ ...m, stateRoot: otherRoot(s.manifest.stateRoot) });
+          }
+          return wire(m);
+        });
+        return decodeManifest(j);
+      },
+      chunk: async (peer, height, index, maxBytes) => {
+        const b64 = await this.request(x, alive, Number(peer), (y) => {
+          const data = held(y, height)?.chunks[index];
+          if (data === undefined) throw new FastposError(ErrorCode.NOT_FOUND, `node ${y.index} holds no chunk ${index} of a snapshot at height ${height}`);
+          if (liar(y) && lie === 'corrupt-chunk') {
+            this.stats.byzantineActs++;
+            return corruptChunk(data, this.byzRng.int(0, data.length - 1)).toString('base64');
+          }
+          return data.toString('base64');
+        });
+        const data = Buffer.from(b64, 'base64');
+        if (data.length > maxBytes) throw new FastposError(ErrorCode.INVALID_MESSAGE, `peer ${peer} sent a chunk of ${data.length} bytes, more than ${maxBytes}`);
+        return data;
+      },
+      headers: async (peer, from, limit) => {
+        const j = await this.request(x, alive, Number(peer), (y) => {
+          const store = y.full!.store;
+          const earliest = store.earliestHeaderHeight();
+          if (from < earliest) throw new FastposError(ErrorCode.PRUNED, `headers below height ${earliest} are not kept by node ${y.index}`);
+          return wire(store.getHeaders(from, Math.min(limit, Math.max(0, y.full!.head.height - from + 1))).map((h) => ({ header: h.header, hash: h.hash, commit: h.commit })));
+        });
+        if (!Array.isArray(j) || j.length > limit) throw new FastposError(ErrorCode.INVALID_MESSAGE, `peer ${peer} answered a headers request with too many headers`);
+        return j.map((h) => decodeCertifiedHeader(h));
+      },
+      epoch: async (peer, epoch) => {
+        const json = await this.request(x, alive, Number(peer), (y) => {
+          const key = epochKey(epoch);
+          const rec = y.full!.head.world.get(key);
+          if (rec === undefined) throw new FastposError(ErrorCode.NOT_FOUND, `no validator set is stored for epoch ${epoch} at node ${y.index}`);
+          return encodeStateValue(key, rec);
+        });
+        return decodeStateValue(epochKey(epoch), json) as EpochRecord;
+      },
+      penalize: (peer, reason) => {
+        this.stats.snapshotPenalties++;
+        if (this.nodes[Number(peer)]?.byzantine === true) this.stats.snapshotPenaltiesByzantine++;
+        this.log(`${this.name(x.index)} penalizes peer ${peer} after a snapshot request: ${reason}`);
+      },
+    };
+  }
+
+  /**
+   * Scenario `snapshot-join`: the node leaves at `j.at` and loses its chain
+   * store and snapshots (its guard record survives, as a separate file an
+   * operator keeps); it comes back once `minDownMs` passed and every honest
+   * peer that is up keeps whole blocks only above height 1 and holds a
+   * snapshot. Liveness is required from its return on.
+   */
+  private scheduleJoin(j: SnapshotJoin): void {
+    const x = this.nodes[j.node]!;
+    this.clock.scheduleAt(j.at, () => {
+      this.crash(x.index, 'leaves; its chain store will be wiped', null);
+      const check = (): void => {
+        const peers = this.nodes.filter((y) => y !== x && y.up && !y.byzantine && y.disk !== null);
+        const ready = peers.length > 0 && peers.every((y) => y.disk!.earliestBlockHeight > 1 && (y.snapshots?.newest !== undefined));
+        if (!ready) {
+          this.clock.schedule(500, check);
+          return;
+        }
+        const disk = new MemoryDisk();
+        x.disk = disk;
+        (x.chain as DiskChain).disk = disk;
+        x.snapshots = new SnapshotHolder(this.config.snapshots?.keep ?? 3);
+        x.savedEvidence = [];
+        this.log(`${this.name(x.index)} comes back with an empty chain store; its peers keep whole blocks from ${peers.map((y) => `${y.index}:${y.disk!.earliestBlockHeight}`).join(' ')}`);
+        this.stableAt = Math.max(faultsOverAt(this.config.scenario), this.now);
+        this.restart(x.index);
+      };
+      this.clock.schedule(j.minDownMs, check);
+    });
   }
 
   /**
@@ -1311,6 +1499,13 @@ export class Simulation {
 
   private finish(): void {
     if (this.config.app === 'node') this.finalChecks();
+    const j = this.config.scenario.snapshotJoin;
+    if (j !== undefined) {
+      const x = this.nodes[j.node]!;
+      if (this.stableAt !== Infinity && x.installs.length === 0) {
+        this.violationsExtra.push(`SNAPSHOT: ${this.name(x.index)} came back with an empty store after its peers pruned block 1, but installed no snapshot (it is at height ${x.chain.height})`);
+      }
+    }
     if (this.livenessExpected === null) {
       if (this.stableAt > this.config.maxVirtualMs) this.violationsExtra.push(`CONFIG: faults last until ${this.stableAt} ms, after maxVirtualMs ${this.config.maxVirtualMs}`);
       return;
