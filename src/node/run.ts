@@ -185,7 +185,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     maxResponseBytes: config.syncMaxResponseBytes > 0 ? config.syncMaxResponseBytes : maxSyncResponseBytes(genesis.params),
     onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer request failed'),
   });
-  const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message), pruneKeepBlocks: config.pruneKeepBlocks, params: genesis.params });
+  const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message), pruneKeepBlocks: config.pruneKeepBlocks, params: genesis.params, ...headerWindow(config, genesis) });
   const metrics = createMetrics({ defaultMetrics: true });
   const node = new FastposNode(
     {
@@ -411,4 +411,16 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
 /** Exit code of a node stopped by a fatal error: 3 when it stopped before a rule change it does not know, else 1. */
 function exitCodeOf(e: unknown): number {
   return e instanceof UpgradeHaltError ? e.exitCode : 1;
+}
+
+/**
+ * Headers kept when pruning: every height of the newest
+ * max(pruneKeepBlocks, snapshotKeep × snapshotEveryBlocks) (so a snapshot this
+ * node serves is linked to the recent chain by hash), and below them each
+ * epoch's first header, which a light client following validator-set
+ * changes needs. Without pruning every header is kept.
+ */
+function headerWindow(config: NodeConfig, genesis: Genesis): { headerKeepBlocks: number; headerCheckpointEvery: number } {
+  if (config.pruneKeepBlocks <= 0) return { headerKeepBlocks: 0, headerCheckpointEvery: 1 };
+  return { headerKeepBlocks: Math.max(config.pruneKeepBlocks, config.snapshotKeep * config.snapshotEveryBlocks), headerCheckpointEvery: genesis.params.epochLengthBlocks };
 }

@@ -31,6 +31,21 @@ export interface ChainStoreOptions {
    * (0 or unset: keep everything).
    */
   readonly pruneKeepBlocks?: number;
+  /**
+   * Keep the headers and certificates of this many most recent heights and,
+   * below them, only the checkpoints: the first height of each epoch
+   * (`headerCheckpointEvery` = the epoch length), which is what a light
+   * client following validator-set changes needs (0 or unset: keep every
+   * header).
+   */
+  readonly headerKeepBlocks?: number;
+  /** Heights h with (h - 1) % this = 0 are checkpoints whose headers are always kept (default 1: every height). */
+  readonly headerCheckpointEvery?: number;
+}
+
+/** Whether the header of `height` is a checkpoint, kept whatever the header window. */
+export function isHeaderCheckpoint(height: number, every: number | undefined): boolean {
+  return (height - 1) % Math.max(1, every ?? 1) === 0;
 }
 
 /** A short text for an unknown thrown value. */

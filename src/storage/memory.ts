@@ -87,8 +87,8 @@ export class MemoryDisk {
 
   /** Stored headers from `from` upward, at most `limit`. */
   headersFrom(from: number, limit: number): CertifiedHeader[] {
-    if (limit <= 0 || Math.max(1, from) < this.firstHeader) return [];
-    const start = Math.max(1, from) - this.firstHeader;
+    if (limit <= 0) return [];
+    const start = Math.max(1, from, this.firstHeader) - this.firstHeader;
     return this.headers.slice(start, start + limit);
   }
 

@@ -64,20 +64,23 @@ export async function copyChain(
     }
   }
   /** Items of heights lo..hi-1 read a page at a time, counted as `what`. */
-  function* paged<T>(lo: number, hi: number, read: (h: number, limit: number) => T[], what: 'headers' | 'blocks'): Generator<T> {
+  function* paged<T>(lo: number, hi: number, read: (h: number, limit: number) => T[], heightOf: (x: T) => number, what: 'headers' | 'blocks'): Generator<T> {
     for (let h = lo; h < hi; ) {
       const page = read(h, Math.min(PAGE, hi - h));
       if (page.length === 0) throw new FastposError(ErrorCode.CORRUPT_DATA, `the source store has no ${what === 'headers' ? 'header' : 'block'} at height ${h}`);
+      let last = h - 1;
       for (const x of page) {
         counts[what]++;
         report(what, counts[what]);
         yield x;
+        last = heightOf(x);
       }
-      h += page.length;
+      // Headers below the kept window are sparse (checkpoints): go on after the last one read.
+      h = last + 1;
     }
   }
-  const headers = (): Generator<CertifiedHeader> => paged(firstHeader, firstBlock, (h, n) => from.getHeaders(h, n), 'headers');
-  const blocks = (): Generator<FinalizedBlock> => paged(firstBlock, height, (h, n) => from.getBlocks(h, n), 'blocks');
+  const headers = (): Generator<CertifiedHeader> => paged(firstHeader, firstBlock, (h, n) => from.getHeaders(h, n).filter((x) => x.header.height < firstBlock), (x) => x.header.height, 'headers');
+  const blocks = (): Generator<FinalizedBlock> => paged(firstBlock, height, (h, n) => from.getBlocks(h, n), (x) => x.block.header.height, 'blocks');
   await to.installState({
     genesisHash: source.genesisHash,
     block: tip,

@@ -155,7 +155,12 @@ export interface ChainStore {
   earliestBlockHeight(): number;
   /** Lowest height whose header and certificate are stored (1 unless the store began from a state install). */
   earliestHeaderHeight(): number;
-  /** Headers with certificates from `from` upward, at most `limit`, pruned heights included. */
+  /**
+   * The kept headers with certificates at heights from `from` upward, at
+   * most `limit`, ascending: every height of the kept header window and of
+   * the whole blocks, and below them the checkpoints (`headerKeepBlocks`;
+   * without it every header is kept, pruned heights included).
+   */
   getHeaders(from: number, limit: number): CertifiedHeader[];
   /**
    * The state entries at the committed height: key and canonical JSON of the

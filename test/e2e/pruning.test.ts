@@ -21,8 +21,12 @@ const FLOOR = 100;
 /** Blocks the run aims for, and the longest it may take. */
 const TARGET = 2500;
 const DEADLINE_MS = 75_000;
-/** What every height keeps after pruning (header, certificate, index entries): a generous bound per block. */
+/** What a kept header takes (header, certificate, index entries): a generous bound. */
 const HEADER_BYTES = 2048;
+/** Epoch length of the test chain: below the header window only each epoch's first header is kept. */
+const EPOCH = 50;
+/** Snapshots every 50 blocks, two kept: the header window is max(FLOOR, 2 × 50) = FLOOR. */
+const SNAPSHOT_EVERY = 50;
 
 function dirBytes(dir: string): number {
   return readdirSync(dir).reduce((n, f) => {
@@ -35,7 +39,7 @@ function dirBytes(dir: string): number {
 function prepare(): string {
   const dir = tmp();
   const g = defaultDevnetGenesis();
-  writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis({ ...g, params: { ...g.params, evidenceMaxAgeBlocks: FLOOR } })));
+  writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis({ ...g, params: { ...g.params, evidenceMaxAgeBlocks: FLOOR, epochLengthBlocks: EPOCH } })));
   return dir;
 }
 
@@ -82,6 +86,8 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
       const node = await spawnNode(dir, [
         '--state-backend', backend,
         '--prune-keep-blocks', String(FLOOR),
+        '--snapshot-every-blocks', String(SNAPSHOT_EVERY),
+        '--snapshot-keep', '2',
         '--min-block-interval-ms', '2',
         '--idle-block-interval-ms', '10',
         '--commit-gather-ms', '0',
@@ -111,12 +117,15 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
       console.log(JSON.stringify(report));
       assert.ok(at2w !== null && st.latestHeight >= 10 * FLOOR, `ran ${JSON.stringify(report)}`);
       assert.ok(sent > st.latestHeight, `the load kept blocks full: ${JSON.stringify(report)}`);
-      // Flat: beyond the size at two windows, at most a factor 2 for the state's growth and the WAL's
-      // swings, plus the headers every later height keeps.
-      const bound = 2 * at2w.bytes + (st.latestHeight - at2w.height) * HEADER_BYTES;
+      // Flat: beyond the size at two windows, at most a factor 2 for the state's growth, the WAL's
+      // swings and the snapshots, plus one checkpoint header per epoch (not a header per block).
+      const bound = 2 * at2w.bytes + Math.ceil((st.latestHeight - at2w.height) / EPOCH) * HEADER_BYTES;
       assert.ok(maxBytes <= bound, `data dir grew past ${bound} bytes: ${JSON.stringify(report)}`);
 
       assert.equal(st.earliestHeaderHeight, 1);
+      // Below the header window, each epoch's first header only.
+      const old = (await (await fetch(`${node.url}/sync/headers?from=1&limit=5`)).json()) as { header: { height: number } }[];
+      assert.deepEqual(old.map((h) => h.header.height), [1, 1 + EPOCH, 1 + 2 * EPOCH, 1 + 3 * EPOCH, 1 + 4 * EPOCH]);
       assert.ok(st.earliestBlockHeight > 1 && st.earliestBlockHeight <= st.latestHeight - FLOOR + 1, JSON.stringify(st));
       assert.ok(st.earliestBlockHeight >= st.latestHeight - 2 * FLOOR - 64, `pruning keeps up: ${JSON.stringify(st)}`);
       for (const path of ['/blocks/5', '/blocks?from=5&limit=3']) {

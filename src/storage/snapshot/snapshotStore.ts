@@ -36,7 +36,7 @@ import { decodeFinalizedBlock, finalizedBlockJson } from '../../codec/block.js';
 import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import { assert } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
-import { checkQuery, corrupt, describeError, fsyncDir, orCorrupt, prepareBackupDir, recordFromWireBlock, writeAll, writeFileAtomic, type ChainStoreOptions } from '../common.js';
+import { checkQuery, corrupt, describeError, fsyncDir, orCorrupt, prepareBackupDir, recordFromWireBlock, writeAll, writeFileAtomic, type ChainStoreOptions, isHeaderCheckpoint } from '../common.js';
 import { MemoryProductIndex, checkedProductReads } from '../productIndex.js';
 import { MemoryTxIndex } from '../txIndex.js';
 import type { BlockCommit, CertifiedHeader, ChainStore, FinalizedTxRecord, LoadedChain, StateInstall, TxQuery } from '../types.js';
@@ -168,6 +168,9 @@ export class SnapshotChainStore implements ChainStore {
 
   private addHeaderTime(height: number, time: number): void {
     if (this.times.length === 0) this.timesFirst = height;
+    // Heights between two kept checkpoints take the earlier one's time: coarse, but in order.
+    const last = this.times.at(-1) ?? time;
+    while (this.timesFirst + this.times.length < height) this.times.push(last);
     this.times.push(time);
   }
 
@@ -221,8 +224,8 @@ export class SnapshotChainStore implements ChainStore {
         (m) => this.warn(m),
       );
       const hl = this.headerLog;
-      if (hl.count > 0 && hl.last !== first - 1) throw corrupt(this.headerFile, `ends at height ${hl.last} but ${this.logFile} starts at height ${first}`);
-      if (lastHeader !== null && firstPrevHash !== null && (lastHeader as CertifiedHeader).hash !== firstPrevHash) {
+      if (hl.count > 0 && hl.last >= first) throw corrupt(this.headerFile, `ends at height ${hl.last} but ${this.logFile} starts at height ${first}`);
+      if (lastHeader !== null && firstPrevHash !== null && hl.last === first - 1 && (lastHeader as CertifiedHeader).hash !== firstPrevHash) {
         throw corrupt(this.logFile, `the prevHash of its first block ${first} does not match the last header of ${this.headerFile}`);
       }
       for (const fb of blocks) this.indexBlock(fb);
@@ -333,13 +336,15 @@ export class SnapshotChainStore implements ChainStore {
    * (as a failed commit does); `open` repairs what it left.
    */
   private pruneIfDue(): void {
-    const keep = this.options.pruneKeepBlocks ?? 0;
+    // The block log also holds the header window (its blocks' headers are its lines); below it only checkpoints go to headers.log.
+    const keep = Math.max(this.options.pruneKeepBlocks ?? 0, (this.options.pruneKeepBlocks ?? 0) > 0 ? (this.options.headerKeepBlocks ?? 0) : 0);
     const log = this.log!;
     if (keep <= 0 || log.count < keep + compactSlack(keep)) return;
     const first = this.height - keep + 1;
+    const every = this.options.headerKeepBlocks !== undefined && this.options.headerKeepBlocks > 0 ? this.options.headerCheckpointEvery : 1;
     try {
       const headers: CertifiedHeader[] = [];
-      for (let h = log.first; h < first; h++) headers.push(this.headerAt(h)!);
+      for (let h = log.first; h < first; h++) if (isHeaderCheckpoint(h, every)) headers.push(this.headerAt(h)!);
       this.headerLog!.append(headers);
       log.compact(first);
     } catch (e) {
@@ -437,8 +442,12 @@ export class SnapshotChainStore implements ChainStore {
     assert(this.opened, 'snapshot store is not open');
     const out: CertifiedHeader[] = [];
     const start = Math.max(1, from);
-    if (start < this.earliestHeaderHeight()) return out;
-    for (let h = start; h <= this.height && out.length < limit; h++) out.push(this.headerAt(h)!);
+    // The header log's heights (checkpoints may leave gaps), then every height of the block log.
+    for (const h of this.headerLog?.heldHeights ?? []) {
+      if (out.length >= limit) return out;
+      if (h >= start) out.push(this.headerLog!.read(h)!);
+    }
+    for (let h = Math.max(start, this.earliestBlockHeight()); h <= this.height && out.length < limit; h++) out.push(this.headerAt(h)!);
     return out;
   }
 
@@ -474,17 +483,23 @@ export class SnapshotChainStore implements ChainStore {
       };
       const headers = s.headers ?? [];
       writeLogFile(aside(this.headerFile), (function* () {
+        // Headers ascend (kept checkpoints may leave gaps); the blocks then follow one another.
         for (const h of headers) {
-          expect(h.header.height, 'header');
+          if (next !== -1 && h.header.height < next) throw new FastposError(ErrorCode.INVALID_SNAPSHOT, `installState: header ${h.header.height} follows height ${next - 1}`);
+          next = h.header.height + 1;
           yield certifiedHeaderJson(h);
         }
       })());
       const blocks = s.blocks ?? [];
+      let atFirst = true;
       writeLogFile(aside(this.logFile), (function* () {
         for (const b of blocks) {
+          if (atFirst && next !== -1 && b.block.header.height >= next) next = b.block.header.height;
+          atFirst = false;
           expect(b.block.header.height, 'block');
           yield finalizedBlockJson(b);
         }
+        if (atFirst && next !== -1 && height >= next) next = height;
         expect(height, 'block');
         yield finalizedBlockJson(s.block);
       })());

@@ -68,14 +68,20 @@ export function installRows(db: Database.Database, s: StateInstall): void {
       if (next !== -1 && h !== next) throw new FastposError(ErrorCode.INVALID_SNAPSHOT, `installState: ${what} ${h} follows height ${next - 1}`);
       next = h + 1;
     };
+    // Headers ascend (kept checkpoints may leave gaps between them); blocks follow one another up to `s.block`.
     for (const h of s.headers ?? []) {
-      expect(h.header.height, 'header');
+      if (next !== -1 && h.header.height < next) throw new FastposError(ErrorCode.INVALID_SNAPSHOT, `installState: header ${h.header.height} follows height ${next - 1}`);
+      next = h.header.height + 1;
       insertHeader.run(h.header.height, h.hash, h.header.timestamp, canonicalJson({ commit: h.commit, hash: h.hash, header: h.header }));
     }
+    let first = true;
     for (const b of s.blocks ?? []) {
+      if (first && next !== -1 && b.block.header.height >= next) next = b.block.header.height;
+      first = false;
       expect(b.block.header.height, 'block');
       writer.insertRows(blockRows(b));
     }
+    if (first && next !== -1 && height >= next) next = height;
     expect(height, 'block');
     writer.insertRows(blockRows(s.block));
     setMeta.run('genesis_hash', s.genesisHash);

@@ -29,7 +29,7 @@ import { hexKey, migrate } from './migrations.js';
 import { FAILED_COUNT_SQL, filteredTxSql, positionsPageSql, TX_COLUMNS } from './txQuery.js';
 import { ProductSqlReader } from './productSql.js';
 import { checkedProductReads } from '../productIndex.js';
-import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
+import { BlockWriter, configureConnection, type BlockWriterOptions, type CommitMessage } from './writer.js';
 import { blockRows, installRows } from './install.js';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker.js';
@@ -111,7 +111,7 @@ export class SqliteChainStore implements ChainStore {
       const loaded = this.load(db);
       this.prepare(db);
       this.db = db;
-      if (this.options.writerThread === false) this.writer = new BlockWriter(db, { pruneKeepBlocks: this.options.pruneKeepBlocks ?? 0 });
+      if (this.options.writerThread === false) this.writer = new BlockWriter(db, this.writerOptions());
       else this.startWriterThread();
       return loaded;
     } catch (e) {
@@ -191,7 +191,8 @@ export class SqliteChainStore implements ChainStore {
       firstBlock: db.prepare('SELECT MIN(height) FROM blocks').pluck(),
       firstHeader: db.prepare('SELECT MIN(height) FROM headers').pluck(),
       headersFrom: db.prepare('SELECT height, data FROM headers WHERE height >= ? ORDER BY height LIMIT ?'),
-      headerTimeAt: db.prepare('SELECT time FROM headers WHERE height = ?').pluck(),
+      // The nearest kept header at or below: below the header window only checkpoints are kept, so old times are coarse but in order.
+      headerTimeAt: db.prepare('SELECT time FROM headers WHERE height <= ? ORDER BY height DESC LIMIT 1').pluck(),
     };
     this.st = st;
   }
@@ -258,7 +259,7 @@ export class SqliteChainStore implements ChainStore {
   private startWriterThread(): void {
     // A store closed and opened again starts a new thread: the old one's exit says nothing about it.
     this.workerExited = false;
-    const worker = startWorker(import.meta.url, 'writerWorker', { workerData: { file: this.file, pruneKeepBlocks: this.options.pruneKeepBlocks ?? 0 } });
+    const worker = startWorker(import.meta.url, 'writerWorker', { workerData: { file: this.file, options: this.writerOptions() } });
     this.worker = worker;
     worker.once('exit', () => {
       this.workerExited = true;
@@ -378,11 +379,14 @@ export class SqliteChainStore implements ChainStore {
     return (this.statements.firstHeader.get() as number | null) ?? this.height + 1;
   }
 
+  /** The pruning options of the writer (one place for both the inline writer and the thread). */
+  private writerOptions(): BlockWriterOptions {
+    return { pruneKeepBlocks: this.options.pruneKeepBlocks ?? 0, headerKeepBlocks: this.options.headerKeepBlocks ?? 0, headerCheckpointEvery: this.options.headerCheckpointEvery ?? 1 };
+  }
+
   getHeaders(from: number, limit: number): CertifiedHeader[] {
     if (limit <= 0) return [];
-    const start = Math.max(1, from);
-    const rows = this.statements.headersFrom.all(start, limit) as { height: number; data: string }[];
-    if (rows.length > 0 && rows[0]!.height !== start) return [];
+    const rows = this.statements.headersFrom.all(Math.max(1, from), limit) as { height: number; data: string }[];
     return rows.map((r) => {
       const h = orCorrupt(this.file, `header row ${r.height}`, () => decodeCertifiedHeader(JSON.parse(r.data)));
       if (h.header.height !== r.height) throw corrupt(this.file, `header row ${r.height} holds height ${h.header.height}`);

@@ -59,6 +59,8 @@ export function configureConnection(db: Database.Database): void {
 
 /** Most block bodies pruned per commit, so that a backlog drains without a long pause. */
 export const PRUNE_PER_COMMIT = 4;
+/** Most heights whose headers are looked at for pruning per commit. */
+const HEADER_PRUNE_PER_COMMIT = 8;
 /** Commits between two `incremental_vacuum`s while pruning. */
 const VACUUM_EVERY = 16;
 /** Commits between two WAL checkpoints with truncation while pruning. */
@@ -67,6 +69,10 @@ const CHECKPOINT_EVERY = 256;
 export interface BlockWriterOptions {
   /** As `ChainStoreOptions.pruneKeepBlocks` (0: keep every block). */
   readonly pruneKeepBlocks?: number;
+  /** As `ChainStoreOptions.headerKeepBlocks` (0: keep every header). */
+  readonly headerKeepBlocks?: number;
+  /** As `ChainStoreOptions.headerCheckpointEvery`. */
+  readonly headerCheckpointEvery?: number;
 }
 
 export class BlockWriter {
@@ -74,6 +80,7 @@ export class BlockWriter {
   /** Inserts the rows of one block (within the caller's transaction). */
   readonly insertRows: (m: BlockRows) => void;
   private readonly keep: number;
+  private readonly headerKeep: number;
   private commits = 0;
 
   constructor(
@@ -81,6 +88,9 @@ export class BlockWriter {
     options: BlockWriterOptions = {},
   ) {
     this.keep = options.pruneKeepBlocks ?? 0;
+    const headerKeep = options.headerKeepBlocks ?? 0;
+    this.headerKeep = headerKeep;
+    const every = Math.max(1, options.headerCheckpointEvery ?? 1);
     const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     // tx_end: the previous block's count plus this block's txs (0 before height 1).
     const insertBlock = db.prepare(
@@ -94,6 +104,10 @@ export class BlockWriter {
     const firstBlock = db.prepare('SELECT MIN(height) FROM blocks').pluck();
     const deleteTxs = db.prepare('DELETE FROM txs WHERE height >= ? AND height < ?');
     const deleteBlocks = db.prepare('DELETE FROM blocks WHERE height >= ? AND height < ?');
+    // Headers below the header window go, a few heights per commit, but for the checkpoints (each epoch's first).
+    const deleteHeaders = db.prepare('DELETE FROM headers WHERE height >= ? AND height < ? AND (height - 1) % ? != 0');
+    const firstPrunableHeader = db.prepare('SELECT MIN(height) FROM headers WHERE (height - 1) % ? != 0').pluck();
+    let headerCursor = headerKeep > 0 ? ((firstPrunableHeader.get(every) as number | null) ?? Infinity) : Infinity;
     const upsertState = db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     const deleteState = db.prepare('DELETE FROM state WHERE key = ?');
     const product = new SqliteProductSink(db);
@@ -121,8 +135,17 @@ export class BlockWriter {
       applyProductChanges(product, m.changes);
       setMeta.run('height', m.height);
       setMeta.run('accumulator', Buffer.from(m.accumulator.buffer, m.accumulator.byteOffset, m.accumulator.byteLength));
+      if (headerKeep > 0) {
+        // From the lowest header that is not a checkpoint (found once at start): a bounded step per commit.
+        if (headerCursor === Infinity) headerCursor = m.height;
+        const to = Math.min(m.height - headerKeep + 1, headerCursor + HEADER_PRUNE_PER_COMMIT);
+        if (to > headerCursor) {
+          deleteHeaders.run(headerCursor, to, every);
+          headerCursor = to;
+        }
+      }
       if (keep <= 0) return false;
-      // Bodies below the newest `keep` blocks go, a few per commit; headers stay.
+      // Bodies below the newest `keep` blocks go, a few per commit.
       const first = firstBlock.get() as number;
       const to = Math.min(m.height - keep + 1, first + PRUNE_PER_COMMIT);
       if (to <= first) return false;
@@ -134,7 +157,7 @@ export class BlockWriter {
 
   commit(m: CommitMessage): void {
     this.commitTx(m);
-    if (this.keep <= 0) return;
+    if (this.keep <= 0 && this.headerKeep <= 0) return;
     this.commits++;
     // Pages freed by pruning go back to the file system; the WAL, which grows to the
     // largest amount written between two checkpoints, is cut back to nothing.

@@ -5,12 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { BlockWriter, configureConnection, type CommitMessage } from './writer.js';
+import { BlockWriter, configureConnection, type BlockWriterOptions, type CommitMessage } from './writer.js';
 
-const { file, pruneKeepBlocks } = workerData as { file: string; pruneKeepBlocks: number };
+const { file, options } = workerData as { file: string; options: BlockWriterOptions };
 const db = new Database(file);
 configureConnection(db);
-const writer = new BlockWriter(db, { pruneKeepBlocks });
+const writer = new BlockWriter(db, options);
 
 parentPort!.on('message', (m: CommitMessage | 'close') => {
   if (m === 'close') {

@@ -8,7 +8,7 @@ import { genesisEntries } from '../../../src/state/genesis.js';
 import { WorldState } from '../../../src/state/worldState.js';
 import { encodeStateValue } from '../../../src/codec/state.js';
 import { devAccount } from '../../../src/crypto/keys.js';
-import { copyChain, createChainStore, type ChainStore, type TxQuery } from '../../../src/storage/index.js';
+import { copyChain, createChainStore, type ChainStore, type ChainStoreOptions, type TxQuery } from '../../../src/storage/index.js';
 import { TestChain } from '../../helpers/chain.js';
 import { transfer } from '../../helpers/fixtures.js';
 import { defaultDevnetGenesis } from '../../../src/state/genesis.js';
@@ -17,10 +17,11 @@ import { tempDir } from './fixtures.js';
 const BLOCKS = 140;
 const KEEP = 100;
 
-async function sourceChain(): Promise<{ store: ChainStore; chain: TestChain }> {
-  const genesis = defaultDevnetGenesis();
+async function sourceChain(options: ChainStoreOptions = { pruneKeepBlocks: KEEP }): Promise<{ store: ChainStore; chain: TestChain }> {
+  const g = defaultDevnetGenesis();
+  const genesis = { ...g, params: { ...g.params, epochLengthBlocks: 10 } };
   const chain = new TestChain(genesis);
-  const store = createChainStore('sqlite', tempDir('copy-src'), { pruneKeepBlocks: KEEP });
+  const store = createChainStore('sqlite', tempDir('copy-src'), options);
   store.open();
   const world = WorldState.fromEntries(genesisEntries(genesis));
   store.initGenesis(chain.tip.hash, new Map([...world.allEntries()].map(([k, v]) => [k, encodeStateValue(k, v)])), world.accumulatorBytes);
@@ -78,6 +79,27 @@ describe('copyChain', () => {
     await back.commitBlock({ block: fb, changes: b.diff.encoded, accumulator: b.diff.accumulator.toBytes() });
     assert.equal(back.committed().height, BLOCKS + 1);
     for (const s of [src, snap, back]) await s.close();
+  });
+
+  it('copies a source whose old headers are checkpoints only (each epoch\'s first) to snapshot files and back: the same sparse headers, state and blocks', async () => {
+    const { store: src } = await sourceChain({ pruneKeepBlocks: 20, headerKeepBlocks: 30, headerCheckpointEvery: 10 });
+    const held = src.getHeaders(1, 1000).map((h) => h.header.height);
+    assert.ok(held.includes(1) && held.includes(101) && !held.includes(2), `sparse headers below the window (${held.slice(0, 12).join(',')}…)`);
+    const snapDir = tempDir('copy-sparse-snap');
+    const snap = createChainStore('snapshot', snapDir);
+    snap.open();
+    await copyChain(src, snap);
+    assertSame(src, snap);
+    await snap.close();
+    const back = createChainStore('sqlite', tempDir('copy-sparse-back'));
+    back.open();
+    // Reopened: the header log with its gaps reads back.
+    const snapAgain = createChainStore('snapshot', snapDir);
+    snapAgain.open();
+    assertSame(src, snapAgain);
+    await copyChain(snapAgain, back);
+    assertSame(src, back);
+    await Promise.all([src.close(), snapAgain.close(), back.close()]);
   });
 
   it('error: a source without blocks is refused', async () => {
