@@ -284,7 +284,7 @@ export const CONFIG_KEYS = {
     default: 0,
     min: 0,
     max: 1_000_000_000,
-    description: 'Keep the bodies (txs, results, tx index rows) of this many most recent blocks and delete older ones; headers and commit certificates are kept (0 = keep all blocks).',
+    description: 'Keep the bodies (txs, results, tx index rows) of this many most recent blocks and delete older ones; headers and commit certificates are kept for max(this, snapshotKeep × snapshotEveryBlocks) heights and, below, for the first height of each epoch (0 = keep all blocks).',
   },
   backupEveryBlocks: {
     type: 'integer',
