@@ -25,7 +25,7 @@
  * @module
  */
 import { verifyTargetBlock, type LightHeader, type TrustPoint } from '../consensus/lightClient.js';
-import { ErrorCode, FastposError, FatalError } from '../errors.js';
+import { ErrorCode, FastposError, FatalError, isFastposError } from '../errors.js';
 import { LtHash } from '../state/ltHash.js';
 import { checkChunk, type SnapshotManifest, type SnapshotSummary } from '../state/snapshot.js';
 import type { ChainParams, EpochRecord, FinalizedBlock, ValidatorSet } from '../types/index.js';
@@ -93,6 +93,10 @@ export interface SnapshotProgress {
   readonly startedAt: number;
 }
 
+/** Failed chunk requests (lost or slow, not bad data) after which a peer gets no more chunks in an attempt. */
+const CHUNK_TRIES = 3;
+/** Tries of each header or epoch-set request of the light-client check (each bounded by the transport). */
+const LIGHT_TRIES = 3;
 /** How often progress is logged while chunks arrive. */
 const LOG_EVERY_MS = 5000;
 
@@ -200,7 +204,7 @@ export class StateSync {
             genesisSet: typeof this.deps.genesisSet === 'function' ? this.deps.genesisSet() : this.deps.genesisSet,
             trust: this.deps.trust,
             target: { header: m.block.block.header, hash: m.block.hash, commit: m.block.commit },
-            source: { headers: (from, limit) => source.headers(peer, from, limit), epoch: (e) => source.epoch(peer, e) },
+            source: { headers: (from, limit) => retried(() => source.headers(peer, from, limit)), epoch: (e) => retried(() => source.epoch(peer, e)) },
           });
           manifest = m;
         } else if (m.stateRoot !== manifest.stateRoot || m.chunks.some((c, i) => c.hash !== manifest!.chunks[i]?.hash)) {
@@ -234,6 +238,7 @@ export class StateSync {
     let done = 0;
     let entriesDone = 0;
     const active = new Set(pool);
+    const failures = new Map<string, number>();
     const parallel = Math.max(1, Math.min(this.deps.parallel ?? 4, 2 * pool.length));
     let turn = 0;
     const worker = async (): Promise<void> => {
@@ -257,8 +262,13 @@ export class StateSync {
             this.logProgress();
           } catch (e) {
             if (e instanceof FatalError) throw e;
-            active.delete(peer);
-            this.penalize(source, peer, e, `chunk ${index}`);
+            // A chunk that does not check ends the peer's part at once; a request that failed (lost, slow) may be one of a few.
+            const failed = (failures.get(peer) ?? 0) + 1;
+            failures.set(peer, failed);
+            if (isFastposError(e) && e.code === ErrorCode.INVALID_SNAPSHOT || failed >= CHUNK_TRIES) {
+              active.delete(peer);
+              this.penalize(source, peer, e, `chunk ${index}`);
+            }
           }
         }
       }
@@ -298,4 +308,15 @@ function sumOf(m: SnapshotManifest): Buffer {
   const sum = new LtHash();
   for (const c of m.chunks) sum.add(LtHash.fromBytes(Buffer.from(c.ltHash, 'hex')).lanes);
   return sum.toBytes();
+}
+
+/** Tries a request to a peer up to LIGHT_TRIES times: one lost request must not sink a light-client walk of many. */
+async function retried<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (e) {
+      if (e instanceof FatalError || attempt >= LIGHT_TRIES) throw e;
+    }
+  }
 }
