@@ -141,6 +141,13 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
       assert.ok(list.length === 1 && list[0]!.height >= st.earliestBlockHeight - 64, 'old txs are not listed');
       await node.kill();
       running = null;
+      // The stopped, pruned data dir is audited by its headers (checkpoints below the window), kept blocks and state.
+      const audit = runCli(['verify-chain', '--data-dir', dir, '--state-backend', backend, '--json']);
+      assert.equal(audit.status, 0, audit.stderr + audit.stdout);
+      const audited = JSON.parse(audit.stdout) as { ok: boolean; mode: string; height: number; checked: string[]; notChecked: string[] };
+      assert.equal(audited.mode, 'headers');
+      assert.ok(audited.height >= st.latestHeight, 'the audit reaches the last height the node reported');
+      assert.match(audited.checked.join(' '), /gaps below the kept header window/);
     });
   });
 }
