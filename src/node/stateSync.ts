@@ -262,10 +262,10 @@ export class StateSync {
             this.logProgress();
           } catch (e) {
             if (e instanceof FatalError) throw e;
-            // A chunk that does not check ends the peer's part at once; a request that failed (lost, slow) may be one of a few.
+            // A chunk that does not check or is longer than its manifest entry ends the peer's part at once; a request that failed (lost, slow) may be one of a few.
             const failed = (failures.get(peer) ?? 0) + 1;
             failures.set(peer, failed);
-            if (isFastposError(e) && e.code === ErrorCode.INVALID_SNAPSHOT || failed >= CHUNK_TRIES) {
+            if ((isFastposError(e) && (e.code === ErrorCode.INVALID_SNAPSHOT || e.code === ErrorCode.PAYLOAD_TOO_LARGE)) || failed >= CHUNK_TRIES) {
               active.delete(peer);
               this.penalize(source, peer, e, `chunk ${index}`);
             }

@@ -5,6 +5,7 @@
  * that must not cost a full open (a backup just written by a running node).
  * @module
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeHeader } from '../../codec/block.js';
@@ -20,6 +21,8 @@ export interface StoreTip {
 
 export function readSqliteTip(dir: string, fileName: string): StoreTip {
   const file = path.join(dir, fileName);
+  // Opening a WAL-mode copy makes -shm (and -wal) files beside it: removed again unless they were there, so the copy's file list is what it was.
+  const sidecars = [`${file}-shm`, `${file}-wal`].filter((f) => !fs.existsSync(f));
   const db = orCorrupt(file, 'cannot open', () => new Database(file, { readonly: true, fileMustExist: true }));
   try {
     const meta = new Map((db.prepare('SELECT key, value FROM meta').raw().all() as [string, unknown][]).map(([k, v]) => [k, v]));
@@ -36,5 +39,6 @@ export function readSqliteTip(dir: string, fileName: string): StoreTip {
     return { genesisHash, height, blockHash: row.hash, stateRoot: header.stateRoot };
   } finally {
     db.close();
+    for (const f of sidecars) fs.rmSync(f, { force: true });
   }
 }
