@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { SnapshotMaker } from '../../../src/node/snapshotMaker.js';
 import type { SyncSource } from '../../../src/node/node.js';
 import { runNode } from '../../../src/node/run.js';
 import { DEFAULT_CONFIG, type NodeConfig } from '../../../src/config/index.js';
@@ -16,6 +15,7 @@ import type { SnapshotManifest } from '../../../src/state/snapshot.js';
 import type { Genesis } from '../../../src/types/index.js';
 import { pino } from 'pino';
 import { TestChain } from '../../helpers/chain.js';
+import { chunkEntries, takeSnapshot } from '../../helpers/snapshot.js';
 import { startValidatorNode, type TestNode } from '../../helpers/node.js';
 import type { Envelope } from '../../../src/codec/envelope.js';
 
@@ -24,32 +24,9 @@ after(async () => {
   for (const n of nodes) await n.dispose();
 });
 
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, fatal: () => undefined };
-
 async function snapshotOf(chain: TestChain): Promise<{ manifest: SnapshotManifest; lines: [string, string][] }> {
-  const lines: [string, string][] = [];
-  let manifest: SnapshotManifest | null = null;
-  const maker = new SnapshotMaker({
-    everyBlocks: 1,
-    chunkBytes: 2048,
-    chainId: chain.chainId,
-    log: silent,
-    begin: () => ({
-      chunk: async (_i, data) => {
-        for (const l of data.toString('utf8').split('\n').filter((x) => x !== '')) lines.push(JSON.parse(l) as [string, string]);
-      },
-      finish: async (m) => {
-        manifest = m;
-      },
-      abort: async () => undefined,
-    }),
-    pause: async () => undefined,
-    monotonic: () => 0,
-  });
-  maker.committed(chain.blocks.at(-1)!, () => [...chain.state.allEntries()]);
-  await maker.idle();
-  assert.ok(manifest !== null);
-  return { manifest, lines };
+  const { manifest, chunks } = await takeSnapshot(chain, 2048);
+  return { manifest, lines: chunkEntries(chunks) };
 }
 
 for (const backend of ['sqlite', 'snapshot'] as const) {

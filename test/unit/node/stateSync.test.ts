@@ -12,7 +12,6 @@ import { decodeStateValue, encodeStateValue, epochKey } from '../../../src/codec
 import { verifyTargetBlock, type LightHeader, type LightSource } from '../../../src/consensus/lightClient.js';
 import { validatorSetForHeight } from '../../../src/consensus/validatorSet.js';
 import { isFastposError } from '../../../src/errors.js';
-import { SnapshotMaker } from '../../../src/node/snapshotMaker.js';
 import { StateSync, type ChunkStaging, type SnapshotSource } from '../../../src/node/stateSync.js';
 import { defaultDevnetGenesis, genesisEntries } from '../../../src/state/genesis.js';
 import { LtHash, ltElement } from '../../../src/state/ltHash.js';
@@ -20,6 +19,7 @@ import { decodeManifest, encodeManifest, summarize, type SnapshotManifest } from
 import { WorldState } from '../../../src/state/worldState.js';
 import type { EpochRecord, FinalizedBlock, Genesis } from '../../../src/types/index.js';
 import { TestChain } from '../../helpers/chain.js';
+import { takeSnapshot } from '../../helpers/snapshot.js';
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, fatal: () => undefined };
 
@@ -38,32 +38,7 @@ function chainOf(g: Genesis, n: number): TestChain {
   return chain;
 }
 
-/** A snapshot of the chain's tip taken by the SnapshotMaker, kept in memory. */
-async function snapshotOf(chain: TestChain, chunkBytes: number): Promise<{ manifest: SnapshotManifest; chunks: Buffer[] }> {
-  const chunks: Buffer[] = [];
-  let manifest: SnapshotManifest | null = null;
-  const maker = new SnapshotMaker({
-    everyBlocks: 1,
-    chunkBytes,
-    chainId: chain.chainId,
-    log: silent,
-    begin: () => ({
-      chunk: async (i, data) => {
-        chunks[i] = data;
-      },
-      finish: async (m) => {
-        manifest = m;
-      },
-      abort: async () => undefined,
-    }),
-    pause: async () => undefined,
-    monotonic: () => 0,
-  });
-  maker.committed(chain.blocks.at(-1)!, () => [...chain.state.allEntries()]);
-  await maker.idle();
-  assert.ok(manifest !== null, 'the snapshot was taken');
-  return { manifest, chunks };
-}
+const snapshotOf = takeSnapshot;
 
 interface PeerBehaviour {
   corruptChunk?: boolean;
