@@ -100,6 +100,26 @@ export const CONFIG_KEYS = {
     default: 'info',
     description: 'Least severe level of log line that is written.',
   },
+  logFormat: {
+    type: 'enum',
+    values: ['auto', 'pretty', 'json'],
+    default: 'auto',
+    description: 'Log line format: pretty = colored text for people, json = one JSON object per line (pino) for log collectors, auto = pretty when stdout is a terminal, else json.',
+  },
+  stallWarnMs: {
+    type: 'integer',
+    default: 30000,
+    min: 0,
+    max: 86400000,
+    description: 'A warn line "no block finalized" is logged when no block has been finalized for this long, in milliseconds, and again each time as long again passes; 0 = never.',
+  },
+  behindWarnBlocks: {
+    type: 'integer',
+    default: 10,
+    min: 0,
+    max: 1000000,
+    description: 'A warn line "node is behind" is logged when a peer reports a height this many blocks or more above this node\'s; 0 = never.',
+  },
   adminToken: {
     type: 'optional-string',
     minLength: 16,
@@ -169,6 +189,10 @@ export const CONFIG_KEYS = {
     min: 0,
     max: 600000,
     description: 'Consensus: each timeout grows by this much per round, so that a slow network eventually gets long enough rounds.',
+  },
+  corsOrigins: {
+    type: 'optional-string',
+    description: 'Comma-separated origins allowed to call the HTTP API from a browser (CORS), e.g. https://explorer.example,http://localhost:3000, or * for any; when unset, no CORS headers are sent (browsers allow only same-origin pages such as /explorer).',
   },
   peers: {
     type: 'optional-string',
