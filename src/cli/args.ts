@@ -65,10 +65,11 @@ export function parseFlags<const O extends FlagOptions>(
   options: O,
   usage: string,
   opts: { positionals?: boolean } = {},
-) {
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   if (wantsHelp(args)) throw new HelpRequested(usage);
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: opts.positionals ?? false } as const);
+    const r = parseArgs({ args, options, strict: true, allowPositionals: opts.positionals ?? false });
+    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
   } catch (e) {
     throw new UsageError(explainParseError(e as Error & { code?: string }, args, Object.keys(options)), usage);
   }
