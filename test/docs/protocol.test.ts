@@ -98,11 +98,40 @@ describe('docs/protocol.md: the document', () => {
   });
 
   it('the vector index lists every vector', () => {
-    const index = DOC.slice(DOC.indexOf('## 12. Test vectors'), DOC.indexOf('## 13.'));
-    assert.ok(index.length > 0, 'no "## 12. Test vectors" section');
+    const index = DOC.slice(DOC.indexOf('## 7. Test vectors'), DOC.indexOf('## 8.'));
+    assert.ok(index.length > 0, 'no "## 7. Test vectors" section');
     for (const name of VECTORS.keys()) {
       if (name.startsWith('tx-') && name !== 'tx-root') continue; // listed as tx-<kind>
-      assert.ok(index.includes(`\`${name}\``), `vector ${name} is missing from the index of section 12`);
+      assert.ok(index.includes(`\`${name}\``), `vector ${name} is missing from the index of section 7`);
+    }
+  });
+});
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as "-". */
+export function headingSlug(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
+
+function anchorsOf(markdown: string): Set<string> {
+  const withoutCode = markdown.replace(/^```[\s\S]*?^```$/gm, '');
+  return new Set([...withoutCode.matchAll(/^#{1,6} (.+)$/gm)].map((m) => headingSlug(m[1]!)));
+}
+
+describe('docs/protocol.md: links', () => {
+  it('behavior: heading anchors as GitHub writes them', () => {
+    assert.equal(headingSlug('1. Encoding rules'), '1-encoding-rules');
+    assert.equal(headingSlug('`product_attest`'), 'product_attest');
+    assert.equal(headingSlug('Joining a network: snapshot sync'), 'joining-a-network-snapshot-sync');
+  });
+
+  it('every link to this page, to another page or to a section of one leads somewhere', () => {
+    const links = [...DOC.replace(/^```[\s\S]*?^```$/gm, '').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
+    assert.ok(links.length > 20);
+    for (const link of links) {
+      if (/^https?:/.test(link)) continue;
+      const [file = '', anchor] = link.split('#');
+      const text = file === '' ? DOC : readFileSync(new URL(`../../docs/${file}`, import.meta.url), 'utf8');
+      if (anchor !== undefined) assert.ok(anchorsOf(text).has(anchor), `${DOC_PATH}: link ${link} names no heading`);
     }
   });
 });
