@@ -160,6 +160,23 @@ describe('explorer in headless Chromium (child node, loopback HTTP)', () => {
       assert.equal(await page.evaluate(() => (globalThis as { __xss?: number }).__xss), undefined);
       await page.screenshot({ path: join(shots, 'product.png'), fullPage: true });
 
+      // A node that serves a block with a forged signature: the block page says it is not verified, and which signer fails.
+      const blockPath = `/blocks/${height}`;
+      await page.route((u) => u.pathname === blockPath, async (route) => {
+        const answer = await route.fetch();
+        const b = (await answer.json()) as { commit: { signatures: { signature: string }[] } };
+        const sig = b.commit.signatures[0]!;
+        sig.signature = (sig.signature.startsWith('0') ? '1' : '0') + sig.signature.slice(1);
+        await route.fulfill({ response: answer, json: b });
+      });
+      await page.fill('#q', String(height));
+      await page.press('#q', 'Enter');
+      await page.waitForSelector('[data-testid=verify-result][data-ok=false]', WAIT);
+      assert.match((await page.textContent('[data-testid=verify-result]')) ?? '', /NOT verified: signatures/);
+      assert.match((await page.textContent('[data-testid=signers] tbody tr[data-ok=false]')) ?? '', /bad signature/);
+      await page.screenshot({ path: join(shots, 'block-forged.png') });
+      await page.unrouteAll();
+
       assert.deepEqual(watch.problems, [], 'no console error, failed request, error answer or other origin');
       assert.ok(watch.requests.every((u) => u.startsWith(origin)));
 
