@@ -87,35 +87,55 @@ function showBanner(message) {
 
 let delay = POLL_MS;
 let lastHeight = -1;
+let offline = false;
 
 async function poll() {
+  let s;
   try {
-    const s = await get('/status');
+    s = await get('/status');
+  } catch (e) {
+    offline = true;
+    delay = Math.min(delay * 2, MAX_POLL_MS);
+    showBanner(`${messageOf(e)} — retrying in ${Math.round(delay / 1000)} s`);
+    const live = document.getElementById('live');
+    live.textContent = 'offline';
+    live.className = 'badge bad';
+  }
+  if (s !== undefined) {
     ctx.status = s;
     showStatus(s);
     showBanner(undefined);
     delay = POLL_MS;
-    if (s.latestHeight !== lastHeight) {
+    const wasOffline = offline;
+    offline = false;
+    if (wasOffline && page === undefined) {
+      // Back after an outage, which may have failed the page: render it again.
       lastHeight = s.latestHeight;
-      const my = token;
-      if (page?.refresh !== undefined) {
-        const next = await page.refresh();
-        if (my === token) page = next;
-      }
+      await route();
+    } else if (s.latestHeight !== lastHeight) {
+      lastHeight = s.latestHeight;
+      await refreshPage();
     }
-  } catch (e) {
-    delay = Math.min(delay * 2, MAX_POLL_MS);
-    showBanner(`${messageOf(e)} — retrying in ${Math.round(delay / 1000)} s`);
-    document.getElementById('live').textContent = 'offline';
-    document.getElementById('live').className = 'badge bad';
   }
   setTimeout(poll, document.hidden ? Math.max(delay, 5000) : delay);
+}
+
+/** Refreshes the page shown (a new block); a failure leaves the page as it was, to be refreshed at the next block. */
+async function refreshPage() {
+  const my = token;
+  if (page?.refresh === undefined) return;
+  try {
+    const next = await page.refresh();
+    if (my === token) page = next;
+  } catch (e) {
+    if (e?.code === 'UNREACHABLE') showBanner(`${messageOf(e)} — retrying`);
+  }
 }
 
 // ------------------------------------------------------------------ search
 
 /** Where a search goes: a height, a tx id (64 hex) or an address (40 hex); 0x and uppercase accepted. */
-export function searchTarget(q) {
+function searchTarget(q) {
   const s = q.trim();
   if (/^#?\d{1,15}$/.test(s)) return `#/block/${Number(s.replace('#', ''))}`;
   const hex = s.replace(/^0x/i, '').toLowerCase();
@@ -149,6 +169,7 @@ window.addEventListener('hashchange', () => void route());
     showStatus(ctx.status);
     lastHeight = ctx.status.latestHeight;
   } catch (e) {
+    offline = true;
     showBanner(messageOf(e));
   }
   await route();

@@ -8,7 +8,8 @@
  * uppercase 0x address; a settlement whose reference is markup is shown as
  * text; a node that goes away is shown in a banner. No console error, no
  * failed request and no request to another origin on the way. Screenshots go
- * to test-output/explorer/.
+ * to test-output/explorer/. On a three-validator network, a block page checks
+ * each signer of the certificate, and a page whose node restarts recovers.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { FastposClient } from '../../src/client/index.js';
 import { devAccount, devValidator } from '../../src/crypto/keys.js';
 import { launchChromium, outputDir, watchPage } from '../helpers/browser.js';
+import { waitForHeight, withNetwork } from '../helpers/network.js';
 import { spawnNode, type NodeProcess } from '../helpers/proc.js';
 import { tempDirs } from '../helpers/util.js';
 
@@ -190,5 +192,44 @@ describe('explorer in headless Chromium (child node, loopback HTTP)', () => {
     } finally {
       await browser?.close();
     }
+  });
+});
+
+describe('explorer in headless Chromium on a three-validator network', () => {
+  it('behavior: a block certified by the three validators, verified signer by signer; the page recovers when its node restarts', async () => {
+    await withNetwork({ n: 3 }, async (net) => {
+      const n0 = net.nodes[0]!;
+      const origin = new URL(n0.url).origin;
+      await waitForHeight(net.nodes, 3, 20_000);
+      let browser: Browser | undefined;
+      try {
+        browser = await launchChromium();
+        const page = await (await browser.newContext({ viewport: { width: 1200, height: 800 } })).newPage();
+        const watch = watchPage(page, origin);
+        await page.goto(`${n0.url}/explorer/#/block/2`);
+        await page.waitForSelector('[data-testid=verify-result][data-ok=true]', WAIT);
+        // Every signer of the certificate verified; at least 2/3 of the power signed (a late precommit may be missing).
+        assert.match((await page.textContent('[data-testid=verify-result]')) ?? '', /certified: [23] of 3 validators, (66\.\d|100)% of power ≥ 2\/3/);
+        const signers = await page.$$eval('[data-testid=signers] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-ok')));
+        assert.ok(signers.length >= 2 && signers.every((ok) => ok === 'true'), JSON.stringify(signers));
+        await page.click('nav a[data-nav=validators]');
+        await page.waitForSelector('[data-testid=validators] tbody tr:nth-child(3)', WAIT);
+        for (const v of net.nodes) assert.ok(await page.$(`[data-testid=validators] tr[data-id="${v.validatorId}"]`), v.validatorId);
+        assert.deepEqual(watch.problems, []);
+
+        // The node behind the page stops, then comes back on the same port: the banner comes and goes, the page goes on.
+        await page.click('nav a[data-nav=""]');
+        await page.waitForSelector('[data-testid=latest-blocks] tbody tr', WAIT);
+        watch.stop();
+        await n0.kill('SIGKILL');
+        await page.waitForSelector('#banner:not([hidden])', WAIT);
+        const before = await newestHeight(page);
+        await n0.restart();
+        await page.waitForSelector('#banner', { state: 'hidden', timeout: 30_000 });
+        await page.waitForFunction((h) => Number((globalThis as unknown as Doc).document.querySelector('[data-testid=latest-blocks] tbody tr')?.dataset.height) > h, before, { timeout: 30_000 });
+      } finally {
+        await browser?.close();
+      }
+    });
   });
 });
