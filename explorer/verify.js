@@ -277,10 +277,10 @@ export async function verifyBlock(p) {
   return report;
 }
 
-/** `part` as a percentage of `whole` (BigInts), one decimal. */
+/** `part` as a percentage of `whole` (BigInts), rounded to one decimal (2 of 3 is 66.7%). */
 export function percent(part, whole) {
   if (whole <= 0n) return '0%';
-  const tenths = (part * 1000n) / whole;
+  const tenths = (part * 1000n + whole / 2n) / whole;
   const s = `${tenths / 10n}.${tenths % 10n}`;
   return `${s.endsWith('.0') ? s.slice(0, -2) : s}%`;
 }

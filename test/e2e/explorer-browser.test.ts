@@ -209,7 +209,8 @@ describe('explorer in headless Chromium on a three-validator network', () => {
         await page.goto(`${n0.url}/explorer/#/block/2`);
         await page.waitForSelector('[data-testid=verify-result][data-ok=true]', WAIT);
         // Every signer of the certificate verified; at least 2/3 of the power signed (a late precommit may be missing).
-        assert.match((await page.textContent('[data-testid=verify-result]')) ?? '', /certified: [23] of 3 validators, (66\.\d|100)% of power ≥ 2\/3/);
+        assert.match((await page.textContent('[data-testid=verify-result]')) ?? '', /certified: [23] of 3 validators, (66\.7|100)% of power ≥ 2\/3/);
+        await page.screenshot({ path: join(outputDir('explorer'), 'block-3-validators.png'), fullPage: true });
         const signers = await page.$$eval('[data-testid=signers] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-ok')));
         assert.ok(signers.length >= 2 && signers.every((ok) => ok === 'true'), JSON.stringify(signers));
         await page.click('nav a[data-nav=validators]');
