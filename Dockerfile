@@ -26,6 +26,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The block explorer's static pages (served at /explorer/, found next to dist/).
+COPY explorer ./explorer
 # Data folders owned by the unprivileged user; a fresh named volume mounted on one inherits that.
 RUN mkdir -p /data /testnet && chown node:node /data /testnet
 USER node

@@ -14,6 +14,7 @@ import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { prunedMessage, sendBlockRange } from './blockRange.js';
 import type { IpBudget } from './ipBudget.js';
+import { registerExplorer } from './explorerRoutes.js';
 import { envelopeFields, listAnswer, present } from './lists.js';
 import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
 import { registerProductRoutes } from './productRoutes.js';
@@ -468,6 +469,8 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   await registerStakingRoutes(app, node, requireAdmin);
   // The product layer: oracle set, proofs, pending attestations.
   await registerProductRoutes(app, node);
+  // The block explorer's static pages at /explorer/ (docs/explorer.md).
+  await registerExplorer(app);
 
   await app.register(async (admin) => {
     admin.addHook('onRequest', requireAdmin);
