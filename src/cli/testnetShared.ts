@@ -159,13 +159,22 @@ export function isOwnChain(st: Record<string, unknown>, own: { chainId: string; 
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** True when a process with this pid exists (signal 0 reaches it or is refused for permissions). */
+/**
+ * True when a process with this pid runs (signal 0 reaches it or is refused for
+ * permissions). A zombie (exited, not yet reaped by its parent) does not run.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; comm may hold spaces and parentheses, the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: signal 0 is all there is
   }
 }
 
