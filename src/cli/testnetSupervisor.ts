@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, parseFlags } from './args.js';
@@ -59,6 +59,26 @@ function cliEntry(): { script: string; execArgv: string[] } {
   const ext = extname(here);
   // From source (tsx), the child needs the same loader flags; from dist, plain node.
   return { script: join(dirname(here), `main${ext}`), execArgv: ext === '.ts' ? [...process.execArgv] : [] };
+}
+
+/** A known cause from the end of a node's log (a port taken after the check), as ": cause", or ''. */
+function whyExited(nd: NodeEntry): string {
+  let tail = '';
+  try {
+    const fd = openSync(nd.log, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(size, 8192));
+      readSync(fd, buf, 0, buf.length, size - buf.length);
+      tail = buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+  const m = /EADDRINUSE[^"]*?:(\d{1,5})/.exec(tail);
+  return m === null ? '' : `: port ${m[1]} is in use by another process (stop it, or re-create the testnet with another --base-port)`;
 }
 
 /** Why each taken port of the testnet is taken: one line per node whose port is not free. */
@@ -197,7 +217,7 @@ export async function testnetStart(args: string[], usageError: UsageErrorFactory
       } else {
         failed = true;
         s.state = 'exited';
-        err(`testnet: ${nd.name} exited on its own (${how}); see ${nd.log}. ${running().length} node(s) still running.`);
+        err(`testnet: ${nd.name} exited on its own (${how})${whyExited(nd)}; see ${nd.log}. ${running().length} node(s) still running.`);
         if (running().length === 0 && ![...slots.values()].some((x) => x.state === 'stopped')) {
           err('testnet: no node left running');
           stopping = true;

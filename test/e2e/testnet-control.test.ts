@@ -34,6 +34,14 @@ interface StatusRow {
   ownChain: boolean | null;
 }
 
+const FAST = {
+  FASTPOS_IDLE_BLOCK_INTERVAL_MS: '200',
+  FASTPOS_MIN_BLOCK_INTERVAL_MS: '10',
+  FASTPOS_TIMEOUT_PROPOSE_MS: '1000',
+  FASTPOS_TIMEOUT_PREVOTE_MS: '500',
+  FASTPOS_TIMEOUT_PRECOMMIT_MS: '500',
+};
+
 function init(args: string[]): Summary {
   const r = runCli(['testnet', 'init', ...args]);
   assert.equal(r.status, 0, r.stderr);
@@ -57,6 +65,15 @@ function runCliAsync(args: string[]): Promise<{ status: number | null; stdout: s
   p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => p.once('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+async function nodeStatus(url: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const r = await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000) });
+    return r.ok ? ((await r.json()) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The process runs: it exists and is not a zombie (a node whose supervisor died may wait unreaped). */
@@ -88,7 +105,9 @@ function statusJson(dir: string): { supervisor: { pid: number } | null; nodes: S
 }
 
 function startTestnet(dir: string): { proc: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, [CLI, 'testnet', 'start', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The nodes inherit the environment: short block intervals and timeouts keep the test quick.
+  const env = { ...process.env, ...FAST };
+  const proc = spawn(process.execPath, [CLI, 'testnet', 'start', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.push(proc);
   let out = '';
   let err = '';
@@ -222,8 +241,9 @@ describe('fastpos testnet: help, port checks, and a testnet driven by stop/resta
     assert.ok(newPid > 0 && newPid !== oldPid, r.stdout);
     assert.ok(!alive(oldPid), 'the old process is gone');
     assert.equal(Number(readFileSync(join(dir, 'node1', 'node.pid'), 'utf8')), newPid);
-    const h0 = Math.max(...statusJson(dir).nodes.map((n) => n.height ?? 0));
-    await until('every node finalizes 2 more blocks after the restart', 30_000, () => statusJson(dir).nodes.every((n) => (n.height ?? 0) >= h0 + 2)).catch(fail);
+    const heights = (): Promise<number[]> => Promise.all(s.nodes.map(async (n) => Number((await nodeStatus(n.url))?.latestHeight ?? 0)));
+    const h0 = Math.max(...(await heights()));
+    await until('every node finalizes 2 more blocks after the restart', 30_000, async () => (await heights()).every((h) => h >= h0 + 2)).catch(fail);
     const afterRestart = statusJson(dir).nodes[1]!;
     assert.equal(afterRestart.state, 'running');
     assert.equal(afterRestart.pid, newPid);
