@@ -17,6 +17,7 @@ import {
   intFlag,
   isAlive,
   isNodeProcess,
+  isSupervisorProcess,
   readPid,
   readSupervisorFile,
   removeFile,
@@ -101,7 +102,7 @@ function control(sup: SupervisorInfo, method: 'GET' | 'POST', path: string, body
 /** The live supervisor of `dir`, or undefined (a stale supervisor.json is removed). */
 function liveSupervisor(dir: string): SupervisorInfo | undefined {
   const sup = readSupervisorFile(dir);
-  if (sup !== undefined && isAlive(sup.pid)) return sup;
+  if (sup !== undefined && isSupervisorProcess(sup.pid)) return sup;
   removeFile(join(dir, SUPERVISOR_FILE));
   return undefined;
 }

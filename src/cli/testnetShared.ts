@@ -194,6 +194,20 @@ export function isNodeProcess(pid: number, configFile: string): boolean {
   return cmdline.split('\0').includes(configFile);
 }
 
+/**
+ * True when `pid` is alive and is a `fastpos testnet start` process (on Linux its
+ * command line holds "testnet" and "start"); where /proc is absent, alive is enough.
+ */
+export function isSupervisorProcess(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes('testnet') && argv.includes('start');
+  } catch {
+    return !existsSync('/proc/self');
+  }
+}
+
 /** The pid in a pid file, or undefined when absent or not a pid. */
 export function readPid(file: string): number | undefined {
   try {

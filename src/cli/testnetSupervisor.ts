@@ -24,7 +24,7 @@ import {
   findNodes,
   foreignNodeLine,
   getStatus,
-  isAlive,
+  isSupervisorProcess,
   isOwnChain,
   readSupervisorFile,
   removeFile,
@@ -120,7 +120,7 @@ export async function testnetStart(args: string[], usageError: UsageErrorFactory
   }
 
   const prior = readSupervisorFile(dir);
-  if (prior !== undefined && prior.pid !== process.pid && isAlive(prior.pid)) {
+  if (prior !== undefined && prior.pid !== process.pid && isSupervisorProcess(prior.pid)) {
     throw new CliError(`a supervisor (pid ${prior.pid}) already runs the testnet in ${dir}`, `see: fastpos testnet status --dir ${dir}`);
   }
   const taken = await takenPorts(dir, nodes);
@@ -281,32 +281,42 @@ export async function testnetStart(args: string[], usageError: UsageErrorFactory
     [...slots.values()].map((s) => ({ name: s.nd.name, index: s.nd.index, url: s.nd.url, pid: s.child?.pid ?? null, state: s.state, exit: s.exit, restarts: s.restarts }));
 
   // The control endpoint for testnet stop|restart|status, announced in DIR/supervisor.json.
+  // Stops and restarts run one at a time, in the order they came.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(f: () => Promise<T>): Promise<T> => {
+    const p = queue.then(f);
+    queue = p.catch(() => undefined);
+    return p;
+  };
   const token = randomBytes(32).toString('hex');
   const server = await startControlServer({
     token,
     status: () => ({ pid: process.pid, dir, stopping, nodes: describe() }),
-    stop: async (index) => {
+    stop: (index) => {
       if (index === undefined) {
         stopAll('stop requested');
+        return Promise.resolve(describe());
+      }
+      return serial(async () => {
+        const s = slots.get(index)!;
+        out(`testnet: stopping ${s.nd.name} on request`);
+        await stopOne(s, 'stopped');
         return describe();
-      }
-      const s = slots.get(index)!;
-      out(`testnet: stopping ${s.nd.name} on request`);
-      await stopOne(s, 'stopped');
-      return describe();
+      });
     },
-    restart: async (index) => {
-      const targets = index === undefined ? [...slots.values()] : [slots.get(index)!];
-      for (const s of targets) {
-        if (stopping) break;
-        out(`testnet: restarting ${s.nd.name}`);
-        await stopOne(s, 'starting');
-        if (stopping) break;
-        s.restarts++;
-        spawnNode(s);
-      }
-      return describe();
-    },
+    restart: (index) =>
+      serial(async () => {
+        const targets = index === undefined ? [...slots.values()] : [slots.get(index)!];
+        for (const s of targets) {
+          if (stopping) break;
+          out(`testnet: restarting ${s.nd.name}`);
+          await stopOne(s, 'starting');
+          if (stopping) break;
+          s.restarts++;
+          spawnNode(s);
+        }
+        return describe();
+      }),
     has: (index) => slots.has(index),
   });
   control = server;
