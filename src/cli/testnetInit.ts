@@ -30,6 +30,8 @@ import {
   amountFlag,
   dialHost,
   intFlag,
+  isSupervisorProcess,
+  readSupervisorFile,
   urlFor,
   validHost,
   type UsageErrorFactory,
@@ -42,7 +44,7 @@ export const VALIDATOR_BALANCE = 1_000_000_000n;
 
 export const INIT_USAGE = `Usage: fastpos testnet init --validators N --dir DIR [--base-port P | --ports P0,P1,...]
                             [--chain-id ID] [--host H] [--peer-host-template 'node{i}'] [--treasury-balance N]
-                            [--p2p-base-port P] [--force]
+                            [--p2p-base-port P] [--force] [--no-port-check]
 
 Writes a testnet of N validators to DIR: DIR/genesis.json and, per node, DIR/node<i>/
 (validator_key.json, genesis.json, config.yaml). Every port the nodes will listen on must be
@@ -59,6 +61,7 @@ Flags:
   --p2p-base-port P         validator network on ports P + i of its own
   --treasury-balance N      tokens the protocol treasury starts with (default 0)
   --force                   replace the testnet in a non-empty DIR
+  --no-port-check           write it even if its ports are taken now (to start it later, or elsewhere)
 
 Examples:
   fastpos testnet init --validators 4 --dir ./testnet
@@ -113,11 +116,13 @@ export async function testnetInit(args: string[], usageError: UsageErrorFactory)
       'treasury-balance': { type: 'string' },
       'p2p-base-port': { type: 'string' },
       force: { type: 'boolean' },
+      'no-port-check': { type: 'boolean' },
     },
     INIT_USAGE,
   );
   const v = values as Partial<Record<'validators' | 'dir' | 'base-port' | 'ports' | 'chain-id' | 'host' | 'peer-host-template' | 'treasury-balance' | 'p2p-base-port', string>> & {
     force?: boolean;
+    'no-port-check'?: boolean;
   };
   const n = intFlag(v.validators, 'validators', 1, TESTNET_MAX_VALIDATORS, usageError);
   if (v.dir === undefined || v.dir === '') throw usageError('--dir is required: the folder the testnet is written to');
@@ -175,12 +180,16 @@ export async function testnetInit(args: string[], usageError: UsageErrorFactory)
       if (!v.force) throw usageError(`${dir} is not empty (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', …' : ''}); pass --force to replace the testnet in it`);
       // --force replaces what a testnet init wrote there (node folders with their chain data, genesis.json); nothing else.
       replace = entries.filter((e) => NODE_DIR.test(e) || e === 'genesis.json' || e === SUPERVISOR_FILE);
+      const sup = readSupervisorFile(dir);
+      if (sup !== undefined && isSupervisorProcess(sup.pid)) {
+        throw new CliError(`the testnet in ${dir} is running (supervisor pid ${sup.pid})`, `stop it first: fastpos testnet stop --dir ${dir}`);
+      }
     }
   }
 
   // Every port the nodes will bind on this machine must be free, before anything is written.
   // With --peer-host-template each node runs on a host of its own (a container): nothing to check here.
-  if (template === undefined) {
+  if (template === undefined && v['no-port-check'] !== true) {
     const checks: { port: number; what: string; flag: string }[] = ports.map((p, i) => ({ port: p, what: `node${i} API`, flag: v.ports !== undefined ? '--ports' : '--base-port' }));
     if (p2pPorts !== undefined) checks.push(...p2pPorts.map((p, i) => ({ port: p, what: `node${i} p2p`, flag: '--p2p-base-port' })));
     for (const c of checks) {
