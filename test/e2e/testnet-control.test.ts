@@ -261,6 +261,15 @@ describe('fastpos testnet: help, port checks, and a testnet driven by stop/resta
     assert.equal(runCli(['testnet', 'restart', '--dir', dir, '--node', '2']).status, 0);
     assert.equal(statusJson(dir).nodes[2]!.state, 'running');
 
+    // One supervisor per testnet; init --force does not replace a running testnet.
+    const second = await runCliAsync(['testnet', 'start', '--dir', dir]);
+    assert.equal(second.status, 1);
+    assert.match(oneLine(second.stderr), new RegExp(`a supervisor \\(pid ${t.proc.pid}\\) already runs the testnet in `));
+    const force = runCli(['testnet', 'init', '--validators', '3', '--dir', dir, '--force', '--no-port-check']);
+    assert.equal(force.status, 1);
+    assert.match(oneLine(force.stderr), /is running \(supervisor pid \d+\)/);
+    assert.ok(existsSync(join(dir, 'node0', 'validator_key.json')), 'nothing replaced');
+
     // Stop everything.
     const pids = statusJson(dir).nodes.map((n) => n.pid!);
     const stopAll = await runCliAsync(['testnet', 'stop', '--dir', dir]);
