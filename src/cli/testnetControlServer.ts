@@ -49,8 +49,10 @@ function readBody(req: IncomingMessage): Promise<{ node: number | undefined } | 
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
+        // Answer at once; the rest is read and dropped, and the connection closes after the answer.
         done(`body larger than ${MAX_BODY} bytes`);
-        req.destroy();
+        req.removeAllListeners('data');
+        req.resume();
         return;
       }
       chunks.push(c);
