@@ -7,7 +7,8 @@
 // 4. wait (at most 60 s) until every node has finalized them and reached a common height H
 //    at or above the block holding the last one;
 // 5. check that every node reports the same block hash at each height 1..H;
-// 6. print PASS or FAIL with details, stop the testnet (SIGINT) and exit 0 (PASS) or 1 (FAIL).
+// 6. check `fastpos testnet status --json` reports every node running, through the supervisor;
+// 7. print PASS or FAIL with details, stop the testnet (SIGINT) and exit 0 (PASS) or 1 (FAIL).
 // Every wait is bounded; only 127.0.0.1 is used. The temp dir is removed on PASS
 // (kept on FAIL, or with --keep, so the node logs can be read).
 import { spawn, spawnSync } from 'node:child_process';
@@ -218,6 +219,15 @@ async function run() {
     }
   }
   if (mismatches === 0) log(`all ${VALIDATORS} nodes report the same block hash at every height 1..${common}`);
+
+  // ---------------------------------------------------------------- testnet status (through the supervisor)
+  const st = spawnSync(process.execPath, [CLI, 'testnet', 'status', '--dir', testnetDir, '--json'], { encoding: 'utf8', timeout: 30_000 });
+  if (st.status !== 0) return fail(`testnet status exited with ${st.status}: ${st.stderr}`);
+  const report = JSON.parse(st.stdout);
+  if (report.supervisor?.pid !== starter.pid) fail(`testnet status names supervisor ${report.supervisor?.pid}, expected ${starter.pid}`);
+  const notRunning = report.nodes.filter((n) => n.state !== 'running' || n.ownChain !== true || typeof n.pid !== 'number');
+  if (notRunning.length > 0 || report.nodes.length !== VALIDATORS) return fail(`testnet status: ${JSON.stringify(report.nodes)}`);
+  log(`testnet status: ${report.nodes.map((n) => `${n.name} pid ${n.pid} height ${n.height}`).join(', ')}`);
 }
 
 try {

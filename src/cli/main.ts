@@ -21,6 +21,7 @@ import { BACKUP_USAGE, cmdBackup } from './backup.js';
 import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis, genesisHash } from '../state/genesis.js';
 import type { Genesis, GenesisAccount } from '../types/index.js';
 import { amountFlag, cmdTestnet } from './testnet.js';
+import { CliError, HelpRequested, UsageError as ArgsUsageError } from './args.js';
 import { TX_USAGE, cmdTx } from './tx.js';
 
 const USAGE = `fastpos — a simplified, auditable proof-of-stake node
@@ -177,6 +178,18 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof HelpRequested) {
+    process.stdout.write(e.text + '\n');
+    process.exit(0);
+  }
+  if (e instanceof ArgsUsageError) {
+    process.stderr.write(`fastpos: ${e.message}\n${e.usage === undefined ? '' : `\n${e.usage}\n`}`);
+    process.exit(2);
+  }
+  if (e instanceof CliError) {
+    process.stderr.write(`fastpos: ${e.message}${e.hint === undefined ? '' : `: ${e.hint}`}\n`);
+    process.exit(e.exitCode);
+  }
   if (e instanceof UsageError) {
     process.stderr.write(`fastpos: ${e.message}\n\n${USAGE}\n`);
     process.exit(2);
