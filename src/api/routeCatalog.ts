@@ -26,7 +26,7 @@ export const ADMIN_SECURITY = 'adminToken';
 const ADMIN_ELSEWHERE = new Set(['POST /p2p/peers', 'DELETE /p2p/peers']);
 
 /** Short summaries of routes registered without one in their schema. */
-const SUMMARIES: Readonly<Record<string, string>> = {
+export const ROUTE_SUMMARIES: Readonly<Record<string, string>> = {
   'GET /status': 'The node and its chain: ids, latest block, epoch, peers, sync and production state',
   'GET /validators': 'Validators (a page of all, or one epoch\'s set with ?epoch=)',
   'GET /validators/:id': 'One validator: stake, power, status, missed blocks, slashes, unbonding',
@@ -115,7 +115,7 @@ export function collectRoutes(app: FastifyInstance): RouteCatalog {
     for (const method of methods) {
       if (method === 'HEAD' || method === 'OPTIONS') continue;
       const tag = routeTag(method, route.url);
-      const summary = own.summary ?? SUMMARIES[`${method} ${route.url}`];
+      const summary = own.summary ?? ROUTE_SUMMARIES[`${method} ${route.url}`];
       const documented: DocumentedSchema = { ...own, tags: own.tags ?? [tag] };
       if (summary !== undefined) documented.summary = summary;
       if (tag === 'admin' && own.security === undefined) documented.security = [{ [ADMIN_SECURITY]: [] }];
