@@ -10,6 +10,7 @@ import type { FastposNode } from '../node/node.js';
 import { encodeGenesis } from '../state/genesis.js';
 import { packageVersion } from './openapi.js';
 import type { RouteCatalog, RouteEntry } from './routeCatalog.js';
+import * as M from './metaSchemas.js';
 import * as S from './schemas.js';
 
 export const LINKS = { openapi: '/openapi.json', explorer: '/explorer', docs: 'docs/api.md (in the fastpos source tree)' } as const;
@@ -53,7 +54,7 @@ export function registerMetaRoutes(app: FastifyInstance, node: FastposNode, cata
       summary: 'This index: every route with its summary, and links to the OpenAPI document, the explorer and the docs',
       description: 'JSON, or a plain HTML page when the request prefers text/html (a browser).',
       querystring: S.emptyQuery,
-      response: { 200: S.routeIndexResponse },
+      response: { 200: M.routeIndexResponse },
     },
   }, async (req, reply) => {
     // Read at request time: by then every route is registered.
@@ -68,7 +69,7 @@ export function registerMetaRoutes(app: FastifyInstance, node: FastposNode, cata
     schema: {
       summary: 'The chain\'s genesis document in its wire form (its hash is /status genesisHash)',
       querystring: S.emptyQuery,
-      response: { 200: S.genesisResponse },
+      response: { 200: M.genesisResponse },
     },
   }, async (_req, reply) => {
     genesisText ??= JSON.stringify(encodeGenesis(node.genesis));

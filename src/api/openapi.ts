@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_SECURITY, TAGS } from './routeCatalog.js';
+import * as M from './metaSchemas.js';
 import * as S from './schemas.js';
 
 /** The node's version, from its package.json (`0.0.0` when that cannot be read). */
@@ -52,7 +53,7 @@ export function registerOpenApiRoute(app: FastifyInstance): void {
     schema: {
       summary: 'This API as an OpenAPI 3.1 document, generated from the route schemas',
       querystring: S.emptyQuery,
-      response: { 200: S.openApiResponse },
+      response: { 200: M.openApiResponse },
     },
   }, async (_req, reply) => {
     text ??= JSON.stringify(app.swagger());
