@@ -5,9 +5,9 @@
  */
 import { EXECUTABLE_KINDS, MAX_JAIL_BLOCKS } from '../codec/tx.js';
 
-const HEX40 = '^[0-9a-f]{40}$';
-const HEX64 = '^[0-9a-f]{64}$';
-const AMOUNT = '^(0|[1-9][0-9]{0,38})$';
+export const HEX40 = '^[0-9a-f]{40}$';
+export const HEX64 = '^[0-9a-f]{64}$';
+export const AMOUNT = '^(0|[1-9][0-9]{0,38})$';
 export const MAX_PAGE = 1000;
 
 export const errorSchema = {

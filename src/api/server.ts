@@ -13,11 +13,15 @@ import rateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { prunedMessage, sendBlockRange } from './blockRange.js';
+import { parseCorsOrigins, registerCors } from './cors.js';
 import type { IpBudget } from './ipBudget.js';
 import { registerExplorer } from './explorerRoutes.js';
 import { envelopeFields, listAnswer, present } from './lists.js';
+import { registerMetaRoutes } from './metaRoutes.js';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
 import { registerProductRoutes } from './productRoutes.js';
+import { collectRoutes } from './routeCatalog.js';
 import { registerStakingRoutes } from './stakingRoutes.js';
 import { strictNumbers, type Validator } from './strictNumbers.js';
 import type { Logger } from 'pino';
@@ -59,6 +63,12 @@ export interface ApiOptions {
    * its own (`p2pPort`): the /p2p and /sync routes and /healthz only.
    */
   readonly routes?: 'all' | 'p2p';
+  /**
+   * `corsOrigins` as configured: comma-separated origins, or `*`, allowed to
+   * read the public API from a browser page (none: no CORS headers). Not
+   * used on the validator network's own listener.
+   */
+  readonly corsOrigins?: string | undefined;
 }
 
 /** How often Node checks every open connection against the header and request deadlines. */
@@ -309,6 +319,9 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, ErrorCode.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`));
 
+  // Before the rate limiter: a page refused for its rate still learns why.
+  if (opts.routes !== 'p2p') await registerCors(app, parseCorsOrigins(opts.corsOrigins));
+
   if (opts.rateLimitMax > 0) {
     await app.register(rateLimit, {
       global: true,
@@ -344,15 +357,19 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     return app;
   }
 
+  // Before any route: each is tagged, listed by GET / and described in /openapi.json.
+  const catalog = collectRoutes(app);
+  await registerOpenApi(app);
+
   // ------------------------------------------------------------------ txs
-  app.post('/tx', { schema: { body: S.txBody, querystring: S.txSubmitQuery } }, async (req, reply) => {
+  app.post('/tx', { schema: { summary: 'Submit a signed tx', body: S.txBody, querystring: S.txSubmitQuery } }, async (req, reply) => {
     const { idempotent } = req.query as { idempotent: boolean };
     const st = await node.submitTx(req.body, { idempotent });
     if (st.status === 'pending') return reply.code(202).send({ id: st.id, status: st.status });
     return reply.code(200).send(st);
   });
 
-  app.get('/tx', { schema: { querystring: S.txGetQuery } }, async (req, reply) => {
+  app.get('/tx', { schema: { summary: 'A tx\'s status (pending, finalized with its result, or dropped)', querystring: S.txGetQuery } }, async (req, reply) => {
     const { id } = req.query as { id: string };
     const st = node.txStatus(id);
     if (st === undefined) {
@@ -363,14 +380,14 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     return st;
   });
 
-  app.get('/tx/pending', { schema: { querystring: S.txPendingQuery } }, async (req) => {
+  app.get('/tx/pending', { schema: { summary: 'Txs in the mempool (filtered, paged)', querystring: S.txPendingQuery } }, async (req) => {
     const q = req.query as TxListQuery & { order: 'asc' | 'desc'; offset: number; limit: number; withMeta: boolean };
     const { total, items } = node.mempool.pending({ ...txFilterOf(q), order: q.order, offset: q.offset, limit: q.limit });
     const list = items.map((d) => ({ id: d.id, status: 'pending', tx: encodeTx(d.tx) }));
     return listAnswer(list, { total, offset: q.offset, limit: q.limit }, { withMeta: q.withMeta, legacyMeta: true });
   });
 
-  app.get('/tx/finalized', { schema: { querystring: S.txFinalizedQuery } }, async (req) => {
+  app.get('/tx/finalized', { schema: { summary: 'Finalized txs (filtered, paged)', querystring: S.txFinalizedQuery } }, async (req) => {
     const q = req.query as TxListQuery & {
       address?: string; success?: boolean; fromHeight?: number; toHeight?: number;
       order: 'asc' | 'desc'; offset: number; limit: number; withMeta: boolean;
@@ -390,19 +407,19 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   });
 
   // ------------------------------------------------------------------ chain reads
-  app.get('/accounts/:address', { schema: { params: S.addressParams, querystring: S.emptyQuery } }, async (req) => {
+  app.get('/accounts/:address', { schema: { summary: 'An account\'s balance, nonce and pending nonce', params: S.addressParams, querystring: S.emptyQuery } }, async (req) => {
     const { address } = req.params as { address: string };
     const a = node.account(address);
     return { address, balance: a.balance.toString(), nonce: a.nonce, pendingNonce: a.pendingNonce };
   });
 
-  app.get('/blocks/latest', { schema: { querystring: S.emptyQuery } }, async (_req, reply) => {
+  app.get('/blocks/latest', { schema: { summary: 'The latest finalized block with its certificate', querystring: S.emptyQuery } }, async (_req, reply) => {
     const b = node.latestBlock;
     if (b === null) return sendError(reply, ErrorCode.NOT_FOUND, 'no block has been finalized yet');
     return reply.type('application/json; charset=utf-8').send(node.blockJson(b));
   });
 
-  app.get('/blocks/:height', { schema: { params: S.heightParams, querystring: S.emptyQuery } }, async (req, reply) => {
+  app.get('/blocks/:height', { schema: { summary: 'The finalized block at a height with its certificate', params: S.heightParams, querystring: S.emptyQuery } }, async (req, reply) => {
     const { height } = req.params as { height: number };
     const earliest = node.store.earliestBlockHeight();
     if (height >= 1 && height <= node.height && height < earliest) return sendError(reply, ErrorCode.PRUNED, prunedMessage(height, earliest));
@@ -411,7 +428,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     return reply.type('application/json; charset=utf-8').send(json);
   });
 
-  app.get('/blocks', { schema: { querystring: S.blocksQuery } }, async (req, reply) => {
+  app.get('/blocks', { schema: { summary: 'Finalized blocks from a height, oldest first', querystring: S.blocksQuery } }, async (req, reply) => {
     const { from, limit, withMeta } = req.query as { from: number; limit: number; withMeta: boolean };
     const total = node.height;
     // Stored blocks are already wire JSON: served without decoding them, bounded in bytes, in slices.
@@ -447,9 +464,9 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
     };
   });
 
-  app.get('/healthz', { schema: { querystring: S.emptyQuery } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { summary: 'Liveness: the process answers', querystring: S.emptyQuery } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { querystring: S.emptyQuery } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { summary: 'Readiness: state loaded, synced and finalizing (503 NOT_READY otherwise)', querystring: S.emptyQuery } }, async (_req, reply) => {
     const checks = { stateLoaded: node.isStarted, synced: !node.isSyncing, finalizing: node.isFinalizing() };
     if (checks.stateLoaded && checks.synced && checks.finalizing) return { ready: true, checks };
     const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([k]) => k);
@@ -457,11 +474,17 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   });
 
   if (opts.metrics) {
-    app.get('/metrics', { schema: { querystring: S.emptyQuery } }, async (_req, reply) => {
+    app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', querystring: S.emptyQuery } }, async (_req, reply) => {
       const text = await m.registry.metrics();
       return reply.type(m.registry.contentType).send(text);
     });
   }
+
+  // What describes the node: the route index, the genesis document, the OpenAPI document.
+  registerMetaRoutes(app, node, catalog);
+  registerOpenApiRoute(app);
+
+  // explorer: registered here
 
   // ------------------------------------------------------------------ admin
   if (opts.p2p !== undefined) await registerP2pRoutes(app, node, opts.p2p, requireAdmin);
@@ -474,28 +497,28 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
 
   await app.register(async (admin) => {
     admin.addHook('onRequest', requireAdmin);
-    admin.get('/status', { schema: { querystring: S.emptyQuery } }, async () => ({
+    admin.get('/status', { schema: { summary: 'Production state: paused, producing, held validators, mempool', querystring: S.emptyQuery } }, async () => ({
       paused: node.isPaused,
       producing: node.isFinalizing(),
       heldValidators: node.heldValidatorIds(),
       mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
       height: node.height,
     }));
-    admin.post('/production/pause', { schema: { body: S.emptyBody } }, async () => {
+    admin.post('/production/pause', { schema: { summary: 'Pause block production after the current height', body: S.emptyBody } }, async () => {
       await node.pause();
       return { paused: true, height: node.height };
     });
-    admin.post('/production/resume', { schema: { body: S.emptyBody } }, async () => {
+    admin.post('/production/resume', { schema: { summary: 'Resume block production', body: S.emptyBody } }, async () => {
       node.resume();
       return { paused: false };
     });
-    admin.post('/validators/:id/work-weight', { schema: { params: S.validatorIdParams, body: S.workWeightBody } }, async (req, reply) => {
+    admin.post('/validators/:id/work-weight', { schema: { summary: 'Set a validator\'s workWeight (a governance tx)', params: S.validatorIdParams, body: S.workWeightBody } }, async (req, reply) => {
       const { id } = req.params as { id: string };
       const { workWeight } = req.body as { workWeight: number };
       const st = await node.setWorkWeight(id, workWeight);
       return reply.code(202).send({ id: st.id, status: st.status });
     });
-    admin.post('/backup', { schema: { body: S.emptyBody } }, async () => {
+    admin.post('/backup', { schema: { summary: 'Write a backup of the chain data now', body: S.emptyBody } }, async () => {
       // The scheduled backups' path (node/backups.ts): a copy into a temporary folder, a manifest, one rename.
       // The copy may hold blocks committed while it ran: its manifest names the height it holds. Keys and the
       // double-sign guard record are left out on purpose: an older guard record restored next to a key lets
@@ -511,7 +534,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       if (!opts.devSigning) return sendError(reply, ErrorCode.DEV_SIGNING_DISABLED, 'node-side signing is disabled (devSigning: false)');
       return undefined;
     });
-    dev.post('/transfer', { schema: { body: S.devTransferBody } }, async (req, reply) => {
+    dev.post('/transfer', { schema: { summary: 'A transfer signed by the node with a public dev key (devSigning only)', body: S.devTransferBody } }, async (req, reply) => {
       const b = req.body as { devAccount: number; to: string; amount: string; fee?: string };
       const key = devAccount(b.devAccount);
       const unsigned: Omit<TransferTx, 'signature'> = {

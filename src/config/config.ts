@@ -947,7 +947,45 @@ export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
     }
     if (value !== undefined) config[key] = value;
   }
+  if (typeof config.corsOrigins === 'string') corsOriginList(config.corsOrigins);
   return { config: config as NodeConfig, sources, rest: argv.rest, configFile: filePath };
+}
+
+/**
+ * The origins of `corsOrigins`: a comma-separated list whose entries are each
+ * `*` (any origin, alone) or an origin as browsers send it in the `Origin`
+ * header, `http(s)://host[:port]` in lowercase, without a path and without
+ * the scheme's default port. Throws INVALID_CONFIG naming the entry that is
+ * not one.
+ */
+export function corsOriginList(text: string): string[] {
+  const entries = text.split(',').map((e) => e.trim());
+  const fail = (message: string): never => {
+    throw configError(`corsOrigins: ${message}`, { key: 'corsOrigins' });
+  };
+  for (const entry of entries) {
+    if (entry === '') fail(`${JSON.stringify(text)} has an empty entry: list origins separated by single commas`);
+    if (entry === '*') {
+      if (entries.length > 1) fail('"*" allows every origin: give it alone, not with other origins');
+      continue;
+    }
+    let origin: string | undefined;
+    let protocol = '';
+    try {
+      const u = new URL(entry);
+      origin = u.origin;
+      protocol = u.protocol;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === undefined || (protocol !== 'http:' && protocol !== 'https:')) {
+      fail(`${JSON.stringify(entry)} is not an origin: write * or scheme://host[:port] with scheme http or https, e.g. https://explorer.example`);
+    }
+    if (origin !== entry) {
+      fail(`${JSON.stringify(entry)} is not an origin as browsers send it: write ${JSON.stringify(origin)} (lowercase, no path or trailing slash, no default port)`);
+    }
+  }
+  return entries;
 }
 
 /**

@@ -333,6 +333,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     headersTimeoutMs: config.headersTimeoutMs,
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     adminToken: config.adminToken,
+    corsOrigins: config.corsOrigins,
     devSigning: config.devSigning,
     metrics: config.metrics,
     backupDir,

@@ -9,6 +9,7 @@ import {
   DEFAULT_CONFIG,
   checkSyncTrust,
   configReference,
+  corsOriginList,
   envVarName,
   flagName,
   loadConfig,
@@ -663,4 +664,21 @@ test('error: syncTrustHeight and syncTrustHash come together, the hash as 64 hex
   assertConfigError(() => check(['--sync-trust-hash', 'ab'.repeat(32)]), 'syncTrustHeight is 0');
   assertConfigError(() => check(['--sync-trust-height', '10', '--sync-trust-hash', 'XY'.repeat(32)]), '64 lowercase hex');
   check(['--sync-trust-height', '10', '--sync-trust-hash', 'ab'.repeat(32)]);
+});
+
+test('corsOrigins: * alone or origins as browsers send them; anything else names the key and the entry', () => {
+  const origins = (value: string): string | undefined => load({ argv: ['--cors-origins', value] }).config.corsOrigins;
+  assert.equal(load().config.corsOrigins, undefined);
+  assert.equal(origins('*'), '*');
+  assert.equal(origins('https://explorer.example, http://127.0.0.1:3000'), 'https://explorer.example, http://127.0.0.1:3000');
+  assert.deepEqual(corsOriginList('https://explorer.example, http://127.0.0.1:3000'), ['https://explorer.example', 'http://127.0.0.1:3000']);
+  assertConfigError(() => origins('https://explorer.example/app'), 'corsOrigins', '"https://explorer.example/app"', 'https://explorer.example"');
+  assertConfigError(() => origins('https://explorer.example/'), 'corsOrigins', 'trailing slash');
+  assertConfigError(() => origins('HTTPS://Explorer.example'), 'corsOrigins', '"HTTPS://Explorer.example"', 'lowercase');
+  assertConfigError(() => origins('https://explorer.example:443'), 'corsOrigins', 'default port');
+  assertConfigError(() => origins('explorer.example'), 'corsOrigins', '"explorer.example" is not an origin');
+  assertConfigError(() => origins('ftp://explorer.example'), 'corsOrigins', 'http or https');
+  assertConfigError(() => origins('https://a.example,,https://b.example'), 'corsOrigins', 'empty entry');
+  assertConfigError(() => origins('*,https://a.example'), 'corsOrigins', 'alone');
+  assertConfigError(() => load({ env: { FASTPOS_CORS_ORIGINS: 'localhost:3000' } }), 'corsOrigins', '"localhost:3000"');
 });
