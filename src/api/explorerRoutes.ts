@@ -81,8 +81,8 @@ export async function registerExplorer(app: FastifyInstance, dir = EXPLORER_DIR)
   const files = loadExplorerFiles(dir);
   const index = files.get('index.html');
   if (index === undefined) return;
-  const schema = { querystring: S.emptyQuery };
-  app.get('/explorer', { schema }, async (_req, reply) => reply.header('cache-control', 'no-cache').redirect('/explorer/', 302));
-  app.get('/explorer/', { schema }, async (req, reply) => send(req, reply, index));
-  for (const [name, f] of files) app.get(`/explorer/${name}`, { schema }, async (req, reply) => send(req, reply, f));
+  const schema = (summary: string) => ({ summary, querystring: S.emptyQuery });
+  app.get('/explorer', { schema: schema('The block explorer: redirects to /explorer/') }, async (_req, reply) => reply.header('cache-control', 'no-cache').redirect('/explorer/', 302));
+  app.get('/explorer/', { schema: schema('The block explorer (a static page)') }, async (req, reply) => send(req, reply, index));
+  for (const [name, f] of files) app.get(`/explorer/${name}`, { schema: schema(`The block explorer's ${name}`) }, async (req, reply) => send(req, reply, f));
 }

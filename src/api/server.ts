@@ -484,8 +484,6 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   registerMetaRoutes(app, node, catalog);
   registerOpenApiRoute(app);
 
-  // explorer: registered here
-
   // ------------------------------------------------------------------ admin
   if (opts.p2p !== undefined) await registerP2pRoutes(app, node, opts.p2p, requireAdmin);
   // Validators, delegations, epochs; admin evidence, slash, jail and the next epoch's dry run.
