@@ -10,6 +10,9 @@
  */
 import type { Log } from './context.js';
 
+/** Most peers remembered as lost (the oldest is forgotten first). */
+const MAX_LOST = 1000;
+
 /** Reported heights older than this no longer count for the sync lag. */
 export const PEER_HEIGHT_TTL_MS = 30_000;
 
@@ -110,8 +113,7 @@ export class HealthWatch {
       this.deps.log.debug({ peer, nodeId: info.nodeId, err: info.error }, 'peer not reachable yet');
       return;
     }
-    this.lost.add(peer);
-    this.peerHeights.delete(peer);
+    this.markLost(peer);
     this.deps.log.warn({ peer, nodeId: info.nodeId, err: info.error }, 'peer lost');
   }
 
@@ -124,8 +126,14 @@ export class HealthWatch {
   peerDropped(peer: string, why: string): void {
     this.peerHeights.delete(peer);
     if (this.lost.has(peer)) return;
-    this.lost.add(peer);
+    this.markLost(peer);
     this.deps.log.warn({ peer, reason: why }, 'peer lost');
+  }
+
+  private markLost(peer: string): void {
+    this.peerHeights.delete(peer);
+    this.lost.add(peer);
+    if (this.lost.size > MAX_LOST) this.lost.delete(this.lost.values().next().value as string);
   }
 
   /** Peers currently lost (for tests and the status of the watcher). */
