@@ -2,7 +2,7 @@
  * What each finalized block tells an operator: one concise `info` line
  * (height, txs, round, signers' power, time since the previous block, hash),
  * the validator metrics (online and total power, missed blocks, power, jailed),
- * `warn` lines when a validator is jailed or slashed, and a `warn` when a
+ * and a `warn` when a
  * validator key this node holds has no voting power (at start and at each
  * epoch). A block costs the size of the validator set (and, only when a block
  * changed validator records, the number of records): never the state's size.
@@ -62,19 +62,12 @@ export interface BlockWatchDeps {
   readonly heldIds: readonly string[];
 }
 
-interface RecordView {
-  readonly status: string;
-  readonly jailedUntil: number;
-  readonly slashes: number;
-}
-
 export class BlockWatch {
   /** Last height at which each validator's precommit was seen in a certificate. */
   private readonly lastSigned = new Map<string, number>();
   private lastTimestamp: number | null = null;
   private setHash = '';
   private recordsSeen: ReadonlyMap<string, Validator> | null = null;
-  private recordViews = new Map<string, RecordView>();
   private epochSeen = -1;
 
   constructor(private readonly deps: BlockWatchDeps) {}
@@ -84,7 +77,7 @@ export class BlockWatch {
     this.lastTimestamp = tip?.block.header.timestamp ?? null;
     if (tip !== null) this.noteSigners(tip);
     this.refreshSet();
-    this.refreshRecords(null);
+    this.refreshRecords();
     this.checkHeldPower();
   }
 
@@ -97,7 +90,7 @@ export class BlockWatch {
     this.countMisses(fb);
     this.noteSigners(fb);
     this.refreshSet();
-    this.refreshRecords(fb);
+    this.refreshRecords();
     if (this.deps.epoch() !== this.epochSeen) this.checkHeldPower();
   }
 
@@ -167,44 +160,20 @@ export class BlockWatch {
     m.totalPower.set(Number(set.totalPower));
   }
 
-  /** Jailed gauges, and jail and slash lines, when a block changed validator records. */
-  private refreshRecords(fb: FinalizedBlock | null): void {
+  /** Jailed and downtime gauges when a block changed validator records (the jail and slash lines come from the chain app). */
+  private refreshRecords(): void {
     const records = this.deps.records();
     if (records === this.recordsSeen) return;
     this.recordsSeen = records;
     const m = this.deps.metrics;
-    const views = new Map<string, RecordView>();
     let jailed = 0;
     for (const [id, v] of records) {
       const isJailed = v.status === 'jailed';
       if (isJailed) jailed++;
       m.validatorJailed.set({ validator: id }, isJailed ? 1 : 0);
       m.validatorDowntimeMissed.set({ validator: id }, v.missed.length);
-      views.set(id, { status: v.status, jailedUntil: v.jailedUntil, slashes: v.slashes.length });
-      const before = this.recordViews.get(id);
-      if (fb !== null && before !== undefined) this.reportChange(fb, v, before);
     }
     m.validatorsJailed.set(jailed);
-    this.recordViews = views;
-  }
-
-  private reportChange(fb: FinalizedBlock, v: Validator, before: RecordView): void {
-    const height = fb.block.header.height;
-    const { log } = this.deps;
-    const newSlashes = v.slashes.slice(before.slashes);
-    for (const s of newSlashes) {
-      log.warn(
-        { validator: v.id, height, reason: s.reason, fractionBps: s.fractionBps, percent: s.fractionBps / 100, burned: s.burned.toString(), infractionHeight: s.infractionHeight },
-        'validator slashed',
-      );
-    }
-    if (v.status === 'jailed' && (before.status !== 'jailed' || v.jailedUntil !== before.jailedUntil)) {
-      const byTx = fb.block.txs.some((d) => d.tx.kind === 'validator_jail' && d.tx.payload.validatorId === v.id);
-      const reason = newSlashes.at(-1)?.reason ?? (byTx ? 'governance' : 'unknown');
-      log.warn({ validator: v.id, height, reason, until: v.jailedUntil }, 'validator jailed');
-    } else if (before.status === 'jailed' && v.status !== 'jailed') {
-      log.info({ validator: v.id, height, status: v.status }, 'validator unjailed');
-    }
   }
 
   /** Warns for each held validator key without voting power in the current epoch. */
