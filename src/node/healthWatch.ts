@@ -76,7 +76,7 @@ export class HealthWatch {
     const p = this.deps.power();
     log.warn(
       { height: this.deps.height(), consensusHeight: c.height, round: c.round, step: c.step, online: `${p.online}/${p.total}`, idleMs: idle },
-      `no block finalized for ${Math.round(idle / 1000)} s`,
+      `no block finalized for ${Math.floor(idle / 1000)} s`,
     );
   }
 
