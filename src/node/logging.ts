@@ -37,12 +37,20 @@ const INLINE = ['height', 'txs', 'round', 'power', 'ms', 'hash', 'peer', 'nodeId
 export function prettyMessage(log: Record<string, unknown>, messageKey: string): string {
   const msg = String(log[messageKey] ?? '');
   const parts: string[] = [];
+  let stack = '';
   for (const k of INLINE) {
     const v = log[k];
     if (v === undefined || v === null) continue;
+    if (k === 'err' && typeof v === 'object' && typeof (v as { message?: unknown }).message === 'string') {
+      // An error object: its message inline; on error and fatal lines its stack below.
+      const e = v as { message: string; stack?: unknown };
+      parts.push(`err=${e.message}`);
+      if (typeof log.level === 'number' && log.level >= 50 && typeof e.stack === 'string') stack = `\n${e.stack}`;
+      continue;
+    }
     parts.push(`${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   }
-  return parts.length === 0 ? msg : `${msg}  ${parts.join(' ')}`;
+  return (parts.length === 0 ? msg : `${msg}  ${parts.join(' ')}`) + stack;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {

@@ -88,6 +88,16 @@ describe('logger', () => {
     assert.match(lines[1]!, /WARN: peer lost {2}peer=http:\/\/127\.0\.0\.1:26658 nodeId=n1 .*"extra":"kept"/);
   });
 
+  it('behavior: pretty shows an error\'s message inline, and its stack below on error and fatal lines', () => {
+    const out = sink();
+    const log = createLogger({ level: 'info', format: 'pretty', destination: out.stream, colorize: false });
+    log.warn({ err: new Error('connect ECONNREFUSED') }, 'consensus message dropped');
+    log.error({ err: new Error('disk full') }, 'shutdown failed');
+    const text = out.text();
+    assert.match(text, /WARN: consensus message dropped {2}err=connect ECONNREFUSED\n/);
+    assert.match(text, /ERROR: shutdown failed {2}err=disk full\nError: disk full\n\s+at /);
+  });
+
   it('behavior: auto is pretty on a terminal and JSON otherwise', () => {
     assert.equal(usesPretty('auto', true), true);
     assert.equal(usesPretty('auto', false), false);
