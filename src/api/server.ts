@@ -461,6 +461,8 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       earliestHeaderHeight: node.store.earliestHeaderHeight(),
       // What a client needs to build a tx: the smallest fee the chain takes.
       minFee: node.genesis.params.minFee.toString(),
+      // The validator keys this node holds and their standing in the set deciding the next height ([] when none).
+      validators: node.heldValidators(),
     };
   });
 

@@ -263,7 +263,7 @@ export class ChainApp implements ConsensusApp {
     this.lastCommit.reset(head.tip);
     this.phases.committed(block.header.height);
     this.deps.metrics.blockCommitSeconds.observe(commitMs / 1000);
-    log.debug({ height: block.header.height, hash, txs: block.txs.length, round: commit.round }, 'finalized block');
+    log.debug({ height: block.header.height, hash, txs: block.txs.length, round: commit.round, commitMs }, 'block durable');
     this.deps.committed(fb, advance);
     for (const w of this.heightWaiters) {
       if (w.height <= head.height) {
@@ -282,7 +282,10 @@ export class ChainApp implements ConsensusApp {
       const now = value as Validator;
       const before = head.validators.get(now.id);
       if (now.status === 'jailed' && before?.status !== 'jailed') {
-        log.warn({ validatorId: now.id, height: executed.block.header.height, jailedUntil: now.jailedUntil }, 'validator jailed');
+        // Why: the slash that came with it (downtime, double sign, product challenge), else a governance jail tx.
+        const byTx = executed.block.txs.some((d) => d.tx.kind === 'validator_jail' && d.tx.payload.validatorId === now.id);
+        const reason = now.slashes.slice(before?.slashes.length ?? 0).at(-1)?.reason ?? (byTx ? 'governance' : 'unknown');
+        log.warn({ validatorId: now.id, height: executed.block.header.height, reason, jailedUntil: now.jailedUntil }, 'validator jailed');
       }
       for (const s of now.slashes.slice(before?.slashes.length ?? 0)) {
         log.warn({ validatorId: now.id, height: s.height, reason: s.reason, fractionBps: s.fractionBps, burned: s.burned.toString() }, 'validator slashed');

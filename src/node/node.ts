@@ -27,6 +27,7 @@ import { installSnapshotState } from './install.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
 import type { Account, ChainParams, Evidence, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
 import { Admission, type TxStatus } from './admission.js';
+import { describeHeldValidators, type HeldValidatorStatus } from './blockWatch.js';
 import { ChainApp } from './chainApp.js';
 import { ChainHead, type Advance } from './chainHead.js';
 import type { Clock, SignatureVerifier, Timers } from './context.js';
@@ -44,6 +45,7 @@ import { isDevChainId, realClock, realTimers, type NodeDeps, type NodeEvents, ty
 export type { Clock, Timers } from './context.js';
 export { isDevChainId, type NodeDeps, type NodeEvents, type NodeOptions } from './options.js';
 export type { TxStatus } from './admission.js';
+export type { HeldValidatorStatus } from './blockWatch.js';
 export type { EvidenceRecord } from './evidencePool.js';
 export type { GovernanceTxBody } from './governance.js';
 export type { SyncSource } from './sync.js';
@@ -358,6 +360,16 @@ export class FastposNode extends TypedEvents<NodeEvents> {
 
   heldValidatorIds(): string[] {
     return [...this.signers.keys()].sort();
+  }
+
+  /** Every validator record (a new map whenever a block changed one: comparing the object tells). */
+  get validatorRecords(): ReadonlyMap<string, Validator> {
+    return this.head.validators;
+  }
+
+  /** The standing of each validator key this node holds in the set deciding the next height. */
+  heldValidators(): HeldValidatorStatus[] {
+    return describeHeldValidators(this.heldValidatorIds(), this.head.set, this.head.validators);
   }
 
   /** Whether a block was finalized recently enough (a stalled network is not "finalizing"). */

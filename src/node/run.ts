@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { IpBudget } from '../api/ipBudget.js';
 import { createApi } from '../api/server.js';
 import { checkSyncTrust, type NodeConfig } from '../config/index.js';
@@ -21,6 +21,9 @@ import { UpgradeHaltError } from '../state/upgrades.js';
 import { BLOCK_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore } from '../storage/index.js';
 import type { DecodedTx, Genesis } from '../types/index.js';
 import { lockDataDir, type DataDirLock } from './dataDirLock.js';
+import { createLogger } from './logging.js';
+import { realClock, realTimers } from './options.js';
+import { createWatchers, type Watchers } from './watchWiring.js';
 import { NODE_KEY_FILE, loadKeyFile, loadOrCreateNodeKey } from './keyFile.js';
 import { GUARD_FILE, openFileSignGuard } from './signGuardFile.js';
 import { FastposNode, isDevChainId } from './node.js';
@@ -132,7 +135,7 @@ export function hasChainData(dataDir: string): boolean {
 }
 
 export async function runNode(config: NodeConfig, opts: RunNodeOptions = {}): Promise<RunningNode> {
-  const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'fastpos' } });
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   // First, before anything in the data dir is opened: a second process (or a second node in this one) is refused here.
   const lock = lockDataDir(config.dataDir);
   try {
@@ -149,11 +152,15 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   const validatorKeys = loadValidatorKeys(config, genesis);
   // The peer book; a peer it drops by itself (aged out, evicted, penalized, found to be this node) has its connections closed.
   const dropped: { forget?: (url: string) => void } = {};
+  // The watchers (stall, behind, peers lost and back, per-block lines and validator metrics), made once the node exists.
+  let watchers: Watchers | undefined;
   const book = new PeerBook(config.maxPeers, {
     onDropped: (url, why) => {
       dropped.forget?.(url);
       logger.info({ peer: url, why }, 'peer dropped from the book');
+      if (!book.isSelf(url)) watchers?.dropped(url, why);
     },
+    onReachability: (peer, reachable, wasUp) => watchers?.reachability(peer, reachable, wasUp),
   });
   for (const raw of (config.peers ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
     if (normalizePeerUrl(raw) === null) throw new FastposError(ErrorCode.INVALID_CONFIG, `peers: "${raw}" is not an http(s) base URL`);
@@ -228,6 +235,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     },
   );
   dropped.forget = (url) => transport.forget(url);
+  watchers = createWatchers({ node, log: logger, metrics, clock: realClock, timers: realTimers, stallWarnMs: config.stallWarnMs, behindWarnBlocks: config.behindWarnBlocks, book: () => book });
   const hello = createHelloResponder({ privateKey: nodeKey.key.privateKey, chainId: genesis.chainId, genesisHash: node.genesisHash });
   const discovery = new PeerDiscovery({
     book,
@@ -247,7 +255,11 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   // Each request to a peer is bounded (deadline and byte cap); a peer that fails or serves bad data is penalized.
   const syncSource: SyncSource = {
     peers: () => transport.syncPeers(),
-    status: (peer) => transport.syncStatus(peer),
+    status: async (peer) => {
+      const s = await transport.syncStatus(peer);
+      if (s.genesisHash === node.genesisHash) watchers?.peerHeight(peer, s.height);
+      return s;
+    },
     blocks: (peer, from, limit) => transport.syncBlocks(peer, from, limit),
     penalize: (peer, reason) => {
       if (transport.penalize(peer, reason) === 'dropped') logger.warn({ peer, err: reason }, `dropped a discovered peer after ${PENALTY_LIMIT} penalties`);
@@ -283,6 +295,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   const close = (): Promise<void> => {
     closing ??= (async () => {
       syncScheduler.close();
+      watchers?.close();
       stateSyncing.close();
       discovery.close();
       try {
@@ -322,6 +335,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     throw e;
   }
   logger.info({ genesis: source, chainId: genesis.chainId, dataDir: config.dataDir, backend: config.stateBackend, validators: node.heldValidatorIds() }, 'node started');
+  watchers.start();
   const separateP2p = config.p2pPort !== 0;
   const apiOptions = {
     bodyLimitBytes: config.bodyLimitBytes,

@@ -71,6 +71,20 @@ export type OperatorAddOutcome = 'added' | 'promoted' | 'duplicate' | 'self' | '
 export interface PeerBookOptions {
   /** Called for each peer the book drops by itself (aged out, evicted, penalized away, found to be this node). */
   readonly onDropped?: (url: string, why: string) => void;
+  /**
+   * Called when a peer becomes unreachable (its `UNREACHABLE_AFTER_FAILURES`-th
+   * failed request in a row; `wasUp` when it had answered before) and when it
+   * answers again after that.
+   */
+  readonly onReachability?: (peer: Peer, reachable: boolean, wasUp: boolean) => void;
+}
+
+/** Failed requests in a row after which a peer counts as unreachable (lost) until it answers again. */
+export const UNREACHABLE_AFTER_FAILURES = 3;
+
+/** Whether a peer counts as connected: it may be used, has answered, and has not failed since. */
+export function isConnected(p: Peer): boolean {
+  return isUsable(p) && p.lastOkAt !== null && p.failures < UNREACHABLE_AFTER_FAILURES;
 }
 
 const BACKOFF_BASE_MS = 100;
@@ -303,7 +317,9 @@ export class PeerBook {
   ok(url: string, now: number): void {
     const p = this.peers.get(url);
     if (p === undefined) return;
+    const wasDown = p.failures >= UNREACHABLE_AFTER_FAILURES;
     p.failures = 0;
+    if (wasDown) this.opts.onReachability?.(p, true, p.lastOkAt !== null);
     p.lastOkAt = now;
     p.lastSeenAt = now;
     p.lastError = p.lastPenalty;
@@ -348,5 +364,6 @@ export class PeerBook {
     p.failures++;
     p.retryAt = Math.max(p.retryAt, now + backoffMs(p.failures, BACKOFF_MAX_MS));
     p.lastError = error;
+    if (p.failures === UNREACHABLE_AFTER_FAILURES) this.opts.onReachability?.(p, false, p.lastOkAt !== null);
   }
 }
