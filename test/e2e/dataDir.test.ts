@@ -129,7 +129,16 @@ describe('a failed guard write', () => {
     const node = await spawnNode(dir, ['--peers', 'http://127.0.0.1:1', '--idle-block-interval-ms', '100']);
     await waitForHeight(node, 1);
     // Every later replacement of the guard file fails: a directory where the writer puts its temporary file (also as root).
-    mkdirSync(join(dir, `${GUARD}.tmp`));
+    // The writer's own temporary file may be there for a moment (between its write and its rename): try again then.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        mkdirSync(join(dir, `${GUARD}.tmp`));
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 200) throw e;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
     const code = await Promise.race([node.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 15_000))]);
     if (code === 'running') await node.kill('SIGKILL');
     assert.notEqual(code, 'running', 'the node kept running after its guard write failed');
