@@ -19,6 +19,7 @@ import { GUARD_FILE } from '../node/signGuardFile.js';
 import { defaultDevnetGenesis, genesisHash } from '../state/genesis.js';
 import { CliError, HelpRequested, wantsHelp } from './args.js';
 import { amount, table } from './format.js';
+import { DEFAULT_NODE_URL } from './env.js';
 import { START_HELP } from './help.js';
 import { watchSync } from './syncProgress.js';
 
@@ -65,7 +66,7 @@ function devnetBanner(running: RunningNode): string {
     'Dev accounts (WARNING: these private keys are PUBLIC, for development only; never use them on a real chain):',
     table(['#', 'address', 'private key', 'balance'], rows, [0, 3]).trimEnd(),
     '',
-    `Send a transfer: fastpos tx transfer --dev-account 0 --to ${devAccount(1).address} --amount 1000 --wait`,
+    `Send a transfer: fastpos tx transfer --dev-account 0 --to ${devAccount(1).address} --amount 1000 --wait${running.url === DEFAULT_NODE_URL ? '' : ` --node ${running.url}`}`,
     '',
   ].join('\n');
 }
