@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `fastpos` command line: start a node, initialize a data dir, manage keys,
- * sign and submit txs of every kind. Bad flags or config end with a message on stderr
- * and exit code 2; runtime failures with exit code 1.
+ * query a running node, sign and submit txs of every kind, verify, back up and
+ * migrate a data dir. Every command has its help (`--help`, `-h`, `fastpos help
+ * CMD`). Errors are one line (see errors.ts): exit code 2 for a wrong command
+ * line or config, 1 for runtime failures. The reference is docs/cli.md.
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -39,8 +39,7 @@ describe('CLI query commands against a running node', () => {
     assert.equal(d.status, 0, d.stderr);
   });
   after(async () => {
-    const code = await node.kill('SIGTERM');
-    assert.equal(code, 0, 'SIGTERM stops fastpos start with exit code 0');
+    await node.kill('SIGKILL');
   });
 
   it('default: the devnet prints the API and explorer URLs and the dev accounts with their (public) keys', () => {
@@ -148,5 +147,11 @@ describe('CLI query commands against a running node', () => {
     assert.match(r.stderr, /^fastpos: node answered 404 NOT_FOUND: /);
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.doesNotMatch(r.stderr, NO_STACK);
+  });
+
+  it('behavior: SIGTERM stops fastpos start cleanly: exit code 0 (last, it stops the node)', async () => {
+    const code = await node.kill('SIGTERM');
+    assert.equal(code, 0, node.logs.slice(-5).join('\n'));
+    assert.ok(node.logs.some((l) => l.includes('"msg":"node stopped"')));
   });
 });
