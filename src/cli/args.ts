@@ -75,7 +75,11 @@ export function parseFlags<const O extends FlagOptions>(
   }
 }
 
-function explainParseError(e: Error & { code?: string }, args: readonly string[], known: readonly string[]): string {
+/**
+ * One line for an error of `node:util` `parseArgs` (unknown flag with a
+ * did-you-mean among `known`, missing value, stray argument).
+ */
+export function explainParseError(e: Error & { code?: string }, args: readonly string[], known: readonly string[]): string {
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const flag = /'([^']+)'/.exec(e.message)?.[1] ?? args.find((a) => a.startsWith('-') && !known.includes(a.replace(/^-+/, '').split('=')[0]!)) ?? '';
     const name = flag.replace(/^-+/, '').split('=')[0]!;

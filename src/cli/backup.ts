@@ -40,6 +40,7 @@ import {
 import { lockDataDir, type DataDirLock } from '../node/dataDirLock.js';
 import { loadGenesis } from '../node/run.js';
 import { GUARD_FILE, loadGuardState } from '../node/signGuardFile.js';
+import { explainParseError } from './args.js';
 import { Progress } from './progress.js';
 import { verifyChain } from './verifyChain.js';
 
@@ -79,7 +80,7 @@ function parse<const O extends NonNullable<ParseArgsConfig['options']>>(args: st
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true } as const);
   } catch (e) {
-    throw usage((e as Error).message);
+    throw usage(explainParseError(e as Error, args, Object.keys(options)));
   }
 }
 

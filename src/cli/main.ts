@@ -1,102 +1,84 @@
 #!/usr/bin/env node
 /**
  * The `fastpos` command line: start a node, initialize a data dir, manage keys,
- * sign and submit txs of every kind. Bad flags or config end with a message on stderr
- * and exit code 2; runtime failures with exit code 1.
+ * query a running node, sign and submit txs of every kind, verify, back up and
+ * migrate a data dir. Every command has its help (`--help`, `-h`, `fastpos help
+ * CMD`). Errors are one line (see errors.ts): exit code 2 for a wrong command
+ * line or config, 1 for runtime failures. The reference is docs/cli.md.
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ApiError } from '../client/index.js';
-import { loadConfig, renderConfigYaml } from '../config/index.js';
 import { generateKeyPair } from '../client/keygen.js';
+import { loadConfig, renderConfigYaml } from '../config/index.js';
 import { devAccount } from '../crypto/keys.js';
-import { isFastposError } from '../errors.js';
 import { keyFileFor, loadKeyFile, saveKeyFile } from '../node/keyFile.js';
-import { runNode } from '../node/run.js';
-import { watchSync } from './syncProgress.js';
-import { verifyChain } from './verifyChain.js';
-import { BACKUP_USAGE, cmdBackup } from './backup.js';
 import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis, genesisHash } from '../state/genesis.js';
 import type { Genesis, GenesisAccount } from '../types/index.js';
-import { amountFlag, cmdTestnet } from './testnet.js';
-import { CliError, HelpRequested, UsageError as ArgsUsageError } from './args.js';
-import { TX_USAGE, cmdTx } from './tx.js';
+import { HelpRequested, UsageError, didYouMean, parseFlags, wantsHelp } from './args.js';
+import { cmdBackup } from './backup.js';
+import { captureCliEnv, setVerbose } from './env.js';
+import { reportError } from './errors.js';
+import {
+  BACKUP_HELP,
+  GLOBAL_USAGE,
+  INIT_HELP,
+  KEYS_GENERATE_HELP,
+  KEYS_HELP,
+  KEYS_SHOW_HELP,
+  MIGRATE_HELP,
+  START_HELP,
+  VERIFY_CHAIN_HELP,
+} from './help.js';
+import { QUERY_COMMANDS, cmdQuery, queryHelp } from './query.js';
+import { cmdStart } from './start.js';
+import { TESTNET_USAGE, amountFlag, cmdTestnet } from './testnet.js';
+import { TX_HELP, cmdTx } from './tx.js';
+import { verifyChain } from './verifyChain.js';
 
-const USAGE = `fastpos — a simplified, auditable proof-of-stake node
+const COMMANDS = [...QUERY_COMMANDS, 'start', 'init', 'keys', 'tx', 'testnet', 'verify-chain', 'backup', 'migrate-state', 'help', 'version'] as const;
 
-Usage:
-  fastpos start [--config FILE] [--data-dir DIR] [--host H] [--port P] [--<any config key> V]
-  fastpos init [--data-dir DIR] [--chain-id ID] [--dev-accounts N] [--treasury-balance N] [--force]
-  fastpos keys generate [--out FILE]
-  fastpos keys show --file FILE
-${TX_USAGE}
-  fastpos testnet init --validators N --dir DIR [--base-port P | --ports P0,P1,...]
-                       [--chain-id ID] [--host H] [--peer-host-template 'node{i}'] [--treasury-balance N]
-                       [--p2p-base-port P] [--force]
-  fastpos testnet start --dir DIR
-  fastpos verify-chain [--config FILE] [--data-dir DIR] [--state-backend sqlite|snapshot]
-                       [--json] (replays every stored block from genesis; run it on a stopped node or a backup)
-${BACKUP_USAGE}
-  fastpos migrate-state --data-dir DIR --from sqlite|snapshot --to snapshot|sqlite [--json]
-                        (copies a stopped data dir's chain into the other backend and switches to it)
-  fastpos --help | --version
-
-Every config key is a flag (--kebab-case) and an environment variable
-(FASTPOS_UPPER_SNAKE); see docs/configuration.md.`;
-
-class UsageError extends Error {}
-
-function parse<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false } as const).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-function int(v: string | undefined, name: string, def?: number): number {
+function int(v: string | undefined, name: string, usage: string, def?: number): number {
   if (v === undefined) {
-    if (def === undefined) throw new UsageError(`--${name} is required`);
+    if (def === undefined) throw new UsageError(`--${name} is required`, usage);
     return def;
   }
-  if (!/^[0-9]{1,15}$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer, got "${v}"`);
+  if (!/^[0-9]{1,15}$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer, got "${v}"`, usage);
   return Number(v);
 }
 
 async function cmdVerifyChain(args: string[]): Promise<void> {
+  if (wantsHelp(args)) throw new HelpRequested(VERIFY_CHAIN_HELP);
   const json = args.includes('--json');
   const { config } = loadConfig({ argv: args.filter((a) => a !== '--json'), env: process.env });
   const report = await verifyChain(config, { quiet: json });
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 }
 
-async function cmdStart(args: string[]): Promise<void> {
-  const { config } = loadConfig({ argv: args, env: process.env });
-  const running = await runNode(config, { handleSignals: true });
-  watchSync(() => running.syncProgress());
-}
-
 function cmdInit(args: string[]): void {
-  const v = parse(args, {
-    'data-dir': { type: 'string' },
-    'chain-id': { type: 'string' },
-    'dev-accounts': { type: 'string' },
-    'treasury-balance': { type: 'string' },
-    force: { type: 'boolean' },
-  });
+  const { values } = parseFlags(
+    args,
+    {
+      'data-dir': { type: 'string' },
+      'chain-id': { type: 'string' },
+      'dev-accounts': { type: 'string' },
+      'treasury-balance': { type: 'string' },
+      force: { type: 'boolean' },
+    },
+    INIT_HELP,
+  );
+  const v = values as Record<string, string | undefined> & { force?: boolean };
   const dataDir = resolve(v['data-dir'] ?? '.fastpos');
-  const treasuryBalance = amountFlag(v['treasury-balance'], 'treasury-balance', (m) => new UsageError(m));
+  const treasuryBalance = amountFlag(v['treasury-balance'], 'treasury-balance', (m) => new UsageError(m, INIT_HELP));
   const chainId = v['chain-id'] ?? DEVNET_CHAIN_ID;
-  if (!/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) throw new UsageError('--chain-id must be 1-64 characters of [a-zA-Z0-9._-]');
+  if (!/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) throw new UsageError('--chain-id must be 1-64 characters of [a-zA-Z0-9._-]', INIT_HELP);
   const devnet = /(^|[-_.])(devnet|localnet)([-_.]|$)/.test(chainId);
-  const devAccounts = int(v['dev-accounts'], 'dev-accounts', devnet ? 10 : 0);
-  if (!devnet && devAccounts > 0) throw new UsageError('--dev-accounts is only for devnet chain ids: the dev keys are public');
+  const devAccounts = int(v['dev-accounts'], 'dev-accounts', INIT_HELP, devnet ? 10 : 0);
+  if (!devnet && devAccounts > 0) throw new UsageError('--dev-accounts is only for devnet chain ids: the dev keys are public', INIT_HELP);
   mkdirSync(dataDir, { recursive: true });
   const files = ['config.yaml', 'genesis.json', 'validator_key.json', 'account_key.json'].map((f) => join(dataDir, f));
   const existing = files.filter((f) => existsSync(f));
-  if (existing.length > 0 && !v.force) throw new UsageError(`${existing.join(', ')} already exist; pass --force to overwrite`);
+  if (existing.length > 0 && v.force !== true) throw new UsageError(`${existing.join(', ')} already exist; pass --force to overwrite`, INIT_HELP);
   const validator = saveKeyFile(files[2]!, generateKeyPair().privateKey, { overwrite: true });
   const account = saveKeyFile(files[3]!, generateKeyPair().privateKey, { overwrite: true });
   const accounts: GenesisAccount[] = [{ address: account.address, balance: 1_000_000_000_000n }];
@@ -121,8 +103,12 @@ function cmdInit(args: string[]): void {
 
 function cmdKeys(args: string[]): void {
   const [sub, ...rest] = args;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    if (sub === undefined) throw new UsageError('keys needs a subcommand: generate or show', KEYS_HELP);
+    throw new HelpRequested(KEYS_HELP);
+  }
   if (sub === 'generate') {
-    const v = parse(rest, { out: { type: 'string' } });
+    const v = parseFlags(rest, { out: { type: 'string' } }, KEYS_GENERATE_HELP).values as { out?: string };
     const kp = generateKeyPair();
     if (v.out !== undefined) {
       const k = saveKeyFile(v.out, kp.privateKey);
@@ -133,17 +119,57 @@ function cmdKeys(args: string[]): void {
     return;
   }
   if (sub === 'show') {
-    const v = parse(rest, { file: { type: 'string' } });
-    if (v.file === undefined) throw new UsageError('keys show needs --file FILE');
+    const v = parseFlags(rest, { file: { type: 'string' } }, KEYS_SHOW_HELP).values as { file?: string };
+    if (v.file === undefined) throw new UsageError('keys show needs --file FILE', KEYS_SHOW_HELP);
     const k = loadKeyFile(v.file);
     process.stdout.write(JSON.stringify({ publicKey: k.publicKey, address: k.address }, null, 2) + '\n');
     return;
   }
-  throw new UsageError('keys needs a subcommand: generate or show');
+  throw new UsageError(`unknown keys subcommand "${sub}"${didYouMean(sub, ['generate', 'show'])}`, KEYS_HELP);
 }
+
+/** The help of `cmd` (and a subcommand), or undefined for an unknown command. */
+function helpOf(cmd: string, sub?: string): string | undefined {
+  switch (cmd) {
+    case 'start':
+      return START_HELP;
+    case 'init':
+      return INIT_HELP;
+    case 'keys':
+      return sub === 'generate' ? KEYS_GENERATE_HELP : sub === 'show' ? KEYS_SHOW_HELP : KEYS_HELP;
+    case 'tx':
+      return TX_HELP;
+    case 'testnet':
+      return TESTNET_USAGE;
+    case 'verify-chain':
+      return VERIFY_CHAIN_HELP;
+    case 'backup':
+      return BACKUP_HELP[sub ?? ''] ?? BACKUP_HELP['']!;
+    case 'migrate-state':
+      return MIGRATE_HELP;
+    case 'help':
+    case 'version':
+      return GLOBAL_USAGE;
+    default:
+      return queryHelp(cmd);
+  }
+}
+
+/** `--verbose` may stand anywhere before a `--`; it is taken out of the arguments. */
+function takeVerbose(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  const head = end < 0 ? argv : argv.slice(0, end);
+  if (!head.includes('--verbose')) return argv;
+  setVerbose(true);
+  return [...head.filter((a) => a !== '--verbose'), ...(end < 0 ? [] : argv.slice(end))];
+}
+
+/** The usage a usage error of this command line is shown with. */
+let currentUsage = GLOBAL_USAGE;
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...args] = argv;
+  if (cmd !== undefined) currentUsage = helpOf(cmd, args[0]) ?? GLOBAL_USAGE;
   switch (cmd) {
     case 'start':
       return cmdStart(args);
@@ -152,16 +178,22 @@ async function main(argv: string[]): Promise<void> {
     case 'keys':
       return cmdKeys(args);
     case 'tx':
-      return cmdTx(args, (message) => new UsageError(message));
+      return cmdTx(args);
     case 'testnet':
-      return cmdTestnet(args, (message) => new UsageError(message));
+      return cmdTestnet(args, (message) => new UsageError(message, TESTNET_USAGE));
     case 'verify-chain':
       return cmdVerifyChain(args);
-    case 'backup':
-      return cmdBackup(args, (message) => new UsageError(message));
+    case 'backup': {
+      const sub = args[0] !== undefined && !args[0].startsWith('-') ? args[0] : undefined;
+      const usage = BACKUP_HELP[sub ?? ''] ?? BACKUP_HELP['']!;
+      if (wantsHelp(args)) throw new HelpRequested(usage);
+      return cmdBackup(args, (message) => new UsageError(message, usage));
+    }
     case 'migrate-state':
-      return (await import('./migrate.js')).cmdMigrateState(args, (message) => new UsageError(message));
+      if (wantsHelp(args)) throw new HelpRequested(MIGRATE_HELP);
+      return (await import('./migrate.js')).cmdMigrateState(args, (message) => new UsageError(message, MIGRATE_HELP));
     case '--version':
+    case '-v':
     case 'version': {
       const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
       process.stdout.write(pkg.version + '\n');
@@ -169,39 +201,24 @@ async function main(argv: string[]): Promise<void> {
     }
     case undefined:
     case '--help':
-    case 'help':
-      process.stdout.write(USAGE + '\n');
+    case '-h':
+      process.stdout.write(GLOBAL_USAGE + '\n');
       return;
+    case 'help': {
+      const [topic, sub] = args;
+      if (topic === undefined) throw new HelpRequested(GLOBAL_USAGE);
+      if (topic === 'testnet') return cmdTestnet(['--help'], (message) => new UsageError(message, TESTNET_USAGE));
+      const text = helpOf(topic, sub);
+      if (text === undefined) throw new UsageError(`no help for "${topic}": not a command${didYouMean(topic, COMMANDS)}`, GLOBAL_USAGE);
+      throw new HelpRequested(text);
+    }
     default:
-      throw new UsageError(`unknown command "${cmd}"`);
+      if (QUERY_COMMANDS.includes(cmd)) return cmdQuery(cmd, args);
+      throw new UsageError(`unknown command "${cmd}"${didYouMean(cmd, COMMANDS)}`, GLOBAL_USAGE);
   }
 }
 
-main(process.argv.slice(2)).catch((e: unknown) => {
-  if (e instanceof HelpRequested) {
-    process.stdout.write(e.text + '\n');
-    process.exit(0);
-  }
-  if (e instanceof ArgsUsageError) {
-    process.stderr.write(`fastpos: ${e.message}\n${e.usage === undefined ? '' : `\n${e.usage}\n`}`);
-    process.exit(2);
-  }
-  if (e instanceof CliError) {
-    process.stderr.write(`fastpos: ${e.message}${e.hint === undefined ? '' : `: ${e.hint}`}\n`);
-    process.exit(e.exitCode);
-  }
-  if (e instanceof UsageError) {
-    process.stderr.write(`fastpos: ${e.message}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (isFastposError(e)) {
-    process.stderr.write(`fastpos: ${e.code}: ${e.message}\n`);
-    process.exit(e.code === 'INVALID_CONFIG' || e.code === 'INVALID_GENESIS' ? 2 : 1);
-  }
-  if (e instanceof ApiError) {
-    process.stderr.write(`fastpos: node answered ${e.status} ${e.message}\n`);
-    process.exit(1);
-  }
-  process.stderr.write(`fastpos: ${(e as Error)?.stack ?? String(e)}\n`);
-  process.exit(1);
+captureCliEnv();
+main(takeVerbose(process.argv.slice(2))).catch((e: unknown) => {
+  process.exit(reportError(e, currentUsage));
 });

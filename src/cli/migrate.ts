@@ -22,6 +22,7 @@ import { BLOCK_LOG_FILE, HEADER_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainSt
 import { copyChain } from '../storage/migrate.js';
 import { WorldState } from '../state/worldState.js';
 import { lockStoppedDataDir } from './backup.js';
+import { explainParseError } from './args.js';
 import { Progress } from './progress.js';
 
 type Usage = (message: string) => Error;
@@ -142,12 +143,14 @@ export async function migrateState(p: { dataDir: string; from: StorageBackend; t
   }
 }
 
+const MIGRATE_OPTIONS = { config: { type: 'string' }, 'data-dir': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } } as const;
+
 export async function cmdMigrateState(args: string[], usage: Usage): Promise<void> {
   let values: { [k: string]: string | boolean | undefined };
   try {
-    values = parseArgs({ args, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args, options: MIGRATE_OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (e) {
-    throw usage((e as Error).message);
+    throw usage(explainParseError(e as Error, args, Object.keys(MIGRATE_OPTIONS)));
   }
   const from = backendArg(values.from as string | undefined, 'from', usage);
   const to = backendArg(values.to as string | undefined, 'to', usage);

@@ -13,9 +13,12 @@ export interface NodeProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `fastpos start` and resolves once its API listens (port 0: the OS picks a free port). */
+/**
+ * Runs `fastpos start` and resolves once its API listens (port 0: the OS picks a free port).
+ * `--init`: a fresh temp dir may start a new chain (without it a dir holding no chain is refused).
+ */
 export function spawnNode(dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
-  const proc = spawn(process.execPath, [CLI, 'start', '--data-dir', dataDir, '--port', '0', '--log-level', 'info', ...extra], {
+  const proc = spawn(process.execPath, [CLI, 'start', '--data-dir', dataDir, '--init', '--port', '0', '--log-level', 'info', ...extra], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
