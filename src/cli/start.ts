@@ -96,5 +96,27 @@ export async function cmdStart(args: string[]): Promise<void> {
     throw e;
   }
   if (isBuiltInDevnet(running)) process.stdout.write(devnetBanner(running) + '\n');
+  stopWithNpm();
   watchSync(() => running.syncProgress());
+}
+
+/** How often a node started through npm checks that npm is still there. */
+const PARENT_CHECK_MS = 1000;
+
+/**
+ * Under `npx fastpos start` (and `npm start` without exec) a shell sits
+ * between npm and the node: npm passes SIGTERM/SIGINT to the shell, which
+ * exits without passing them on, and the node is left running under init.
+ * A node started by npm therefore stops, as on SIGTERM, when its parent goes.
+ */
+function stopWithNpm(): void {
+  const by = process.env.npm_command;
+  if (by !== 'exec' && by !== 'start' && by !== 'run-script' && by !== 'run') return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+  }, PARENT_CHECK_MS);
+  timer.unref();
 }

@@ -183,7 +183,7 @@ export async function testnetStart(args: string[], usageError: UsageErrorFactory
     let child: ChildProcess;
     try {
       // Own process group: a terminal Ctrl-C reaches only this supervisor, which then stops the nodes in order.
-      child = spawn(process.execPath, [...execArgv, script, 'start', '--config', nd.configFile], { cwd: nd.dir, env: process.env, stdio: ['ignore', fd, fd], detached: true });
+      child = spawn(process.execPath, [...execArgv, script, 'start', '--config', nd.configFile], { cwd: nd.dir, env: nodeEnv(), stdio: ['ignore', fd, fd], detached: true });
     } finally {
       closeSync(fd);
     }
@@ -372,4 +372,15 @@ async function reportReady(
     return;
   }
   if (!foreign && own !== undefined) h.out(`testnet: all ${nodes.length} node(s) answer /status (chain ${own.chainId}, genesis ${own.hash})`);
+}
+
+/**
+ * The nodes' environment: the supervisor's, without npm's marker, so that a
+ * testnet started with `npx` keeps its nodes when the supervisor is killed
+ * (they stop with their parent only when npm started them directly).
+ */
+function nodeEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.npm_command;
+  return env;
 }
