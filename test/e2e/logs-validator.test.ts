@@ -56,7 +56,7 @@ describe('log lines of a running node', { timeout: 90_000 }, () => {
   });
 
   it('behavior: --log-format pretty writes one readable line per event, not JSON', async () => {
-    const proc = spawn(process.execPath, [CLI, 'start', '--data-dir', join(tmp(), 'd'), '--port', '0', '--log-format', 'pretty', '--idle-block-interval-ms', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [CLI, 'start', '--init', '--data-dir', join(tmp(), 'd'), '--port', '0', '--log-format', 'pretty', '--idle-block-interval-ms', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     createInterface({ input: proc.stdout! }).on('line', (l) => lines.push(l));
     createInterface({ input: proc.stderr! }).on('line', (l) => lines.push(l));
