@@ -16,7 +16,6 @@ import { keyFileFor, loadKeyFile, saveKeyFile } from '../node/keyFile.js';
 import { DEFAULT_PARAMS, DEVNET_CHAIN_ID, NEUTRAL_WORK_WEIGHT, TREASURY_ADDRESS, encodeGenesis, genesisHash } from '../state/genesis.js';
 import type { Genesis, GenesisAccount } from '../types/index.js';
 import { HelpRequested, UsageError, didYouMean, parseFlags, wantsHelp } from './args.js';
-import { cmdBackup } from './backup.js';
 import { captureCliEnv, setVerbose } from './env.js';
 import { reportError } from './errors.js';
 import {
@@ -31,10 +30,8 @@ import {
   VERIFY_CHAIN_HELP,
 } from './help.js';
 import { QUERY_COMMANDS, cmdQuery, queryHelp } from './query.js';
-import { cmdStart } from './start.js';
 import { TESTNET_USAGE, amountFlag, cmdTestnet } from './testnet.js';
 import { TX_HELP, cmdTx } from './tx.js';
-import { verifyChain } from './verifyChain.js';
 
 const COMMANDS = [...QUERY_COMMANDS, 'start', 'init', 'keys', 'tx', 'testnet', 'verify-chain', 'backup', 'migrate-state', 'help', 'version'] as const;
 
@@ -51,7 +48,7 @@ async function cmdVerifyChain(args: string[]): Promise<void> {
   if (wantsHelp(args)) throw new HelpRequested(VERIFY_CHAIN_HELP);
   const json = args.includes('--json');
   const { config } = loadConfig({ argv: args.filter((a) => a !== '--json'), env: process.env });
-  const report = await verifyChain(config, { quiet: json });
+  const report = await (await import('./verifyChain.js')).verifyChain(config, { quiet: json });
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 }
 
@@ -172,7 +169,8 @@ async function main(argv: string[]): Promise<void> {
   if (cmd !== undefined) currentUsage = helpOf(cmd, args[0]) ?? GLOBAL_USAGE;
   switch (cmd) {
     case 'start':
-      return cmdStart(args);
+      // The node's modules (server, storage) load only for the commands that need them: help and queries stay quick.
+      return (await import('./start.js')).cmdStart(args);
     case 'init':
       return cmdInit(args);
     case 'keys':
@@ -187,7 +185,7 @@ async function main(argv: string[]): Promise<void> {
       const sub = args[0] !== undefined && !args[0].startsWith('-') ? args[0] : undefined;
       const usage = BACKUP_HELP[sub ?? ''] ?? BACKUP_HELP['']!;
       if (wantsHelp(args)) throw new HelpRequested(usage);
-      return cmdBackup(args, (message) => new UsageError(message, usage));
+      return (await import('./backup.js')).cmdBackup(args, (message) => new UsageError(message, usage));
     }
     case 'migrate-state':
       if (wantsHelp(args)) throw new HelpRequested(MIGRATE_HELP);
