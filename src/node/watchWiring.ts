@@ -49,6 +49,7 @@ export function createWatchers(d: WatchWiringDeps): Watchers {
     records: () => node.validatorRecords,
     epoch: () => node.currentEpoch,
     heldIds: node.heldValidatorIds(),
+    now: () => d.clock.now(),
   });
   const health = new HealthWatch({
     clock: d.clock,
@@ -75,9 +76,11 @@ export function createWatchers(d: WatchWiringDeps): Watchers {
     timer = null;
     if (closed) return;
     health.tick();
+    blocks.refreshOnline();
     gauges();
     timer = d.timers.setTimeout(tick, TICK_MS);
   };
+  const onHeard = (validatorId: string): void => blocks.heard(validatorId);
   const onFinalized = (fb: Parameters<BlockWatch['finalized']>[0]): void => {
     blocks.finalized(fb, { quiet: node.isSyncing });
     health.finalized(fb.block.header.height);
@@ -94,6 +97,7 @@ export function createWatchers(d: WatchWiringDeps): Watchers {
     start: () => {
       blocks.start(node.latestBlock);
       node.on('finalized', onFinalized);
+      node.on('heard', onHeard);
       // Consensus messages for a height ahead: their senders have finalized the height before it.
       node.on('behind', (height: number) => health.peerHeight('consensus', height - 1));
       gauges();
@@ -102,6 +106,7 @@ export function createWatchers(d: WatchWiringDeps): Watchers {
     close: () => {
       closed = true;
       node.off('finalized', onFinalized);
+      node.off('heard', onHeard);
       if (timer !== null) d.timers.clearTimeout(timer);
       timer = null;
     },
