@@ -12,16 +12,8 @@ import type { Metrics } from '../metrics/index.js';
 import type { FinalizedBlock, Validator, ValidatorSet } from '../types/index.js';
 import type { Log } from './context.js';
 
-/**
- * A validator counts as online when one of its precommits is in a certificate
- * of the last this-many heights and, with a clock, when this node heard from
- * it (a verified consensus message, or a precommit in a certificate it
- * finalized) in the last ONLINE_WINDOW_MS: so the power seen online falls
- * while the chain is stalled, not only when blocks go on without it. The
- * validators this node holds are online while it runs.
- */
+/** A validator counts as online when one of its precommits is in a certificate of the last this-many heights. */
 export const ONLINE_WINDOW_HEIGHTS = 5;
-export const ONLINE_WINDOW_MS = 10_000;
 
 /** What `/status` says of each validator key this node holds. */
 export interface HeldValidatorStatus {
@@ -68,15 +60,11 @@ export interface BlockWatchDeps {
   readonly epoch: () => number;
   /** Validator keys this node holds. */
   readonly heldIds: readonly string[];
-  /** Wall clock in ms; without it, online power follows heights only. */
-  readonly now?: () => number;
 }
 
 export class BlockWatch {
   /** Last height at which each validator's precommit was seen in a certificate. */
   private readonly lastSigned = new Map<string, number>();
-  /** When this node last heard from each validator (ms), with a clock. */
-  private readonly lastHeard = new Map<string, number>();
   private lastTimestamp: number | null = null;
   private setHash = '';
   private recordsSeen: ReadonlyMap<string, Validator> | null = null;
@@ -106,16 +94,6 @@ export class BlockWatch {
     if (this.deps.epoch() !== this.epochSeen) this.checkHeldPower();
   }
 
-  /** A verified consensus message of `validatorId` arrived. */
-  heard(validatorId: string): void {
-    if (this.deps.now !== undefined) this.lastHeard.set(validatorId, this.deps.now());
-  }
-
-  /** The online-power gauge again (it falls with time while nothing is heard). */
-  refreshOnline(): void {
-    this.deps.metrics.onlinePower.set(Number(this.power().online));
-  }
-
   /** Power of the current set seen signing in the last heights, and the set's total. */
   power(): { online: bigint; total: bigint } {
     const set = this.deps.currentSet();
@@ -126,12 +104,9 @@ export class BlockWatch {
     let online = 0n;
     let newest = 0;
     for (const h of this.lastSigned.values()) if (h > newest) newest = h;
-    const now = this.deps.now?.();
     for (const v of set.validators) {
       const h = this.lastSigned.get(v.id);
-      if (h === undefined || h <= newest - ONLINE_WINDOW_HEIGHTS) continue;
-      if (now !== undefined && !this.deps.heldIds.includes(v.id) && now - (this.lastHeard.get(v.id) ?? -Infinity) > ONLINE_WINDOW_MS) continue;
-      online += v.votingPower;
+      if (h !== undefined && h > newest - ONLINE_WINDOW_HEIGHTS) online += v.votingPower;
     }
     return online;
   }
@@ -157,10 +132,7 @@ export class BlockWatch {
 
   private noteSigners(fb: FinalizedBlock): void {
     const note = (height: number, ids: readonly { validatorId: string }[]): void => {
-      for (const s of ids) {
-        if ((this.lastSigned.get(s.validatorId) ?? -1) < height) this.lastSigned.set(s.validatorId, height);
-        this.heard(s.validatorId);
-      }
+      for (const s of ids) if ((this.lastSigned.get(s.validatorId) ?? -1) < height) this.lastSigned.set(s.validatorId, height);
     };
     note(fb.commit.height, fb.commit.signatures);
     if (fb.block.lastCommit !== null) note(fb.block.lastCommit.height, fb.block.lastCommit.signatures);
@@ -185,7 +157,6 @@ export class BlockWatch {
     // Validators that left the set no longer count as online.
     const members = new Set(set.validators.map((v) => v.id));
     for (const id of [...this.lastSigned.keys()]) if (!members.has(id)) this.lastSigned.delete(id);
-    for (const id of [...this.lastHeard.keys()]) if (!members.has(id)) this.lastHeard.delete(id);
     m.totalPower.set(Number(set.totalPower));
   }
 

@@ -27,8 +27,10 @@ export interface HealthWatchDeps {
   readonly height: () => number;
   /** Where consensus stands (for the stall line). */
   readonly consensus: () => { height: number; round: number; step: string };
-  /** Voting power seen online and the set's total (for the stall line). */
+  /** Voting power that signed the last certificates and the set's total (for the stall line). */
   readonly power: () => { online: bigint; total: bigint };
+  /** Peers answering and peers known (for the stall line): who is up now, which the last certificates cannot tell. */
+  readonly peers?: () => { connected: number; known: number };
   /** Whether a sync is running (a stall is not reported then: the sync logs its progress). */
   readonly syncing: () => boolean;
 }
@@ -74,8 +76,17 @@ export class HealthWatch {
     this.lastStallWarnAt = now;
     const c = this.deps.consensus();
     const p = this.deps.power();
+    const peers = this.deps.peers?.();
     log.warn(
-      { height: this.deps.height(), consensusHeight: c.height, round: c.round, step: c.step, online: `${p.online}/${p.total}`, idleMs: idle },
+      {
+        height: this.deps.height(),
+        consensusHeight: c.height,
+        round: c.round,
+        step: c.step,
+        online: `${p.online}/${p.total}`,
+        ...(peers === undefined ? {} : { peers: `${peers.connected}/${peers.known}` }),
+        idleMs: idle,
+      },
       `no block finalized for ${Math.floor(idle / 1000)} s`,
     );
   }

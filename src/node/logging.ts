@@ -31,7 +31,7 @@ export function usesPretty(format: LogFormat, isTTY: boolean): boolean {
  * Fields shown inline after the message in the pretty form, in this order
  * (the rest are left out of the line there, and kept in full in JSON).
  */
-const INLINE = ['height', 'txs', 'round', 'power', 'ms', 'hash', 'peer', 'nodeId', 'validator', 'validatorId', 'reason', 'jailedUntil', 'fractionBps', 'burned', 'ours', 'theirs', 'step', 'online', 'url', 'err'] as const;
+const INLINE = ['height', 'txs', 'round', 'power', 'ms', 'hash', 'peer', 'nodeId', 'validator', 'validatorId', 'reason', 'jailedUntil', 'fractionBps', 'burned', 'ours', 'theirs', 'step', 'online', 'peers', 'url', 'err'] as const;
 
 /** One pretty line: the message followed by its main fields as key=value. */
 export function prettyMessage(log: Record<string, unknown>, messageKey: string): string {

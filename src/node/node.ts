@@ -146,7 +146,6 @@ export class FastposNode extends TypedEvents<NodeEvents> {
       deliver: (m) => this.driver?.receive(m) ?? false,
       peerBehind: (height) => this.driver?.peerBehind(height),
       behind: (height) => this.emit('behind', height),
-      heard: (validatorId) => this.emit('heard', validatorId),
       rateLimit: opts.p2pRateLimit ?? 0,
     });
     this.governance = new GovernanceSigner({ head: this.head, mempool: this.mempool, key: opts.governanceKey, submit: (tx) => this.submitTx(tx) });

@@ -60,8 +60,6 @@ export interface NodeEvents {
   txAdmitted: (d: DecodedTx, json: unknown, fromPeer: boolean) => void;
   /** Genuine consensus messages arrive for a height ahead of ours. */
   behind: (height: number) => void;
-  /** A consensus message of this validator arrived and its signature verified: it is up. */
-  heard: (validatorId: string) => void;
   /** The node stopped signing for good: a block or a guard record could not be made durable. */
   fatal: (e: FatalError) => void;
 }

@@ -41,8 +41,6 @@ export interface InboxDeps {
   readonly peerBehind: (height: number) => void;
   /** A genuine message of a height well ahead of ours: this node is behind. */
   readonly behind: (height: number) => void;
-  /** A message of this validator verified: it is up (for the online-power gauge). */
-  readonly heard?: (validatorId: string) => void;
   /** Consensus messages per second accepted from one validator (0 = no limit). */
   readonly rateLimit: number;
 }
@@ -115,7 +113,6 @@ export class PeerInbox {
     if (!verifySignature(v.pubKey, envelopeSignBytes(e), e.signature, head.keyCache)) {
       throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
     }
-    this.deps.heard?.(e.validatorId);
     // Charged only for genuine messages, so that forged ones cannot use up a validator's budget.
     if (!this.takeToken(e.validatorId)) throw new FastposError(ErrorCode.RATE_LIMITED, `more than ${this.deps.rateLimit} messages per second from ${e.validatorId}`);
     if (e.height > next + MAX_MESSAGE_LEAD) {
@@ -152,7 +149,6 @@ export class PeerInbox {
     if (!verifySignature(v.pubKey, envelopeSignBytes(e), e.signature, head.keyCache)) {
       throw new FastposError(ErrorCode.INVALID_SIGNATURE, `envelope signature does not verify for validator ${e.validatorId}`);
     }
-    this.deps.heard?.(e.validatorId);
     if (!this.takeToken(e.validatorId)) return;
     this.deps.peerBehind(e.height);
   }

@@ -49,7 +49,6 @@ export function createWatchers(d: WatchWiringDeps): Watchers {
     records: () => node.validatorRecords,
     epoch: () => node.currentEpoch,
     heldIds: node.heldValidatorIds(),
-    now: () => d.clock.now(),
   });
   const health = new HealthWatch({
     clock: d.clock,
@@ -59,6 +58,10 @@ export function createWatchers(d: WatchWiringDeps): Watchers {
     height: () => node.height,
     consensus: () => node.consensusState,
     power: () => blocks.power(),
+    peers: () => {
+      const list = d.book()?.list() ?? [];
+      return { connected: list.filter(isConnected).length, known: list.length };
+    },
     syncing: () => node.isSyncing,
   });
   let timer: unknown = null;
@@ -76,11 +79,9 @@ export function createWatchers(d: WatchWiringDeps): Watchers {
     timer = null;
     if (closed) return;
     health.tick();
-    blocks.refreshOnline();
     gauges();
     timer = d.timers.setTimeout(tick, TICK_MS);
   };
-  const onHeard = (validatorId: string): void => blocks.heard(validatorId);
   const onFinalized = (fb: Parameters<BlockWatch['finalized']>[0]): void => {
     blocks.finalized(fb, { quiet: node.isSyncing });
     health.finalized(fb.block.header.height);
@@ -97,7 +98,6 @@ export function createWatchers(d: WatchWiringDeps): Watchers {
     start: () => {
       blocks.start(node.latestBlock);
       node.on('finalized', onFinalized);
-      node.on('heard', onHeard);
       // Consensus messages for a height ahead: their senders have finalized the height before it.
       node.on('behind', (height: number) => health.peerHeight('consensus', height - 1));
       gauges();
@@ -106,7 +106,6 @@ export function createWatchers(d: WatchWiringDeps): Watchers {
     close: () => {
       closed = true;
       node.off('finalized', onFinalized);
-      node.off('heard', onHeard);
       if (timer !== null) d.timers.clearTimeout(timer);
       timer = null;
     },

@@ -120,14 +120,6 @@ describe('operator metrics on a validator network', { timeout: 240_000 }, () => 
       assert.match(String(stall.online), /^\d+\/4000000$/);
       assert.equal(typeof stall.round, 'number');
       assert.equal(typeof stall.step, 'string');
-      // No block comes, yet the gauge follows who is heard from: the two stopped validators drop out.
-      const seen: number[] = [];
-      await waitUntil(async () => {
-        seen.push(await metric(n0, 'fastpos_validators_online_power'));
-        return seen.at(-1) === 2 * POWER;
-      }, 30_000, 'online power falls to 2/4 during the stall').catch((e: Error) => {
-        throw new Error(`${e.message}; seen ${[...new Set(seen)].join(', ')}`);
-      });
       await Promise.all([n2.start(), n3.start()]);
       await waitUntil(() => logged(n0, 'blocks are being finalized again')[0], 60_000, 'blocks again on node 0');
     });

@@ -33,6 +33,7 @@ function setup(opts: { stallWarnMs?: number; behindWarnBlocks?: number } = {}) {
     height: () => state.height,
     consensus: () => ({ height: state.height + 1, round: 3, step: 'prevote' }),
     power: () => ({ online: 2_000_000n, total: 3_000_000n }),
+    peers: () => ({ connected: 1, known: 3 }),
     syncing: () => state.syncing,
   });
   const warns = (msg: RegExp | string) => lines.filter((l) => l.level === 'warn' && (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg)));
@@ -51,8 +52,8 @@ describe('HealthWatch', () => {
     assert.ok(w !== undefined);
     assert.equal(w.msg, 'no block finalized for 30 s');
     assert.deepEqual(
-      { height: w.fields.height, consensusHeight: w.fields.consensusHeight, round: w.fields.round, step: w.fields.step, online: w.fields.online },
-      { height: 10, consensusHeight: 11, round: 3, step: 'prevote', online: '2000000/3000000' },
+      { height: w.fields.height, consensusHeight: w.fields.consensusHeight, round: w.fields.round, step: w.fields.step, online: w.fields.online, peers: w.fields.peers },
+      { height: 10, consensusHeight: 11, round: 3, step: 'prevote', online: '2000000/3000000', peers: '1/3' },
     );
     // Ticks in between say nothing more; the next warn comes stallWarnMs later.
     for (let i = 0; i < 29; i++) {
