@@ -205,7 +205,7 @@ describe('consensus envelopes per validator on POST /p2p/message (real process, 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('error: 50 forged envelopes of validator B are 400 INVALID_SIGNATURE and use none of its budget: then 10 genuine ones in a burst are 202 and the 11th is 429 RATE_LIMITED', async (t) => {
+  it('error: 50 forged envelopes of validator B are 400 INVALID_SIGNATURE and use none of its budget: then a burst of genuine ones is 202 for the 10 in the bucket (and what refilled meanwhile), then 429 RATE_LIMITED', async (t) => {
     const st = await getJson<{ latestHeight: number }>(`${node!.url}/status`);
     // Ahead of the node (not outdated), well inside the heights it keeps messages for; distinct rounds: no duplicates.
     const height = st.latestHeight + 5;
@@ -217,16 +217,22 @@ describe('consensus envelopes per validator on POST /p2p/message (real process, 
     }
     const forgedMs = Date.now() - t0;
     // Signed before the burst, so that the burst is only requests (the bucket refills 1 token per 200 ms).
-    const genuine = Array.from({ length: 11 }, (_, round) => sign(prevote(keys.b, height, round), keys.b.privateKey));
+    const genuine = Array.from({ length: 40 }, (_, round) => sign(prevote(keys.b, height, round), keys.b.privateKey));
     const results: string[] = [];
     const b0 = Date.now();
-    for (const e of genuine) results.push(code(await send(e)));
+    for (const e of genuine) {
+      results.push(code(await send(e)));
+      if (results.at(-1) !== '202 accepted') break;
+    }
     const burstMs = Date.now() - b0;
     const totalMs = Date.now() - t0;
-    assert.deepEqual(results, [...Array<string>(10).fill('202 accepted'), '429 RATE_LIMITED'], `burst of 11 in ${burstMs} ms${tail(node)}`);
+    // The bucket holds 10 and refills 1 per 200 ms while the burst runs (a slow machine sends it slower): 10 and what refilled pass, then 429.
+    const accepted = results.length - 1;
+    assert.equal(results.at(-1), '429 RATE_LIMITED', `burst in ${burstMs} ms: ${results.join(', ')}${tail(node)}`);
+    assert.ok(accepted >= 10 && accepted <= 10 + Math.ceil(burstMs / 200), `${accepted} accepted in a burst of ${burstMs} ms${tail(node)}`);
     // Had the 50 forged ones been charged, 60 messages in `totalMs` would need 10 + 5 × totalMs/1000 tokens ≥ 60: over 10 s.
     assert.ok(totalMs < 9000, `the forged and genuine envelopes were sent within 9 s (${totalMs} ms), else the check above proves nothing`);
-    t.diagnostic(`height ${height}: 50 forged in ${forgedMs} ms, then 11 genuine in ${burstMs} ms: ${results.join(', ')}`);
+    t.diagnostic(`height ${height}: 50 forged in ${forgedMs} ms, then ${results.length} genuine in ${burstMs} ms: ${results.join(', ')}`);
   });
 
   it('behavior: with B over its budget, forged B envelopes are still 400 INVALID_SIGNATURE (checked first), and validator C has its own budget', async () => {
@@ -237,10 +243,17 @@ describe('consensus envelopes per validator on POST /p2p/message (real process, 
     for (let round = 11; round < 20 && !limited; round++) limited = code(await send(sign(prevote(keys.b, height, round), keys.b.privateKey))) === '429 RATE_LIMITED';
     assert.ok(limited, 'B is over its budget');
     for (let i = 0; i < 4; i++) assert.equal(code(await send(forged(keys.b, height, 200 + i, stranger))), '400 INVALID_SIGNATURE');
+    const forC = Array.from({ length: 40 }, (_, round) => sign(prevote(keys.c, height, round), keys.c.privateKey));
     const results: string[] = [];
-    for (let round = 0; round < 11; round++) results.push(code(await send(sign(prevote(keys.c, height, round), keys.c.privateKey))));
-    assert.deepEqual(results.slice(0, 10), Array<string>(10).fill('202 accepted'), `C: ${results.join(', ')}`);
-    assert.equal(results[10], '429 RATE_LIMITED', `C: ${results.join(', ')}`);
+    const c0 = Date.now();
+    for (const e of forC) {
+      results.push(code(await send(e)));
+      if (results.at(-1) !== '202 accepted') break;
+    }
+    const burstMs = Date.now() - c0;
+    const accepted = results.length - 1;
+    assert.equal(results.at(-1), '429 RATE_LIMITED', `C: ${results.join(', ')}`);
+    assert.ok(accepted >= 10 && accepted <= 10 + Math.ceil(burstMs / 200), `C: ${accepted} accepted in a burst of ${burstMs} ms`);
   });
 
   it('behavior: the budget refills at p2pRateLimit per second: 1.3 s later B is accepted again', async () => {
