@@ -81,7 +81,7 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
       assert.match(r.stderr + r.stdout, /pruneKeepBlocks is 99: keep at least 100 blocks/);
     });
 
-    it(`keeps the data dir's size flat under load, answers 410 PRUNED below the earliest block, and shows the earliest heights`, { timeout: 120_000 }, async () => {
+    it(`keeps the data dir's size flat under load, answers 410 PRUNED below the earliest block, and shows the earliest heights`, { timeout: 240_000 }, async () => {
       const dir = prepare();
       const node = await spawnNode(dir, [
         '--state-backend', backend,
@@ -97,17 +97,21 @@ for (const backend of ['sqlite', 'snapshot'] as const) {
       const start = Date.now();
       const chainId = (await client.status()).chainId;
       let done = false;
-      const sending = load(node.url, chainId, () => done || Date.now() - start > DEADLINE_MS);
-      // Sizes after two windows: from then on old bodies go as new ones come.
+      const sending = load(node.url, chainId, () => done || Date.now() - start > 2 * DEADLINE_MS);
+      // The size over the third window (its largest sample: the WAL, the block log and the snapshots swing), then
+      // the largest size from there on: from two windows on, old bodies go as new ones come.
       let height = 0;
       let at2w: { height: number; bytes: number } | null = null;
       let maxBytes = 0;
-      while (Date.now() - start < DEADLINE_MS && height < TARGET) {
+      // Up to TARGET blocks in DEADLINE_MS; on a slow machine, longer (up to twice) until the 10 windows the test needs.
+      const going = (): boolean => height < TARGET && (Date.now() - start < DEADLINE_MS || (height < 10 * FLOOR && Date.now() - start < 2 * DEADLINE_MS));
+      while (going()) {
         await new Promise((r) => setTimeout(r, 250));
         height = (await client.status()).latestHeight;
         const bytes = dirBytes(dir);
-        if (at2w === null && height >= 2 * FLOOR) at2w = { height, bytes };
-        if (at2w !== null) maxBytes = Math.max(maxBytes, bytes);
+        const base = at2w as { height: number; bytes: number } | null;
+        if (height >= 2 * FLOOR && (height < 3 * FLOOR || base === null)) at2w = { height, bytes: Math.max(base?.bytes ?? 0, bytes) };
+        else if (height >= 3 * FLOOR) maxBytes = Math.max(maxBytes, bytes);
       }
       done = true;
       const sent = await sending;
