@@ -8,7 +8,7 @@
  * performs the actions and feeds back what arrives, including its own signed
  * messages. What one validator can make it hold is bounded (see `endorsed`).
  *
- * Rule numbers in comments follow shared/spec/consensus-notes.md.
+ * Rule numbers in comments follow docs/consensus.md, "The rules, numbered".
  * @module
  */
 import type { Block, Commit, CommitSignature, ValidatorSet } from '../types/index.js';

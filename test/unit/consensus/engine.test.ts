@@ -1,5 +1,5 @@
 /**
- * The Tendermint engine, rule by rule (numbers as in shared/spec/consensus-notes.md),
+ * The Tendermint engine, rule by rule (numbers as in docs/consensus.md, "The rules, numbered"),
  * driven through `stepEvent` with hand-built events. The engine does not check
  * signatures (the driver does), so votes carry placeholder signatures; the
  * validator set is a real one.
