@@ -148,6 +148,13 @@ export const CONFIG_KEYS = {
     max: 60_000,
     description: 'Least time between blocks while transactions are waiting, in milliseconds (longer: larger blocks, less work per tx; shorter: lower latency).',
   },
+  soloBlockIntervalMs: {
+    type: 'integer',
+    default: 5,
+    min: 0,
+    max: 60_000,
+    description: 'Least time between blocks while transactions are waiting when this node\'s validator keys alone hold a quorum (a single-node network), in milliseconds: a height then needs no other node, so small blocks keep latency low.',
+  },
   commitGatherMs: {
     type: 'integer',
     default: 50,

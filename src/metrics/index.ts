@@ -73,6 +73,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['path'] as const,
       registers: r,
     }),
+    txSignatureReused: new Counter({
+      name: 'fastpos_tx_signature_reused_total',
+      help: 'Txs admitted without checking their signature again: it was checked already in a proposed block',
+      registers: r,
+    }),
     txAccepted: new Counter({ name: 'fastpos_tx_accepted_total', help: 'Txs admitted to the mempool', registers: r }),
     proposals: new Counter({ name: 'fastpos_validator_proposals_total', help: 'Blocks proposed with a key this node holds', labelNames: ['validator'] as const, registers: r }),
     votes: new Counter({ name: 'fastpos_validator_votes_total', help: 'Votes signed with a key this node holds, by type', labelNames: ['validator', 'type'] as const, registers: r }),

@@ -14,6 +14,7 @@ import type { DecodedTx } from '../types/index.js';
 import { getSettlement } from '../state/product.js';
 import type { ChainHead } from './chainHead.js';
 import type { PartContext, SignatureVerifier } from './context.js';
+import type { VerifiedTxs } from './verifiedTxs.js';
 
 export type TxStatus =
   | { id: string; status: 'pending'; tx: Record<string, unknown> }
@@ -25,6 +26,8 @@ export interface AdmissionDeps extends PartContext {
   readonly store: ChainStore;
   readonly mempool: Mempool;
   readonly verifier: SignatureVerifier;
+  /** Txs whose signature was checked already (in a proposed block): admitted without a second check. */
+  readonly verified?: VerifiedTxs;
   /** Whether txs may be admitted now (false while the node stops). */
   readonly open: () => boolean;
   /** A tx entered the pool. */
@@ -72,8 +75,13 @@ export class Admission {
     });
     if (todo.length > 0) {
       const v0 = clock.monotonic();
-      metrics.txSignatureChecks.inc({ path: 'admission' }, todo.length);
-      const ok = await verifier.verifyMany(todo.map(({ d }) => ({ pubKey: d.tx.pubKey, message: d.signBytes, signature: d.tx.signature })));
+      const verified = this.deps.verified;
+      const check = verified === undefined ? todo : todo.filter(({ d }) => !verified.has(d));
+      if (check.length < todo.length) metrics.txSignatureReused.inc(todo.length - check.length);
+      metrics.txSignatureChecks.inc({ path: 'admission' }, check.length);
+      const checked = check.length === 0 ? [] : await verifier.verifyMany(check.map(({ d }) => ({ pubKey: d.tx.pubKey, message: d.signBytes, signature: d.tx.signature })));
+      let next = 0;
+      const ok = todo.map((t) => (check[next] === t ? checked[next++] === true : true));
       const waited = (clock.monotonic() - v0) / 1000;
       todo.forEach(({ i, d }, k) => {
         metrics.signatureWait.observe(waited);

@@ -21,12 +21,19 @@ import type { PartContext, SignatureVerifier } from './context.js';
 import type { EvidencePool } from './evidencePool.js';
 import { LastCommitGatherer } from './lastCommit.js';
 import { PhaseClock } from './phaseClock.js';
+import type { VerifiedTxs } from './verifiedTxs.js';
 
 /** A proposed block with at most this many txs this node has not checked yet checks them on the event loop (about 5 ms at most). */
 const INLINE_BLOCK_SIGNATURES = 32;
 
 export interface ChainAppOptions {
   readonly minBlockIntervalMs: number;
+  /**
+   * The interval instead of minBlockIntervalMs when this node's own keys hold a
+   * quorum (a single-node network): a height then costs no network round
+   * trips, so small frequent blocks keep latency low. Default: minBlockIntervalMs.
+   */
+  readonly soloBlockIntervalMs?: number;
   readonly idleBlockIntervalMs: number;
   /** How long after a decision the next proposal waits for precommits that missed the quorum (it carries them). */
   readonly commitGatherMs: number;
@@ -38,8 +45,12 @@ export interface ChainAppDeps extends PartContext {
   readonly mempool: Mempool;
   readonly evidence: EvidencePool;
   readonly verifier: SignatureVerifier;
+  /** Txs of proposed blocks whose signatures were checked here (admission then skips them). */
+  readonly verified?: VerifiedTxs;
   /** Where consensus stands now (null: not running): a proposal for another position is not built. */
   readonly position: () => { height: number; round: number } | null;
+  /** Whether this node's own keys hold a quorum of the set of `height` (no other validator's vote is needed). */
+  readonly soloQuorum?: (height: number) => boolean;
   /** Called after a block is durable and applied. */
   readonly committed: (fb: FinalizedBlock, advance: Advance) => void;
   /** A pool drop caused by building a block. */
@@ -142,16 +153,21 @@ export class ChainApp implements ConsensusApp {
     });
   }
 
-  /** Waits until a block is due (txs waiting after minBlockIntervalMs, or idleBlockIntervalMs), then builds it. */
+  /**
+   * Waits until a block is due, then builds it. A block is sized by time and
+   * bytes: it is due at once when the pool holds a full block (maxBlockTxs or
+   * maxBlockBytes), else once txs have waited the block interval since the
+   * last block (idleBlockIntervalMs while the pool is empty); so light load
+   * gets small blocks soon and heavy load full blocks without a pause.
+   */
   async buildBlock(height: number, round: number): Promise<{ block: Block; hash: string } | null> {
     const { head, mempool, clock } = this.deps;
     for (;;) {
       const at = this.deps.position();
       if (at === null || head.height + 1 !== height || at.height !== height || at.round !== round) return null;
-      const since = clock.now() - this.lastBlockAtMs;
-      const due = Math.max(mempool.size > 0 ? this.opts.minBlockIntervalMs : this.opts.idleBlockIntervalMs, this.gatherWait(since));
-      if (since >= due || round > 0) break;
-      await this.sleep(due - since, mempool.size === 0);
+      const wait = this.waitBeforeProposal(height);
+      if (wait <= 0 || round > 0) break;
+      await this.sleep(wait, height);
     }
     const t0 = clock.monotonic();
     const tip = { ...head.tip, commit: this.lastCommit.best(head.tip) };
@@ -169,6 +185,27 @@ export class ChainApp implements ConsensusApp {
     return { block: built.block, hash: built.hash };
   }
 
+  /** Milliseconds until a proposal for `height` is due (0 or less: now). */
+  private waitBeforeProposal(height: number): number {
+    const { mempool, clock } = this.deps;
+    const since = clock.now() - this.lastBlockAtMs;
+    const interval = mempool.size === 0 ? this.opts.idleBlockIntervalMs : this.poolHoldsFullBlock() ? 0 : this.blockInterval(height);
+    return Math.max(interval, this.gatherWait(since)) - since;
+  }
+
+  /** The interval between blocks while txs wait: shorter when this node alone holds a quorum. */
+  private blockInterval(height: number): number {
+    const solo = this.opts.soloBlockIntervalMs;
+    return solo !== undefined && this.deps.soloQuorum?.(height) === true ? solo : this.opts.minBlockIntervalMs;
+  }
+
+  /** Whether the pool holds at least a full block's worth of txs (some may still wait behind a nonce gap). */
+  private poolHoldsFullBlock(): boolean {
+    const { mempool, head } = this.deps;
+    const { maxBlockTxs, maxBlockBytes } = head.params;
+    return mempool.size >= maxBlockTxs || mempool.bytes >= maxBlockBytes;
+  }
+
   /** How long since the last block a proposal waits for the tip's missing precommits (0 when the certificate is complete). */
   private gatherWait(since: number): number {
     const head = this.deps.head;
@@ -176,10 +213,11 @@ export class ChainApp implements ConsensusApp {
     return this.lastCommit.complete(head.tip, head.setAt(head.height)) ? 0 : this.opts.commitGatherMs;
   }
 
-  /** Sleeps `ms`; with `wakeOnTx`, the first admitted tx ends the wait no sooner than minBlockIntervalMs after the last block. */
-  private sleep(ms: number, wakeOnTx: boolean): Promise<void> {
+  /** Sleeps up to `ms`; an admitted tx wakes it to look again at when the proposal for `height` is due. */
+  private sleep(ms: number, height: number): Promise<void> {
     const { timers, clock } = this.deps;
     return new Promise<void>((resolve) => {
+      let deadline = clock.now() + ms;
       let t: unknown;
       const done = (): void => {
         timers.clearTimeout(t);
@@ -187,11 +225,13 @@ export class ChainApp implements ConsensusApp {
         resolve();
       };
       t = timers.setTimeout(done, Math.max(1, ms));
-      if (!wakeOnTx) return;
       this.wakeProposer = () => {
-        this.wakeProposer = null;
+        const wait = this.waitBeforeProposal(height);
+        const now = clock.now();
+        if (now + wait >= deadline) return;
         timers.clearTimeout(t);
-        t = timers.setTimeout(done, Math.max(0, this.lastBlockAtMs + this.opts.minBlockIntervalMs - clock.now()));
+        deadline = now + wait;
+        t = timers.setTimeout(done, Math.max(0, wait));
       };
     });
   }
@@ -209,7 +249,8 @@ export class ChainApp implements ConsensusApp {
       const mismatch = bodyMismatch(block);
       if (mismatch !== null) throw new FastposError(ErrorCode.INVALID_BLOCK, mismatch);
       if (this.executed.has(hash)) return true;
-      const unchecked = block.txs.filter((d) => mempool.get(d.id)?.tx.signature !== d.tx.signature);
+      const verified = this.deps.verified;
+      const unchecked = block.txs.filter((d) => mempool.get(d.id)?.tx.signature !== d.tx.signature && verified?.has(d) !== true);
       if (unchecked.length > 0) {
         metrics.txSignatureChecks.inc({ path: 'block' }, unchecked.length);
         // A few txs that gossip has not brought yet are checked here at once: queued behind the
@@ -220,6 +261,7 @@ export class ChainApp implements ConsensusApp {
             : await verifier.verifyMany(unchecked.map((d) => ({ pubKey: d.tx.pubKey, message: d.signBytes, signature: d.tx.signature })));
         const bad = ok.indexOf(false);
         if (bad >= 0) throw new FastposError(ErrorCode.INVALID_BLOCK, `tx ${unchecked[bad]!.id} has a bad signature`);
+        verified?.add(unchecked);
       }
       if (head.height + 1 !== height) return false;
       if (block.lastCommit !== null) {

@@ -25,6 +25,8 @@ import { UpgradeHaltError, unknownUpgradeDue } from '../state/upgrades.js';
 import type { StateReader } from '../state/worldState.js';
 import { installSnapshotState } from './install.js';
 import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js';
+import { hasQuorum } from '../consensus/validatorSet.js';
+import { VerifiedTxs } from './verifiedTxs.js';
 import type { Account, ChainParams, Evidence, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
 import { Admission, type TxStatus } from './admission.js';
 import { describeHeldValidators, type HeldValidatorStatus } from './blockWatch.js';
@@ -111,12 +113,14 @@ export class FastposNode extends TypedEvents<NodeEvents> {
       save: deps.saveEvidence ?? ((list) => evidenceFile!.save(list)),
       seen: (type) => this.metrics.evidence.inc({ type }),
     });
+    const verified = new VerifiedTxs();
     this.admission = new Admission({
       ...ctx,
       head: this.head,
       store: deps.store,
       mempool: this.mempool,
       verifier: this.verifier,
+      verified,
       open: () => !this.stopped,
       admitted: (d, json, fromPeer) => {
         this.app.txAdmitted();
@@ -131,11 +135,18 @@ export class FastposNode extends TypedEvents<NodeEvents> {
         mempool: this.mempool,
         evidence: this.evidence,
         verifier: this.verifier,
+        verified,
         position: () => (this.isStarted && !this.paused && this.driver !== null ? { height: this.driver.currentHeight, round: this.driver.round } : null),
+        soloQuorum: (height) => this.holdsQuorumAt(height),
         committed: (fb, advance) => this.onCommitted(fb, advance),
         dropped: (r) => this.admission.dropped(r),
       },
-      { minBlockIntervalMs: opts.minBlockIntervalMs, idleBlockIntervalMs: opts.idleBlockIntervalMs, commitGatherMs: opts.commitGatherMs ?? 50 },
+      {
+        minBlockIntervalMs: opts.minBlockIntervalMs,
+        ...(opts.soloBlockIntervalMs === undefined ? {} : { soloBlockIntervalMs: opts.soloBlockIntervalMs }),
+        idleBlockIntervalMs: opts.idleBlockIntervalMs,
+        commitGatherMs: opts.commitGatherMs ?? 50,
+      },
     );
     this.inbox = new PeerInbox({
       head: this.head,
@@ -357,6 +368,19 @@ export class FastposNode extends TypedEvents<NodeEvents> {
   stateSnapshot(): { height: number; blockHash: string; stateRoot: string; entries: [string, StateValue][] } {
     return { height: this.head.height, blockHash: this.head.tip.hash, stateRoot: this.head.world.stateRoot, entries: [...this.head.world.allEntries()] };
   }
+
+  /** Whether the keys this node holds have a quorum of the set deciding `height` (cached per set). */
+  private holdsQuorumAt(height: number): boolean {
+    const set = this.head.setAt(height);
+    if (this.soloCache?.set !== set) {
+      let power = 0n;
+      for (const v of set.validators) if (this.signers.has(v.id)) power += v.votingPower;
+      this.soloCache = { set, solo: hasQuorum(power, set.totalPower) };
+    }
+    return this.soloCache.solo;
+  }
+
+  private soloCache: { set: ValidatorSet; solo: boolean } | undefined;
 
   heldValidatorIds(): string[] {
     return [...this.signers.keys()].sort();

@@ -22,6 +22,8 @@ export interface NodeOptions {
   readonly governanceKey?: string | undefined;
   readonly mempool: MempoolOptions;
   readonly minBlockIntervalMs: number;
+  /** The block interval when this node's keys alone hold a quorum (default: minBlockIntervalMs). */
+  readonly soloBlockIntervalMs?: number;
   readonly idleBlockIntervalMs: number;
   /** How long a proposal waits after a decision for precommits that missed the quorum (default 50 ms). */
   readonly commitGatherMs?: number;

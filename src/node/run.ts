@@ -210,6 +210,7 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
         droppedTtlMs: config.droppedRetentionMs,
       },
       minBlockIntervalMs: config.minBlockIntervalMs,
+      soloBlockIntervalMs: config.soloBlockIntervalMs,
       commitGatherMs: config.commitGatherMs,
       idleBlockIntervalMs: config.idleBlockIntervalMs,
       verifyWorkers: config.verifyWorkers,

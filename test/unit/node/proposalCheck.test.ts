@@ -64,6 +64,11 @@ function proposal(txs: DecodedTx[]): { json: unknown; hash: string } {
 
 /** A fresh node holding one non-proposer key; resolves with the block hash of its height-1 prevote. */
 async function prevoteOn(p: { json: unknown }): Promise<string | null> {
+  return (await nodeVoting(p)).prevote;
+}
+
+/** As prevoteOn, also giving the node. */
+async function nodeVoting(p: { json: unknown }): Promise<{ prevote: string | null; running: RunningNode }> {
   const dir = mkdtempSync(join(tmpdir(), 'fastpos-propcheck-'));
   dirs.push(dir);
   writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
@@ -85,7 +90,13 @@ async function prevoteOn(p: { json: unknown }): Promise<string | null> {
   );
   nodes.push(running);
   await running.node.handleEnvelope(p.json);
-  return prevote;
+  return { prevote: await prevote, running };
+}
+
+/** A counter's value, summed over its labels (or for one label set). */
+async function counter(running: RunningNode, name: 'txSignatureChecks' | 'txSignatureReused', labels: Record<string, string> = {}): Promise<number> {
+  const m = await running.node.metrics[name].get();
+  return m.values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x)).reduce((s, v) => s + v.value, 0);
 }
 
 const dirs: string[] = [];
@@ -112,4 +123,24 @@ describe('txs of a proposed block that the validator did not hold', () => {
       assert.equal(await prevoteOn(p), c.bad >= 0 ? null : p.hash);
     });
   }
+});
+
+describe('a tx checked in a proposed block, then gossiped', () => {
+  it('is admitted without a second signature check; the same id with another signature is still checked and refused', async () => {
+    const txs = Array.from({ length: 4 }, (_, i) => transfer({ from: i, to: acct(9).address, amount: 1n, nonce: 0 }));
+    const p = proposal(txs);
+    const { prevote, running } = await nodeVoting(p);
+    assert.equal(prevote, p.hash);
+    assert.equal(await counter(running, 'txSignatureChecks', { path: 'block' }), 4);
+    const gossip = await running.node.handleTxBatch(txs.slice(0, 3).map((d) => JSON.parse(d.json) as unknown));
+    assert.equal(gossip.accepted, 3, JSON.stringify(gossip));
+    assert.equal(await counter(running, 'txSignatureReused'), 3);
+    assert.equal(await counter(running, 'txSignatureChecks', { path: 'admission' }), 0);
+    // The block's fourth tx with another signature (the id does not cover it): checked, and it does not verify.
+    const forged = badlySigned(txs[3]!);
+    assert.equal(forged.id, txs[3]!.id);
+    const r = await running.node.handleTxBatch([JSON.parse(forged.json) as unknown]);
+    assert.equal(r.rejected, 1, JSON.stringify(r));
+    assert.equal(await counter(running, 'txSignatureChecks', { path: 'admission' }), 1);
+  });
 });
