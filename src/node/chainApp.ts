@@ -82,7 +82,7 @@ export class ChainApp implements ConsensusApp {
     this.lastCommit.reset(this.deps.head.tip);
   }
 
-  /** Wall time of the last commit (or of the start). */
+  /** Wall time of the last decision (or of the start). */
   get lastBlockAt(): number {
     return this.lastBlockAtMs;
   }
@@ -146,6 +146,8 @@ export class ChainApp implements ConsensusApp {
 
   commit(block: Block, hash: string, commit: Commit): Promise<FinalizedBlock> {
     this.phases.reach(block.header.height, 'decided');
+    // Block pacing counts from the decision: the time the block takes to become durable is part of the interval.
+    this.lastBlockAtMs = this.deps.clock.now();
     const p = this.commitDecided(block, hash, commit);
     this.inFlight = p;
     return p.finally(() => {
@@ -301,7 +303,6 @@ export class ChainApp implements ConsensusApp {
     const commitMs = clock.monotonic() - t1;
     this.logPunishments(executed);
     const advance = head.advance(fb, executed);
-    this.lastBlockAtMs = clock.now();
     this.lastCommit.reset(head.tip);
     this.phases.committed(block.header.height);
     this.deps.metrics.blockCommitSeconds.observe(commitMs / 1000);
