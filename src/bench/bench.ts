@@ -116,7 +116,8 @@ const RATE = Number(args.rate);
 const WORKERS = args.workers === '' ? (NODES > 1 ? 1 : 2) : Number(args.workers);
 const ADMISSION_ONLY = args['admission-only'] === true;
 const WARMUP_TXS = ADMISSION_ONLY ? 0 : Number(args['warmup-txs']);
-const BATCH = Math.max(1, Number(args.batch));
+const BATCH = Number(args.batch);
+if (!Number.isSafeInteger(BATCH) || BATCH < 1) throw new Error(`--batch must be a positive integer, got ${String(args.batch)}`);
 /** Admin token of the bench's nodes (used only to pause production with --admission-only). */
 const ADMIN_TOKEN = sha256(`fastpos-bench-admin-${process.pid}-${Date.now()}`).toString('hex');
 
@@ -378,7 +379,7 @@ async function main(): Promise<void> {
     /** Submits each node's requests over its connections (at RATE, if set) until done or past the deadline. */
     const submit = async (queues: Submission[][], deadline: number): Promise<void> => {
       const nextOf = new Array<number>(NODES).fill(0);
-      // At a fixed rate, the k-th tx of a node's queue is due at tStart + k * NODES / RATE (open loop).
+      // At a fixed rate, the k-th request of a node's queue (BATCH txs) is due at tStart + k * BATCH * NODES / RATE (open loop).
       const tStart = performance.now();
       await Promise.all(
         conns.map(async ({ conn, node }) => {
