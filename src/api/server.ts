@@ -16,13 +16,14 @@ import { prunedMessage, sendBlockRange } from './blockRange.js';
 import { parseCorsOrigins, registerCors } from './cors.js';
 import type { IpBudget } from './ipBudget.js';
 import { registerExplorer } from './explorerRoutes.js';
-import { envelopeFields, listAnswer, present } from './lists.js';
+import { envelopeFields } from './lists.js';
 import { registerMetaRoutes } from './metaRoutes.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import { registerP2pRoutes, type P2pApiOptions } from './p2pRoutes.js';
 import { registerProductRoutes } from './productRoutes.js';
 import { collectRoutes } from './routeCatalog.js';
 import { registerStakingRoutes } from './stakingRoutes.js';
+import { registerTxRoutes } from './txRoutes.js';
 import { strictNumbers, type Validator } from './strictNumbers.js';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
@@ -30,7 +31,6 @@ import { encodeTx, txSignBytes } from '../codec/tx.js';
 import { createSigner } from '../crypto/ed25519.js';
 import { devAccount } from '../crypto/keys.js';
 import { ErrorCode, FastposError, isFastposError } from '../errors.js';
-import type { TxFilter } from '../mempool/txFilter.js';
 import { backupSourceOf, writeBackup } from '../node/backups.js';
 import type { FastposNode } from '../node/node.js';
 import type { TransferTx } from '../types/index.js';
@@ -39,6 +39,12 @@ import * as S from './schemas.js';
 
 export interface ApiOptions {
   readonly bodyLimitBytes: number;
+  /** Most txs in one `POST /txs` (`txBatchMaxTxs`). */
+  readonly txBatchMaxTxs: number;
+  /** Largest `POST /txs` body, in bytes (`txBatchMaxBytes`): that route's own body limit. */
+  readonly txBatchMaxBytes: number;
+  /** Txs per client address: `POST /txs` is charged one unit per tx (none: not charged). */
+  readonly txBudget?: IpBudget;
   readonly rateLimitMax: number;
   readonly rateLimitWindowMs: number;
   readonly maxConnections: number;
@@ -220,32 +226,6 @@ function headersTimeout(opts: ApiOptions): number {
   return h === 0 ? opts.requestTimeoutMs : Math.min(h, opts.requestTimeoutMs);
 }
 
-/** The filters both tx lists take, as their query schema gives them (fees as decimal strings). */
-interface TxListQuery {
-  from?: string;
-  to?: string;
-  kind?: string;
-  validatorId?: string;
-  minFee?: string;
-  maxFee?: string;
-  fromTime?: number;
-  toTime?: number;
-}
-
-/** The tx filters and time window of a list query, as the pool and the store take them. */
-function txFilterOf(q: TxListQuery): TxFilter & { fromTime?: number; toTime?: number } {
-  return present({
-    from: q.from,
-    to: q.to,
-    kind: q.kind,
-    validatorId: q.validatorId,
-    minFee: q.minFee === undefined ? undefined : BigInt(q.minFee),
-    maxFee: q.maxFee === undefined ? undefined : BigInt(q.maxFee),
-    fromTime: q.fromTime,
-    toTime: q.toTime,
-  });
-}
-
 /**
  * Query-string errors that say what is wrong. Ajv's `additionalProperties`
  * error says only that there is an unknown parameter (`querystring must NOT
@@ -362,48 +342,13 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   await registerOpenApi(app);
 
   // ------------------------------------------------------------------ txs
-  app.post('/tx', { schema: { summary: 'Submit a signed tx', body: S.txBody, querystring: S.txSubmitQuery } }, async (req, reply) => {
-    const { idempotent } = req.query as { idempotent: boolean };
-    const st = await node.submitTx(req.body, { idempotent });
-    if (st.status === 'pending') return reply.code(202).send({ id: st.id, status: st.status });
-    return reply.code(200).send(st);
-  });
-
-  app.get('/tx', { schema: { summary: 'A tx\'s status (pending, finalized with its result, or dropped)', querystring: S.txGetQuery } }, async (req, reply) => {
-    const { id } = req.query as { id: string };
-    const st = node.txStatus(id);
-    if (st === undefined) {
-      const earliest = node.store.earliestBlockHeight();
-      const pruned = earliest > 1 ? ` (this node keeps finalized txs from height ${earliest} only: txs of earlier blocks are not kept)` : '';
-      return sendError(reply, ErrorCode.NOT_FOUND, `tx ${id} is not known to this node${pruned}`);
-    }
-    return st;
-  });
-
-  app.get('/tx/pending', { schema: { summary: 'Txs in the mempool (filtered, paged)', querystring: S.txPendingQuery } }, async (req) => {
-    const q = req.query as TxListQuery & { order: 'asc' | 'desc'; offset: number; limit: number; withMeta: boolean };
-    const { total, items } = node.mempool.pending({ ...txFilterOf(q), order: q.order, offset: q.offset, limit: q.limit });
-    const list = items.map((d) => ({ id: d.id, status: 'pending', tx: encodeTx(d.tx) }));
-    return listAnswer(list, { total, offset: q.offset, limit: q.limit }, { withMeta: q.withMeta, legacyMeta: true });
-  });
-
-  app.get('/tx/finalized', { schema: { summary: 'Finalized txs (filtered, paged)', querystring: S.txFinalizedQuery } }, async (req) => {
-    const q = req.query as TxListQuery & {
-      address?: string; success?: boolean; fromHeight?: number; toHeight?: number;
-      order: 'asc' | 'desc'; offset: number; limit: number; withMeta: boolean;
-    };
-    const { total, items } = node.queryFinalized({
-      ...txFilterOf(q),
-      ...present({ address: q.address, success: q.success, fromHeight: q.fromHeight, toHeight: q.toHeight }),
-      order: q.order,
-      offset: q.offset,
-      limit: q.limit,
-    });
-    const list = items.map((r) => ({
-      id: r.id, status: 'finalized', height: r.height, index: r.index, blockHash: r.blockHash,
-      success: r.result.success, ...(r.result.error === undefined ? {} : { error: r.result.error }), tx: r.tx,
-    }));
-    return listAnswer(list, { total, offset: q.offset, limit: q.limit }, { withMeta: q.withMeta, legacyMeta: true });
+  // POST /tx, POST /txs (batches), GET /tx and the pending and finalized lists.
+  registerTxRoutes(app, node, {
+    batchMaxTxs: opts.txBatchMaxTxs,
+    batchMaxBytes: opts.txBatchMaxBytes,
+    txBudget: opts.txBudget,
+    rateLimitMax: opts.rateLimitMax,
+    rateLimitWindowMs: opts.rateLimitWindowMs,
   });
 
   // ------------------------------------------------------------------ chain reads

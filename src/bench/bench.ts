@@ -6,7 +6,7 @@
  *   npm run bench -- [--senders 400] [--txs-per-sender 50] [--concurrency 64]
  *                    [--backend sqlite|snapshot] [--workers 2] [--keep]
  *                    [--nodes 4] [--rate TX_PER_S] [--admission-only]
- *                    [--warmup-txs 10000]
+ *                    [--warmup-txs 10000] [--batch 1]
  *   npm run bench -- --scenario product-reads [--proofs 100000] [--settlements 100000]
  *                    [--challenges 10000] [--read-requests 500] [--backend sqlite|snapshot]
  *   npm run bench -- --scenario sync [--backend sqlite|snapshot] [--parts snapshot,blocks,restart]
@@ -19,7 +19,8 @@
  * It writes a genesis that funds the senders, starts `fastpos start` as a
  * child process, pre-signs every transfer, warms the nodes up with transfers
  * of their own senders, then submits the measured ones one per request with
- * bounded concurrency, follows finalized blocks, and prints the figures.
+ * bounded concurrency (or, with `--batch N`, in `POST /txs` requests of N),
+ * follows finalized blocks, and prints the figures.
  * Every loop is bounded in count and time. The `product-reads` scenario
  * (productReads.ts) fills a node with product records instead and measures
  * the latency of the product list and statistics reads. The `sync` scenario
@@ -41,7 +42,7 @@ import { signTransfer } from '../client/sign.js';
 import { createSigner, type Signer } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/hash.js';
 import { addressFromPubKey, devValidator } from '../crypto/keys.js';
-import { RawConnection, jsonRequest } from './rawHttp.js';
+import { RawConnection, submissionOutcomes, txSubmissions, type Submission } from './rawHttp.js';
 import { runProductReads } from './productReads.js';
 import { runSyncBench, type SyncPart } from './syncBench.js';
 import { runDiskBench } from './diskBench.js';
@@ -78,6 +79,8 @@ const args = parseArgs({
      * of seconds of a fresh node go partly to compiling its hot code. 0 = none.
      */
     'warmup-txs': { type: 'string', default: '10000' },
+    /** Txs per request: 1 = one `POST /tx` per tx; N > 1 = `POST /txs` batches of N over the same connections. */
+    batch: { type: 'string', default: '1' },
     /** `transfers` (the default: throughput and finality), `product-reads` (productReads.ts), `sync` (syncBench.ts) or `disk` (diskBench.ts). */
     scenario: { type: 'string', default: 'transfers' },
     /** product-reads: records in the store, and measured requests per read. */
@@ -113,14 +116,16 @@ const RATE = Number(args.rate);
 const WORKERS = args.workers === '' ? (NODES > 1 ? 1 : 2) : Number(args.workers);
 const ADMISSION_ONLY = args['admission-only'] === true;
 const WARMUP_TXS = ADMISSION_ONLY ? 0 : Number(args['warmup-txs']);
+const BATCH = Number(args.batch);
+if (!Number.isSafeInteger(BATCH) || BATCH < 1) throw new Error(`--batch must be a positive integer, got ${String(args.batch)}`);
 /** Admin token of the bench's nodes (used only to pause production with --admission-only). */
 const ADMIN_TOKEN = sha256(`fastpos-bench-admin-${process.pid}-${Date.now()}`).toString('hex');
 
-/** One pre-signed submission: `from/nonce`, the sender's index, the request bytes. */
+/** One pre-signed tx: `from/nonce`, the sender's index, its JSON text. */
 interface Body {
   readonly key: string;
   readonly sender: number;
-  readonly request: Buffer;
+  readonly json: string;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -261,7 +266,7 @@ async function main(): Promise<void> {
     for (let n = 0; n < perSender; n++) {
       for (let i = 0; i < list.length; i++) {
         const { tx } = signTransfer(list[i]!, { chainId, nonce: n, to: sink, amount: 1n, fee: 1n });
-        out.push({ key: `${tx.from}/${n}`, sender: i, request: jsonRequest('POST', '/tx', '127.0.0.1', JSON.stringify(tx)) });
+        out.push({ key: `${tx.from}/${n}`, sender: i, json: JSON.stringify(tx) });
       }
     }
     return out;
@@ -288,6 +293,7 @@ async function main(): Promise<void> {
         '--mempool-max-per-sender', String(Math.max(1000, PER_SENDER)), '--mempool-nonce-window', String(Math.max(1000, PER_SENDER)),
         ...(peers.length > 0 ? ['--peers', peers.join(','), '--peer-discovery-interval-ms', '0'] : []),
         ...(ADMISSION_ONLY ? ['--admin-token', ADMIN_TOKEN] : []),
+        ...(BATCH > 1000 ? ['--tx-batch-max-txs', String(BATCH), '--tx-batch-max-bytes', String(Math.min(67_108_864, BATCH * 1024))] : []),
         ...String(args['start-args']).split(' ').filter((a) => a.length > 0),
       ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
@@ -368,11 +374,12 @@ async function main(): Promise<void> {
         return { conn, node: c % NODES };
       }),
     );
-    /** Submits `list` over every connection (at RATE, if set) until done or past the deadline. */
-    const submit = async (list: readonly Body[], deadline: number): Promise<void> => {
-      const queues = Array.from({ length: NODES }, (_, k) => list.filter((b) => b.sender % NODES === k));
+    /** Per node, the requests that carry `list` (BATCH txs each), built before they are timed. */
+    const plan = (list: readonly Body[]): Submission[][] => Array.from({ length: NODES }, (_, k) => txSubmissions(list.filter((b) => b.sender % NODES === k), BATCH, '127.0.0.1'));
+    /** Submits each node's requests over its connections (at RATE, if set) until done or past the deadline. */
+    const submit = async (queues: Submission[][], deadline: number): Promise<void> => {
       const nextOf = new Array<number>(NODES).fill(0);
-      // At a fixed rate, the k-th tx of a node's queue is due at tStart + k * NODES / RATE (open loop).
+      // At a fixed rate, the k-th request of a node's queue (BATCH txs) is due at tStart + k * BATCH * NODES / RATE (open loop).
       const tStart = performance.now();
       await Promise.all(
         conns.map(async ({ conn, node }) => {
@@ -381,18 +388,19 @@ async function main(): Promise<void> {
             const k = nextOf[node]!++;
             const item = q[k]!;
             if (RATE > 0) {
-              const wait = tStart + (k * NODES * 1000) / RATE - performance.now();
+              const wait = tStart + (k * BATCH * NODES * 1000) / RATE - performance.now();
               if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             }
             const sent = performance.now();
             const r = await conn.send(item.request);
             rtts.push(performance.now() - sent);
-            if (r.status === 202) submittedAt.set(item.key, sent);
-            else {
-              rejected++;
-              const code = (JSON.parse(r.body) as { error?: { code?: string } }).error?.code ?? String(r.status);
-              rejectCodes.set(code, (rejectCodes.get(code) ?? 0) + 1);
-            }
+            submissionOutcomes(item, r).forEach((code, j) => {
+              if (code === null) submittedAt.set(item.keys[j]!, sent);
+              else {
+                rejected++;
+                rejectCodes.set(code, (rejectCodes.get(code) ?? 0) + 1);
+              }
+            });
           }
         }),
       );
@@ -401,7 +409,7 @@ async function main(): Promise<void> {
     if (warmBodies.length > 0) {
       process.stdout.write(`warming up: ${warmBodies.length} transfers, measured run starts once they are finalized ...\n`);
       const warmDeadline = performance.now() + TIME_LIMIT_MS / 2;
-      await submit(warmBodies, warmDeadline);
+      await submit(plan(warmBodies), warmDeadline);
       while (warmBodies.some((b) => submittedAt.has(b.key) && !finalizedAt.has(b.key)) && performance.now() < warmDeadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -413,12 +421,13 @@ async function main(): Promise<void> {
       expected = bodies.length;
       rtts = [];
     }
+    const measured = plan(bodies);
     const metricsBefore = await readMetrics();
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const nodeCpu0 = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0);
     const mainCpu0 = children.reduce((t, c) => t + mainThreadCpuSeconds(c.pid!), 0);
-    await submit(bodies, t0 + TIME_LIMIT_MS);
+    await submit(measured, t0 + TIME_LIMIT_MS);
     const tSubmitted = performance.now();
     conns.forEach((c) => c.conn.close());
     await follower;
@@ -470,7 +479,7 @@ async function main(): Promise<void> {
     const lines = [
       '',
       `txs: ${bodies.length} sent, ${submittedAt.size} accepted, ${rejected} rejected${rejected ? ' ' + JSON.stringify(Object.fromEntries(rejectCodes)) : ''}, ${finalizedAt.size} finalized`,
-      `validator processes: ${NODES}, backend: ${args.backend}, verify workers per node: ${WORKERS}, concurrency: ${perNodeConcurrency(CONCURRENCY, NODES)}, offered load: ${RATE > 0 ? `${RATE} tx/s` : 'as fast as possible'}`,
+      `validator processes: ${NODES}, backend: ${args.backend}, verify workers per node: ${WORKERS}, concurrency: ${perNodeConcurrency(CONCURRENCY, NODES)}, ${BATCH > 1 ? `${BATCH} txs per POST /txs` : 'one tx per POST /tx'}, offered load: ${RATE > 0 ? `${RATE} tx/s` : 'as fast as possible'}`,
       `submitted tx/s: ${submittedRate.toFixed(0)}`,
       `finalized tx/s: ${finalizedRate.toFixed(0)}`,
       `submit round trip p50: ${percentile(rtts.sort((a, b) => a - b), 50).toFixed(1)} ms, p99: ${percentile(rtts, 99).toFixed(1)} ms`,
@@ -483,7 +492,7 @@ async function main(): Promise<void> {
       `mean height phases on the first node: ${['proposal', 'prevote', 'precommit', 'decided', 'commit']
         .map((ph) => `${ph} ${((metric(`fastpos_consensus_phase_seconds_sum{phase="${ph}"}`) / metric(`fastpos_consensus_phase_seconds_count{phase="${ph}"}`)) * 1000).toFixed(1)}`)
         .join(', ')} ms`,
-      `mean signature wait ${((metric('fastpos_tx_signature_wait_seconds_sum') / metric('fastpos_tx_signature_wait_seconds_count')) * 1000).toFixed(1)} ms, mean server time per request ${((metric('fastpos_http_request_duration_seconds_sum{route="/tx"}') / metric('fastpos_http_request_duration_seconds_count{route="/tx"}')) * 1000).toFixed(1)} ms`,
+      `mean signature wait ${((metric('fastpos_tx_signature_wait_seconds_sum') / metric('fastpos_tx_signature_wait_seconds_count')) * 1000).toFixed(1)} ms, mean server time per request ${((metric(`fastpos_http_request_duration_seconds_sum{route="${BATCH > 1 ? '/txs' : '/tx'}"}`) / metric(`fastpos_http_request_duration_seconds_count{route="${BATCH > 1 ? '/txs' : '/tx'}"}`)) * 1000).toFixed(1)} ms`,
       `tx signature checks on the first node: ${metric('fastpos_tx_signature_checks_total{path="admission"}')} at admission, ${metric('fastpos_tx_signature_checks_total{path="block"}') || 0} in blocks`,
       `node peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MiB`,
       `verify/s (one core, this run): ${verifyRate.toFixed(0)}`,

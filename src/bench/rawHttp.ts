@@ -84,3 +84,47 @@ export function jsonRequest(method: string, path: string, host: string, body?: s
     '\r\n';
   return Buffer.from(head + b);
 }
+
+/** One request of the load: the txs it carries (`from/nonce` keys) and its bytes. */
+export interface Submission {
+  readonly keys: readonly string[];
+  readonly request: Buffer;
+  /** A `POST /txs` batch (answered per tx), or one `POST /tx`. */
+  readonly batch: boolean;
+}
+
+/**
+ * The requests that carry `list` (pre-signed txs as JSON text, in order): one
+ * `POST /tx` per tx when `batch` is 1, else `POST /txs` requests of `batch`
+ * txs (the last one may hold fewer).
+ */
+export function txSubmissions(list: readonly { key: string; json: string }[], batch: number, host: string): Submission[] {
+  if (batch <= 1) return list.map((b) => ({ keys: [b.key], request: jsonRequest('POST', '/tx', host, b.json), batch: false }));
+  const out: Submission[] = [];
+  for (let i = 0; i < list.length; i += batch) {
+    const part = list.slice(i, i + batch);
+    out.push({ keys: part.map((b) => b.key), request: jsonRequest('POST', '/txs', host, `{"txs":[${part.map((b) => b.json).join(',')}]}`), batch: true });
+  }
+  return out;
+}
+
+/** What the node answered for each tx of a submission, in order: null when it was admitted, else the error code. */
+export function submissionOutcomes(s: Submission, r: RawResponse): (string | null)[] {
+  const refusedAll = (): string[] => {
+    let code = String(r.status);
+    try {
+      code = (JSON.parse(r.body) as { error?: { code?: string } }).error?.code ?? code;
+    } catch {
+      /* not JSON: the status stands for the code */
+    }
+    return s.keys.map(() => code);
+  };
+  if (!s.batch) return r.status === 202 ? [null] : refusedAll();
+  if (r.status !== 200) return refusedAll();
+  const { results } = JSON.parse(r.body) as { results: { status?: string; known?: boolean; error?: { code: string } }[] };
+  return s.keys.map((_, i) => {
+    const e = results[i];
+    if (e?.status === 'pending' && e.known !== true) return null;
+    return e?.error?.code ?? 'UNEXPECTED_ANSWER';
+  });
+}

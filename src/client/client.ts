@@ -1,4 +1,5 @@
 import type { FinalizedBlock, SignedMessage, TxKind } from '../types/index.js';
+import { submitTxBatches, type SubmitTxsOptions, type TxBatchResult } from './batch.js';
 import { buildSignedTx, signerOf, type SignedTx, type SigningKey, type TxPayloadOf } from './builders.js';
 import { ValidatorSetTracker, type TrackedValidatorSet, type TrustedSet } from './certificate.js';
 import { ApiError, CertificateError, ClientError, ClientErrorCode, type ApiErrorBody } from './errors.js';
@@ -287,6 +288,16 @@ export class FastposClient {
   /** One `POST /tx`; `idempotent` answers the state of a tx the node already knows instead of 409. */
   submitTx(tx: Record<string, unknown>, opts: { idempotent?: boolean; timeoutMs?: number } = {}): Promise<{ id: string; status: string }> {
     return this.call('POST', opts.idempotent ? '/tx?idempotent=true' : '/tx', tx, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+  }
+
+  /**
+   * `POST /txs`: many signed txs, one result per tx in order (the code
+   * `POST /tx` would give each refused one). Lists longer than
+   * `maxPerRequest` (default 1000) go in several requests, one after another.
+   * A refused request (400, 413, 429) throws ApiError; no retries.
+   */
+  submitTxs(txs: readonly Record<string, unknown>[], opts: SubmitTxsOptions = {}): Promise<TxBatchResult[]> {
+    return submitTxBatches((path, body, o) => this.call('POST', path, body, o), txs, opts);
   }
 
   /**

@@ -6,6 +6,7 @@
  * @module
  */
 export * from './client.js';
+export * from './batch.js';
 export * from './errors.js';
 export * from './builders.js';
 export * from './certificate.js';

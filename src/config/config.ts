@@ -413,6 +413,20 @@ export const CONFIG_KEYS = {
     max: 1_073_741_824,
     description: 'Largest accepted request body, in bytes (413 beyond).',
   },
+  txBatchMaxTxs: {
+    type: 'integer',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    description: 'Most txs in one `POST /txs` batch (413 PAYLOAD_TOO_LARGE beyond: split the batch).',
+  },
+  txBatchMaxBytes: {
+    type: 'integer',
+    default: 4_194_304,
+    min: 1024,
+    max: 67_108_864,
+    description: 'Largest `POST /txs` body, in bytes (413 PAYLOAD_TOO_LARGE beyond); this route\'s own limit, in place of bodyLimitBytes.',
+  },
   rateLimitMax: {
     type: 'integer',
     default: 5000,

@@ -28,7 +28,7 @@ import type { ChainStore, FinalizedTxRecord, TxQuery } from '../storage/types.js
 import { hasQuorum } from '../consensus/validatorSet.js';
 import { VerifiedTxs } from './verifiedTxs.js';
 import type { Account, ChainParams, Evidence, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
-import { Admission, type TxStatus } from './admission.js';
+import { Admission, type AdmissionResult, type TxStatus } from './admission.js';
 import { describeHeldValidators, type HeldValidatorStatus } from './blockWatch.js';
 import { ChainApp } from './chainApp.js';
 import { ChainHead, type Advance } from './chainHead.js';
@@ -431,6 +431,15 @@ export class FastposNode extends TypedEvents<NodeEvents> {
     const [r] = await this.admission.admit([json], opts);
     if (!r!.ok) throw r!.error;
     return r!.status;
+  }
+
+  /**
+   * A client's batch (POST /txs): admitted like as many `submitTx` calls, the
+   * signatures checked together; one result per tx, in order.
+   */
+  async submitTxs(list: readonly unknown[], opts: { idempotent?: boolean } = {}): Promise<AdmissionResult[]> {
+    this.requireStarted();
+    return this.admission.admit(list, opts);
   }
 
   /** Txs gossiped by a peer (POST /p2p/txs): admitted like submissions, known ones skipped. */

@@ -340,6 +340,8 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   const separateP2p = config.p2pPort !== 0;
   const apiOptions = {
     bodyLimitBytes: config.bodyLimitBytes,
+    txBatchMaxTxs: config.txBatchMaxTxs,
+    txBatchMaxBytes: config.txBatchMaxBytes,
     rateLimitMax: config.rateLimitMax,
     rateLimitWindowMs: config.rateLimitWindowMs,
     maxConnections: config.maxConnections,
@@ -363,11 +365,11 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     hello,
     discovery,
   };
-  // Public clients' txs cost the same through POST /p2p/txs as through POST /tx: one unit of the rate limit each.
+  // Public clients' txs cost the same through POST /txs and POST /p2p/txs as through POST /tx: one unit of the rate limit each.
   const txBudget = new IpBudget(config.rateLimitMax, config.rateLimitWindowMs);
   // Large reads cost by their size (KiB); the validator network's own listener is not charged.
   const readBudget = new IpBudget(Math.ceil(config.rateLimitReadBytes / 1024), config.rateLimitWindowMs);
-  app = await createApi(node, { ...apiOptions, readBudget, p2p: { ...p2pRoutes, txBudget, readBudget, publicListener: separateP2p } });
+  app = await createApi(node, { ...apiOptions, readBudget, txBudget, p2p: { ...p2pRoutes, txBudget, readBudget, publicListener: separateP2p } });
   if (separateP2p) {
     // The validator network's own listener: its own connections budget, no per-address cap (validators may
     // share one), the same deadlines; public traffic on the API port cannot starve it.
