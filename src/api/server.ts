@@ -398,7 +398,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       producing: node.isFinalizing(),
       consensus: node.consensusState,
       paused: node.isPaused,
-      mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
+      mempool: { txs: node.mempool.size, bytes: node.mempool.txBytes, memoryBytes: node.mempool.bytes },
       validatorSetHash: node.validatorSet.hash,
       backend: node.store.backend,
       // Where this node's history begins: whole blocks (pruning, state sync) and headers with certificates.
@@ -446,7 +446,7 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
       paused: node.isPaused,
       producing: node.isFinalizing(),
       heldValidators: node.heldValidatorIds(),
-      mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
+      mempool: { txs: node.mempool.size, bytes: node.mempool.txBytes, memoryBytes: node.mempool.bytes },
       height: node.height,
     }));
     admin.post('/production/pause', { schema: { summary: 'Pause block production after the current height', body: S.emptyBody } }, async () => {

@@ -355,7 +355,7 @@ export const CONFIG_KEYS = {
     default: 67_108_864,
     min: 4096,
     max: 17_179_869_184,
-    description: 'Most bytes of transactions held in the mempool.',
+    description: 'Most memory the mempool\'s pending transactions may hold, in bytes, estimated per transaction as 4 × its encoded size + 600 (a transfer: about 2.2 KB); beyond it the lowest-fee senders\' last transactions are evicted or the new one refused (MEMPOOL_FULL).',
   },
   mempoolMaxPerSender: {
     type: 'integer',

@@ -13,6 +13,7 @@
  */
 export {
   Mempool,
+  estimatedMemory,
   type AddResult,
   type DropReason,
   type DroppedRecord,

@@ -59,7 +59,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     evidence: new Counter({ name: 'fastpos_equivocation_evidence_total', help: 'Equivocations seen (two different signed messages of one validator for one position)', labelNames: ['type'] as const, registers: r }),
     mempoolSize: new Gauge({ name: 'fastpos_mempool_txs', help: 'Txs waiting in the mempool', registers: r }),
-    mempoolBytes: new Gauge({ name: 'fastpos_mempool_bytes', help: 'Bytes of txs waiting in the mempool', registers: r }),
+    mempoolBytes: new Gauge({ name: 'fastpos_mempool_bytes', help: 'Bytes of txs waiting in the mempool (their encoded size)', registers: r }),
+    mempoolMemoryBytes: new Gauge({
+      name: 'fastpos_mempool_memory_bytes',
+      help: 'Estimated memory held by the txs waiting in the mempool: what mempoolMaxBytes limits',
+      registers: r,
+    }),
     mempoolDropped: new Counter({
       name: 'fastpos_mempool_dropped_total',
       help: 'Txs dropped from the mempool, by reason (evicted, expired, replaced, stale_nonce, insufficient_funds, ...)',

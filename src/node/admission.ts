@@ -184,7 +184,8 @@ export class Admission {
 
   private updatePoolGauges(): void {
     this.deps.metrics.mempoolSize.set(this.deps.mempool.size);
-    this.deps.metrics.mempoolBytes.set(this.deps.mempool.bytes);
+    this.deps.metrics.mempoolBytes.set(this.deps.mempool.txBytes);
+    this.deps.metrics.mempoolMemoryBytes.set(this.deps.mempool.bytes);
   }
 }
 

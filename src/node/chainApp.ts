@@ -205,7 +205,7 @@ export class ChainApp implements ConsensusApp {
   private poolHoldsFullBlock(): boolean {
     const { mempool, head } = this.deps;
     const { maxBlockTxs, maxBlockBytes } = head.params;
-    return mempool.size >= maxBlockTxs || mempool.bytes >= maxBlockBytes;
+    return mempool.size >= maxBlockTxs || mempool.txBytes >= maxBlockBytes;
   }
 
   /** How long since the last block a proposal waits for the tip's missing precommits (0 when the certificate is complete). */

@@ -6,6 +6,7 @@
  * closes it and, unless the embedder takes over (`onFatal`), exits the process
  * with code 1.
  */
+import { estimatedMemory } from '../mempool/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -202,6 +203,8 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
       mempool: {
         maxTxs: config.mempoolMaxTxs,
         maxBytes: config.mempoolMaxBytes,
+        // The byte limit bounds the pool's memory, not the txs' wire size.
+        costOf: estimatedMemory,
         maxPerSender: config.mempoolMaxPerSender,
         nonceWindow: config.mempoolNonceWindow,
         ttlBlocks: config.mempoolTtlBlocks,

@@ -53,8 +53,9 @@ export function configureConnection(db: Database.Database): void {
   // Durable at commit: a finalized block survives power loss, not only a crash.
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
-  // 64 MiB of page cache keeps the tx-id and address indexes hot.
-  db.pragma('cache_size = -65536');
+  // 16 MiB of page cache per connection (the main thread's reader and the writer thread each have one) bounds
+  // the store's share of the node's memory; index pages beyond it come from the operating system's file cache.
+  db.pragma('cache_size = -16384');
 }
 
 /** Most block bodies pruned per commit, so that a backlog drains without a long pause. */
