@@ -211,11 +211,15 @@ function limitConnections(app: FastifyInstance, max: number, maxPerIp: number, c
     overLimit.set(socket, open > max ? `this node serves at most ${max} connections at once` : `this node serves at most ${maxPerIp} connections at once from one address`);
     setTimeout(() => socket.destroy(), OVER_LIMIT_GRACE_MS).unref();
   });
-  app.addHook('onRequest', async (req, reply) => {
+  // A callback hook: every request passes here, and an async one would cost a promise each.
+  app.addHook('onRequest', (req, reply, done) => {
     const why = overLimit.get(req.raw.socket);
-    if (why === undefined) return;
+    if (why === undefined) {
+      done();
+      return;
+    }
     reply.header('connection', 'close').header('retry-after', '1');
-    return sendError(reply, ErrorCode.TOO_MANY_CONNECTIONS, `${why}; retry later`);
+    void sendError(reply, ErrorCode.TOO_MANY_CONNECTIONS, `${why}; retry later`);
   });
 }
 
@@ -314,10 +318,18 @@ export async function createApi(node: FastposNode, opts: ApiOptions): Promise<Fa
   }
 
   const m = node.metrics;
+  // The labelled children are looked up once per (method, route, status): labelling costs a string key per call.
+  const requestCounters = new Map<string, { inc(): void }>();
+  const durations = new Map<string, { observe(v: number): void }>();
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    m.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
-    m.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    const key = `${req.method} ${route} ${reply.statusCode}`;
+    let counter = requestCounters.get(key);
+    if (counter === undefined) requestCounters.set(key, (counter = m.httpRequests.labels({ method: req.method, route, status: reply.statusCode })));
+    counter.inc();
+    let duration = durations.get(route);
+    if (duration === undefined) durations.set(route, (duration = m.httpDuration.labels({ route })));
+    duration.observe(reply.elapsedTime / 1000);
     done();
   });
 

@@ -322,7 +322,7 @@ export interface Status {
   stateRoot: string;
   chainId: string;
   genesisHash: string;
-  mempool: { txs: number; bytes: number };
+  mempool: { txs: number; bytes: number; memoryBytes: number };
 }
 
 export function status(n: NetNode | string): Promise<Status> {
