@@ -345,8 +345,9 @@ async function main(): Promise<void> {
   };
   try {
     // Wait for every node to answer, and for the network to finalize a block.
-    // A big genesis takes longer to load: 60 s plus 0.3 s per thousand extra accounts.
-    const readyBy = Date.now() + 60_000 + EXTRA_ACCOUNTS * 0.3;
+    // 60 s, plus 10 s per further process (they share the cores), plus 0.3 s per thousand extra accounts for every two nodes.
+    const readyS = 60 + 10 * (NODES - 1) + EXTRA_ACCOUNTS * 0.0003 * Math.max(1, NODES / 2);
+    const readyBy = Date.now() + readyS * 1000;
     for (const p of ports) {
       for (;;) {
         try {
@@ -356,7 +357,7 @@ async function main(): Promise<void> {
         } catch {
           /* not up yet */
         }
-        if (Date.now() > readyBy) throw new Error(`the nodes did not start and finalize within ${(60 + EXTRA_ACCOUNTS * 0.0003).toFixed(0)} s`);
+        if (Date.now() > readyBy) throw new Error(`the nodes did not start and finalize within ${readyS.toFixed(0)} s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
