@@ -6,7 +6,10 @@
  *   npm run bench -- [--senders 400] [--txs-per-sender 50] [--concurrency 64]
  *                    [--backend sqlite|snapshot] [--workers 2] [--keep]
  *                    [--nodes 4] [--rate TX_PER_S] [--admission-only]
- *                    [--warmup-txs 10000]
+ *                    [--warmup-txs 10000] [--accounts N] [--summary-json FILE]
+ *   npm run bench -- --scenario scale [--node-counts 1,4,7,10] [--accounts 1000000] [transfers options]
+ *   npm run bench -- --scenario chain [--blocks 100000] [--window 50] [--txs-per-block 100]
+ *                    [--accounts 1000000] [--seed 1] [--keep]
  *   npm run bench -- --scenario product-reads [--proofs 100000] [--settlements 100000]
  *                    [--challenges 10000] [--read-requests 500] [--backend sqlite|snapshot]
  *   npm run bench -- --scenario sync [--backend sqlite|snapshot] [--parts snapshot,blocks,restart]
@@ -28,6 +31,13 @@
  * restart takes for states and chains of different sizes. The `disk`
  * scenario (diskBench.ts) samples the size of a node's data dir under a
  * steady transfer load with pruning on, and without it for comparison.
+ * `--accounts N` funds N extra accounts in the transfers' genesis
+ * (genesisAccounts.ts); every node's peer-link counters are read
+ * (nodeFigures.ts). The `scale` scenario (scaleBench.ts) runs the transfers
+ * for several validator counts, on the empty and the large state, and prints
+ * one table; the `chain` scenario (chainBench.ts) measures a block's
+ * execution and durable commit against the chain's length and the state's
+ * size, in this process on the SQLite store.
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
