@@ -8,7 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** The peer-link counters, by metric name; each sample is labelled with `kind` (messages) or `channel` (bytes). */
+/**
+ * The peer-link counters, by metric name. Messages are labelled with `kind`
+ * (proposal, prevote, precommit, finalize, other: consensus envelopes; txs:
+ * a tx batch), bytes with `channel` (stream or http: consensus messages and
+ * tx batches together).
+ */
 export const P2P_COUNTERS = {
   messagesSent: 'fastpos_p2p_messages_sent_total',
   messagesReceived: 'fastpos_p2p_messages_received_total',
@@ -46,15 +51,20 @@ export async function readAllMetrics(ports: readonly number[]): Promise<MetricSa
   );
 }
 
-/** Whether a `kind` or `channel` label names tx gossip rather than consensus. */
-export function isTxLabel(label: string): boolean {
-  return /tx/i.test(label);
+/** Whether a message `kind` names tx gossip rather than a consensus message. */
+export function isTxKind(kind: string): boolean {
+  return /tx/i.test(kind);
 }
 
-/** Per height and node: consensus and tx-batch totals, and each label's share. */
+/**
+ * Per height and node: the total and each label's share; for messages (by
+ * kind) also the consensus and tx-batch totals, which bytes (by channel) do
+ * not tell apart (null).
+ */
 export interface PerHeightTraffic {
-  readonly consensus: number;
-  readonly txs: number;
+  readonly total: number;
+  readonly consensus: number | null;
+  readonly txs: number | null;
   readonly byLabel: Readonly<Record<string, number>>;
 }
 
@@ -77,15 +87,18 @@ export function trafficPerHeight(counter: P2pCounter, before: readonly MetricSam
   });
   if (!present) return null;
   const div = Math.max(1, heights) * Math.max(1, after.length);
+  const byKind = counter === 'messagesSent' || counter === 'messagesReceived';
+  let total = 0;
   let consensus = 0;
   let txs = 0;
   const out: Record<string, number> = {};
   for (const [label, v] of [...byLabel].sort((a, b) => a[0].localeCompare(b[0]))) {
     out[label] = v / div;
-    if (isTxLabel(label)) txs += v / div;
+    total += v / div;
+    if (isTxKind(label)) txs += v / div;
     else consensus += v / div;
   }
-  return { consensus, txs, byLabel: out };
+  return byKind ? { total, consensus, txs, byLabel: out } : { total, consensus: null, txs: null, byLabel: out };
 }
 
 /** A line for one counter: "n/a" when no node exports it. */
@@ -93,6 +106,7 @@ export function formatTraffic(what: string, t: PerHeightTraffic | null, unit: 'm
   if (t === null) return `${what}: n/a (the nodes export no such counter)`;
   const f = (v: number): string => (unit === 'bytes' ? `${Math.round(v)} B` : v.toFixed(2));
   const labels = Object.entries(t.byLabel).map(([k, v]) => `${k} ${f(v)}`).join(', ');
+  if (t.consensus === null || t.txs === null) return `${what}: ${f(t.total)}, consensus and tx batches together (${labels})`;
   return `${what}: consensus ${f(t.consensus)}, tx batches ${f(t.txs)} (${labels})`;
 }
 

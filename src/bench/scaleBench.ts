@@ -101,7 +101,7 @@ const n2 = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 /** The markdown table of the rows. */
 export function scaleTable(rows: readonly RowResult[]): string[] {
   const lines = [
-    '| validators | extra accounts | finalized tx/s | verify/s (same run) | ratio | CPU per tx and node (verifications) | consensus messages per height and node (sent / received) | consensus bytes per height and node (sent / received) | tx batches per height and node (sent / received) | finality p50 / p99 (ms) | peak memory per node (MiB) | memory after start (MiB) | start (s) |',
+    '| validators | extra accounts | finalized tx/s | verify/s (same run) | ratio | CPU per tx and node (verifications) | consensus messages per height and node (sent / received) | bytes per height and node, consensus and tx batches (sent / received) | tx batches per height and node (sent / received) | finality p50 / p99 (ms) | peak memory per node (MiB) | memory after start (MiB) | start (s) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
@@ -110,10 +110,14 @@ export function scaleTable(rows: readonly RowResult[]): string[] {
       continue;
     }
     const s = r.s;
-    const pair = (a: { consensus: number } | null, b: { consensus: number } | null, f: (v: number) => string): string => `${a === null ? 'n/a' : f(a.consensus)} / ${b === null ? 'n/a' : f(b.consensus)}`;
-    const txPair = `${s.messagesSent === null ? 'n/a' : n2(s.messagesSent.txs)} / ${s.messagesReceived === null ? 'n/a' : n2(s.messagesReceived.txs)}`;
+    type T = RunSummary['messagesSent'];
+    const pair = (a: T, b: T, pick: (t: NonNullable<T>) => number | null, f: (v: number) => string): string =>
+      [a, b].map((t) => (t === null ? 'n/a' : f(pick(t) ?? NaN))).join(' / ');
+    const consensus = pair(s.messagesSent, s.messagesReceived, (t) => t.consensus, n2);
+    const txBatches = pair(s.messagesSent, s.messagesReceived, (t) => t.txs, n2);
+    const bytes = pair(s.bytesSent, s.bytesReceived, (t) => t.total, n0);
     lines.push(
-      `| ${s.nodes} | ${n0(s.extraAccounts)} | ${n0(s.finalizedTxPerS)} | ${n0(s.verifyRate)} | ${n2(s.ratio)} | ${n2(s.cpuVerifiesPerTxNode)} | ${pair(s.messagesSent, s.messagesReceived, n2)} | ${pair(s.bytesSent, s.bytesReceived, n0)} | ${txPair} | ${n0(s.finalityP50Ms)} / ${n0(s.finalityP99Ms)} | ${n0(s.peakMemMiB)} | ${n0(s.startRssMiB)} | ${s.startSeconds.toFixed(1)} |`,
+      `| ${s.nodes} | ${n0(s.extraAccounts)} | ${n0(s.finalizedTxPerS)} | ${n0(s.verifyRate)} | ${n2(s.ratio)} | ${n2(s.cpuVerifiesPerTxNode)} | ${consensus} | ${bytes} | ${txBatches} | ${n0(s.finalityP50Ms)} / ${n0(s.finalityP99Ms)} | ${n0(s.peakMemMiB)} | ${n0(s.startRssMiB)} | ${s.startSeconds.toFixed(1)} |`,
     );
   }
   return lines;

@@ -18,9 +18,10 @@ const metricsText = (sent: number, received: number, bytes: number): string =>
     '# HELP fastpos_p2p_messages_sent_total Messages sent',
     '# TYPE fastpos_p2p_messages_sent_total counter',
     `fastpos_p2p_messages_sent_total{kind="prevote"} ${sent}`,
-    `fastpos_p2p_messages_sent_total{kind="tx_batch"} ${sent * 2}`,
+    `fastpos_p2p_messages_sent_total{kind="txs"} ${sent * 2}`,
     `fastpos_p2p_messages_received_total{kind="prevote"} ${received}`,
-    `fastpos_p2p_bytes_sent_total{channel="consensus"} ${bytes}`,
+    `fastpos_p2p_bytes_sent_total{channel="stream"} ${bytes}`,
+    `fastpos_p2p_bytes_sent_total{channel="http"} ${bytes / 10}`,
     'fastpos_block_txs_count 3',
     '',
   ].join('\n');
@@ -33,10 +34,16 @@ describe('scale scenario figures', () => {
     const sent = trafficPerHeight('messagesSent', before, after, 4)!;
     assert.equal(sent.consensus, 7.5);
     assert.equal(sent.txs, 15);
-    assert.deepEqual(sent.byLabel, { prevote: 7.5, tx_batch: 15 });
+    assert.equal(sent.total, 22.5);
+    assert.deepEqual(sent.byLabel, { prevote: 7.5, txs: 15 });
     assert.equal(trafficPerHeight('messagesReceived', before, after, 4)!.consensus, 7.5);
-    assert.equal(trafficPerHeight('bytesSent', before, after, 4)!.consensus, 1500);
-    assert.match(formatTraffic('bytes sent', trafficPerHeight('bytesSent', before, after, 4), 'bytes'), /consensus 1500 B/);
+    assert.match(formatTraffic('messages sent', sent, 'messages'), /consensus 7\.50, tx batches 15\.00/);
+    // Bytes are by channel, consensus and tx batches together: (4000 + 8000) / 8 on streams, (400 + 800) / 8 over HTTP.
+    const bytes = trafficPerHeight('bytesSent', before, after, 4)!;
+    assert.equal(bytes.total, 1650);
+    assert.equal(bytes.consensus, null);
+    assert.deepEqual(bytes.byLabel, { http: 150, stream: 1500 });
+    assert.match(formatTraffic('bytes sent', bytes, 'bytes'), /bytes sent: 1650 B, consensus and tx batches together \(http 150 B, stream 1500 B\)/);
   });
 
   test('behavior: a counter no node exports is null and printed as n/a', () => {
