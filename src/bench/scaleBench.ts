@@ -101,15 +101,18 @@ const n2 = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 /** The markdown table of the rows. */
 export function scaleTable(rows: readonly RowResult[]): string[] {
   const lines = [
-    '| validators | extra accounts | finalized tx/s | verify/s (same run) | ratio | CPU per tx and node (verifications) | consensus messages per height and node (sent / received) | bytes per height and node, consensus and tx batches (sent / received) | tx batches per height and node (sent / received) | finality p50 / p99 (ms) | peak memory per node (MiB) | memory after start (MiB) | start (s) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| validators | extra accounts | finalized tx/s | verify/s (same run) | ratio | ratio ÷ empty-state ratio | CPU per tx and node (verifications) | consensus messages per height and node (sent / received) | bytes per height and node, consensus and tx batches (sent / received) | tx batches per height and node (sent / received) | finality p50 / p99 (ms) | peak memory per node (MiB) | memory after start (MiB) | start (s) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     if (!r.ok) {
-      lines.push(`| ${r.nodes} | ${n0(r.accounts)} | failed: ${r.error.replace(/\|/g, '/')} | | | | | | | | | | |`);
+      lines.push(`| ${r.nodes} | ${n0(r.accounts)} | failed: ${r.error.replace(/\|/g, '/')} | | | | | | | | | | | |`);
       continue;
     }
     const s = r.s;
+    // A large-state row next to the empty-state row of the same validator count (each ratio to its own run's verify rate).
+    const empty = rows.find((e) => e.ok && e.nodes === r.nodes && e.accounts === 0);
+    const vsEmpty = r.accounts === 0 ? '' : empty?.ok ? `${(s.ratio / empty.s.ratio).toFixed(2)}×` : 'n/a';
     type T = RunSummary['messagesSent'];
     const pair = (a: T, b: T, pick: (t: NonNullable<T>) => number | null, f: (v: number) => string): string =>
       [a, b].map((t) => (t === null ? 'n/a' : f(pick(t) ?? NaN))).join(' / ');
@@ -117,7 +120,7 @@ export function scaleTable(rows: readonly RowResult[]): string[] {
     const txBatches = pair(s.messagesSent, s.messagesReceived, (t) => t.txs, n2);
     const bytes = pair(s.bytesSent, s.bytesReceived, (t) => t.total, n0);
     lines.push(
-      `| ${s.nodes} | ${n0(s.extraAccounts)} | ${n0(s.finalizedTxPerS)} | ${n0(s.verifyRate)} | ${n2(s.ratio)} | ${n2(s.cpuVerifiesPerTxNode)} | ${consensus} | ${bytes} | ${txBatches} | ${n0(s.finalityP50Ms)} / ${n0(s.finalityP99Ms)} | ${n0(s.peakMemMiB)} | ${n0(s.startRssMiB)} | ${s.startSeconds.toFixed(1)} |`,
+      `| ${s.nodes} | ${n0(s.extraAccounts)} | ${n0(s.finalizedTxPerS)} | ${n0(s.verifyRate)} | ${n2(s.ratio)} | ${vsEmpty} | ${n2(s.cpuVerifiesPerTxNode)} | ${consensus} | ${bytes} | ${txBatches} | ${n0(s.finalityP50Ms)} / ${n0(s.finalityP99Ms)} | ${n0(s.peakMemMiB)} | ${n0(s.startRssMiB)} | ${s.startSeconds.toFixed(1)} |`,
     );
   }
   return lines;

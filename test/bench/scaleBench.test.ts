@@ -90,5 +90,8 @@ describe('scale scenario figures', () => {
     const table = out.filter((l) => l.startsWith('| 1 |'));
     assert.equal(table.length, 2, out.join('\n'));
     assert.match(table[1]!, /^\| 1 \| 100 \|/);
+    // The large-state row compares its ratio with the empty-state row's.
+    assert.match(table[1]!.split('|')[6]!, /^ \d+\.\d\d× $/);
+    assert.equal(table[0]!.split('|')[6], '  ');
   });
 });
