@@ -6,10 +6,7 @@
  *   npm run bench -- [--senders 400] [--txs-per-sender 50] [--concurrency 64]
  *                    [--backend sqlite|snapshot] [--workers 2] [--keep]
  *                    [--nodes 4] [--rate TX_PER_S] [--admission-only]
- *                    [--warmup-txs 10000] [--accounts N] [--summary-json FILE]
- *   npm run bench -- --scenario scale [--node-counts 1,4,7,10] [--accounts 1000000] [transfers options]
- *   npm run bench -- --scenario chain [--blocks 100000] [--window 50] [--txs-per-block 100]
- *                    [--accounts 1000000] [--seed 1] [--keep]
+ *                    [--warmup-txs 10000]
  *   npm run bench -- --scenario product-reads [--proofs 100000] [--settlements 100000]
  *                    [--challenges 10000] [--read-requests 500] [--backend sqlite|snapshot]
  *   npm run bench -- --scenario sync [--backend sqlite|snapshot] [--parts snapshot,blocks,restart]
@@ -18,6 +15,9 @@
  *   npm run bench -- --scenario disk [--backend sqlite|snapshot] [--rate 200] [--prune-keep-blocks 200]
  *                    [--blocks 20000] [--run-time-s 360] [--sample-every 1000]
  *                    [--compare-blocks 5000] [--compare-time-s 120]
+ *   npm run bench -- --scenario scale [--node-counts 1,4,7,10] [--accounts 1000000] [transfers options]
+ *   npm run bench -- --scenario chain [--blocks 100000] [--window 50] [--txs-per-block 100]
+ *                    [--accounts 1000000] [--seed 1] [--keep]
  *
  * It writes a genesis that funds the senders, starts `fastpos start` as a
  * child process, pre-signs every transfer, warms the nodes up with transfers
@@ -33,7 +33,7 @@
  * steady transfer load with pruning on, and without it for comparison.
  * `--accounts N` funds N extra accounts in the transfers' genesis
  * (genesisAccounts.ts); every node's peer-link counters are read
- * (nodeFigures.ts). The `scale` scenario (scaleBench.ts) runs the transfers
+ * (nodeFigures.ts); `--summary-json FILE` also writes the figures as JSON. The `scale` scenario (scaleBench.ts) runs the transfers
  * for several validator counts, on the empty and the large state, and prints
  * one table; the `chain` scenario (chainBench.ts) measures a block's
  * execution and durable commit against the chain's length and the state's
