@@ -15,6 +15,9 @@
  *   npm run bench -- --scenario disk [--backend sqlite|snapshot] [--rate 200] [--prune-keep-blocks 200]
  *                    [--blocks 20000] [--run-time-s 360] [--sample-every 1000]
  *                    [--compare-blocks 5000] [--compare-time-s 120]
+ *   npm run bench -- --scenario scale [--node-counts 1,4,7,10] [--accounts 1000000] [transfers options]
+ *   npm run bench -- --scenario chain [--blocks 100000] [--window 50] [--txs-per-block 100]
+ *                    [--accounts 1000000] [--seed 1] [--keep]
  *
  * It writes a genesis that funds the senders, starts `fastpos start` as a
  * child process, pre-signs every transfer, warms the nodes up with transfers
@@ -29,10 +32,17 @@
  * restart takes for states and chains of different sizes. The `disk`
  * scenario (diskBench.ts) samples the size of a node's data dir under a
  * steady transfer load with pruning on, and without it for comparison.
+ * `--accounts N` funds N extra accounts in the transfers' genesis
+ * (genesisAccounts.ts); every node's peer-link counters are read
+ * (nodeFigures.ts); `--summary-json FILE` also writes the figures as JSON. The `scale` scenario (scaleBench.ts) runs the transfers
+ * for several validator counts, on the empty and the large state, and prints
+ * one table; the `chain` scenario (chainBench.ts) measures a block's
+ * execution and durable commit against the chain's length and the state's
+ * size, in this process on the SQLite store.
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,8 +56,12 @@ import { RawConnection, submissionOutcomes, txSubmissions, type Submission } fro
 import { runProductReads } from './productReads.js';
 import { runSyncBench, type SyncPart } from './syncBench.js';
 import { runDiskBench } from './diskBench.js';
+import { writeGenesisFile } from './genesisAccounts.js';
+import { formatTraffic, procStatusKb, readAllMetrics, trafficPerHeight, type RunSummary } from './nodeFigures.js';
+import { runScaleScenario } from './scaleBench.js';
+import { runChainScenario } from './chainBench.js';
 import { freeLoopbackPorts } from '../cli/ports.js';
-import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT, encodeGenesis } from '../state/genesis.js';
+import { DEFAULT_PARAMS, NEUTRAL_WORK_WEIGHT } from '../state/genesis.js';
 import type { Genesis } from '../types/index.js';
 
 
@@ -90,7 +104,8 @@ const args = parseArgs({
     'read-requests': { type: 'string', default: '500' },
     /** sync: which parts, the big and small states' accounts, the snapshot height, the short and long chains, JSON output. */
     parts: { type: 'string', default: 'snapshot,blocks,restart' },
-    accounts: { type: 'string', default: '100000' },
+    /** sync: accounts of the big state (default 100000); transfers: extra funded accounts in the genesis (default 0). */
+    accounts: { type: 'string', default: '' },
     'small-accounts': { type: 'string', default: '10000' },
     'snapshot-at': { type: 'string', default: '100' },
     'short-blocks': { type: 'string', default: '200' },
@@ -104,6 +119,13 @@ const args = parseArgs({
     'sample-every': { type: 'string', default: '1000' },
     'compare-blocks': { type: 'string', default: '5000' },
     'compare-time-s': { type: 'string', default: '120' },
+    /** transfers: also write the run's figures as JSON to this file (read by `--scenario scale`). */
+    'summary-json': { type: 'string', default: '' },
+    /** scale: which validator counts, the state's accounts, txs per row; chain: block size, measured window. */
+    'node-counts': { type: 'string', default: '1,4,7,10' },
+    'txs-per-block': { type: 'string', default: '100' },
+    window: { type: 'string', default: '50' },
+    seed: { type: 'string', default: '1' },
   },
 }).values;
 
@@ -195,7 +217,7 @@ async function main(): Promise<void> {
     if (args.json !== true) process.stdout.write(`verify/s (one core): ${verifyRate.toFixed(0)}\n`);
     await runSyncBench({
       parts: new Set(parts as SyncPart[]),
-      accounts: Number(args.accounts),
+      accounts: args.accounts === '' ? 100_000 : Number(args.accounts),
       smallAccounts: Number(args['small-accounts']),
       snapshotAt: Number(args['snapshot-at']),
       shortBlocks: Number(args['short-blocks']),
@@ -236,7 +258,25 @@ async function main(): Promise<void> {
     });
     return;
   }
-  if (args.scenario !== 'transfers') throw new Error(`unknown --scenario ${String(args.scenario)} (transfers, product-reads, sync or disk)`);
+  if (args.scenario === 'scale') {
+    await runScaleScenario({ nodeCounts: String(args['node-counts']), accounts: args.accounts === '' ? 1_000_000 : Number(args.accounts), argv: process.argv.slice(2) });
+    return;
+  }
+  if (args.scenario === 'chain') {
+    await runChainScenario({
+      // --blocks defaults to the disk scenario's 20000; the chain scenario's default is 100000.
+      blocks: process.argv.some((a) => a === '--blocks' || a.startsWith('--blocks=')) ? Number(args.blocks) : 100_000,
+      txsPerBlock: Number(args['txs-per-block']),
+      window: Number(args.window),
+      accounts: args.accounts === '' ? 1_000_000 : Number(args.accounts),
+      seed: String(args.seed),
+      keep: args.keep === true,
+      out: (line) => process.stdout.write(line + '\n'),
+    });
+    return;
+  }
+  if (args.scenario !== 'transfers') throw new Error(`unknown --scenario ${String(args.scenario)} (transfers, scale, chain, product-reads, sync or disk)`);
+  const EXTRA_ACCOUNTS = args.accounts === '' ? 0 : Number(args.accounts);
   const chainId = 'fastpos-bench-devnet';
   const seeds = Array.from({ length: SENDERS }, (_, i) => sha256(`fastpos-bench-sender-${i}`).toString('hex'));
   const warmSenders = WARMUP_TXS > 0 ? SENDERS : 0;
@@ -277,10 +317,15 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fastpos-bench-'));
   const ports = await freeLoopbackPorts(NODES);
   const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  // One genesis file (written in slices: it may fund a million extra accounts), linked into every data dir.
+  const genesisStart = performance.now();
+  const genesisFile = writeGenesisFile(join(dir, 'genesis.json'), genesis, EXTRA_ACCOUNTS);
+  process.stdout.write(`genesis: ${genesisFile.accounts} accounts (${EXTRA_ACCOUNTS} extra), ${(genesisFile.bytes / 1_048_576).toFixed(1)} MiB, written in ${((performance.now() - genesisStart) / 1000).toFixed(1)} s\n`);
+  const spawnedAt = performance.now();
   const children = ports.map((p, i) => {
     const nodeDir = join(dir, `node${i}`);
     mkdirSync(nodeDir);
-    writeFileSync(join(nodeDir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
+    linkSync(genesisFile.path, join(nodeDir, 'genesis.json'));
     // Each process holds exactly one validator key.
     writeFileSync(join(nodeDir, 'validator_key.json'), JSON.stringify({ privateKey: devValidator(i).privateKey }), { mode: 0o600 });
     const peers = ports.filter((_, j) => j !== i).map((q) => `http://127.0.0.1:${q}`);
@@ -316,7 +361,9 @@ async function main(): Promise<void> {
   };
   try {
     // Wait for every node to answer, and for the network to finalize a block.
-    const readyBy = Date.now() + 60_000;
+    // 60 s, plus 10 s per further process (they share the cores), plus 0.3 s per thousand extra accounts for every two nodes.
+    const readyS = 60 + 10 * (NODES - 1) + EXTRA_ACCOUNTS * 0.0003 * Math.max(1, NODES / 2);
+    const readyBy = Date.now() + readyS * 1000;
     for (const p of ports) {
       for (;;) {
         try {
@@ -326,10 +373,13 @@ async function main(): Promise<void> {
         } catch {
           /* not up yet */
         }
-        if (Date.now() > readyBy) throw new Error('the nodes did not start and finalize within 60 s');
+        if (Date.now() > readyBy) throw new Error(`the nodes did not start and finalize within ${readyS.toFixed(0)} s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+    const startSeconds = (performance.now() - spawnedAt) / 1000;
+    const startRssMiB = Math.max(...children.map((c) => procStatusKb(c.pid!, 'VmRSS'))) / 1024;
+    process.stdout.write(`nodes started and finalized a block after ${startSeconds.toFixed(1)} s; largest resident memory then: ${startRssMiB.toFixed(0)} MiB\n`);
     if (ADMISSION_ONLY) {
       for (const p of ports) {
         const r = await fetch(`http://127.0.0.1:${p}/admin/production/pause`, {
@@ -423,6 +473,7 @@ async function main(): Promise<void> {
     }
     const measured = plan(bodies);
     const metricsBefore = await readMetrics();
+    const allBefore = await readAllMetrics(ports);
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const nodeCpu0 = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0);
@@ -472,8 +523,15 @@ async function main(): Promise<void> {
     /** A counter's (or a histogram sum's or count's) growth over the measured run on the first node. */
     const metric = (name: string): number => metricsAfter(name) - metricsBefore(name);
     const blocks = metric('fastpos_block_txs_count');
-    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-    const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
+    const allAfter = await readAllMetrics(ports);
+    const peakKb = procStatusKb(child.pid!, 'VmHWM');
+    const peakAllKb = Math.max(...children.map((c) => procStatusKb(c.pid!, 'VmHWM')));
+    const traffic = {
+      messagesSent: trafficPerHeight('messagesSent', allBefore, allAfter, blocks),
+      messagesReceived: trafficPerHeight('messagesReceived', allBefore, allAfter, blocks),
+      bytesSent: trafficPerHeight('bytesSent', allBefore, allAfter, blocks),
+      bytesReceived: trafficPerHeight('bytesReceived', allBefore, allAfter, blocks),
+    };
     const submittedRate = submittedAt.size / ((tSubmitted - t0) / 1000);
     const finalizedRate = finalizedAt.size / ((tEnd - t0) / 1000);
     const lines = [
@@ -494,11 +552,26 @@ async function main(): Promise<void> {
         .join(', ')} ms`,
       `mean signature wait ${((metric('fastpos_tx_signature_wait_seconds_sum') / metric('fastpos_tx_signature_wait_seconds_count')) * 1000).toFixed(1)} ms, mean server time per request ${((metric(`fastpos_http_request_duration_seconds_sum{route="${BATCH > 1 ? '/txs' : '/tx'}"}`) / metric(`fastpos_http_request_duration_seconds_count{route="${BATCH > 1 ? '/txs' : '/tx'}"}`)) * 1000).toFixed(1)} ms`,
       `tx signature checks on the first node: ${metric('fastpos_tx_signature_checks_total{path="admission"}')} at admission, ${metric('fastpos_tx_signature_checks_total{path="block"}') || 0} in blocks`,
-      `node peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MiB`,
+      formatTraffic('messages sent per height and node', traffic.messagesSent, 'messages'),
+      formatTraffic('messages received per height and node', traffic.messagesReceived, 'messages'),
+      formatTraffic('bytes sent per height and node', traffic.bytesSent, 'bytes'),
+      formatTraffic('bytes received per height and node', traffic.bytesReceived, 'bytes'),
+      `node peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MiB${NODES > 1 ? ` (first node; largest over the nodes ${(peakAllKb / 1024).toFixed(0)} MiB)` : ''}`,
       `verify/s (one core, this run): ${verifyRate.toFixed(0)}`,
       `ratio finalized tx/s ÷ verify/s: ${(finalizedRate / verifyRate).toFixed(2)}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
+    if (args['summary-json'] !== '') {
+      const cpuPerTx = nodeCpuSeconds / NODES / finalizedAt.size;
+      const summary: RunSummary = {
+        nodes: NODES, extraAccounts: EXTRA_ACCOUNTS, sent: bodies.length, finalized: finalizedAt.size, rejected,
+        finalizedTxPerS: finalizedRate, verifyRate, ratio: finalizedRate / verifyRate,
+        cpuUsPerTxNode: cpuPerTx * 1e6, cpuVerifiesPerTxNode: cpuPerTx * verifyRate,
+        finalityP50Ms: percentile(latencies, 50), finalityP99Ms: percentile(latencies, 99),
+        peakMemMiB: peakAllKb / 1024, startRssMiB, startSeconds, genesisBytes: genesisFile.bytes, heights: blocks, ...traffic,
+      };
+      writeFileSync(String(args['summary-json']), JSON.stringify(summary, null, 2) + '\n');
+    }
   } finally {
     await pool.close();
     for (const c of children) c.kill('SIGTERM');
