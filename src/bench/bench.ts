@@ -42,7 +42,7 @@
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -177,6 +177,44 @@ function perNodeConcurrency(c: number, n: number): string {
 function mainThreadCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Thread groups of a node process: the main thread, and the threads the node names (src/worker.ts nameThread). */
+const THREAD_GROUPS = [
+  ['main', 'main thread'],
+  ['fastpos-verify', 'signature workers'],
+  ['fastpos-sqlite', 'SQLite writer'],
+  ['fastpos-files', 'guard file writer'],
+  ['other', 'other (V8 GC and compiler, libuv)'],
+] as const;
+
+/** CPU seconds so far of each thread group of a process (threads that ended are not counted). */
+function threadGroupCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const group = tid === String(pid) ? 'main' : THREAD_GROUPS.some(([g]) => g === comm) ? comm : 'other';
+      out.set(group, (out.get(group) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
+}
+
+/** Sum over processes of the thread-group CPU seconds. */
+function allThreadGroups(pids: readonly number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of pids) for (const [g, v] of threadGroupCpuSeconds(pid)) out.set(g, (out.get(g) ?? 0) + v);
+  return out;
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
@@ -478,6 +516,7 @@ async function main(): Promise<void> {
     const cpu0 = process.cpuUsage();
     const nodeCpu0 = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0);
     const mainCpu0 = children.reduce((t, c) => t + mainThreadCpuSeconds(c.pid!), 0);
+    const groups0 = allThreadGroups(children.map((c) => c.pid!));
     await submit(measured, t0 + TIME_LIMIT_MS);
     const tSubmitted = performance.now();
     conns.forEach((c) => c.conn.close());
@@ -510,6 +549,9 @@ async function main(): Promise<void> {
     const benchCpu = (cpu.user + cpu.system) / 1e6 / ((performance.now() - t0) / 1000);
     const nodeCpuSeconds = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0) - nodeCpu0;
     const mainCpuSeconds = children.reduce((t, c) => t + mainThreadCpuSeconds(c.pid!), 0) - mainCpu0;
+    const groups1 = allThreadGroups(children.map((c) => c.pid!));
+    const perTx = (seconds: number): string => `${((seconds / NODES / finalizedAt.size) * 1e6).toFixed(0)} µs = ${((seconds / NODES / finalizedAt.size) * verifyRate).toFixed(2)}`;
+    const threadSplit = THREAD_GROUPS.map(([g, label]) => `${label} ${perTx((groups1.get(g) ?? 0) - (groups0.get(g) ?? 0))}`).join(', ');
     const nodeCpu = nodeCpuSeconds / ((performance.now() - t0) / 1000);
     const mainCpu = mainCpuSeconds / ((performance.now() - t0) / 1000);
 
@@ -545,6 +587,7 @@ async function main(): Promise<void> {
       `CPU cores used: ${NODES > 1 ? `all ${NODES} nodes` : 'node'} ${nodeCpu.toFixed(2)} (main thread${NODES > 1 ? 's' : ''} ${mainCpu.toFixed(2)}), load generator ${benchCpu.toFixed(2)}`,
       // CPU per tx in units of one signature check on this machine today: steadier across runs than seconds.
       `node CPU per finalized tx and node: ${((nodeCpuSeconds / NODES / finalizedAt.size) * 1e6).toFixed(0)} µs = ${((nodeCpuSeconds / NODES / finalizedAt.size) * verifyRate).toFixed(2)} verifies (main thread ${((mainCpuSeconds / NODES / finalizedAt.size) * 1e6).toFixed(0)} µs = ${((mainCpuSeconds / NODES / finalizedAt.size) * verifyRate).toFixed(2)} verifies)`,
+      `node CPU per finalized tx and node by thread (µs = verifies): ${threadSplit}`,
       `node CPU per height and node: ${((nodeCpuSeconds / NODES / Math.max(1, blocks)) * 1000).toFixed(1)} ms (main thread ${((mainCpuSeconds / NODES / Math.max(1, blocks)) * 1000).toFixed(1)} ms; includes the height's txs)`,
       `blocks: ${blocks}, mean ${(metric('fastpos_block_txs_sum') / blocks).toFixed(0)} txs per block, mean build ${((metric('fastpos_block_build_seconds_sum') / blocks) * 1000).toFixed(1)} ms, mean durable commit ${((metric('fastpos_block_commit_seconds_sum') / blocks) * 1000).toFixed(1)} ms, blocks decided after round 0: ${blocks - metric('fastpos_consensus_decided_round_bucket{le="0"}')}`,
       `mean height phases on the first node: ${['proposal', 'prevote', 'precommit', 'decided', 'commit']

@@ -6,7 +6,9 @@
 import { parentPort } from 'node:worker_threads';
 import { writeFileAtomic } from '../storage/common.js';
 import type { FileWriteRequest } from './fileWriter.js';
+import { nameThread } from '../worker.js';
 
+nameThread('fastpos-files');
 parentPort!.on('message', (m: FileWriteRequest) => {
   try {
     for (const f of m.files) writeFileAtomic(m.dir, f.name, f.data, 0o600);

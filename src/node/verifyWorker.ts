@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { verifySignature } from '../crypto/ed25519.js';
+import { nameThread } from '../worker.js';
 
 export interface VerifyBatch {
   readonly id: number;
@@ -20,6 +21,7 @@ export interface VerifyBatch {
   readonly lengths: Uint32Array;
 }
 
+nameThread('fastpos-verify');
 const cache = new Map<string, KeyObject>();
 
 parentPort?.on('message', (b: VerifyBatch) => {

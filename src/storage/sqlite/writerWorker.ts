@@ -6,7 +6,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { BlockWriter, configureConnection, type BlockWriterOptions, type CommitMessage } from './writer.js';
+import { nameThread } from '../../worker.js';
 
+nameThread('fastpos-sqlite');
 const { file, options } = workerData as { file: string; options: BlockWriterOptions };
 const db = new Database(file);
 configureConnection(db);
