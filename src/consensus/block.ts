@@ -131,6 +131,17 @@ function invalid(message: string): never {
   throw new FastposError(ErrorCode.INVALID_BLOCK, message);
 }
 
+/** The tx root of a block's txs, computed once per block object (blocks are never changed once made). */
+const txRoots = new WeakMap<Block, string>();
+function blockTxRoot(block: Block): string {
+  let root = txRoots.get(block);
+  if (root === undefined) {
+    root = txRoot(block.txs.map((d) => d.id));
+    txRoots.set(block, root);
+  }
+  return root;
+}
+
 /**
  * Why a block's body is not the body its header commits to (tx count, tx
  * root, previous certificate hash, evidence hash), or null when it is. A
@@ -140,7 +151,7 @@ function invalid(message: string): never {
 export function bodyMismatch(block: Block): string | null {
   const h = block.header;
   if (h.txCount !== block.txs.length) return `txCount ${h.txCount} but ${block.txs.length} txs`;
-  const root = txRoot(block.txs.map((d) => d.id));
+  const root = blockTxRoot(block);
   if (h.txRoot !== root) return `txRoot must be ${root}, got ${h.txRoot}`;
   if (h.lastCommitHash !== commitHash(block.lastCommit)) return 'lastCommitHash does not match lastCommit';
   if (h.evidenceHash !== evidenceListHash(block.evidence)) return 'evidenceHash does not match the evidence carried';
@@ -172,7 +183,7 @@ export function validateBlock(p: { env: BlockEnv; state: WorldState; tip: ChainT
   const bytes = block.txs.reduce((s, d) => s + d.size, 0) + block.evidence.reduce((s, e) => s + evidenceSize(e), 0);
   if (bytes > env.params.maxBlockBytes) invalid(`${bytes} tx and evidence bytes exceed maxBlockBytes ${env.params.maxBlockBytes}`);
   if (h.evidenceHash !== evidenceListHash(block.evidence)) invalid('evidenceHash does not match the evidence carried');
-  const root = txRoot(block.txs.map((d) => d.id));
+  const root = blockTxRoot(block);
   if (h.txRoot !== root) invalid(`txRoot must be ${root}, got ${h.txRoot}`);
   const ids = new Set(block.txs.map((d) => d.id));
   if (ids.size !== block.txs.length) invalid('block contains a tx twice');
