@@ -442,6 +442,12 @@ function configValue(spec: ConfigKeySpec): fc.Arbitrary<string | number | boolea
 
 const configKeys = Object.keys(CONFIG_KEYS) as ConfigKey[];
 
+/** A valid value of a key: keys whose strings have a syntax of their own get values in it. */
+function configValueOf(k: ConfigKey): fc.Arbitrary<string | number | boolean> {
+  if (k === 'corsOrigins') return fc.constantFrom('*', 'https://explorer.example', 'http://localhost:3000,https://a.example:8443');
+  return configValue(CONFIG_KEYS[k]);
+}
+
 export interface ConfigInput {
   readonly argv: string[];
   readonly env: Record<string, string>;
@@ -454,7 +460,7 @@ export const configInput: fc.Arbitrary<ConfigInput> = fc
     flags: fc.dictionary(fc.constantFrom(...configKeys), fc.constant(null), { maxKeys: 6 }),
     env: fc.dictionary(fc.constantFrom(...configKeys), fc.constant(null), { maxKeys: 6 }),
     file: fc.option(fc.dictionary(fc.constantFrom(...configKeys), fc.constant(null), { maxKeys: 10 }), { nil: undefined }),
-    values: fc.record(Object.fromEntries(configKeys.map((k) => [k, configValue(CONFIG_KEYS[k])])) as Record<ConfigKey, fc.Arbitrary<string | number | boolean>>),
+    values: fc.record(Object.fromEntries(configKeys.map((k) => [k, configValueOf(k)])) as Record<ConfigKey, fc.Arbitrary<string | number | boolean>>),
     inline: fc.boolean(),
     rendered: fc.boolean(),
   })
