@@ -15,6 +15,8 @@
  * - 1009: a frame over the message body limit (closed by the WebSocket layer);
  * - 1013: more than `maxInbound` streams open at once;
  * - 4000: neither a frame nor a ping for `idleTimeoutMs`.
+ * A peer that does not answer the close frame within `CLOSE_GRACE_MS` (one
+ * that reads nothing) has its connection cut.
  *
  * Memory: frames are handled one at a time, in order; while one is handled
  * the socket is not read (`MAX_QUEUED_FRAMES` may wait, parsed from what was
@@ -30,6 +32,8 @@ import { envelopeKind, type P2pTraffic } from './traffic.js';
 export const FLOOD_WINDOW_MS = 10_000;
 /** Frames waiting while one is handled before the socket stops being read. */
 export const MAX_QUEUED_FRAMES = 2;
+/** A stream this node closed is cut this long after its close frame if the peer does not answer it (it may not read at all). */
+export const CLOSE_GRACE_MS = 2_000;
 /** Envelopes handled between two turns of the event loop (the rest of a frame waits for the next turn). */
 const ENVELOPES_PER_TURN = 64;
 
@@ -64,6 +68,7 @@ export class StreamServer {
     if (this.open.size >= o.maxInbound) {
       o.traffic.dropped('too_many_streams', 1);
       ws.close(1013, `this node serves at most ${o.maxInbound} peer streams at once`);
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
       return;
     }
     this.open.add(ws);
@@ -81,6 +86,7 @@ export class StreamServer {
       o.traffic.dropped(dropReason, 1);
       o.log?.({ ip, code, reason }, 'closed a peer stream');
       ws.close(code, reason.slice(0, 120));
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
     };
     const idle = setTimeout(() => close(4000, `neither a frame nor a ping for ${o.idleTimeoutMs} ms`, 'idle'), o.idleTimeoutMs);
     idle.unref();
