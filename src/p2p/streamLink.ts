@@ -7,7 +7,7 @@
  * direction, and the peer's own messages come on the stream it opens.
  *
  * Backpressure: frames are written while the socket has less than
- * `HIGH_WATER_BYTES` unwritten; the rest waits in a queue. What waits plus
+ * `HIGH_WATER_BYTES` (at most half the cap) unwritten; the rest waits in a queue. What waits plus
  * what the socket holds is capped (`maxBufferedBytes`): over the cap the
  * oldest tx batches are dropped first, then the oldest envelopes (the
  * consensus driver sends its own messages again), each drop counted.
@@ -220,7 +220,8 @@ class StreamLink {
   private flush(): void {
     this.flushScheduled = false;
     if (!this.isOpen) return;
-    while (this.queue.length > 0 && this.ws.bufferedAmount < HIGH_WATER_BYTES) {
+    const highWater = Math.min(HIGH_WATER_BYTES, Math.floor(this.opts.maxBufferedBytes / 2));
+    while (this.queue.length > 0 && this.ws.bufferedAmount < highWater) {
       const envelopes: string[] = [];
       const txs: string[] = [];
       let bytes = 0;
