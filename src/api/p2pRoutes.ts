@@ -195,7 +195,7 @@ async function registerStreamRoute(app: FastifyInstance, node: FastposNode, opts
   app.route({
     method: 'GET',
     url: '/p2p/stream',
-    schema: { querystring: streamQuery },
+    schema: { summary: 'A peer stream: a WebSocket carrying frames of consensus messages and txs (protocol §6)', querystring: streamQuery },
     handler: async (_req, reply) => sendError(reply, ErrorCode.INVALID_REQUEST, 'GET /p2p/stream opens a WebSocket: send it as an upgrade (Connection: Upgrade, Upgrade: websocket)'),
     wsHandler: (socket, req) => server.accept(socket, req.ip),
   });
