@@ -34,6 +34,8 @@ export const HANDSHAKE_TIMEOUT_MS = 5_000;
 export const UNSUPPORTED_RETRY_MS = 60_000;
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 5_000;
+/** A stream this node closes is cut this long after its close frame if the peer has not answered it. */
+const CLOSE_GRACE_MS = 2_000;
 /** Close codes by which a peer says this node broke the stream protocol. */
 const VIOLATION_CODES: ReadonlySet<number> = new Set([1003, 1007, 1008, 1009]);
 
@@ -271,7 +273,11 @@ class StreamLink {
     this.queue = [];
     this.queuedBytes = 0;
     if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
-    else this.ws.close(code, reason);
+    else {
+      this.ws.close(code, reason);
+      // A peer that does not answer the close is cut (not waited for).
+      setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    }
     this.end();
   }
 

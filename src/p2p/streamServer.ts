@@ -185,6 +185,9 @@ export class StreamServer {
 
   /** Closes every inbound stream (the node is stopping). */
   close(): void {
-    for (const ws of this.open) ws.close(1001, 'node stopping');
+    for (const ws of this.open) {
+      ws.close(1001, 'node stopping');
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    }
   }
 }
