@@ -5,13 +5,17 @@
  * refused and counted while the stream stays open; a flood over the
  * per-validator rate is refused like POSTs are, then closed; streams beyond
  * `p2pStreamMaxInbound` and streams that stay silent for
- * `p2pStreamIdleTimeoutMs` are closed, and the node finalizes throughout.
+ * `p2pStreamIdleTimeoutMs` are closed, and the node finalizes throughout;
+ * stream upgrades count against the listener's per-address connection cap.
  *
  * The node holds validator A (almost all the stake: it finalizes alone); the
  * test holds the key of validator B (stake 1, never started), so it can sign
  * envelopes the node must accept.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signTransfer } from '../../../src/client/sign.js';
 import { canonicalJson } from '../../../src/codec/canonical.js';
@@ -19,6 +23,7 @@ import { envelopeSignBytes, type UnsignedEnvelope } from '../../../src/codec/env
 import { createSigner } from '../../../src/crypto/ed25519.js';
 import { devAccount } from '../../../src/crypto/keys.js';
 import { DEFAULT_PARAMS } from '../../../src/state/genesis.js';
+import { spawnNode } from '../../helpers/proc.js';
 import { CHAIN_ID, getJson, heightOf, postJson, startNetwork, status, waitForHeight, waitUntil, type NetNode, type Network } from '../../helpers/network.js';
 import { closeWithin, openStream, sample, scrape, type TestStream } from '../network/streamHelpers.js';
 
@@ -210,5 +215,32 @@ describe('hostile peer streams against one node process', { timeout: 120_000 }, 
     silent.ws.resume();
     assert.equal((await closeWithin(silent, 10_000)).code, 4000);
     await waitForHeight([node], h + 2, 10_000);
+  });
+});
+
+describe('peer streams and the connection limits of a listener', { timeout: 60_000 }, () => {
+  it('error: a stream upgrade beyond maxConnectionsPerIp is answered 503 TOO_MANY_CONNECTIONS, as any connection is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fastpos-stream-conn-'));
+    const proc = await spawnNode(dir, ['--max-connections-per-ip', '3']);
+    const open: TestStream[] = [];
+    try {
+      for (let i = 0; i < 3; i++) open.push(await openStream(proc.url));
+      await assert.rejects(openStream(proc.url), /HTTP 503/);
+      for (const s of open.splice(0)) s.ws.terminate();
+      // Places free again: a stream opens (bounded retries while the node sees the old ones close).
+      let again: TestStream | undefined;
+      for (let i = 0; i < 50 && again === undefined; i++) {
+        again = await openStream(proc.url).catch(async () => {
+          await new Promise((r) => setTimeout(r, 100));
+          return undefined;
+        });
+      }
+      assert.ok(again !== undefined, 'a stream opens once the others are gone');
+      open.push(again);
+    } finally {
+      for (const s of open) s.ws.terminate();
+      await proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
