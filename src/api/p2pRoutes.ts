@@ -1,8 +1,9 @@
 /**
  * Validator-network routes (protocol §5–6): consensus envelopes, tx gossip
- * (one POST per message, or a peer stream on `GET /p2p/stream`), the peer book, equivocation evidence, and the sync endpoints that a node
- * behind uses to catch up. Rate limiting here is per validator (in the node),
- * not per IP: many validators may share one address.
+ * (one POST per message, or a peer stream on `GET /p2p/stream`), the peer
+ * book, equivocation evidence, and the sync endpoints that a node behind uses
+ * to catch up. Rate limiting here is per validator (in the node), not per IP:
+ * many validators may share one address.
  * @module
  */
 import websocket from '@fastify/websocket';

@@ -131,25 +131,24 @@ export class HttpTransport implements Transport {
   }
 
   private post(url: string, path: string, body: string, kind: P2pKind): void {
-    const peer = { url };
-    const n = this.inFlight.get(peer.url) ?? 0;
+    const n = this.inFlight.get(url) ?? 0;
     if (n >= MAX_IN_FLIGHT || this.closed) return;
-    this.inFlight.set(peer.url, n + 1);
+    this.inFlight.set(url, n + 1);
     this.traffic.sent(kind, 1);
     this.traffic.bytesSent('http', Buffer.byteLength(body));
-    this.pool(peer.url)
+    this.pool(url)
       .request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(POST_TIMEOUT_MS) })
       .then(async (res) => {
         await res.body.dump({ limit: 64 * 1024 });
         // 4xx answers (duplicate, outdated, refused) come from a live peer.
-        if (res.statusCode >= 500) this.opts.book.failed(peer.url, this.now(), `HTTP ${res.statusCode}`);
-        else this.opts.book.ok(peer.url, this.now());
+        if (res.statusCode >= 500) this.opts.book.failed(url, this.now(), `HTTP ${res.statusCode}`);
+        else this.opts.book.ok(url, this.now());
       })
       .catch((e: unknown) => {
-        this.opts.book.failed(peer.url, this.now(), (e as Error).message);
-        this.opts.onError?.(peer.url, path, e);
+        this.opts.book.failed(url, this.now(), (e as Error).message);
+        this.opts.onError?.(url, path, e);
       })
-      .finally(() => this.inFlight.set(peer.url, (this.inFlight.get(peer.url) ?? 1) - 1));
+      .finally(() => this.inFlight.set(url, (this.inFlight.get(url) ?? 1) - 1));
   }
 
   broadcast(e: Envelope): void {
