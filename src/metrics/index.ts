@@ -128,6 +128,43 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: r,
     }),
     syncLag: new Gauge({ name: 'fastpos_sync_lag_blocks', help: 'Best height peers reported in the last 30 s minus this node\'s height (0 when none is ahead)', registers: r }),
+    p2pMessagesSent: new Counter({
+      name: 'fastpos_p2p_messages_sent_total',
+      help: 'Validator-network messages sent to peers (one per peer), by kind: proposal, prevote, precommit, finalize (consensus envelopes) or txs (a tx batch); streams and HTTP POSTs alike',
+      labelNames: ['kind'] as const,
+      registers: r,
+    }),
+    p2pMessagesReceived: new Counter({
+      name: 'fastpos_p2p_messages_received_total',
+      help: 'Validator-network messages received from peers (refused ones included), by kind: proposal, prevote, precommit, finalize, other (an envelope of no known type) or txs (a tx batch); streams and HTTP POSTs alike',
+      labelNames: ['kind'] as const,
+      registers: r,
+    }),
+    p2pBytesSent: new Counter({
+      name: 'fastpos_p2p_bytes_sent_total',
+      help: 'Bytes of consensus messages and tx batches sent to peers (frame or request bodies), by channel: stream or http',
+      labelNames: ['channel'] as const,
+      registers: r,
+    }),
+    p2pBytesReceived: new Counter({
+      name: 'fastpos_p2p_bytes_received_total',
+      help: 'Bytes of consensus messages and tx batches received from peers (frame or request bodies), by channel: stream or http',
+      labelNames: ['channel'] as const,
+      registers: r,
+    }),
+    p2pStreamDrops: new Counter({
+      name: 'fastpos_p2p_stream_drops_total',
+      help: 'Stream traffic dropped, by reason: tx_overflow and envelope_overflow (a peer\'s send buffer was full: oldest tx batches first), and inbound streams closed for invalid_json, bad_frame, too_large, flood, idle or too_many_streams',
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
+    p2pStreamRefused: new Counter({
+      name: 'fastpos_p2p_stream_refused_total',
+      help: 'Messages received on streams and refused (the stream stays open), by error code: what POST /p2p/message or /p2p/txs would have answered',
+      labelNames: ['code'] as const,
+      registers: r,
+    }),
+    p2pStreamsOpen: new Gauge({ name: 'fastpos_p2p_streams_open', help: 'Peer streams open, by direction: out (this node sends) or in (a peer sends)', labelNames: ['direction'] as const, registers: r }),
     httpRequests: new Counter({ name: 'fastpos_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['method', 'route', 'status'] as const, registers: r }),
     httpDuration: new Histogram({
       name: 'fastpos_http_request_duration_seconds',

@@ -16,7 +16,7 @@ import { createApi } from '../api/server.js';
 import { checkSyncTrust, type NodeConfig } from '../config/index.js';
 import { devAccount, devValidator } from '../crypto/keys.js';
 import { ErrorCode, FastposError, FatalError } from '../errors.js';
-import { createMetrics } from '../metrics/index.js';
+import { createMetrics, type Metrics } from '../metrics/index.js';
 import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
 import { UpgradeHaltError } from '../state/upgrades.js';
 import { BLOCK_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore } from '../storage/index.js';
@@ -37,6 +37,8 @@ import { createHelloResponder } from '../p2p/hello.js';
 import { createPolicyLookup, type HostPolicy } from '../p2p/hostPolicy.js';
 import { HttpTransport } from '../p2p/httpTransport.js';
 import { PENALTY_LIMIT, PeerBook, normalizePeerUrl } from '../p2p/peers.js';
+import { StreamLinks } from '../p2p/streamLink.js';
+import type { P2pTraffic } from '../p2p/traffic.js';
 import type { Transport } from '../consensus/driver.js';
 
 export interface RunningNode {
@@ -185,16 +187,35 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
   if (nodeKey.created) logger.info({ file: join(config.dataDir, NODE_KEY_FILE), nodeId: nodeKey.key.address }, 'created the node key');
   const hostPolicy = peerHostPolicy(config, genesis.chainId);
   const policyLookup = createPolicyLookup(hostPolicy);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const traffic = p2pTrafficOf(metrics);
+  // Connections to a URL that is not the operator's are held to the host policy, whatever its name resolves to.
+  const lookupFor = (url: string) => ((book.get(url)?.source ?? 'discovered') === 'discovered' ? policyLookup : undefined);
+  // One stream to each peer carries what this node sends it; while none is open, HTTP POSTs do (and take what a closed stream had queued).
+  const fallback: { send?: HttpTransport['sendOverHttp'] } = {};
+  const streams = config.p2pStreams
+    ? new StreamLinks({
+        maxBufferedBytes: config.p2pStreamMaxBufferedBytes,
+        pingEveryMs: Math.max(100, Math.floor(config.p2pStreamIdleTimeoutMs / 3)),
+        traffic,
+        lookupFor,
+        fallback: (url, items) => fallback.send?.(url, items),
+        onOpen: (url) => book.ok(url, Date.now()),
+        onViolation: (url, reason) => book.failed(url, Date.now(), reason),
+        onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer stream failed'),
+      })
+    : undefined;
   const transport = new HttpTransport({
     book,
-    // Connections to a URL that is not the operator's are held to the host policy, whatever its name resolves to.
-    lookupFor: (url) => ((book.get(url)?.source ?? 'discovered') === 'discovered' ? policyLookup : undefined),
+    lookupFor,
+    ...(streams === undefined ? {} : { streams }),
+    traffic,
     requestTimeoutMs: config.syncRequestTimeoutMs,
     maxResponseBytes: config.syncMaxResponseBytes > 0 ? config.syncMaxResponseBytes : maxSyncResponseBytes(genesis.params),
     onError: (url, what, e) => logger.debug({ peer: url, what, err: (e as Error).message }, 'peer request failed'),
   });
+  fallback.send = (url, items) => transport.sendOverHttp(url, items);
   const store = createChainStore(config.stateBackend, config.dataDir, { onWarning: (message) => logger.warn({ dataDir: config.dataDir }, message), pruneKeepBlocks: config.pruneKeepBlocks, params: genesis.params, ...headerWindow(config, genesis) });
-  const metrics = createMetrics({ defaultMetrics: true });
   const node = new FastposNode(
     {
       genesis,
@@ -367,6 +388,8 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
     onPeerRemoved: (url: string) => transport.forget(url),
     hello,
     discovery,
+    traffic,
+    streams: config.p2pStreams ? { maxInbound: config.p2pStreamMaxInbound, idleTimeoutMs: config.p2pStreamIdleTimeoutMs, maxRefused: config.p2pStreamMaxRefused } : undefined,
   };
   // Public clients' txs cost the same through POST /txs and POST /p2p/txs as through POST /tx: one unit of the rate limit each.
   const txBudget = new IpBudget(config.rateLimitMax, config.rateLimitWindowMs);
@@ -444,4 +467,23 @@ function exitCodeOf(e: unknown): number {
 function headerWindow(config: NodeConfig, genesis: Genesis): { headerKeepBlocks: number; headerCheckpointEvery: number } {
   if (config.pruneKeepBlocks <= 0) return { headerKeepBlocks: 0, headerCheckpointEvery: 1 };
   return { headerKeepBlocks: Math.max(config.pruneKeepBlocks, config.snapshotKeep * config.snapshotEveryBlocks), headerCheckpointEvery: genesis.params.epochLengthBlocks };
+}
+
+/** The validator network's traffic counts, on the node's metrics. */
+function p2pTrafficOf(m: Metrics): P2pTraffic {
+  // Shown from the start (at 0), so a scrape tells "none" from "not counted".
+  for (const direction of ['in', 'out']) m.p2pStreamsOpen.set({ direction }, 0);
+  for (const channel of ['stream', 'http']) {
+    m.p2pBytesSent.inc({ channel }, 0);
+    m.p2pBytesReceived.inc({ channel }, 0);
+  }
+  return {
+    sent: (kind, count) => m.p2pMessagesSent.inc({ kind }, count),
+    received: (kind, count) => m.p2pMessagesReceived.inc({ kind }, count),
+    bytesSent: (channel, bytes) => m.p2pBytesSent.inc({ channel }, bytes),
+    bytesReceived: (channel, bytes) => m.p2pBytesReceived.inc({ channel }, bytes),
+    dropped: (reason, count) => m.p2pStreamDrops.inc({ reason }, count),
+    refused: (code) => m.p2pStreamRefused.inc({ code }),
+    streams: (direction, delta) => m.p2pStreamsOpen.inc({ direction }, delta),
+  };
 }

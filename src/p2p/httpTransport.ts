@@ -1,6 +1,7 @@
 /**
  * Node-to-node HTTP: consensus envelopes to `POST /p2p/message`, batched tx
- * gossip to `POST /p2p/txs`, block sync through `GET /sync/status` and
+ * gossip to `POST /p2p/txs` (or both on a peer's stream, see `streamLink.ts`,
+ * when it has one open), block sync through `GET /sync/status` and
  * `GET /sync/blocks`, and the GETs of peer discovery (`discovery.ts`), on
  * keep-alive undici pools, one per peer. Failing peers are backed off (see PeerBook);
  * messages to a peer that is far behind on answers are dropped rather than
@@ -28,7 +29,10 @@ import type { Envelope } from '../codec/envelope.js';
 import type { Transport } from '../consensus/driver.js';
 import { ErrorCode, FastposError } from '../errors.js';
 import type { EpochRecord, FinalizedBlock } from '../types/index.js';
-import { PeerBook, type PenaltyOutcome, type Peer } from './peers.js';
+import { PeerBook, type PenaltyOutcome } from './peers.js';
+import { envelopeItem, txBatchItem, type StreamItem } from './streamFrame.js';
+import type { StreamLinks } from './streamLink.js';
+import { NO_TRAFFIC, type P2pKind, type P2pTraffic } from './traffic.js';
 
 export interface HttpTransportOptions {
   readonly book: PeerBook;
@@ -44,6 +48,10 @@ export interface HttpTransportOptions {
    * policy to what a discovered peer's name resolves to.
    */
   readonly lookupFor?: (url: string) => LookupFunction | undefined;
+  /** Peer streams: envelopes and tx batches go on a peer's open stream, over HTTP otherwise (none: always HTTP). */
+  readonly streams?: StreamLinks;
+  /** Counts of messages and bytes sent (both channels). */
+  readonly traffic?: P2pTraffic;
 }
 
 /** A peer's height and genesis, as `GET /sync/status` reports them. */
@@ -79,8 +87,10 @@ export class HttpTransport implements Transport {
   private readonly maxResponseBytes: number;
   /** GETs in flight, aborted by `close`. */
   private readonly gets = new Set<AbortController>();
+  private readonly traffic: P2pTraffic;
 
   constructor(private readonly opts: HttpTransportOptions) {
+    this.traffic = opts.traffic ?? NO_TRAFFIC;
     this.now = opts.now ?? Date.now;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -114,34 +124,48 @@ export class HttpTransport implements Transport {
 
   /** Drops the connection pool of a peer that was removed. */
   forget(url: string): void {
+    this.opts.streams?.forget(url);
     const p = this.pools.get(url);
     this.pools.delete(url);
     if (p !== undefined) void p.close().catch(() => undefined);
   }
 
-  private post(peer: Peer, path: string, body: string): void {
-    const n = this.inFlight.get(peer.url) ?? 0;
+  private post(url: string, path: string, body: string, kind: P2pKind): void {
+    const n = this.inFlight.get(url) ?? 0;
     if (n >= MAX_IN_FLIGHT || this.closed) return;
-    this.inFlight.set(peer.url, n + 1);
-    this.pool(peer.url)
+    this.inFlight.set(url, n + 1);
+    this.traffic.sent(kind, 1);
+    this.traffic.bytesSent('http', Buffer.byteLength(body));
+    this.pool(url)
       .request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(POST_TIMEOUT_MS) })
       .then(async (res) => {
         await res.body.dump({ limit: 64 * 1024 });
         // 4xx answers (duplicate, outdated, refused) come from a live peer.
-        if (res.statusCode >= 500) this.opts.book.failed(peer.url, this.now(), `HTTP ${res.statusCode}`);
-        else this.opts.book.ok(peer.url, this.now());
+        if (res.statusCode >= 500) this.opts.book.failed(url, this.now(), `HTTP ${res.statusCode}`);
+        else this.opts.book.ok(url, this.now());
       })
       .catch((e: unknown) => {
-        this.opts.book.failed(peer.url, this.now(), (e as Error).message);
-        this.opts.onError?.(peer.url, path, e);
+        this.opts.book.failed(url, this.now(), (e as Error).message);
+        this.opts.onError?.(url, path, e);
       })
-      .finally(() => this.inFlight.set(peer.url, (this.inFlight.get(peer.url) ?? 1) - 1));
+      .finally(() => this.inFlight.set(url, (this.inFlight.get(url) ?? 1) - 1));
   }
 
   broadcast(e: Envelope): void {
     // Canonical JSON copies a proposal's txs as the text they were admitted with.
     const body = canonicalJson(e);
-    for (const peer of this.opts.book.ready(this.now())) this.post(peer, '/p2p/message', body);
+    const item = envelopeItem(e.type, body);
+    for (const peer of this.opts.book.ready(this.now())) {
+      if (this.opts.streams?.send(peer.url, item) !== true) this.post(peer.url, '/p2p/message', body, e.type);
+    }
+  }
+
+  /** Sends over HTTP what a peer's stream still had queued when it closed. */
+  sendOverHttp(url: string, items: readonly StreamItem[]): void {
+    for (const it of items) {
+      if (it.kind === 'txs') this.post(url, '/p2p/txs', `{"txs":[${it.text}]}`, 'txs');
+      else this.post(url, '/p2p/message', it.text, it.kind);
+    }
   }
 
   /** Queues an admitted tx (its canonical wire JSON) for the next gossip batch. */
@@ -156,9 +180,13 @@ export class HttpTransport implements Transport {
     if (this.txTimer !== null) clearTimeout(this.txTimer);
     this.txTimer = null;
     while (this.txQueue.length > 0) {
-      const batch = this.txQueue.splice(0, TX_BATCH);
-      const body = `{"txs":[${batch.join(',')}]}`;
-      for (const peer of this.opts.book.ready(this.now())) this.post(peer, '/p2p/txs', body);
+      const item = txBatchItem(this.txQueue.splice(0, TX_BATCH));
+      let body: string | undefined;
+      for (const peer of this.opts.book.ready(this.now())) {
+        if (this.opts.streams?.send(peer.url, item) === true) continue;
+        body ??= `{"txs":[${item.text}]}`;
+        this.post(peer.url, '/p2p/txs', body, 'txs');
+      }
     }
   }
 
@@ -314,6 +342,7 @@ export class HttpTransport implements Transport {
   async close(): Promise<void> {
     this.closed = true;
     if (this.txTimer !== null) clearTimeout(this.txTimer);
+    this.opts.streams?.close();
     for (const ac of this.gets) ac.abort(new FastposError(ErrorCode.NOT_READY, 'the transport is closing'));
     await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined)));
     this.pools.clear();
