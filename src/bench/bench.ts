@@ -453,6 +453,21 @@ async function main(): Promise<void> {
       }
     })();
 
+    // The first node's pool, sampled while the load runs: the mempool's memory bound shows at a saturating load.
+    let poolPeak = { txs: 0, memoryBytes: 0 };
+    const poolSampler = (async () => {
+      while (following && performance.now() < runDeadline) {
+        try {
+          const r = await pool.request({ path: '/status', method: 'GET' });
+          const st = JSON.parse(await r.body.text()) as { mempool?: { txs: number; memoryBytes?: number } };
+          if ((st.mempool?.memoryBytes ?? 0) > poolPeak.memoryBytes) poolPeak = { txs: st.mempool!.txs, memoryBytes: st.mempool!.memoryBytes! };
+        } catch {
+          // A sample missed: the next one counts.
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+
     // Load is spread over every node's API: sender i always goes to node i mod NODES.
     const perNode = Math.max(1, Math.floor(CONCURRENCY / NODES));
     const conns = await Promise.all(
@@ -522,6 +537,7 @@ async function main(): Promise<void> {
     conns.forEach((c) => c.conn.close());
     await follower;
     following = false;
+    await poolSampler;
     if (ADMISSION_ONLY) {
       // Gossip of the last batches settles within a few hundred milliseconds.
       await new Promise((r) => setTimeout(r, 500));
@@ -599,6 +615,7 @@ async function main(): Promise<void> {
       formatTraffic('messages received per height and node', traffic.messagesReceived, 'messages'),
       formatTraffic('bytes sent per height and node', traffic.bytesSent, 'bytes'),
       formatTraffic('bytes received per height and node', traffic.bytesReceived, 'bytes'),
+      `first node's mempool at its largest (sampled every 250 ms): ${poolPeak.txs} txs, ${(poolPeak.memoryBytes / 1048576).toFixed(1)} MiB estimated (mempoolMaxBytes bounds it)`,
       `node peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MiB${NODES > 1 ? ` (first node; largest over the nodes ${(peakAllKb / 1024).toFixed(0)} MiB)` : ''}`,
       `verify/s (one core, this run): ${verifyRate.toFixed(0)}`,
       `ratio finalized tx/s ÷ verify/s: ${(finalizedRate / verifyRate).toFixed(2)}`,
