@@ -170,7 +170,13 @@ export async function registerP2pRoutes(
  * `POST /p2p/message`, each tx list that of `POST /p2p/txs` with the same
  * per-address tx budget. Frames are at most the message body limit.
  */
-async function registerStreamRoute(app: FastifyInstance, node: FastposNode, opts: P2pApiOptions, traffic: P2pTraffic): Promise<void> {
+async function registerStreamRoute(root: FastifyInstance, node: FastposNode, opts: P2pApiOptions, traffic: P2pTraffic): Promise<void> {
+  // The WebSocket plugin adds hooks to every request of the context it is registered in: a context of its
+  // own keeps them off every other route.
+  await root.register(async (app) => streamRoute(app, node, opts, traffic));
+}
+
+async function streamRoute(app: FastifyInstance, node: FastposNode, opts: P2pApiOptions, traffic: P2pTraffic): Promise<void> {
   // Upgrades are answered even without streams: a peer asking for one learns 404 (and posts), not a dropped connection.
   await app.register(websocket, { options: { maxPayload: opts.messageBodyLimit, perMessageDeflate: false }, errorHandler: () => undefined });
   const limits = opts.streams;
