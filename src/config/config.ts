@@ -155,6 +155,20 @@ export const CONFIG_KEYS = {
     max: 60_000,
     description: 'Least time between blocks while transactions are waiting when this node\'s validator keys alone hold a quorum (a single-node network), in milliseconds: a height then needs no other node, so small blocks keep latency low.',
   },
+  blockIntervalPerKtps: {
+    type: 'integer',
+    default: 8,
+    min: 0,
+    max: 10_000,
+    description: 'Milliseconds added to the block interval per 1,000 tx/s arriving (0: the interval does not follow the load): under heavy load blocks wait a little longer and grow, so each transaction carries less of a height\'s fixed cost; under light load the interval stays at its floor (minBlockIntervalMs or soloBlockIntervalMs).',
+  },
+  maxBlockIntervalMs: {
+    type: 'integer',
+    default: 60,
+    min: 0,
+    max: 60_000,
+    description: 'Most the arrival rate may stretch the block interval to, in milliseconds (the floor, minBlockIntervalMs or soloBlockIntervalMs, applies even when it is longer).',
+  },
   commitGatherMs: {
     type: 'integer',
     default: 50,

@@ -20,21 +20,15 @@ import type { Advance, ChainHead } from './chainHead.js';
 import type { PartContext, SignatureVerifier } from './context.js';
 import type { EvidencePool } from './evidencePool.js';
 import { LastCommitGatherer } from './lastCommit.js';
+import { nextArrivalRate, proposalInterval, type PacingOptions } from './blockPacing.js';
 import { PhaseClock } from './phaseClock.js';
 import type { VerifiedTxs } from './verifiedTxs.js';
 
 /** A proposed block with at most this many txs this node has not checked yet checks them on the event loop (about 5 ms at most). */
 const INLINE_BLOCK_SIGNATURES = 32;
 
-export interface ChainAppOptions {
-  readonly minBlockIntervalMs: number;
-  /**
-   * The interval instead of minBlockIntervalMs when this node's own keys hold a
-   * quorum (a single-node network): a height then costs no network round
-   * trips, so small frequent blocks keep latency low. Default: minBlockIntervalMs.
-   */
-  readonly soloBlockIntervalMs?: number;
-  readonly idleBlockIntervalMs: number;
+/** Block pacing (see blockPacing.ts) and how long a proposal waits for the tip's missing precommits. */
+export interface ChainAppOptions extends PacingOptions {
   /** How long after a decision the next proposal waits for precommits that missed the quorum (it carries them). */
   readonly commitGatherMs: number;
 }
@@ -63,6 +57,9 @@ export class ChainApp implements ConsensusApp {
   /** The block being made durable, if any (one at a time). */
   private inFlight: Promise<FinalizedBlock> | null = null;
   private lastBlockAtMs: number;
+  /** Txs admitted since the last decision, and the arrival rate (txs per ms, smoothed over heights). */
+  private admittedSinceDecision = 0;
+  private arrivalRate = 0;
   private wakeProposer: (() => void) | null = null;
   readonly phases: PhaseClock;
   readonly lastCommit: LastCommitGatherer;
@@ -112,6 +109,7 @@ export class ChainApp implements ConsensusApp {
 
   /** A tx entered the pool: a proposer waiting through an idle spell may build sooner. */
   txAdmitted(): void {
+    this.admittedSinceDecision++;
     this.wakeProposer?.();
   }
 
@@ -147,7 +145,10 @@ export class ChainApp implements ConsensusApp {
   commit(block: Block, hash: string, commit: Commit): Promise<FinalizedBlock> {
     this.phases.reach(block.header.height, 'decided');
     // Block pacing counts from the decision: the time the block takes to become durable is part of the interval.
-    this.lastBlockAtMs = this.deps.clock.now();
+    const now = this.deps.clock.now();
+    this.arrivalRate = nextArrivalRate(this.arrivalRate, this.admittedSinceDecision, now - this.lastBlockAtMs);
+    this.admittedSinceDecision = 0;
+    this.lastBlockAtMs = now;
     const p = this.commitDecided(block, hash, commit);
     this.inFlight = p;
     return p.finally(() => {
@@ -189,23 +190,11 @@ export class ChainApp implements ConsensusApp {
 
   /** Milliseconds until a proposal for `height` is due (0 or less: now). */
   private waitBeforeProposal(height: number): number {
-    const { mempool, clock } = this.deps;
+    const { mempool, clock, head } = this.deps;
     const since = clock.now() - this.lastBlockAtMs;
-    const interval = mempool.size === 0 ? this.opts.idleBlockIntervalMs : this.poolHoldsFullBlock() ? 0 : this.blockInterval(height);
+    const solo = this.deps.soloQuorum?.(height) === true;
+    const interval = proposalInterval(this.opts, { txs: mempool.size, bytes: mempool.txBytes }, head.params, solo, this.arrivalRate);
     return Math.max(interval, this.gatherWait(since)) - since;
-  }
-
-  /** The interval between blocks while txs wait: shorter when this node alone holds a quorum. */
-  private blockInterval(height: number): number {
-    const solo = this.opts.soloBlockIntervalMs;
-    return solo !== undefined && this.deps.soloQuorum?.(height) === true ? solo : this.opts.minBlockIntervalMs;
-  }
-
-  /** Whether the pool holds at least a full block's worth of txs (some may still wait behind a nonce gap). */
-  private poolHoldsFullBlock(): boolean {
-    const { mempool, head } = this.deps;
-    const { maxBlockTxs, maxBlockBytes } = head.params;
-    return mempool.size >= maxBlockTxs || mempool.txBytes >= maxBlockBytes;
   }
 
   /** How long since the last block a proposal waits for the tip's missing precommits (0 when the certificate is complete). */

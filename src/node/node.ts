@@ -144,6 +144,8 @@ export class FastposNode extends TypedEvents<NodeEvents> {
       {
         minBlockIntervalMs: opts.minBlockIntervalMs,
         ...(opts.soloBlockIntervalMs === undefined ? {} : { soloBlockIntervalMs: opts.soloBlockIntervalMs }),
+        ...(opts.blockIntervalPerKtps === undefined ? {} : { blockIntervalPerKtps: opts.blockIntervalPerKtps }),
+        ...(opts.maxBlockIntervalMs === undefined ? {} : { maxBlockIntervalMs: opts.maxBlockIntervalMs }),
         idleBlockIntervalMs: opts.idleBlockIntervalMs,
         commitGatherMs: opts.commitGatherMs ?? 50,
       },

@@ -24,6 +24,10 @@ export interface NodeOptions {
   readonly minBlockIntervalMs: number;
   /** The block interval when this node's keys alone hold a quorum (default: minBlockIntervalMs). */
   readonly soloBlockIntervalMs?: number;
+  /** Milliseconds of block interval per 1,000 tx/s arriving (see ChainAppOptions). */
+  readonly blockIntervalPerKtps?: number;
+  /** Most the load may stretch the block interval to. */
+  readonly maxBlockIntervalMs?: number;
   readonly idleBlockIntervalMs: number;
   /** How long a proposal waits after a decision for precommits that missed the quorum (default 50 ms). */
   readonly commitGatherMs?: number;

@@ -235,6 +235,8 @@ async function startOnLockedDir(config: NodeConfig, opts: RunNodeOptions, logger
       },
       minBlockIntervalMs: config.minBlockIntervalMs,
       soloBlockIntervalMs: config.soloBlockIntervalMs,
+      blockIntervalPerKtps: config.blockIntervalPerKtps,
+      maxBlockIntervalMs: config.maxBlockIntervalMs,
       commitGatherMs: config.commitGatherMs,
       idleBlockIntervalMs: config.idleBlockIntervalMs,
       verifyWorkers: config.verifyWorkers,
