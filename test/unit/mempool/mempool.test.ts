@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Mempool, type DroppedRecord, type MempoolOptions, type PendingQuery } from '../../../src/mempool/index.js';
+import { Mempool, estimatedMemory, type DroppedRecord, type MempoolOptions, type PendingQuery } from '../../../src/mempool/index.js';
 import { addressFromPubKey, createSigner, devAccount, devAccountPrivateKey, devValidator, type Signer } from '../../../src/crypto/index.js';
 import { toDecodedTx, txSignBytes } from '../../../src/codec/tx.js';
 import { accountKey, KEY_PREFIX, type StateValue } from '../../../src/codec/state.js';
@@ -389,6 +389,20 @@ describe('eviction', () => {
     // a tx larger than the whole pool never fits
     const tiny = mkPool({ maxBytes: 100 });
     refused(tiny, mkTx(0, 0, 5n), s, ErrorCode.MEMPOOL_FULL);
+  });
+
+  test('bound: with costOf (the node passes estimatedMemory), maxBytes counts each tx\'s cost, not its size', () => {
+    const s = richState();
+    const txs = [0, 1, 2].map((i) => mkTx(i, 0, 10n));
+    const cost = estimatedMemory(txs[0]!);
+    assert.equal(cost, 4 * txs[0]!.size + 600);
+    // Room for two txs by cost, for about ten by size.
+    const pool = mkPool({ maxBytes: 2 * cost + 1, costOf: estimatedMemory });
+    pool.add(txs[0]!, s, 0, 0);
+    pool.add(txs[1]!, s, 0, 0);
+    assert.equal(pool.bytes, 2 * cost);
+    assert.equal(pool.txBytes, txs[0]!.size + txs[1]!.size);
+    refused(pool, txs[2]!, s, ErrorCode.MEMPOOL_FULL);
   });
 
   test('a replacement in a full pool takes the room of the tx it replaces', () => {
