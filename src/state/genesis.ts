@@ -289,23 +289,27 @@ function governanceList(v: unknown): string[] {
  * maxValidators).
  */
 export function genesisEntries(g: Genesis): [string, StateValue][] {
-  const out: [string, StateValue][] = g.accounts.map((a) => [accountKey(a.address), { balance: a.balance, nonce: 0 }]);
+  return [...genesisEntryStream(g)];
+}
+
+/** The entries of `genesisEntries`, in the same order, made one at a time (a large genesis is never held twice). */
+export function* genesisEntryStream(g: Genesis): IterableIterator<[string, StateValue]> {
+  for (const a of g.accounts) yield [accountKey(a.address), { balance: a.balance, nonce: 0 }];
   const validators: Validator[] = [];
   for (const v of g.validators) {
     const val = newValidator({ pubKey: v.pubKey, stake: v.stake, workWeight: v.workWeight, ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress }) });
     validators.push(val);
-    out.push([validatorKey(val.id), val]);
+    yield [validatorKey(val.id), val];
   }
   const index: ValidatorIndex = { ids: validators.map((v) => v.id).sort() };
-  out.push([VALIDATOR_INDEX_KEY, index]);
+  yield [VALIDATOR_INDEX_KEY, index];
   const epoch0: EpochRecord = { epoch: 0, startHeight: 1, validators: selectEpochValidators(validators, g.params.maxValidators) };
-  out.push([epochKey(0), epoch0]);
+  yield [epochKey(0), epoch0];
   if (g.product !== undefined) {
-    out.push([ORACLE_SET_KEY, { version: 1, oracles: g.product.oracles }]);
-    out.push([PRODUCT_PARAMS_KEY, g.product.params]);
+    yield [ORACLE_SET_KEY, { version: 1, oracles: g.product.oracles }];
+    yield [PRODUCT_PARAMS_KEY, g.product.params];
   }
-  out.push(...upgradeGenesisEntries(g.upgrades));
-  return out;
+  yield* upgradeGenesisEntries(g.upgrades);
 }
 
 /** Whether the genesis funds or seats any of the public development keys (first 100 of each). */
