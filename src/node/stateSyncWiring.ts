@@ -53,7 +53,8 @@ export function wireStateSync(w: {
       metrics.snapshotSeconds.set(seconds);
     },
   });
-  node.on('finalized', (fb: FinalizedBlock) => maker.committed(fb, () => node.stateSnapshot().entries));
+  const disk = node.store.diskState;
+  node.on('finalized', (fb: FinalizedBlock) => (disk === undefined ? maker.committed(fb, () => node.stateSnapshot().entries) : maker.committedRows(fb, () => disk.walkState())));
   const source: SnapshotSource = {
     peers: () => transport.syncPeers(),
     status: (peer) => transport.syncStatus(peer),

@@ -466,14 +466,18 @@ export class SqliteChainStore implements ChainStore, DiskState {
     assert(this.db !== null, 'sqlite store is not open');
     const db = new Database(this.file, { readonly: true });
     let open = true;
+    let rows: IterableIterator<[string, string]> | null = null;
     const close = (): void => {
       if (!open) return;
       open = false;
       try {
+        // Ends a walk cut short (its statement), then the read transaction.
+        rows?.return?.();
         if (db.inTransaction) db.exec('COMMIT');
-      } finally {
-        db.close();
+      } catch {
+        // Closing the connection ends the transaction anyway.
       }
+      db.close();
     };
     try {
       db.pragma('cache_size = -4096');
@@ -481,7 +485,7 @@ export class SqliteChainStore implements ChainStore, DiskState {
       const height = db.prepare(`SELECT value FROM meta WHERE key = 'height'`).pluck().get() as number;
       const stmt = db.prepare('SELECT key, value FROM state ORDER BY key').raw();
       const file = this.file;
-      const rows = (function* (): IterableIterator<[string, string]> {
+      rows = (function* (): IterableIterator<[string, string]> {
         let prev: string | null = null;
         for (const row of stmt.iterate() as IterableIterator<[string, string]>) {
           if (prev !== null && !(prev < row[0])) throw corrupt(file, `state keys out of order: ${JSON.stringify(prev)} before ${JSON.stringify(row[0])}`);
