@@ -26,7 +26,7 @@ import type { FinalizedBlock } from '../../types/index.js';
 import { checkQuery, corrupt, orCorrupt, prepareBackupDir, type ChainStoreOptions } from '../common.js';
 import { filtersRows, heightBounds } from '../txIndex.js';
 import type { BlockCommit, CertifiedHeader, ChainStore, DiskState, FinalizedTxRecord, LoadedChain, StateInstall, StateWalk, TxQuery } from '../types.js';
-import { SqliteStateSource } from './stateSource.js';
+import { SqliteStateSource, STATE_CACHE_ENTRIES } from './stateSource.js';
 import { hexKey, migrate } from './migrations.js';
 import { FAILED_COUNT_SQL, filteredTxSql, positionsPageSql, TX_COLUMNS } from './txQuery.js';
 import { ProductSqlReader } from './productSql.js';
@@ -443,16 +443,21 @@ export class SqliteChainStore implements ChainStore, DiskState {
 
   /**
    * The state source over the `state` rows (one per open store): decoded
-   * values in a bounded cache, commits pinned until applied (stateSource.ts).
+   * values in a bounded cache (`cacheEntries`, taken at the first call),
+   * commits pinned until applied (stateSource.ts).
    */
-  stateSource(): SqliteStateSource {
+  stateSource(cacheEntries = STATE_CACHE_ENTRIES): SqliteStateSource {
     const db = this.db;
     assert(db !== null, 'sqlite store is not open');
-    this.source ??= new SqliteStateSource(this.file, {
-      valueOf: db.prepare('SELECT value FROM state WHERE key = ?').pluck(),
-      count: db.prepare('SELECT COUNT(*) FROM state').pluck(),
-      all: db.prepare('SELECT key, value FROM state ORDER BY key').raw(),
-    });
+    this.source ??= new SqliteStateSource(
+      this.file,
+      {
+        valueOf: db.prepare('SELECT value FROM state WHERE key = ?').pluck(),
+        count: db.prepare('SELECT COUNT(*) FROM state').pluck(),
+        all: db.prepare('SELECT key, value FROM state ORDER BY key').raw(),
+      },
+      cacheEntries,
+    );
     return this.source;
   }
 
