@@ -14,10 +14,13 @@ import { txRoot } from '../../../src/codec/merkle.js';
 import { accountKey, encodeStateValue, type StateValue } from '../../../src/codec/state.js';
 import { addressFromPubKey, createSigner, devValidatorPrivateKey, sha256Hex } from '../../../src/crypto/index.js';
 import { ErrorCode, FastposError } from '../../../src/errors.js';
+import { SnapshotMaker } from '../../../src/node/snapshotMaker.js';
+import type { SnapshotManifest } from '../../../src/state/snapshot.js';
 import { WorldState, type StateChanges, type StateDiff } from '../../../src/state/worldState.js';
 import { SqliteChainStore } from '../../../src/storage/index.js';
 import type { BlockCommit } from '../../../src/storage/types.js';
 import type { Account, Commit, FinalizedBlock } from '../../../src/types/index.js';
+import { chunkEntries } from '../../helpers/snapshot.js';
 import { tempDir } from './fixtures.js';
 
 const CHAIN_ID = 'fastpos-disk-state-test';
@@ -240,5 +243,77 @@ describe('SqliteChainStore.openWithoutEntries: damage detection', () => {
     const store = new SqliteChainStore(dir);
     assert.equal(store.openWithoutEntries().height, 1);
     await store.close();
+  });
+});
+
+describe('SnapshotMaker over the SQLite rows', () => {
+  const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, fatal: () => undefined };
+
+  it('behavior: a snapshot walked while later blocks commit and apply between its slices holds the state of its own height', async () => {
+    const genesis: [string, StateValue][] = Array.from({ length: 5000 }, (_, i) => [key(i), account(i + 1, 0)]);
+    const s = new TwoStates(genesis, 100);
+    const d1 = s.disk.diff(new Map([[key(1), account(5, 5)]]));
+    await s.store.commitBlock(s.commitOf(d1));
+    s.disk.apply(d1);
+    const snapBlock = s.latest!;
+    const root = s.disk.stateRoot;
+    const chunks: Buffer[] = [];
+    let manifest: SnapshotManifest | null = null;
+    let pauses = 0;
+    const maker = new SnapshotMaker({
+      everyBlocks: 1,
+      chunkBytes: 4096,
+      chainId: CHAIN_ID,
+      log: silent,
+      begin: () => ({ chunk: async (i, data) => void (chunks[i] = data), finish: async (m) => void (manifest = m), abort: async () => undefined }),
+      // Between slices: the next block changes and deletes keys of the state being walked, and is applied.
+      pause: async () => {
+        pauses++;
+        const d = s.disk.diff(new Map<string, StateValue | null>([[key(pauses), null], [key(4000 + pauses), account(0, 9)], [key(9000 + pauses), account(1, 1)]]));
+        await s.store.commitBlock(s.commitOf(d));
+        s.disk.apply(d);
+      },
+      monotonic: () => 0,
+    });
+    maker.committedRows(snapBlock, () => s.store.walkState());
+    await maker.idle();
+    assert.ok(pauses >= 2, 'blocks were committed during the walk');
+    assert.ok(manifest !== null, 'the snapshot was taken');
+    const m = manifest as SnapshotManifest;
+    assert.equal(m.height, 1);
+    assert.equal(m.stateRoot, root);
+    assert.equal(m.entries, genesis.length);
+    const rows = chunkEntries(chunks);
+    assert.equal(rows.find(([k]) => k === key(1))?.[1], encodeStateValue(key(1), account(5, 5)));
+    await s.store.close();
+  });
+
+  it('error: rows of another height than the block are not used (skipped, released)', async () => {
+    const s = new TwoStates([[key(0), account(1, 0)]], 10);
+    const d = s.disk.diff(new Map([[key(0), account(2, 0)]]));
+    await s.store.commitBlock(s.commitOf(d));
+    s.disk.apply(d);
+    const warnings: string[] = [];
+    let begun = 0;
+    const maker = new SnapshotMaker({
+      everyBlocks: 1,
+      chunkBytes: 4096,
+      chainId: CHAIN_ID,
+      log: { ...silent, warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) },
+      begin: () => {
+        begun++;
+        return { chunk: async () => undefined, finish: async () => undefined, abort: async () => undefined };
+      },
+      pause: async () => undefined,
+      monotonic: () => 0,
+    });
+    let closed = false;
+    const walk = s.store.walkState();
+    maker.committedRows(emptyBlock(2, s.latest, d.stateRoot), () => ({ ...walk, close: () => ((closed = true), walk.close()) }));
+    await maker.idle();
+    assert.equal(begun, 0);
+    assert.ok(closed);
+    assert.match(warnings.join('\n'), /another height/);
+    await s.store.close();
   });
 });
