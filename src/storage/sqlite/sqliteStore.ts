@@ -26,7 +26,7 @@ import type { FinalizedBlock } from '../../types/index.js';
 import { checkQuery, corrupt, orCorrupt, prepareBackupDir, type ChainStoreOptions } from '../common.js';
 import { filtersRows, heightBounds } from '../txIndex.js';
 import type { BlockCommit, CertifiedHeader, ChainStore, DiskState, FinalizedTxRecord, LoadedChain, StateInstall, StateWalk, TxQuery } from '../types.js';
-import { SqliteStateSource, STATE_CACHE_ENTRIES } from './stateSource.js';
+import { SqliteStateSource, STATE_CACHE_ENTRIES, walkStateRows } from './stateSource.js';
 import { hexKey, migrate } from './migrations.js';
 import { FAILED_COUNT_SQL, filteredTxSql, positionsPageSql, TX_COLUMNS } from './txQuery.js';
 import { ProductSqlReader } from './productSql.js';
@@ -469,38 +469,9 @@ export class SqliteChainStore implements ChainStore, DiskState {
    */
   walkState(): StateWalk {
     assert(this.db !== null, 'sqlite store is not open');
-    const db = new Database(this.file, { readonly: true });
-    let open = true;
-    let rows: IterableIterator<[string, string]> | null = null;
-    const close = (): void => {
-      if (!open) return;
-      open = false;
-      try {
-        // Ends a walk cut short (its statement), then the read transaction.
-        rows?.return?.();
-        if (db.inTransaction) db.exec('COMMIT');
-      } catch {
-        // Closing the connection ends the transaction anyway.
-      }
-      db.close();
-    };
     try {
-      db.pragma('cache_size = -4096');
-      db.exec('BEGIN');
-      const height = db.prepare(`SELECT value FROM meta WHERE key = 'height'`).pluck().get() as number;
-      const stmt = db.prepare('SELECT key, value FROM state ORDER BY key').raw();
-      const file = this.file;
-      rows = (function* (): IterableIterator<[string, string]> {
-        let prev: string | null = null;
-        for (const row of stmt.iterate() as IterableIterator<[string, string]>) {
-          if (prev !== null && !(prev < row[0])) throw corrupt(file, `state keys out of order: ${JSON.stringify(prev)} before ${JSON.stringify(row[0])}`);
-          prev = row[0];
-          yield row;
-        }
-      })();
-      return { height, rows, close };
+      return walkStateRows(this.file);
     } catch (e) {
-      close();
       throw this.translate(e, 'cannot read the state');
     }
   }

@@ -12,10 +12,11 @@
  * the same at H−1 and H.
  * @module
  */
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { decodeStateValue, type StateValue } from '../../codec/state.js';
 import type { StateChanges, StateSource } from '../../state/stateSource.js';
+import type { StateWalk } from '../types.js';
 import { corrupt, orCorrupt } from '../common.js';
 
 /** Decoded values kept (absent keys included): about 50,000 × ~0.5 KiB, a few tens of MiB at most. */
@@ -147,5 +148,47 @@ export class SqliteStateSource implements StateSource {
       const k = extra[e++]!;
       yield [k, pinned.get(k)!];
     }
+  }
+}
+
+/**
+ * The state rows of the database `file` at its committed height, in key
+ * order, on a read-only connection of their own that holds one read
+ * transaction until `close`: commits made meanwhile by the writer thread are
+ * not seen, however many turns of the event loop the walk takes.
+ */
+export function walkStateRows(file: string): StateWalk {
+  const db = new Database(file, { readonly: true });
+  let open = true;
+  let rows: IterableIterator<[string, string]> | null = null;
+  const close = (): void => {
+    if (!open) return;
+    open = false;
+    try {
+      // Ends a walk cut short (its statement), then the read transaction.
+      rows?.return?.();
+      if (db.inTransaction) db.exec('COMMIT');
+    } catch {
+      // Closing the connection ends the transaction anyway.
+    }
+    db.close();
+  };
+  try {
+    db.pragma('cache_size = -4096');
+    db.exec('BEGIN');
+    const height = db.prepare(`SELECT value FROM meta WHERE key = 'height'`).pluck().get() as number;
+    const stmt = db.prepare('SELECT key, value FROM state ORDER BY key').raw();
+    rows = (function* (): IterableIterator<[string, string]> {
+      let prev: string | null = null;
+      for (const row of stmt.iterate() as IterableIterator<[string, string]>) {
+        if (prev !== null && !(prev < row[0])) throw corrupt(file, `state keys out of order: ${JSON.stringify(prev)} before ${JSON.stringify(row[0])}`);
+        prev = row[0];
+        yield row;
+      }
+    })();
+    return { height, rows, close };
+  } catch (e) {
+    close();
+    throw e;
   }
 }
