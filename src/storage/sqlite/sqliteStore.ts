@@ -263,6 +263,7 @@ export class SqliteChainStore implements ChainStore, DiskState {
       try {
         this.writer.commit(m);
       } catch (e) {
+        this.source?.unpinLatest();
         throw this.translate(e, `commit of block ${height} failed`);
       }
       this.height = height;
@@ -282,6 +283,10 @@ export class SqliteChainStore implements ChainStore, DiskState {
     this.inFlight = p;
     try {
       await p;
+    } catch (e) {
+      // Not durable: the rows are still those the pinned values came from.
+      this.source?.unpinLatest();
+      throw e;
     } finally {
       this.inFlight = null;
     }

@@ -102,6 +102,11 @@ export class SqliteStateSource implements StateSource {
     this.pins.push(layer);
   }
 
+  /** The latest pinned commit failed (nothing of it is durable): its pins go. */
+  unpinLatest(): void {
+    this.pins.pop();
+  }
+
   /** The oldest pinned commit is applied: its values become the cached ones. */
   apply(changes: StateChanges): void {
     this.pins.shift();

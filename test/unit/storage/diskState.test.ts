@@ -29,7 +29,10 @@ const signer = createSigner(devValidatorPrivateKey(0));
 const validatorId = addressFromPubKey(signer.publicKey);
 
 const dirs: string[] = [];
-after(() => {
+/** Every store opened here: closed at the end even when a test failed half way (a writer thread would keep the process alive). */
+const stores: SqliteChainStore[] = [];
+after(async () => {
+  for (const st of stores) await st.close();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -68,6 +71,7 @@ class TwoStates {
 
   constructor(genesis: [string, StateValue][], cacheEntries: number) {
     dirs.push(this.dir);
+    stores.push(this.store);
     this.memory = WorldState.fromEntries(genesis);
     this.store.openWithoutEntries();
     this.store.initGenesisRows(GENESIS_HASH, genesis.map(([k, v]) => [k, encodeStateValue(k, v)] as const), this.memory.accumulatorBytes);
@@ -126,6 +130,7 @@ describe('WorldState over the SQLite store', () => {
     await s.store.close();
     // Reopened without entries: the streamed damage check passes and the source reads the same state.
     const again = new SqliteChainStore(s.dir);
+    stores.push(again);
     const loaded = again.openWithoutEntries();
     assert.deepEqual(loaded.entries, []);
     assert.equal(loaded.height, 300);
@@ -184,6 +189,32 @@ describe('WorldState over the SQLite store', () => {
     await s.store.close();
   });
 
+  for (const [mode, writerThread] of [['writer thread', true], ['inline commits', false]] as const) {
+    it(`behavior: a failing commit leaves no pinned values behind; the next good commit and its apply read right (${mode})`, async () => {
+      const s = new TwoStates([[key(0), account(1, 0)]], 1000);
+      await s.store.close();
+      const store = new SqliteChainStore(s.dir, { writerThread });
+      stores.push(store);
+      const loaded = store.openWithoutEntries();
+      const world = WorldState.fromSource(store.stateSource(), loaded.accumulator!);
+      const d = world.diff(new Map([[key(0), account(2, 0)]]));
+      const good = s.commitOf(d);
+      // A state row without a key: the transaction aborts after the block rows were written.
+      const bad: BlockCommit = { ...good, changes: new Map([...good.changes, [null as unknown as string, '{"balance":"1","nonce":0}']]) };
+      await assert.rejects(store.commitBlock(bad), (e: unknown) => e instanceof FastposError && e.code === ErrorCode.INTERNAL);
+      assert.deepEqual(world.get(key(0)), account(1, 0));
+      await store.commitBlock(good);
+      assert.deepEqual(world.get(key(0)), account(1, 0), 'durable, not applied');
+      world.apply(d);
+      assert.deepEqual(world.get(key(0)), account(2, 0));
+      const d2 = world.diff(new Map([[key(0), account(3, 0)]]));
+      await store.commitBlock(s.commitOf(d2));
+      world.apply(d2);
+      assert.deepEqual(world.get(key(0)), account(3, 0));
+      await store.close();
+    });
+  }
+
   it('behavior: a walk of the state keeps its height while later blocks commit', async () => {
     const genesis: [string, StateValue][] = Array.from({ length: 10 }, (_, i) => [key(i), account(i, 0)]);
     const s = new TwoStates(genesis, 1000);
@@ -241,6 +272,7 @@ describe('SqliteChainStore.openWithoutEntries: damage detection', () => {
   it('default: an intact store opens', async () => {
     const dir = await storedChain();
     const store = new SqliteChainStore(dir);
+    stores.push(store);
     assert.equal(store.openWithoutEntries().height, 1);
     await store.close();
   });
