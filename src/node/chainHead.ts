@@ -6,16 +6,17 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { KEY_PREFIX, encodeStateValue } from '../codec/state.js';
+import { KEY_PREFIX, encodeStateValue, type StateValue } from '../codec/state.js';
 import type { BlockEnv, ChainTip, ExecutedBlock } from '../consensus/block.js';
 import { verifyCommit } from '../consensus/commit.js';
 import { validatorSetForHeight } from '../consensus/validatorSet.js';
 import { ErrorCode, FastposError } from '../errors.js';
 import { epochOf, readEpoch } from '../state/epochs.js';
-import { genesisEntries, genesisHash as computeGenesisHash } from '../state/genesis.js';
+import { genesisEntries, genesisEntryStream, genesisHash as computeGenesisHash } from '../state/genesis.js';
+import { LtHash, ltElement } from '../state/ltHash.js';
 import { getValidator } from '../state/staking.js';
 import { WorldState } from '../state/worldState.js';
-import type { ChainStore } from '../storage/types.js';
+import type { ChainStore, DiskState } from '../storage/types.js';
 import type { ChainParams, FinalizedBlock, Genesis, Validator, ValidatorSet } from '../types/index.js';
 import { allValidators } from './stakingView.js';
 
@@ -81,9 +82,14 @@ export class ChainHead {
    */
   load(): { message: string; fields: Record<string, unknown> } {
     const g = this.genesis;
-    const loaded = this.store.open();
+    const disk = this.store.diskState;
+    const loaded = disk === undefined ? this.store.open() : disk.openWithoutEntries();
     let line: { message: string; fields: Record<string, unknown> };
-    if (loaded.genesisHash === null) {
+    if (loaded.genesisHash === null && disk !== undefined) {
+      this.worldState = initDiskGenesis(disk, g, this.genesisHash);
+      this.tipValue = { height: 0, hash: this.genesisHash, timestamp: g.genesisTime, commit: null };
+      line = { message: 'initialized a new chain from genesis', fields: { chainId: g.chainId, genesisHash: this.genesisHash } };
+    } else if (loaded.genesisHash === null) {
       this.worldState = WorldState.fromEntries(genesisEntries(g));
       const encoded = new Map<string, string>();
       for (const [k, v] of this.worldState.allEntries()) encoded.set(k, encodeStateValue(k, v));
@@ -94,7 +100,8 @@ export class ChainHead {
       if (loaded.genesisHash !== this.genesisHash) {
         throw new FastposError(ErrorCode.INVALID_GENESIS, `the data dir holds a chain of genesis ${loaded.genesisHash}, but the configured genesis hashes to ${this.genesisHash}`);
       }
-      this.worldState = WorldState.fromEntries(loaded.entries);
+      // A disk-backed state was checked against the stored accumulator by the store as its rows streamed by.
+      this.worldState = disk === undefined || loaded.accumulator === null ? WorldState.fromEntries(loaded.entries) : WorldState.fromSource(disk.stateSource(), loaded.accumulator);
       this.verifyLoaded(loaded.accumulator, loaded.latest);
       this.latestBlock = loaded.latest;
       this.tipValue =
@@ -193,4 +200,21 @@ export class ChainHead {
     if (this.latestBlock !== null && height === this.latestBlock.block.header.height) return this.latestBlock;
     return this.store.getBlock(height);
   }
+}
+
+/**
+ * A new chain on a disk-backed store: the genesis entries are encoded and
+ * hashed once for the accumulator, then encoded again as they are written in
+ * one transaction, so that the state is never held twice in memory.
+ */
+function initDiskGenesis(disk: DiskState, g: Genesis, genesisHash: string): WorldState {
+  const acc = new LtHash();
+  for (const [k, v] of genesisEntryStream(g)) acc.add(ltElement(k, encodeStateValue(k, v)));
+  const accumulator = acc.toBytes();
+  disk.initGenesisRows(genesisHash, encodedRows(genesisEntryStream(g)), accumulator);
+  return WorldState.fromSource(disk.stateSource(), accumulator);
+}
+
+function* encodedRows(entries: Iterable<readonly [string, StateValue]>): IterableIterator<[string, string]> {
+  for (const [k, v] of entries) yield [k, encodeStateValue(k, v)];
 }

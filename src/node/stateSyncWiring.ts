@@ -11,7 +11,7 @@ import { validatorSetFromEntries } from '../consensus/validatorSet.js';
 import { epochKey } from '../codec/state.js';
 import type { Metrics } from '../metrics/index.js';
 import type { HttpTransport } from '../p2p/httpTransport.js';
-import { genesisEntries } from '../state/genesis.js';
+import { genesisEntryStream } from '../state/genesis.js';
 import type { EpochRecord, FinalizedBlock, Genesis, ValidatorSet } from '../types/index.js';
 import type { FastposNode } from './node.js';
 import { DiskChunkStaging, SnapshotFiles } from './snapshotFiles.js';
@@ -53,7 +53,8 @@ export function wireStateSync(w: {
       metrics.snapshotSeconds.set(seconds);
     },
   });
-  node.on('finalized', (fb: FinalizedBlock) => maker.committed(fb, () => node.stateSnapshot().entries));
+  const disk = node.store.diskState;
+  node.on('finalized', (fb: FinalizedBlock) => (disk === undefined ? maker.committed(fb, () => node.stateSnapshot().entries) : maker.committedRows(fb, () => disk.walkState())));
   const source: SnapshotSource = {
     peers: () => transport.syncPeers(),
     status: (peer) => transport.syncStatus(peer),
@@ -111,7 +112,7 @@ function observeSync(metrics: Metrics, p: SyncProgressView | null): void {
 
 /** The genesis record of epoch 0's validator set. */
 function epochZero(genesis: Genesis): EpochRecord {
-  const entry = genesisEntries(genesis).find(([key]) => key === epochKey(0));
-  if (entry === undefined) throw new Error('the genesis state has no epoch 0 record');
-  return entry[1] as EpochRecord;
+  // Entries made one at a time: a genesis of many accounts is not built whole to find one record.
+  for (const [key, value] of genesisEntryStream(genesis)) if (key === epochKey(0)) return value as EpochRecord;
+  throw new Error('the genesis state has no epoch 0 record');
 }

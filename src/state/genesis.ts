@@ -1,6 +1,7 @@
 import { canonicalJson } from '../codec/canonical.js';
 import { ORACLE_SET_KEY, PRODUCT_PARAMS_KEY, VALIDATOR_INDEX_KEY, accountKey, epochKey, validatorKey, type StateValue } from '../codec/state.js';
 import { MAX_UPGRADE_HEIGHT, UPGRADE_NAME_RE, isAddress, parseAmount } from '../codec/tx.js';
+import { createHash } from 'node:crypto';
 import { sha256Hex } from '../crypto/hash.js';
 import { devAccount, devValidator, moduleAddress } from '../crypto/keys.js';
 import { ErrorCode, FastposError } from '../errors.js';
@@ -83,8 +84,44 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
   };
 }
 
+/** Accounts written into the hash per update (a few hundred KiB of text at a time). */
+const HASH_ACCOUNTS_PER_PIECE = 4096;
+
+/**
+ * SHA-256 of `"fastpos/genesis/v1\n"` + the canonical JSON of `encodeGenesis(g)`,
+ * written into the hash in pieces: the accounts (the part that grows) are
+ * encoded a slice at a time, so a genesis of a million accounts never exists
+ * as one text. Byte for byte the same input as the whole document.
+ */
 export function genesisHash(g: Genesis): string {
-  return sha256Hex('fastpos/genesis/v1\n' + canonicalJson(encodeGenesis(g)));
+  const h = createHash('sha256');
+  h.update('fastpos/genesis/v1\n');
+  const doc = encodeGenesis({ ...g, accounts: [] });
+  // Canonical JSON: members in the order of their keys' UTF-16 code units.
+  const keys = Object.keys(doc)
+    .filter((k) => doc[k] !== undefined)
+    .sort();
+  h.update('{');
+  keys.forEach((k, i) => {
+    h.update((i > 0 ? ',' : '') + JSON.stringify(k) + ':');
+    if (k !== 'accounts') {
+      h.update(canonicalJson(doc[k]));
+      return;
+    }
+    h.update('[');
+    for (let from = 0; from < g.accounts.length; from += HASH_ACCOUNTS_PER_PIECE) {
+      let piece = '';
+      const to = Math.min(g.accounts.length, from + HASH_ACCOUNTS_PER_PIECE);
+      for (let j = from; j < to; j++) {
+        const a = g.accounts[j]!;
+        piece += (j > 0 ? ',' : '') + canonicalJson({ address: a.address, balance: a.balance.toString() });
+      }
+      h.update(piece);
+    }
+    h.update(']');
+  });
+  h.update('}');
+  return h.digest('hex');
 }
 
 /** Numeric chain parameters (JSON numbers). */
@@ -289,23 +326,27 @@ function governanceList(v: unknown): string[] {
  * maxValidators).
  */
 export function genesisEntries(g: Genesis): [string, StateValue][] {
-  const out: [string, StateValue][] = g.accounts.map((a) => [accountKey(a.address), { balance: a.balance, nonce: 0 }]);
+  return [...genesisEntryStream(g)];
+}
+
+/** The entries of `genesisEntries`, in the same order, made one at a time (a large genesis is never held twice). */
+export function* genesisEntryStream(g: Genesis): IterableIterator<[string, StateValue]> {
+  for (const a of g.accounts) yield [accountKey(a.address), { balance: a.balance, nonce: 0 }];
   const validators: Validator[] = [];
   for (const v of g.validators) {
     const val = newValidator({ pubKey: v.pubKey, stake: v.stake, workWeight: v.workWeight, ...(v.rewardAddress === undefined ? {} : { rewardAddress: v.rewardAddress }) });
     validators.push(val);
-    out.push([validatorKey(val.id), val]);
+    yield [validatorKey(val.id), val];
   }
   const index: ValidatorIndex = { ids: validators.map((v) => v.id).sort() };
-  out.push([VALIDATOR_INDEX_KEY, index]);
+  yield [VALIDATOR_INDEX_KEY, index];
   const epoch0: EpochRecord = { epoch: 0, startHeight: 1, validators: selectEpochValidators(validators, g.params.maxValidators) };
-  out.push([epochKey(0), epoch0]);
+  yield [epochKey(0), epoch0];
   if (g.product !== undefined) {
-    out.push([ORACLE_SET_KEY, { version: 1, oracles: g.product.oracles }]);
-    out.push([PRODUCT_PARAMS_KEY, g.product.params]);
+    yield [ORACLE_SET_KEY, { version: 1, oracles: g.product.oracles }];
+    yield [PRODUCT_PARAMS_KEY, g.product.params];
   }
-  out.push(...upgradeGenesisEntries(g.upgrades));
-  return out;
+  yield* upgradeGenesisEntries(g.upgrades);
 }
 
 /** Whether the genesis funds or seats any of the public development keys (first 100 of each). */

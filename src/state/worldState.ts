@@ -1,13 +1,13 @@
 import { encodeStateValue, type StateValue } from '../codec/state.js';
 import { LtHash, ltElement, type LtElement } from './ltHash.js';
+import { MemoryStateSource, type StateChanges, type StateSource } from './stateSource.js';
+
+export { MemoryStateSource, type StateChanges, type StateSource } from './stateSource.js';
 
 /** Read access to state entries. */
 export interface StateReader {
   get(key: string): StateValue | undefined;
 }
-
-/** The changes of one block: key -> new value, or null to delete the key. */
-export type StateChanges = ReadonlyMap<string, StateValue | null>;
 
 /** A computed but not yet applied state update: what storage persists and the root it yields. */
 export interface StateDiff {
@@ -18,42 +18,66 @@ export interface StateDiff {
   readonly stateRoot: string;
   /** New lattice element per written key (kept to make the next removal free); none for a deleted key. */
   readonly elements: ReadonlyMap<string, LtElement>;
+  /** Entries added less entries deleted. */
+  readonly sizeDelta: number;
 }
 
-const ELEMENT_CACHE_MAX = 16_384;
+/**
+ * Lattice elements kept for recently written entries (2 KiB each: 4,096 of
+ * them are 8 MiB). A changed entry whose element is not kept costs one
+ * SHAKE-256 hash of its old value.
+ */
+const ELEMENT_CACHE_MAX = 4_096;
 
 /**
- * The full state in memory with its LtHash commitment. Deterministic and free
- * of I/O; storage persists what `diff` returns and the node calls `apply` once
- * the block is durable. Cost of `diff` and `apply` grows with the number of
- * changed entries, never with the size of the state.
+ * The state with its LtHash commitment. Deterministic and free of I/O: its
+ * entries are read through a `StateSource`, an in-memory map by default or a
+ * source over a store's rows that the node injects. Storage persists what
+ * `diff` returns and the node calls `apply` once the block is durable. Cost
+ * of `diff` and `apply` grows with the number of changed entries, never with
+ * the size of the state.
  */
 export class WorldState implements StateReader {
-  private readonly entries = new Map<string, StateValue>();
   private accumulator: LtHash;
+  private entryCount: number;
   /** Elements of recently written entries: removing them from the accumulator costs no hashing. */
   private readonly elementCache = new Map<string, LtElement>();
 
-  private constructor(accumulator: LtHash) {
+  private constructor(
+    private readonly source: StateSource,
+    accumulator: LtHash,
+    entryCount: number,
+  ) {
     this.accumulator = accumulator;
+    this.entryCount = entryCount;
   }
 
-  /** Builds a state from entries, computing the commitment from scratch. */
+  /** Builds a state in memory from entries, computing the commitment from scratch. */
   static fromEntries(entries: Iterable<[string, StateValue]>): WorldState {
-    const ws = new WorldState(new LtHash());
+    const source = new MemoryStateSource();
+    const acc = new LtHash();
     for (const [k, v] of entries) {
-      ws.entries.set(k, v);
-      ws.accumulator.add(ltElement(k, encodeStateValue(k, v)));
+      source.set(k, v);
+      acc.add(ltElement(k, encodeStateValue(k, v)));
     }
-    return ws;
+    return new WorldState(source, acc, source.count());
+  }
+
+  /**
+   * A state read through `source`, whose entries hash to `accumulator` (the
+   * caller has checked that, e.g. a store's damage check at open: nothing is
+   * recomputed here).
+   */
+  static fromSource(source: StateSource, accumulator: Uint8Array): WorldState {
+    return new WorldState(source, LtHash.fromBytes(accumulator), source.count());
   }
 
   get(key: string): StateValue | undefined {
-    return this.entries.get(key);
+    return this.source.get(key);
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.entryCount;
   }
 
   get stateRoot(): string {
@@ -64,8 +88,9 @@ export class WorldState implements StateReader {
     return this.accumulator.toBytes();
   }
 
+  /** Every entry (a disk source reads them all: not for a node's hot paths). */
   *allEntries(): IterableIterator<[string, StateValue]> {
-    yield* this.entries;
+    yield* this.source.entries();
   }
 
   private elementOf(key: string, value: StateValue): LtElement {
@@ -77,9 +102,11 @@ export class WorldState implements StateReader {
     const acc = this.accumulator.clone();
     const encoded = new Map<string, string | null>();
     const elements = new Map<string, LtElement>();
+    let sizeDelta = 0;
     for (const [key, value] of changes) {
-      const old = this.entries.get(key);
+      const old = this.source.get(key);
       if (old !== undefined) acc.remove(this.elementOf(key, old));
+      sizeDelta += (value === null ? 0 : 1) - (old === undefined ? 0 : 1);
       if (value === null) {
         // A deleted entry leaves the multiset: its old element is removed, nothing is added.
         encoded.set(key, null);
@@ -91,19 +118,14 @@ export class WorldState implements StateReader {
       encoded.set(key, json);
       elements.set(key, el);
     }
-    return { changes, encoded, accumulator: acc, stateRoot: acc.digest(), elements };
+    return { changes, encoded, accumulator: acc, stateRoot: acc.digest(), elements, sizeDelta };
   }
 
   /** Applies a diff computed by `diff` on this same state. */
   apply(d: StateDiff): void {
-    for (const [key, value] of d.changes) {
-      if (value === null) {
-        this.entries.delete(key);
-        this.elementCache.delete(key);
-      } else {
-        this.entries.set(key, value);
-      }
-    }
+    this.source.apply(d.changes);
+    for (const [key, value] of d.changes) if (value === null) this.elementCache.delete(key);
+    this.entryCount += d.sizeDelta;
     this.accumulator = d.accumulator.clone();
     for (const [key, el] of d.elements) {
       this.elementCache.delete(key);

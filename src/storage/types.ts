@@ -1,4 +1,5 @@
 import type { StateValue } from '../codec/state.js';
+import type { StateSource } from '../state/stateSource.js';
 import type { TxFilter } from '../mempool/txFilter.js';
 import type { BlockHeader, Commit, EpochRewards, FinalizedBlock, ProductChallenge, ProductProof, Settlement, TxResult } from '../types/index.js';
 import type {
@@ -121,6 +122,34 @@ export interface ProductReads {
   settlementStats(q: ProductStatsQuery): SettlementStats;
 }
 
+/** State rows at one committed height, read on their own connection; `close` when done (or on a break). */
+export interface StateWalk {
+  readonly height: number;
+  /** Key and canonical JSON of each entry, in ascending key order. */
+  readonly rows: IterableIterator<[string, string]>;
+  close(): void;
+}
+
+/**
+ * What a backend that keeps the state on disk offers (SQLite): a node opens
+ * it without reading the whole state into memory and reads entries through
+ * a source with a bounded cache.
+ */
+export interface DiskState {
+  /** As `open`, but `entries` is empty; the damage check (accumulator = LtHash of the rows) streams the rows. */
+  openWithoutEntries(): LoadedChain;
+  /**
+   * The state at the head's height, read from the rows. Reads of keys a
+   * commit changes keep giving their previous values until the state applies
+   * that commit; an install resets it. Only while the store is open.
+   */
+  stateSource(): StateSource;
+  /** `initGenesis` from rows read once, in order of arrival, without holding them. */
+  initGenesisRows(genesisHash: string, entries: Iterable<readonly [string, string]>, accumulator: Buffer): void;
+  /** The state rows at the committed height, consistent however long the walk takes. */
+  walkState(): StateWalk;
+}
+
 /**
  * Durable chain storage. A block, its certificate, its txs with their results
  * and the state rows it changed become durable together in `commitBlock` or
@@ -130,6 +159,8 @@ export interface ChainStore {
   /** The product index's lists and statistics. */
   readonly productReads: ProductReads;
   readonly backend: 'sqlite' | 'snapshot';
+  /** Present when the backend keeps the state on disk (see DiskState); the others return every entry from `open`. */
+  readonly diskState?: DiskState;
   /** Opens or creates the store; throws FastposError CORRUPT_DATA naming the file when data is damaged. */
   open(): LoadedChain;
   /** Records the genesis of a new store with its state (height 0). */

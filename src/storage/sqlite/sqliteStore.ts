@@ -20,11 +20,13 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeCertifiedHeader, decodeFinalizedBlock } from '../../codec/block.js';
 import { decodeStateValue, type StateValue } from '../../codec/state.js';
+import { LtHash, ltElement } from '../../state/ltHash.js';
 import { assert, ErrorCode, FastposError, isFastposError } from '../../errors.js';
 import type { FinalizedBlock } from '../../types/index.js';
 import { checkQuery, corrupt, orCorrupt, prepareBackupDir, type ChainStoreOptions } from '../common.js';
 import { filtersRows, heightBounds } from '../txIndex.js';
-import type { BlockCommit, CertifiedHeader, ChainStore, FinalizedTxRecord, LoadedChain, StateInstall, TxQuery } from '../types.js';
+import type { BlockCommit, CertifiedHeader, ChainStore, DiskState, FinalizedTxRecord, LoadedChain, StateInstall, StateWalk, TxQuery } from '../types.js';
+import { SqliteStateSource, STATE_CACHE_ENTRIES, walkStateRows } from './stateSource.js';
 import { hexKey, migrate } from './migrations.js';
 import { FAILED_COUNT_SQL, filteredTxSql, positionsPageSql, TX_COLUMNS } from './txQuery.js';
 import { ProductSqlReader } from './productSql.js';
@@ -67,8 +69,12 @@ interface TxRow {
 }
 
 
-export class SqliteChainStore implements ChainStore {
+export class SqliteChainStore implements ChainStore, DiskState {
   readonly backend = 'sqlite' as const;
+  /** This backend keeps the state on disk: a node reads it through `stateSource()`. */
+  readonly diskState: DiskState = this;
+  /** The state source handed out after open (pinned by commits, reset by installs). */
+  private source: SqliteStateSource | null = null;
   /** Path of the database file (named in every CORRUPT_DATA message). */
   readonly file: string;
   /** Recoveries performed by `open` (none for this backend so far; SQLite recovers its WAL itself). */
@@ -97,6 +103,19 @@ export class SqliteChainStore implements ChainStore {
   }
 
   open(): LoadedChain {
+    return this.openStore(true);
+  }
+
+  /**
+   * Opens without reading the state into memory: `entries` is empty, and the
+   * damage check hashes the rows as they stream by (the stored accumulator
+   * must equal the LtHash of the rows). Read the state through `stateSource()`.
+   */
+  openWithoutEntries(): LoadedChain {
+    return this.openStore(false);
+  }
+
+  private openStore(withEntries: boolean): LoadedChain {
     assert(this.db === null, 'sqlite store is already open');
     fs.mkdirSync(this.dataDir, { recursive: true });
     let db: Database.Database | undefined;
@@ -108,7 +127,7 @@ export class SqliteChainStore implements ChainStore {
       if (problems.length > 0) throw corrupt(this.file, `integrity check failed: ${problems.slice(0, 5).join('; ')}`);
       configureConnection(db);
       migrate(db, this.file);
-      const loaded = this.load(db);
+      const loaded = this.load(db, withEntries);
       this.prepare(db);
       this.db = db;
       if (this.options.writerThread === false) this.writer = new BlockWriter(db, this.writerOptions());
@@ -136,8 +155,8 @@ export class SqliteChainStore implements ChainStore {
     return e instanceof Error ? e : new Error(String(e));
   }
 
-  /** Reads meta, the latest block and the whole state; checks they agree. */
-  private load(db: Database.Database): LoadedChain {
+  /** Reads meta, the latest block and the whole state (or only hashes it); checks they agree. */
+  private load(db: Database.Database, withEntries: boolean): LoadedChain {
     const file = this.file;
     const meta = new Map<string, unknown>((db.prepare('SELECT key, value FROM meta').raw().all() as [string, unknown][]).map(([k, v]) => [k, v]));
     const genesisHash = meta.get('genesis_hash');
@@ -163,9 +182,14 @@ export class SqliteChainStore implements ChainStore {
       latest = this.decodeBlockRow(height, row);
     }
     const entries: [string, StateValue][] = [];
+    const sum = new LtHash();
     for (const [key, value] of db.prepare('SELECT key, value FROM state').raw().iterate() as IterableIterator<[string, string]>) {
-      entries.push([key, orCorrupt(file, `state row ${key}`, () => decodeStateValue(key, value))]);
+      const decoded = orCorrupt(file, `state row ${key}`, () => decodeStateValue(key, value));
+      if (withEntries) entries.push([key, decoded]);
+      // Rows are written as canonical JSON: a row changed in any way no longer hashes to its element.
+      else sum.add(ltElement(key, value));
     }
+    if (!withEntries && !sum.toBytes().equals(accumulator)) throw corrupt(file, 'the stored state commitment does not match the stored state rows');
     this.genesisHash = genesisHash;
     this.height = height;
     return { genesisHash, height, entries, accumulator: Buffer.from(accumulator), latest };
@@ -203,6 +227,11 @@ export class SqliteChainStore implements ChainStore {
   }
 
   initGenesis(genesisHash: string, entries: ReadonlyMap<string, string>, accumulator: Buffer): void {
+    this.initGenesisRows(genesisHash, entries, accumulator);
+  }
+
+  /** `initGenesis` from rows read once, as they come (one transaction; nothing is kept). */
+  initGenesisRows(genesisHash: string, entries: Iterable<readonly [string, string]>, accumulator: Buffer): void {
     const st = this.statements;
     assert(this.genesisHash === null, 'store already has a genesis');
     this.db!.transaction(() => {
@@ -228,10 +257,13 @@ export class SqliteChainStore implements ChainStore {
     assert(c.block.results.length === c.block.block.txs.length, 'one result per tx');
     assert(this.inFlight === null, 'one commit at a time');
     const m: CommitMessage = { ...blockRows(c.block), changes: [...c.changes], accumulator: c.accumulator };
+    // Reads through the head must give the previous height's values until the node applies this block.
+    this.source?.pin(c.changes.keys());
     if (this.writer !== null) {
       try {
         this.writer.commit(m);
       } catch (e) {
+        this.source?.unpinLatest();
         throw this.translate(e, `commit of block ${height} failed`);
       }
       this.height = height;
@@ -251,6 +283,10 @@ export class SqliteChainStore implements ChainStore {
     this.inFlight = p;
     try {
       await p;
+    } catch (e) {
+      // Not durable: the rows are still those the pinned values came from.
+      this.source?.unpinLatest();
+      throw e;
     } finally {
       this.inFlight = null;
     }
@@ -411,6 +447,41 @@ export class SqliteChainStore implements ChainStore {
   }
 
   /**
+   * The state source over the `state` rows (one per open store): decoded
+   * values in a bounded cache (`cacheEntries`, taken at the first call),
+   * commits pinned until applied (stateSource.ts).
+   */
+  stateSource(cacheEntries = STATE_CACHE_ENTRIES): SqliteStateSource {
+    const db = this.db;
+    assert(db !== null, 'sqlite store is not open');
+    this.source ??= new SqliteStateSource(
+      this.file,
+      {
+        valueOf: db.prepare('SELECT value FROM state WHERE key = ?').pluck(),
+        count: db.prepare('SELECT COUNT(*) FROM state').pluck(),
+        all: db.prepare('SELECT key, value FROM state ORDER BY key').raw(),
+      },
+      cacheEntries,
+    );
+    return this.source;
+  }
+
+  /**
+   * The state rows at the committed height in key order, on a connection of
+   * their own holding one read transaction until `close` (commits made
+   * meanwhile by the writer thread are not seen): a walk that may span many
+   * turns of the event loop without keeping the state in memory.
+   */
+  walkState(): StateWalk {
+    assert(this.db !== null, 'sqlite store is not open');
+    try {
+      return walkStateRows(this.file);
+    } catch (e) {
+      throw this.translate(e, 'cannot read the state');
+    }
+  }
+
+  /**
    * Replaces the content in one transaction on this connection (the writer
    * thread is idle: no commit may be in flight): every table is emptied,
    * then the state, the product index built from it, the headers, the blocks
@@ -425,6 +496,8 @@ export class SqliteChainStore implements ChainStore {
       installRows(db, s);
     } catch (e) {
       throw this.translate(e, `install of the state at height ${height} failed`);
+    } finally {
+      this.source?.reset();
     }
     this.genesisHash = s.genesisHash;
     this.height = height;
@@ -531,6 +604,7 @@ export class SqliteChainStore implements ChainStore {
     this.db.close();
     this.db = null;
     this.st = null;
+    this.source = null;
     this.writer = null;
     this.queries.clear();
   }
