@@ -372,6 +372,8 @@ async function main(): Promise<void> {
       [
         ...String(args['node-args']).split(' ').filter((a) => a.length > 0),
         cli, 'start', '--data-dir', nodeDir, '--port', String(p), '--log-level', String(args['log-level']), '--rate-limit-max', '0',
+        // All the load comes from one address: room for every connection, the follower's and the peers'.
+        '--max-connections-per-ip', String(Math.max(128, CONCURRENCY + 64)),
         '--state-backend', String(args.backend), '--verify-workers', String(WORKERS),
         '--mempool-max-per-sender', String(Math.max(1000, PER_SENDER)), '--mempool-nonce-window', String(Math.max(1000, PER_SENDER)),
         ...(peers.length > 0 ? ['--peers', peers.join(','), '--peer-discovery-interval-ms', '0'] : []),
