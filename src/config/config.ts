@@ -143,10 +143,10 @@ export const CONFIG_KEYS = {
   },
   minBlockIntervalMs: {
     type: 'integer',
-    default: 75,
+    default: 30,
     min: 0,
     max: 60_000,
-    description: 'Least time between blocks while transactions are waiting, in milliseconds (longer: larger blocks, less work per tx; shorter: lower latency).',
+    description: 'Least time between blocks while transactions are waiting, counted from the previous decision, in milliseconds (longer: larger blocks, less work per tx; shorter: lower latency); the arrival rate may stretch it (blockIntervalPerKtps).',
   },
   soloBlockIntervalMs: {
     type: 'integer',

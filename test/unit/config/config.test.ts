@@ -87,7 +87,7 @@ test('the specified defaults', () => {
     behindWarnBlocks: 10,
     devSigning: false,
     allowDevKeys: false,
-    minBlockIntervalMs: 75,
+    minBlockIntervalMs: 30,
     soloBlockIntervalMs: 5,
     blockIntervalPerKtps: 8,
     maxBlockIntervalMs: 60,
