@@ -14,6 +14,7 @@ import { devAccount } from '../../src/crypto/keys.js';
 import { DEFAULT_PARAMS } from '../../src/state/genesis.js';
 import type { Genesis } from '../../src/types/index.js';
 import { CHAIN_ID, DEV_BALANCE, heightOf, postJson, waitUntil, withNetwork, type NetNode } from '../helpers/network.js';
+import { scrape } from './network/streamHelpers.js';
 
 const POWER = 1_000_000;
 const TOKEN = 'metrics-e2e-admin-token-0123456789';
@@ -36,21 +37,9 @@ function genesis(epochLengthBlocks: number) {
   });
 }
 
-/** The samples of a node's /metrics: `name{labels}` → value. */
-async function scrape(n: NetNode): Promise<Map<string, number>> {
-  const res = await fetch(`${n.url}/metrics`, { signal: AbortSignal.timeout(3000) });
-  assert.equal(res.status, 200);
-  const out = new Map<string, number>();
-  for (const line of (await res.text()).split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
-
+/** A sample of a node's /metrics (NaN when absent). */
 async function metric(n: NetNode, name: string, validator?: string): Promise<number> {
-  const m = await scrape(n);
+  const m = await scrape(n.url);
   return m.get(validator === undefined ? name : `${name}{validator="${validator}"}`) ?? Number.NaN;
 }
 
