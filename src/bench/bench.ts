@@ -173,12 +173,6 @@ function perNodeConcurrency(c: number, n: number): string {
   return n === 1 ? String(c) : `${Math.max(1, Math.floor(c / n)) * n} (${Math.max(1, Math.floor(c / n))} per node)`;
 }
 
-/** CPU seconds of a process's main thread (its first task). */
-function mainThreadCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Thread groups of a node process: the main thread, and the threads the node names (src/worker.ts nameThread). */
 const THREAD_GROUPS = [
   ['main', 'main thread'],
@@ -532,8 +526,9 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const nodeCpu0 = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0);
-    const mainCpu0 = children.reduce((t, c) => t + mainThreadCpuSeconds(c.pid!), 0);
     const groups0 = allThreadGroups(children.map((c) => c.pid!));
+    /** CPU seconds of the nodes' main threads since the measured run began. */
+    const mainCpuSince = (): number => (allThreadGroups(children.map((c) => c.pid!)).get('main') ?? 0) - (groups0.get('main') ?? 0);
     await submit(measured, t0 + TIME_LIMIT_MS);
     const tSubmitted = performance.now();
     conns.forEach((c) => c.conn.close());
@@ -545,7 +540,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
       const seconds = (performance.now() - t0) / 1000;
       const nodeCpuSeconds = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0) - nodeCpu0;
-      const mainCpuSeconds = children.reduce((t, c) => t + mainThreadCpuSeconds(c.pid!), 0) - mainCpu0;
+      const mainCpuSeconds = mainCpuSince();
       const cpu = process.cpuUsage(cpu0);
       const n = submittedAt.size;
       process.stdout.write(
@@ -566,8 +561,8 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const benchCpu = (cpu.user + cpu.system) / 1e6 / ((performance.now() - t0) / 1000);
     const nodeCpuSeconds = children.reduce((t, c) => t + procCpuSeconds(c.pid!), 0) - nodeCpu0;
-    const mainCpuSeconds = children.reduce((t, c) => t + mainThreadCpuSeconds(c.pid!), 0) - mainCpu0;
     const groups1 = allThreadGroups(children.map((c) => c.pid!));
+    const mainCpuSeconds = (groups1.get('main') ?? 0) - (groups0.get('main') ?? 0);
     const perTx = (seconds: number): string => `${((seconds / NODES / finalizedAt.size) * 1e6).toFixed(0)} µs = ${((seconds / NODES / finalizedAt.size) * verifyRate).toFixed(2)}`;
     const threadSplit = THREAD_GROUPS.map(([g, label]) => `${label} ${perTx((groups1.get(g) ?? 0) - (groups0.get(g) ?? 0))}`).join(', ');
     const nodeCpu = nodeCpuSeconds / ((performance.now() - t0) / 1000);
