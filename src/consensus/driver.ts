@@ -475,9 +475,10 @@ export class ConsensusDriver {
       this.events.decided?.(fb);
       this.lastDecided = fb;
       this.lastFinalize = null;
-      // The proposer of the deciding round hands the block and certificate to nodes that missed votes.
+      // The proposer of the deciding round hands the block and certificate to nodes that missed votes
+      // (a lone node has no one to hand them to: it skips encoding and signing them).
       const signer = this.byId.get(proposer);
-      if (signer !== undefined) {
+      if (signer !== undefined && this.transport.hasPeers()) {
         const u: UnsignedEnvelope = { type: 'finalize', chainId: this.opts.chainId, height, round: commit.round, validatorId: proposer, payload: encodeFinalizePayload(fb) };
         this.send({ ...u, signature: signer.sign(envelopeSignBytes(u)) });
       }

@@ -23,10 +23,15 @@ export function privateKeyObject(seedHex: string): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
+/**
+ * A parsed public key from its raw 32 bytes. Imported as a JWK: OpenSSL then
+ * takes the raw key as it is, where a DER import runs its decoder chain and
+ * costs about as much as one signature check.
+ */
 export function publicKeyObject(pubKeyHex: string): KeyObject {
   const raw = Buffer.from(pubKeyHex, 'hex');
   if (raw.length !== 32) throw new RangeError('Ed25519 public key must be 32 bytes');
-  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
 }
 
 export function publicKeyFromPrivate(seedHex: string): string {

@@ -64,6 +64,10 @@ interface LinkState {
 }
 
 /** The outbound streams of a node, one per peer URL. */
+function zeroMask(mask: Uint8Array): void {
+  mask.fill(0);
+}
+
 export class StreamLinks {
   private readonly links = new Map<string, LinkState>();
   private closed = false;
@@ -157,6 +161,10 @@ class StreamLink {
       followRedirects: false,
       // The peer sends nothing but control frames on this stream.
       maxPayload: 4096,
+      // A zero masking key: frames go out without the XOR pass, and the
+      // receiving node skips the unmasking. Masking guards caches between a
+      // browser and a server; validator links carry signed data end to end.
+      generateMask: zeroMask,
       ...(lookup === undefined ? {} : { lookup }),
     });
     this.ws.on('open', () => {
