@@ -116,20 +116,21 @@ export async function runOverload(o: OverloadOptions): Promise<OverloadReport> {
       conns.map(async ({ conn, node }) => {
         const feed = feeds[node]!;
         while (performance.now() < deadline) {
+          if (o.rate > 0) {
+            // Open loop over all connections: the k-th tx send is due at t0 + k / rate (a batch's slots are taken before it is drawn).
+            const due = t0 + (reserved * 1000) / o.rate;
+            if (due >= deadline) return;
+            reserved += o.batch;
+            if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+          }
           const drawn = feed.draw(o.batch, performance.now());
+          if (o.rate > 0) reserved -= o.batch - drawn.length;
           if (drawn.length === 0) {
             if (feed.finished()) return;
             // Nothing to send until a refused tx is due or a sender's tx is answered.
             const wait = Math.min(feed.nextDue() - performance.now(), deadline - performance.now(), 20);
             await new Promise((r) => setTimeout(r, Math.max(1, wait)));
             continue;
-          }
-          if (o.rate > 0) {
-            // Open loop over all connections: the k-th tx send is due at t0 + k / rate.
-            const k = reserved;
-            reserved += drawn.length;
-            const wait = t0 + (k * 1000) / o.rate - performance.now();
-            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           }
           const [item] = txSubmissions(drawn.map((d) => d.body), o.batch, '127.0.0.1');
           const r = await conn.send(item!.request);
@@ -138,7 +139,9 @@ export async function runOverload(o: OverloadOptions): Promise<OverloadReport> {
         }
       }),
     );
-    const t1 = performance.now();
+    // The run's window: up to the deadline, or to the last answer once every pre-signed tx was sent and answered.
+    const ranOut = feeds.every((f) => f.finished());
+    const t1 = ranOut ? performance.now() : Math.max(performance.now(), deadline);
     const finalized = finalizedAt.size;
     running = false;
     conns.forEach((c) => c.conn.close());
@@ -150,7 +153,7 @@ export async function runOverload(o: OverloadOptions): Promise<OverloadReport> {
       counts: sumCounts(feeds.map((f) => f.counts)),
       finalized,
       nodes: peaks.map((p, i) => ({ peak: p.peak, samples: p.samples, nearFull: nearFull[i]!, over: over[i]!, peakKb: hwm[i]! })),
-      ranOut: feeds.every((f) => f.finished()),
+      ranOut,
       verifyRate,
     };
     process.stdout.write(overloadLines(o, report).join('\n') + '\n');
