@@ -17,6 +17,11 @@ const MAX_BATCH = 64;
 /** A batch this large goes to a free worker at once; a smaller one waits up to COALESCE_MS for more. */
 const COALESCE_ITEMS = 32;
 const COALESCE_MS = 2;
+/**
+ * Batches a worker may hold at once: while it checks one, the next waits in
+ * its port, so it never idles while the main thread is busy with a block.
+ */
+const MAX_IN_FLIGHT = 2;
 
 class InlineVerifier implements SignatureVerifier {
   private readonly cache = new Map<string, KeyObject>();
@@ -29,16 +34,24 @@ class InlineVerifier implements SignatureVerifier {
   async close(): Promise<void> {}
 }
 
+interface Slot {
+  readonly worker: Worker;
+  /** Batches handed to the worker and not answered yet. */
+  inFlight: number;
+}
+
 /**
  * Pull-based pool: requests gather for at most COALESCE_MS (or until
- * COALESCE_ITEMS are queued) and then go to free workers, up to MAX_BATCH
- * each; a worker that finishes takes the next full batch at once. Under light load a
- * signature waits a few milliseconds at most; under heavy load each hand-over
- * (which wakes a thread, a costly step on virtual machines) carries many
- * signatures.
+ * COALESCE_ITEMS are queued) and then go to idle workers, up to MAX_BATCH
+ * each. While the queue holds a full batch more, a busy worker is handed it
+ * too (at most MAX_IN_FLIGHT per worker): it starts on it as soon as it is
+ * done with the one before, without waiting for the main thread, which may be
+ * building or executing a block meanwhile. Under light load a signature waits
+ * a few milliseconds at most; under heavy load each hand-over (which wakes a
+ * thread, a costly step on virtual machines) carries many signatures.
  */
 class WorkerPoolVerifier implements SignatureVerifier {
-  private readonly workers: { worker: Worker; busy: boolean }[] = [];
+  private readonly workers: Slot[] = [];
   private readonly callbacks = new Map<number, (results: Uint8Array) => void>();
   private queue: Pending[] = [];
   private dispatchTimer: NodeJS.Timeout | null = null;
@@ -49,14 +62,14 @@ class WorkerPoolVerifier implements SignatureVerifier {
     for (let i = 0; i < threads; i++) {
       const worker = startWorker(import.meta.url, 'verifyWorker');
       worker.unref();
-      const slot = { worker, busy: false };
+      const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (m: { id: number; results: Uint8Array }) => {
-        slot.busy = false;
+        slot.inFlight--;
         const cb = this.callbacks.get(m.id);
         this.callbacks.delete(m.id);
-        // A full batch goes at once; a smaller one waits for the gathering timer.
-        if (this.queue.length >= COALESCE_ITEMS) this.send(slot);
-        else if (this.queue.length > 0) this.dispatchTimer ??= setTimeout(() => this.dispatch(), COALESCE_MS);
+        // Full batches go at once; a smaller one to an idle worker waits for the gathering timer.
+        this.topUp();
+        if (this.queue.length > 0 && this.workers.some((w) => w.inFlight === 0)) this.dispatchTimer ??= setTimeout(() => this.dispatch(), COALESCE_MS);
         cb?.(m.results);
       });
       worker.on('error', (e) => {
@@ -71,13 +84,23 @@ class WorkerPoolVerifier implements SignatureVerifier {
     if (this.closed) return Promise.reject(new Error('verifier closed'));
     return new Promise((resolve) => {
       this.queue.push({ item, resolve });
-      if (this.queue.length >= COALESCE_ITEMS) this.dispatch();
-      else if (this.dispatchTimer === null) this.dispatchTimer = setTimeout(() => this.dispatch(), COALESCE_MS);
+      if (this.queue.length >= COALESCE_ITEMS) this.topUp();
+      if (this.queue.length > 0 && this.dispatchTimer === null) this.dispatchTimer = setTimeout(() => this.dispatch(), COALESCE_MS);
     });
   }
 
+  /** Hands full batches to workers with room: idle ones first, then those with one batch in hand. */
+  private topUp(): void {
+    for (let depth = 0; depth < MAX_IN_FLIGHT; depth++) {
+      for (const slot of this.workers) {
+        if (this.queue.length < COALESCE_ITEMS) return;
+        if (slot.inFlight === depth) this.send(slot);
+      }
+    }
+  }
+
   /**
-   * Hands what is queued to free workers. Requests gather for a few
+   * Hands what is queued to idle workers once the gathering timer fires. Requests gather for a few
    * milliseconds first: each hand-over wakes a thread, which on a loaded
    * machine costs a context switch on both sides, so fewer, larger batches
    * leave more CPU for everything else.
@@ -85,9 +108,10 @@ class WorkerPoolVerifier implements SignatureVerifier {
   private dispatch(): void {
     if (this.dispatchTimer !== null) clearTimeout(this.dispatchTimer);
     this.dispatchTimer = null;
+    this.topUp();
     for (const slot of this.workers) {
       if (this.queue.length === 0) break;
-      if (!slot.busy) this.send(slot);
+      if (slot.inFlight === 0) this.send(slot);
     }
   }
 
@@ -95,9 +119,9 @@ class WorkerPoolVerifier implements SignatureVerifier {
     return Promise.all(items.map((i) => this.verify(i)));
   }
 
-  /** Hands the next batch to a free worker, packed as two strings and one transferred buffer. */
-  private send(slot: { worker: Worker; busy: boolean }): void {
-    const idle = this.workers.filter((w) => !w.busy).length;
+  /** Hands the next batch to a worker, packed as two strings and one transferred buffer. */
+  private send(slot: Slot): void {
+    const idle = this.workers.filter((w) => w.inFlight === 0).length;
     const take = Math.min(MAX_BATCH, Math.ceil(this.queue.length / Math.max(1, idle)));
     const part = this.queue.splice(0, take);
     const id = this.nextId++;
@@ -126,7 +150,7 @@ class WorkerPoolVerifier implements SignatureVerifier {
     this.callbacks.set(id, (results) =>
       part.forEach((p, i) => p.resolve(results[i] === 1 && p.item.pubKey.length === 64 && p.item.signature.length === 128)),
     );
-    slot.busy = true;
+    slot.inFlight++;
     slot.worker.postMessage(batch, [messages.buffer, lengths.buffer]);
   }
 
