@@ -10,7 +10,7 @@
  * on the way that the file still holds the accounts it held at start.
  * @module
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readSync, statSync } from 'node:fs';
 import type { Hash } from 'node:crypto';
 import { JSONParser } from '@streamparser/json';
 import { ErrorCode, FastposError } from '../errors.js';
@@ -80,11 +80,12 @@ function* scanGenesisFile(path: string, visit: Visitor): Generator<void, boolean
       if (chunk.length > 0) parser.write(chunk);
       yield;
     }
+    if (rootIsObject === undefined) throw new Error('unexpected end of input: the file holds no JSON value');
     if (!parser.isEnded) parser.end();
   } finally {
     closeSync(fd);
   }
-  return rootIsObject === true;
+  return rootIsObject;
 }
 
 interface FileStamp {
@@ -128,12 +129,30 @@ class FileGenesisAccounts implements ScannedGenesisAccounts {
     return this.scanned.hasher.hashSoFar();
   }
 
+  private changed(): FastposError {
+    return new FastposError(
+      ErrorCode.INVALID_GENESIS,
+      `genesis file ${this.scanned.path} has changed since the node read it at start (its accounts are read from it again when needed): put back the file the node started with, or restart the node`,
+    );
+  }
+
+  /** Throws unless the file has the size and modification time it had when it was read. */
+  checkUnchanged(): void {
+    const now = stampOf(this.scanned.path);
+    if (now === undefined || now.size !== this.scanned.stamp.size || now.mtimeMs !== this.scanned.stamp.mtimeMs) throw this.changed();
+  }
+
+  /** Copies the genesis file (the document the node read) to `dest`. */
+  copyTo(dest: string): void {
+    this.checkUnchanged();
+    copyFileSync(this.scanned.path, dest);
+    this.checkUnchanged();
+  }
+
   *[Symbol.iterator](): Iterator<GenesisAccount> {
-    const { path, stamp, occurrence } = this.scanned;
-    const changed = (): FastposError =>
-      new FastposError(ErrorCode.INVALID_GENESIS, `genesis file ${path} has changed since the node read it at start (its accounts are read from it again when needed): put back the file the node started with, or restart the node`);
-    const now = stampOf(path);
-    if (now === undefined || now.size !== stamp.size || now.mtimeMs !== stamp.mtimeMs) throw changed();
+    const { path, occurrence } = this.scanned;
+    const changed = (): FastposError => this.changed();
+    this.checkUnchanged();
     const hasher = new GenesisAccountHasher();
     let queue: GenesisAccount[] = [];
     const chunks = scanGenesisFile(path, {
@@ -238,4 +257,14 @@ export function readGenesisFile(path: string, opts: { keepAccounts?: number } = 
     if (e instanceof FastposError) throw new FastposError(e.code, `genesis file ${path}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * For a genesis read from a large file: a function that copies that file
+ * (a backup's `genesis.json`: the same genesis, hash and all, without
+ * encoding a million accounts again); undefined for a genesis in memory.
+ */
+export function genesisFileCopier(g: Genesis): ((dest: string) => void) | undefined {
+  const accounts = g.accounts;
+  return accounts instanceof FileGenesisAccounts ? (dest) => accounts.copyTo(dest) : undefined;
 }
