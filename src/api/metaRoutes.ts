@@ -84,7 +84,8 @@ export function registerMetaRoutes(app: FastifyInstance, node: FastposNode, cata
     }
     if (streaming) throw new FastposError(ErrorCode.RATE_LIMITED, 'the genesis is being sent to another client: try again when that is done');
     streaming = true;
-    const body = Readable.from(genesisJsonPieces(g));
+    // One piece (a few hundred KiB) made ahead of the socket at a time.
+    const body = Readable.from(genesisJsonPieces(g), { highWaterMark: 1 });
     body.once('close', () => {
       streaming = false;
     });

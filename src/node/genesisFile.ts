@@ -16,6 +16,7 @@ import { JSONParser } from '@streamparser/json';
 import { ErrorCode, FastposError } from '../errors.js';
 import { GenesisAccountHasher, decodeGenesis, decodeGenesisAccount, decodeGenesisAccounts, devAccountAddresses, duplicateAccount, type ScannedGenesisAccounts } from '../state/genesis.js';
 import type { Genesis, GenesisAccount, GenesisAccounts } from '../types/index.js';
+import { AddressSet } from './addressSet.js';
 
 /** Bytes read per step. */
 const CHUNK_BYTES = 1 << 20;
@@ -203,7 +204,7 @@ export function readGenesisFile(path: string, opts: { keepAccounts?: number } = 
   const devAddresses = devAccountAddresses();
   let accountsMembers = 0;
   // What the accounts of one `accounts` member gave (a later member of the same key starts over).
-  const fresh = (at: number) => ({ at, count: 0, kept: [] as GenesisAccount[] | null, seen: new Set<string>(), error: null as FastposError | null, hasher: new GenesisAccountHasher(), fundsDevAccount: false });
+  const fresh = (at: number) => ({ at, count: 0, kept: [] as GenesisAccount[] | null, seen: new AddressSet(), error: null as FastposError | null, hasher: new GenesisAccountHasher(), fundsDevAccount: false });
   let acc = fresh(0);
   const visitor: Visitor = {
     member: (key, value) => {
@@ -217,8 +218,7 @@ export function readGenesisFile(path: string, opts: { keepAccounts?: number } = 
       if (acc.error !== null) return;
       try {
         const a = decodeGenesisAccount(raw, i);
-        if (acc.seen.has(a.address)) throw duplicateAccount(i, a.address);
-        acc.seen.add(a.address);
+        if (!acc.seen.add(a.address)) throw duplicateAccount(i, a.address);
         acc.hasher.add(a);
         if (devAddresses.has(a.address)) acc.fundsDevAccount = true;
         if (acc.kept !== null && acc.kept.length < keep) acc.kept.push(a);
@@ -245,7 +245,7 @@ export function readGenesisFile(path: string, opts: { keepAccounts?: number } = 
   if (acc.at !== last) acc = fresh(last);
   const found = acc;
   // The set of every address is large: not kept past the check.
-  found.seen = new Set();
+  found.seen = new AddressSet();
   try {
     return decodeGenesis(rootIsObject ? Object.fromEntries(head) : null, (raw): GenesisAccounts => {
       if (!Array.isArray(raw)) return decodeGenesisAccounts(raw);
