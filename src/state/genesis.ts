@@ -91,8 +91,12 @@ function encodeGenesisAccount(a: GenesisAccount): { address: string; balance: st
   return { address: a.address, balance: a.balance.toString() };
 }
 
-/** Text of accounts gathered before it is written into the hash (a few hundred KiB at a time). */
-const HASH_PIECE_CHARS = 256 * 1024;
+/**
+ * Text of accounts gathered before it is written into the hash: under V8's
+ * large-object size (128 KiB), so that the pieces die young instead of
+ * piling up in the old generation until a full collection.
+ */
+const HASH_PIECE_CHARS = 64 * 1024;
 
 /**
  * The genesis hash's input up to the end of its accounts' text:
@@ -168,8 +172,8 @@ export function genesisHash(g: Genesis): string {
 
 /** Marker of the accounts' place while the rest of a genesis is encoded (no genesis value can hold it). */
 const ACCOUNTS_MARKER = '\u0000accounts';
-/** Accounts per piece of `genesisJsonPieces`. */
-const WIRE_ACCOUNTS_PER_PIECE = 4096;
+/** Accounts per piece of `genesisJsonPieces`: under 64 KiB of text (see `HASH_PIECE_CHARS`). */
+const WIRE_ACCOUNTS_PER_PIECE = 512;
 
 /**
  * The text of `JSON.stringify(encodeGenesis(g))` (or, with `indent` 2, of
@@ -187,7 +191,8 @@ export function* genesisJsonPieces(g: Genesis, indent: 0 | 2 = 0): Generator<str
     const w = encodeGenesisAccount(a);
     return indent === 0 ? JSON.stringify(w) : `    {\n      "address": ${JSON.stringify(w.address)},\n      "balance": ${JSON.stringify(w.balance)}\n    }`;
   };
-  let piece = text.slice(0, at);
+  yield text.slice(0, at);
+  let piece = '';
   let n = 0;
   for (const a of g.accounts) {
     piece += (n === 0 ? open : sep) + one(a);
