@@ -68,7 +68,7 @@ describe('a genesis of 200,000 accounts, read from its file as a stream', () => 
     const wire = JSON.stringify(encodeGenesis(g));
     let n = await spawnNode(dir, ['--genesis-file', file]);
     try {
-      const s = await waitStatus(n, (x) => x.height >= 1);
+      const s = await waitStatus(n, (x) => x.latestHeight >= 1);
       assert.equal(s.genesisHash, genesisHash(g));
       const body = Buffer.from(await (await fetch(`${n.url}/genesis`)).arrayBuffer());
       assert.equal(body.length, Buffer.byteLength(wire));
@@ -84,7 +84,7 @@ describe('a genesis of 200,000 accounts, read from its file as a stream', () => 
     // A restart opens the stored chain: the file must hash to the stored genesis.
     n = await spawnNode(dir, ['--genesis-file', file]);
     try {
-      const s = await waitStatus(n, (x) => x.height >= 2);
+      const s = await waitStatus(n, (x) => x.latestHeight >= 2);
       assert.equal(s.genesisHash, genesisHash(g));
     } finally {
       await n.kill();
