@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode, FastposError } from '../errors.js';
+import { checkGenesisFile } from '../node/genesisFile.js';
 import type { FastposNode } from '../node/node.js';
 import { encodeGenesis, genesisJsonPieces } from '../state/genesis.js';
 import { packageVersion } from './openapi.js';
@@ -83,6 +84,12 @@ export function registerMetaRoutes(app: FastifyInstance, node: FastposNode, cata
       return reply.send(genesisText);
     }
     if (streaming) throw new FastposError(ErrorCode.RATE_LIMITED, 'the genesis is being sent to another client: try again when that is done');
+    try {
+      checkGenesisFile(g);
+    } catch (e) {
+      // The node's own file, changed under it: a fault of the node, not of the request.
+      throw e instanceof FastposError ? new FastposError(ErrorCode.CORRUPT_DATA, e.message) : e;
+    }
     streaming = true;
     // One piece (a few hundred KiB) made ahead of the socket at a time.
     const body = Readable.from(genesisJsonPieces(g), { highWaterMark: 1 });

@@ -262,6 +262,11 @@ export function readGenesisFile(path: string, opts: { keepAccounts?: number } = 
   }
 }
 
+/** Throws `INVALID_GENESIS` when `g` reads its accounts from a file that has changed since it was read (else nothing). */
+export function checkGenesisFile(g: Genesis): void {
+  if (g.accounts instanceof FileGenesisAccounts) g.accounts.checkUnchanged();
+}
+
 /**
  * For a genesis read from a large file: a function that copies that file
  * (a backup's `genesis.json`: the same genesis, hash and all, without

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { EXTRA_ACCOUNT_BALANCE, extendedGenesis, extraAccountAddress, writeGenesisFile } from '../../src/bench/genesisAccounts.js';
@@ -91,7 +91,7 @@ describe('a genesis of 200,000 accounts, read from its file as a stream', () => 
     }
   });
 
-  it('behavior: GET /genesis streams to one client at a time: another gets 429 RATE_LIMITED until that one is done', async () => {
+  it('behavior: GET /genesis streams to one client at a time (another gets 429 RATE_LIMITED until that one is done), and never a changed file', async () => {
     const n = await spawnNode(tmp(), ['--genesis-file', file]);
     try {
       const port = Number(new URL(n.url).port);
@@ -114,6 +114,13 @@ describe('a genesis of 200,000 accounts, read from its file as a stream', () => 
         else await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(status, 200);
+      // The file changed under the running node (here only its modification time): refused, not sent.
+      const st = statSync(file);
+      utimesSync(file, st.atime, new Date(st.mtimeMs + 60_000));
+      const changed = await getJson(`${n.url}/genesis`);
+      assert.equal(changed.status, 500);
+      assert.equal(changed.json.error.code, 'CORRUPT_DATA');
+      assert.match(changed.json.error.message, /has changed since the node read it/);
     } finally {
       await n.kill();
     }
