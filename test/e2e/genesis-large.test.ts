@@ -20,6 +20,7 @@ import { tempDirs } from '../helpers/util.js';
 
 const tmp = tempDirs('fastpos-genesis-large-');
 const EXTRA = 200_000;
+const TOKEN = 'genesis-large-test-admin-token-0123456789';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -66,7 +67,8 @@ describe('a genesis of 200,000 accounts, read from its file as a stream', () => 
   it('default: starts, finalizes, restarts; /status genesisHash and GET /genesis are what the in-memory genesis gives', async () => {
     const dir = tmp();
     const wire = JSON.stringify(encodeGenesis(g));
-    let n = await spawnNode(dir, ['--genesis-file', file]);
+    let n = await spawnNode(dir, ['--genesis-file', file, '--admin-token', TOKEN]);
+    let backupDir: string;
     try {
       const s = await waitStatus(n, (x) => x.latestHeight >= 1);
       assert.equal(s.genesisHash, genesisHash(g));
@@ -78,6 +80,11 @@ describe('a genesis of 200,000 accounts, read from its file as a stream', () => 
       const acct = await getJson(`${n.url}/accounts/${last}`);
       assert.equal(acct.status, 200);
       assert.equal(acct.json.balance, EXTRA_ACCOUNT_BALANCE.toString());
+      // A backup copies the genesis file; `backup verify` checks it against the store.
+      const made = runCli(['backup', 'create', '--node', n.url, '--admin-token', TOKEN, '--json']);
+      assert.equal(made.status, 0, made.stderr);
+      backupDir = JSON.parse(made.stdout).dir;
+      assert.equal(sha(readFileSync(join(backupDir, 'genesis.json'))), sha(readFileSync(file)));
     } finally {
       await n.kill();
     }
@@ -89,6 +96,10 @@ describe('a genesis of 200,000 accounts, read from its file as a stream', () => 
     } finally {
       await n.kill();
     }
+    const verified = runCli(['backup', 'verify', backupDir, '--json']);
+    assert.equal(verified.status, 0, verified.stderr);
+    assert.equal(JSON.parse(verified.stdout).ok, true);
+    assert.equal(JSON.parse(readFileSync(join(backupDir, 'backup.json'), 'utf8')).genesisHash, genesisHash(g));
   });
 
   it('behavior: GET /genesis streams to one client at a time (another gets 429 RATE_LIMITED until that one is done), and never a changed file', async () => {
