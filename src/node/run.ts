@@ -7,7 +7,7 @@
  * with code 1.
  */
 import { estimatedMemory } from '../mempool/index.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
