@@ -5,9 +5,12 @@
  * document in its wire form.
  * @module
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ErrorCode, FastposError } from '../errors.js';
+import { checkGenesisFile } from '../node/genesisFile.js';
 import type { FastposNode } from '../node/node.js';
-import { encodeGenesis } from '../state/genesis.js';
+import { encodeGenesis, genesisJsonPieces } from '../state/genesis.js';
 import { packageVersion } from './openapi.js';
 import type { RouteCatalog, RouteEntry } from './routeCatalog.js';
 import * as M from './metaSchemas.js';
@@ -63,8 +66,10 @@ export function registerMetaRoutes(app: FastifyInstance, node: FastposNode, cata
     return { name: 'fastpos', version, chainId, links: LINKS, routes };
   });
 
-  // The genesis never changes while the node runs: serialized once.
+  // The genesis never changes while the node runs: serialized once when its accounts are in memory; a large
+  // genesis (its accounts read from its file again) is streamed in pieces, to one client at a time.
   let genesisText: string | undefined;
+  let streaming = false;
   app.get('/genesis', {
     schema: {
       summary: 'The chain\'s genesis document in its wire form (its hash is /status genesisHash)',
@@ -72,7 +77,25 @@ export function registerMetaRoutes(app: FastifyInstance, node: FastposNode, cata
       response: { 200: M.genesisResponse },
     },
   }, async (_req, reply) => {
-    genesisText ??= JSON.stringify(encodeGenesis(node.genesis));
-    return reply.type('application/json; charset=utf-8').send(genesisText);
+    const g = node.genesis;
+    reply.type('application/json; charset=utf-8');
+    if (Array.isArray(g.accounts)) {
+      genesisText ??= JSON.stringify(encodeGenesis(g));
+      return reply.send(genesisText);
+    }
+    if (streaming) throw new FastposError(ErrorCode.RATE_LIMITED, 'the genesis is being sent to another client: try again when that is done');
+    try {
+      checkGenesisFile(g);
+    } catch (e) {
+      // The node's own file, changed under it: a fault of the node, not of the request.
+      throw e instanceof FastposError ? new FastposError(ErrorCode.CORRUPT_DATA, e.message) : e;
+    }
+    streaming = true;
+    // One piece (a few hundred KiB) made ahead of the socket at a time.
+    const body = Readable.from(genesisJsonPieces(g), { highWaterMark: 1 });
+    body.once('close', () => {
+      streaming = false;
+    });
+    return reply.send(body);
   });
 }

@@ -29,6 +29,7 @@ import { fsyncDir, writeFileAtomic } from '../storage/common.js';
 import { createChainStore, readSqliteTip, SQLITE_FILE, type StorageBackend } from '../storage/index.js';
 import { LtHash } from '../state/ltHash.js';
 import { encodeGenesis } from '../state/genesis.js';
+import { genesisFileCopier } from './genesisFile.js';
 import type { ChainStore } from '../storage/types.js';
 import type { FinalizedBlock, Genesis } from '../types/index.js';
 import type { Log } from './context.js';
@@ -77,12 +78,18 @@ export interface BackupSource {
   readonly chainId: string;
   readonly genesisHash: string;
   readonly backend: StorageBackend;
-  /** The chain's genesis as written to `genesis.json`. */
-  readonly genesisJson: string;
+  /** The chain's genesis as written to `genesis.json`: its text, or a copy of its file (a large genesis, read from its file). */
+  readonly genesisJson: string | ((file: string) => void);
   /** Copies a consistent store backup into an empty folder (`ChainStore.backup`). */
   copy(dir: string): Promise<void>;
   /** Reads what a copy holds (default: `inspectStoreCopy`). */
   inspect?(dir: string): Promise<StoreCopyContent> | StoreCopyContent;
+}
+
+/** Writes `genesis.json` (made durable with the other files of the backup). */
+function writeGenesisJson(file: string, json: string | ((file: string) => void)): void {
+  if (typeof json === 'string') fs.writeFileSync(file, json);
+  else json(file);
 }
 
 /** The backup source of a running node's chain: its store, genesis and backend. */
@@ -91,7 +98,7 @@ export function backupSourceOf(n: { readonly genesis: Genesis; readonly genesisH
     chainId: n.genesis.chainId,
     genesisHash: n.genesisHash,
     backend: n.store.backend,
-    genesisJson: JSON.stringify(encodeGenesis(n.genesis), null, 2) + '\n',
+    genesisJson: genesisFileCopier(n.genesis) ?? JSON.stringify(encodeGenesis(n.genesis), null, 2) + '\n',
     copy: (dir) => n.store.backup(dir),
   };
 }
@@ -194,7 +201,7 @@ async function writeBackupNow(p: { backupDir: string; source: BackupSource; trig
   fs.rmSync(tmp, { recursive: true, force: true });
   try {
     await source.copy(tmp);
-    fs.writeFileSync(path.join(tmp, 'genesis.json'), source.genesisJson);
+    writeGenesisJson(path.join(tmp, 'genesis.json'), source.genesisJson);
     const content = source.inspect === undefined ? await inspectStoreCopy(source.backend, tmp) : await source.inspect(tmp);
     if (content.genesisHash !== source.genesisHash) {
       throw new FastposError(ErrorCode.CORRUPT_DATA, `the store copy holds a chain of genesis ${content.genesisHash}, not ${source.genesisHash}`);

@@ -7,7 +7,7 @@
  * with code 1.
  */
 import { estimatedMemory } from '../mempool/index.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -17,7 +17,8 @@ import { checkSyncTrust, type NodeConfig } from '../config/index.js';
 import { devAccount, devValidator } from '../crypto/keys.js';
 import { ErrorCode, FastposError, FatalError } from '../errors.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
-import { decodeGenesis, defaultDevnetGenesis } from '../state/genesis.js';
+import { defaultDevnetGenesis } from '../state/genesis.js';
+import { readGenesisFile } from './genesisFile.js';
 import { UpgradeHaltError } from '../state/upgrades.js';
 import { BLOCK_LOG_FILE, SQLITE_FILE, STATE_FILE, createChainStore } from '../storage/index.js';
 import type { DecodedTx, Genesis } from '../types/index.js';
@@ -52,21 +53,11 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+/** The configured genesis: `genesisFile`, else the data dir's `genesis.json`, else the built-in devnet (a file is read as a stream: `readGenesisFile`). */
 export function loadGenesis(config: Pick<NodeConfig, 'dataDir' | 'genesisFile'>): { genesis: Genesis; source: string } {
   const path = config.genesisFile ?? (existsSync(join(config.dataDir, 'genesis.json')) ? join(config.dataDir, 'genesis.json') : undefined);
   if (path === undefined) return { genesis: defaultDevnetGenesis(), source: 'built-in devnet' };
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new FastposError(ErrorCode.INVALID_GENESIS, `genesis file ${path} cannot be read as JSON: ${(e as Error).message}`);
-  }
-  try {
-    return { genesis: decodeGenesis(json), source: path };
-  } catch (e) {
-    if (e instanceof FastposError) throw new FastposError(e.code, `genesis file ${path}: ${e.message}`);
-    throw e;
-  }
+  return { genesis: readGenesisFile(path), source: path };
 }
 
 /** The validator keys this node signs with: its key file, or on a devnet the public dev validator keys of the genesis set. */

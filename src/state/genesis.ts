@@ -1,12 +1,12 @@
 import { canonicalJson } from '../codec/canonical.js';
 import { ORACLE_SET_KEY, PRODUCT_PARAMS_KEY, VALIDATOR_INDEX_KEY, accountKey, epochKey, validatorKey, type StateValue } from '../codec/state.js';
 import { MAX_UPGRADE_HEIGHT, UPGRADE_NAME_RE, isAddress, parseAmount } from '../codec/tx.js';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { sha256Hex } from '../crypto/hash.js';
 import { devAccount, devValidator, moduleAddress } from '../crypto/keys.js';
-import { ErrorCode, FastposError } from '../errors.js';
+import { ErrorCode, FastposError, assert } from '../errors.js';
 import { newValidator } from './staking.js';
-import type { ChainParams, EpochRecord, Genesis, GenesisAccount, GenesisUpgrade, GenesisValidator, OracleEntry, ProductGenesis, ProductParams, Validator, ValidatorIndex } from '../types/index.js';
+import type { ChainParams, EpochRecord, Genesis, GenesisAccount, GenesisAccounts, GenesisUpgrade, GenesisValidator, OracleEntry, ProductGenesis, ProductParams, Validator, ValidatorIndex } from '../types/index.js';
 import { DEFAULT_PRODUCT_PARAMS } from './product.js';
 import { selectEpochValidators } from './epochs.js';
 import { upgradeGenesisEntries } from './upgrades.js';
@@ -43,11 +43,14 @@ export const TREASURY_ADDRESS = moduleAddress('treasury');
 /** Treasury of the default devnet: a fixed address nobody holds a key for. */
 export const DEVNET_TREASURY = sha256Hex('fastpos-devnet-treasury').slice(0, 40);
 
+/** A genesis whose accounts are an array in memory (the devnet default, a decoded document, tests). */
+export type InMemoryGenesis = Genesis & { readonly accounts: readonly GenesisAccount[] };
+
 /**
  * The deterministic default devnet: dev validator 0 (stake 1,000,000) and dev
  * accounts 0–9 with 1,000,000,000,000 each. Same bytes, same hash, everywhere.
  */
-export function defaultDevnetGenesis(opts: { validators?: number; accounts?: number } = {}): Genesis {
+export function defaultDevnetGenesis(opts: { validators?: number; accounts?: number } = {}): InMemoryGenesis {
   const accounts: GenesisAccount[] = [];
   for (let i = 0; i < (opts.accounts ?? 10); i++) accounts.push({ address: devAccount(i).address, balance: 1_000_000_000_000n });
   const validators: GenesisValidator[] = [];
@@ -63,7 +66,7 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
     genesisTime: g.genesisTime,
     treasury: g.treasury,
     params: { ...g.params, minFee: g.params.minFee.toString(), minSelfBond: g.params.minSelfBond.toString(), governance: [...g.params.governance] },
-    accounts: g.accounts.map((a) => ({ address: a.address, balance: a.balance.toString() })),
+    accounts: Array.from(g.accounts, encodeGenesisAccount),
     validators: g.validators.map((v) => ({
       pubKey: v.pubKey,
       stake: v.stake.toString(),
@@ -84,44 +87,121 @@ export function encodeGenesis(g: Genesis): Record<string, unknown> {
   };
 }
 
-/** Accounts written into the hash per update (a few hundred KiB of text at a time). */
-const HASH_ACCOUNTS_PER_PIECE = 4096;
+function encodeGenesisAccount(a: GenesisAccount): { address: string; balance: string } {
+  return { address: a.address, balance: a.balance.toString() };
+}
+
+/**
+ * Text of accounts gathered before it is written into the hash: under V8's
+ * large-object size (128 KiB), so that the pieces die young instead of
+ * piling up in the old generation until a full collection.
+ */
+const HASH_PIECE_CHARS = 64 * 1024;
+
+/**
+ * The genesis hash's input up to the end of its accounts' text:
+ * `"fastpos/genesis/v1\n"`, `{"accounts":[` (in canonical JSON `accounts`
+ * sorts before every other member of a genesis) and each account's canonical
+ * JSON, written into a SHA-256 in pieces as the accounts come, so that the
+ * accounts of a large genesis never exist as one text.
+ */
+export class GenesisAccountHasher {
+  private readonly h = createHash('sha256').update('fastpos/genesis/v1\n{"accounts":[');
+  private piece = '';
+  private count = 0;
+
+  add(a: GenesisAccount): void {
+    // The canonical JSON of {address, balance}: members in key order, strings as JSON.stringify writes them (RFC 8785).
+    this.piece += `${this.count++ > 0 ? ',' : ''}{"address":${JSON.stringify(a.address)},"balance":"${a.balance.toString()}"}`;
+    if (this.piece.length >= HASH_PIECE_CHARS) this.flush();
+  }
+
+  /** A copy of the hash so far (this hasher may go on). */
+  hashSoFar(): Hash {
+    this.flush();
+    return this.h.copy();
+  }
+
+  private flush(): void {
+    if (this.piece === '') return;
+    this.h.update(this.piece);
+    this.piece = '';
+  }
+}
+
+/**
+ * An accounts source that was read through once already (a genesis file): it
+ * kept the genesis hash's input up to the end of its accounts, and whether it
+ * funds a public development account, so neither needs another read.
+ */
+export interface ScannedGenesisAccounts extends GenesisAccounts {
+  /** The hash after `"fastpos/genesis/v1\n"`, `{"accounts":[` and every account (a fresh copy per call). */
+  hashedThroughAccounts(): Hash;
+  readonly fundsDevAccount: boolean;
+}
+
+function isScanned(a: GenesisAccounts): a is ScannedGenesisAccounts {
+  return typeof (a as Partial<ScannedGenesisAccounts>).hashedThroughAccounts === 'function';
+}
 
 /**
  * SHA-256 of `"fastpos/genesis/v1\n"` + the canonical JSON of `encodeGenesis(g)`,
  * written into the hash in pieces: the accounts (the part that grows) are
- * encoded a slice at a time, so a genesis of a million accounts never exists
- * as one text. Byte for byte the same input as the whole document.
+ * encoded a slice at a time (`GenesisAccountHasher`), so a genesis of a million
+ * accounts never exists as one text. Byte for byte the same input as the whole document.
  */
 export function genesisHash(g: Genesis): string {
-  const h = createHash('sha256');
-  h.update('fastpos/genesis/v1\n');
+  let h: Hash;
+  if (isScanned(g.accounts)) {
+    h = g.accounts.hashedThroughAccounts();
+  } else {
+    const hasher = new GenesisAccountHasher();
+    for (const a of g.accounts) hasher.add(a);
+    h = hasher.hashSoFar();
+  }
   const doc = encodeGenesis({ ...g, accounts: [] });
-  // Canonical JSON: members in the order of their keys' UTF-16 code units.
+  // Canonical JSON: members in the order of their keys' UTF-16 code units; `accounts` is the first.
   const keys = Object.keys(doc)
-    .filter((k) => doc[k] !== undefined)
+    .filter((k) => k !== 'accounts' && doc[k] !== undefined)
     .sort();
-  h.update('{');
-  keys.forEach((k, i) => {
-    h.update((i > 0 ? ',' : '') + JSON.stringify(k) + ':');
-    if (k !== 'accounts') {
-      h.update(canonicalJson(doc[k]));
-      return;
-    }
-    h.update('[');
-    for (let from = 0; from < g.accounts.length; from += HASH_ACCOUNTS_PER_PIECE) {
-      let piece = '';
-      const to = Math.min(g.accounts.length, from + HASH_ACCOUNTS_PER_PIECE);
-      for (let j = from; j < to; j++) {
-        const a = g.accounts[j]!;
-        piece += (j > 0 ? ',' : '') + canonicalJson({ address: a.address, balance: a.balance.toString() });
-      }
-      h.update(piece);
-    }
-    h.update(']');
-  });
-  h.update('}');
+  let rest = ']';
+  for (const k of keys) rest += ',' + JSON.stringify(k) + ':' + canonicalJson(doc[k]);
+  h.update(rest + '}');
   return h.digest('hex');
+}
+
+/** Marker of the accounts' place while the rest of a genesis is encoded (no genesis value can hold it). */
+const ACCOUNTS_MARKER = '\u0000accounts';
+/** Accounts per piece of `genesisJsonPieces`: under 64 KiB of text (see `HASH_PIECE_CHARS`). */
+const WIRE_ACCOUNTS_PER_PIECE = 512;
+
+/**
+ * The text of `JSON.stringify(encodeGenesis(g))` (or, with `indent` 2, of
+ * `JSON.stringify(encodeGenesis(g), null, 2)`), in pieces of at most a few
+ * thousand accounts: joined, the same bytes, without the whole text or every
+ * account at once in memory.
+ */
+export function* genesisJsonPieces(g: Genesis, indent: 0 | 2 = 0): Generator<string> {
+  const text = JSON.stringify({ ...encodeGenesis({ ...g, accounts: [] }), accounts: ACCOUNTS_MARKER }, null, indent === 0 ? undefined : indent);
+  const marker = JSON.stringify(ACCOUNTS_MARKER);
+  const at = text.indexOf(marker);
+  assert(at >= 0 && text.indexOf(marker, at + 1) < 0, 'the genesis text holds the accounts marker once');
+  const [open, sep, close] = indent === 0 ? ['[', ',', ']'] : ['[\n', ',\n', '\n  ]'];
+  const one = (a: GenesisAccount): string => {
+    const w = encodeGenesisAccount(a);
+    return indent === 0 ? JSON.stringify(w) : `    {\n      "address": ${JSON.stringify(w.address)},\n      "balance": ${JSON.stringify(w.balance)}\n    }`;
+  };
+  yield text.slice(0, at);
+  let piece = '';
+  let n = 0;
+  for (const a of g.accounts) {
+    piece += (n === 0 ? open : sep) + one(a);
+    if (++n % WIRE_ACCOUNTS_PER_PIECE === 0) {
+      yield piece;
+      piece = '';
+    }
+  }
+  yield piece + (n === 0 ? '[]' : close) + text.slice(at + marker.length);
 }
 
 /** Numeric chain parameters (JSON numbers). */
@@ -149,11 +229,43 @@ function amount(v: unknown, where: string): bigint {
   }
 }
 
-/** Parses and checks a genesis document, naming the first field that is wrong. */
-export function decodeGenesis(j: unknown): Genesis {
+/** One genesis account, `i` its place in `accounts` (the duplicate check is the caller's: `duplicateAccount`). */
+export function decodeGenesisAccount(a: unknown, i: number): GenesisAccount {
+  if (!isObj(a)) bad(`accounts[${i}] must be an object`);
+  only(a, `accounts[${i}]`, ['address', 'balance']);
+  if (!isAddress(a.address)) bad(`accounts[${i}].address must be 40 lowercase hex`);
+  return { address: a.address, balance: amount(a.balance, `accounts[${i}].balance`) };
+}
+
+/** The error of account `i` whose address an earlier account has already. */
+export function duplicateAccount(i: number, address: string): FastposError {
+  return new FastposError(ErrorCode.INVALID_GENESIS, `accounts[${i}].address ${address} appears twice`);
+}
+
+/** The `accounts` of a genesis document held in memory. */
+export function decodeGenesisAccounts(accounts: unknown): GenesisAccount[] {
+  if (!Array.isArray(accounts)) bad('accounts must be an array');
+  const seen = new Set<string>();
+  return accounts.map((a: unknown, i): GenesisAccount => {
+    const account = decodeGenesisAccount(a, i);
+    if (seen.has(account.address)) throw duplicateAccount(i, account.address);
+    seen.add(account.address);
+    return account;
+  });
+}
+
+/**
+ * Parses and checks a genesis document, naming the first field that is wrong.
+ * `accounts` decodes the `accounts` member in its turn (the checks run in
+ * this order: a large genesis file streams its accounts past a reader of its
+ * own and hands over what it found); by default it is an array in `j`.
+ */
+export function decodeGenesis(j: unknown): InMemoryGenesis;
+export function decodeGenesis(j: unknown, accounts: (raw: unknown) => GenesisAccounts): Genesis;
+export function decodeGenesis(j: unknown, accounts: (raw: unknown) => GenesisAccounts = decodeGenesisAccounts): Genesis {
   if (!isObj(j)) bad('genesis must be a JSON object');
   only(j, 'genesis', ['chainId', 'genesisTime', 'treasury', 'params', 'accounts', 'validators', 'product', 'upgrades']);
-  const { chainId, genesisTime, treasury, params, accounts, validators, product, upgrades } = j;
+  const { chainId, genesisTime, treasury, params, validators, product, upgrades } = j;
   if (typeof chainId !== 'string' || !/^[a-zA-Z0-9._-]{1,64}$/.test(chainId)) bad('chainId must be 1-64 characters of [a-zA-Z0-9._-]');
   if (!isUint(genesisTime)) bad('genesisTime must be Unix milliseconds');
   if (treasury !== undefined && !isAddress(treasury)) bad('treasury must be an address (40 lowercase hex)');
@@ -192,16 +304,7 @@ export function decodeGenesis(j: unknown): Genesis {
   if (parsedParams.evidenceMaxAgeBlocks > parsedParams.unbondingPeriodBlocks) {
     bad(`params.evidenceMaxAgeBlocks (${parsedParams.evidenceMaxAgeBlocks}) must not exceed params.unbondingPeriodBlocks (${parsedParams.unbondingPeriodBlocks})`);
   }
-  if (!Array.isArray(accounts)) bad('accounts must be an array');
-  const seen = new Set<string>();
-  const parsedAccounts = accounts.map((a: unknown, i): GenesisAccount => {
-    if (!isObj(a)) bad(`accounts[${i}] must be an object`);
-    only(a, `accounts[${i}]`, ['address', 'balance']);
-    if (!isAddress(a.address)) bad(`accounts[${i}].address must be 40 lowercase hex`);
-    if (seen.has(a.address)) bad(`accounts[${i}].address ${a.address} appears twice`);
-    seen.add(a.address);
-    return { address: a.address, balance: amount(a.balance, `accounts[${i}].balance`) };
-  });
+  const parsedAccounts = accounts(j.accounts);
   if (!Array.isArray(validators) || validators.length === 0) bad('validators must be a non-empty array');
   const seenV = new Set<string>();
   const parsedValidators = validators.map((v: unknown, i): GenesisValidator => {
@@ -349,13 +452,20 @@ export function* genesisEntryStream(g: Genesis): IterableIterator<[string, State
   yield* upgradeGenesisEntries(g.upgrades);
 }
 
+/** The addresses of the public development accounts a genesis must not fund on a real chain (the first 100). */
+export function devAccountAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (let i = 0; i < 100; i++) out.add(devAccount(i).address);
+  return out;
+}
+
 /** Whether the genesis funds or seats any of the public development keys (first 100 of each). */
 export function usesDevKeys(g: Genesis): boolean {
-  const devAddrs = new Set<string>();
   const devPubs = new Set<string>();
-  for (let i = 0; i < 100; i++) {
-    devAddrs.add(devAccount(i).address);
-    devPubs.add(devValidator(i).publicKey);
-  }
-  return g.accounts.some((a) => devAddrs.has(a.address)) || g.validators.some((v) => devPubs.has(v.pubKey));
+  for (let i = 0; i < 100; i++) devPubs.add(devValidator(i).publicKey);
+  if (g.validators.some((v) => devPubs.has(v.pubKey))) return true;
+  if (isScanned(g.accounts)) return g.accounts.fundsDevAccount;
+  const devAddrs = devAccountAddresses();
+  for (const a of g.accounts) if (devAddrs.has(a.address)) return true;
+  return false;
 }

@@ -479,12 +479,21 @@ export interface ChainParams {
   readonly evidenceMaxAgeBlocks: number;
 }
 
+/**
+ * The genesis accounts in their order: an array (every in-memory genesis), or
+ * a source that yields them again on each iteration without holding them all.
+ */
+export interface GenesisAccounts extends Iterable<GenesisAccount> {
+  readonly length: number;
+}
+
 export interface Genesis {
   readonly chainId: string;
   readonly genesisTime: number;
   readonly treasury: Address;
   readonly params: ChainParams;
-  readonly accounts: readonly GenesisAccount[];
+  /** An array, or a source that reads them again when iterated (a large genesis file). */
+  readonly accounts: GenesisAccounts;
   readonly validators: readonly GenesisValidator[];
   /** The product layer's oracle set and rules; absent: no oracles, default rules. */
   readonly product?: ProductGenesis;

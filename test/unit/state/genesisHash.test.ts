@@ -5,14 +5,14 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { canonicalJson } from '../../../src/codec/canonical.js';
 import { accountKey } from '../../../src/codec/state.js';
-import { decodeGenesis, defaultDevnetGenesis, encodeGenesis, genesisEntries, genesisEntryStream, genesisHash } from '../../../src/state/genesis.js';
+import { decodeGenesis, defaultDevnetGenesis, encodeGenesis, genesisEntries, genesisEntryStream, genesisHash, genesisJsonPieces, type InMemoryGenesis } from '../../../src/state/genesis.js';
 import type { Genesis } from '../../../src/types/index.js';
 
 /** The definition: SHA-256 of the tag and the whole canonical JSON document at once. */
 const wholeDocumentHash = (g: Genesis): string => createHash('sha256').update('fastpos/genesis/v1\n' + canonicalJson(encodeGenesis(g))).digest('hex');
 
 /** A devnet genesis with `n` extra funded accounts (addresses made from their index). */
-function withAccounts(n: number): Genesis {
+function withAccounts(n: number): InMemoryGenesis {
   const g = defaultDevnetGenesis();
   const extra = Array.from({ length: n }, (_, i) => ({ address: createHash('sha256').update(`acct ${i}`).digest('hex').slice(0, 40), balance: BigInt(i) * 1_000_003n + 1n }));
   return { ...g, accounts: [...g.accounts, ...extra] };
