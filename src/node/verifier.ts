@@ -13,10 +13,8 @@ interface Pending {
   resolve: (ok: boolean) => void;
 }
 
-const MAX_BATCH = 64;
-/** A batch this large goes to a free worker at once; a smaller one waits up to COALESCE_MS for more. */
-const COALESCE_ITEMS = 32;
-const COALESCE_MS = 2;
+/** Signatures per hand-over at most (about 14 ms of one core's work). */
+const MAX_BATCH = 128;
 /**
  * Batches a worker may hold at once: while it checks one, the next waits in
  * its port, so it never idles while the main thread is busy with a block.
@@ -41,20 +39,21 @@ interface Slot {
 }
 
 /**
- * Pull-based pool: requests gather for at most COALESCE_MS (or until
- * COALESCE_ITEMS are queued) and then go to idle workers, up to MAX_BATCH
- * each. While the queue holds a full batch more, a busy worker is handed it
- * too (at most MAX_IN_FLIGHT per worker): it starts on it as soon as it is
- * done with the one before, without waiting for the main thread, which may be
- * building or executing a block meanwhile. Under light load a signature waits
- * a few milliseconds at most; under heavy load each hand-over (which wakes a
- * thread, a costly step on virtual machines) carries many signatures.
+ * A pool of worker threads fed in batches. Requests queue up while the main
+ * thread handles what the network delivered in this turn of the event loop
+ * (one request or a hundred); right after that turn, the queue is shared out
+ * among the workers, idle ones first. A worker may hold a second batch while
+ * it checks the first (at most MAX_IN_FLIGHT), so it goes on without waiting
+ * for the main thread, which may be building or executing a block meanwhile.
+ * Under light load a signature is handed over at once; under heavy load each
+ * hand-over (which wakes a thread, a costly step on virtual machines)
+ * carries many signatures.
  */
 class WorkerPoolVerifier implements SignatureVerifier {
   private readonly workers: Slot[] = [];
   private readonly callbacks = new Map<number, (results: Uint8Array) => void>();
   private queue: Pending[] = [];
-  private dispatchTimer: NodeJS.Timeout | null = null;
+  private scheduled: NodeJS.Immediate | null = null;
   private nextId = 1;
   private closed = false;
 
@@ -67,9 +66,7 @@ class WorkerPoolVerifier implements SignatureVerifier {
         slot.inFlight--;
         const cb = this.callbacks.get(m.id);
         this.callbacks.delete(m.id);
-        // Full batches go at once; a smaller one to an idle worker waits for the gathering timer.
-        this.topUp();
-        if (this.queue.length > 0 && this.workers.some((w) => w.inFlight === 0)) this.dispatchTimer ??= setTimeout(() => this.dispatch(), COALESCE_MS);
+        this.dispatch();
         cb?.(m.results);
       });
       worker.on('error', (e) => {
@@ -84,34 +81,25 @@ class WorkerPoolVerifier implements SignatureVerifier {
     if (this.closed) return Promise.reject(new Error('verifier closed'));
     return new Promise((resolve) => {
       this.queue.push({ item, resolve });
-      if (this.queue.length >= COALESCE_ITEMS) this.topUp();
-      if (this.queue.length > 0 && this.dispatchTimer === null) this.dispatchTimer = setTimeout(() => this.dispatch(), COALESCE_MS);
+      this.scheduled ??= setImmediate(() => {
+        this.scheduled = null;
+        this.dispatch();
+      });
     });
   }
 
-  /** Hands full batches to workers with room: idle ones first, then those with one batch in hand. */
-  private topUp(): void {
-    for (let depth = 0; depth < MAX_IN_FLIGHT; depth++) {
-      for (const slot of this.workers) {
-        if (this.queue.length < COALESCE_ITEMS) return;
-        if (slot.inFlight === depth) this.send(slot);
-      }
-    }
-  }
-
-  /**
-   * Hands what is queued to idle workers once the gathering timer fires. Requests gather for a few
-   * milliseconds first: each hand-over wakes a thread, which on a loaded
-   * machine costs a context switch on both sides, so fewer, larger batches
-   * leave more CPU for everything else.
-   */
+  /** Shares the queue out among the workers with room, the least loaded first. */
   private dispatch(): void {
-    if (this.dispatchTimer !== null) clearTimeout(this.dispatchTimer);
-    this.dispatchTimer = null;
-    this.topUp();
-    for (const slot of this.workers) {
-      if (this.queue.length === 0) break;
-      if (slot.inFlight === 0) this.send(slot);
+    while (this.queue.length > 0) {
+      let least = MAX_IN_FLIGHT;
+      for (const w of this.workers) least = Math.min(least, w.inFlight);
+      if (least >= MAX_IN_FLIGHT) return;
+      const peers = this.workers.filter((w) => w.inFlight === least);
+      const take = Math.min(MAX_BATCH, Math.ceil(this.queue.length / peers.length));
+      for (const slot of peers) {
+        if (this.queue.length === 0) return;
+        this.send(slot, take);
+      }
     }
   }
 
@@ -119,10 +107,8 @@ class WorkerPoolVerifier implements SignatureVerifier {
     return Promise.all(items.map((i) => this.verify(i)));
   }
 
-  /** Hands the next batch to a worker, packed as two strings and one transferred buffer. */
-  private send(slot: Slot): void {
-    const idle = this.workers.filter((w) => w.inFlight === 0).length;
-    const take = Math.min(MAX_BATCH, Math.ceil(this.queue.length / Math.max(1, idle)));
+  /** Hands the next `take` queued checks to a worker, packed as two strings and one transferred buffer. */
+  private send(slot: Slot, take: number): void {
     const part = this.queue.splice(0, take);
     const id = this.nextId++;
     let total = 0;
@@ -156,7 +142,7 @@ class WorkerPoolVerifier implements SignatureVerifier {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.dispatchTimer !== null) clearTimeout(this.dispatchTimer);
+    if (this.scheduled !== null) clearImmediate(this.scheduled);
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 }
