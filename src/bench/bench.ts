@@ -26,7 +26,8 @@
  * the senders, starts `fastpos start` as a child process (benchNodes.ts),
  * pre-signs every transfer, warms the nodes up with transfers of their own
  * senders, then submits the measured ones one per request with bounded
- * concurrency (or, with `--batch N`, in `POST /txs` requests of N:
+ * concurrency (or, with `--batch N`, in `POST /txs` requests of N, about
+ * 1,600 txs in flight unless `--concurrency` is given:
  * submitPlan.ts), follows finalized blocks, and prints the figures
  * (transfersReport.ts; the CPU split by thread: cpuFigures.ts; the pool
  * sampler: poolSampler.ts).
@@ -180,17 +181,19 @@ async function main(): Promise<void> {
       return;
     default: {
       const admissionOnly = args['admission-only'] === true;
+      const batch = positiveInt('batch', args.batch);
       await runTransfers({
         senders: SENDERS,
         perSender: PER_SENDER,
-        concurrency: CONCURRENCY,
+        // Batches: about 1,600 txs in flight unless told (64 connections of 100 would hold 6,400 waiting txs).
+        concurrency: batch > 1 && !given('concurrency') ? Math.max(2, Math.ceil(1600 / batch)) : CONCURRENCY,
         timeLimitMs: TIME_LIMIT_MS,
         nodes: NODES,
         rate: RATE,
         workers: WORKERS,
         admissionOnly,
         warmupTxs: admissionOnly ? 0 : Number(args['warmup-txs']),
-        batch: positiveInt('batch', args.batch),
+        batch,
         extraAccounts: args.accounts === '' ? 0 : Number(args.accounts),
         backend: String(args.backend),
         keep: args.keep === true,

@@ -58,7 +58,7 @@ const OPTIONS = {
    * of seconds of a fresh node go partly to compiling its hot code. 0 = none.
    */
   'warmup-txs': { type: 'string', default: '10000' },
-  /** Txs per request: 1 = one `POST /tx` per tx; N > 1 = `POST /txs` batches of N over the same connections. */
+  /** Txs per request: 1 = one `POST /tx` per tx; N > 1 = `POST /txs` batches of N, over ceil(1600 / N) connections unless `--concurrency` is given. */
   batch: { type: 'string', default: '1' },
   /** One of SCENARIOS; `transfers` (throughput and finality) by default. */
   scenario: { type: 'string', default: 'transfers' },
