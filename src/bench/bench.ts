@@ -7,7 +7,7 @@
  *                    [--backend sqlite|snapshot] [--workers 2] [--keep]
  *                    [--nodes 4] [--rate TX_PER_S] [--admission-only]
  *                    [--warmup-txs 10000] [--batch 1]
- *   npm run bench -- --scenario overload [--run-time-s 30] [--mempool-max-bytes 16777216]
+ *   npm run bench -- --scenario overload [--run-time-s 30] [--mempool-max-bytes 4194304]
  *                    [--senders 2000] [--txs-per-sender 100] [--batch 50] [--concurrency 64]
  *                    [--retries 10] [--nodes 4] [--rate TX_PER_S] [--backend sqlite|snapshot]
  *   npm run bench -- --scenario product-reads [--proofs 100000] [--settlements 100000]

@@ -12,7 +12,7 @@ export const USAGE = `  npm run bench -- [--senders 400] [--txs-per-sender 50] [
                    [--backend sqlite|snapshot] [--workers 2] [--keep]
                    [--nodes 4] [--rate TX_PER_S] [--admission-only]
                    [--warmup-txs 10000] [--batch 1]
-  npm run bench -- --scenario overload [--run-time-s 30] [--mempool-max-bytes 16777216]
+  npm run bench -- --scenario overload [--run-time-s 30] [--mempool-max-bytes 4194304]
                    [--senders 2000] [--txs-per-sender 100] [--batch 50] [--concurrency 64]
                    [--retries 10] [--nodes 4] [--rate TX_PER_S] [--backend sqlite|snapshot]
   npm run bench -- --scenario product-reads [--proofs 100000] [--settlements 100000]
@@ -93,7 +93,7 @@ const OPTIONS = {
   window: { type: 'string', default: '50' },
   seed: { type: 'string', default: '1' },
   /** overload: every node's mempoolMaxBytes, and how often one tx refused with MEMPOOL_FULL is sent again. */
-  'mempool-max-bytes': { type: 'string', default: '16777216' },
+  'mempool-max-bytes': { type: 'string', default: '4194304' },
   retries: { type: 'string', default: '10' },
 } as const;
 

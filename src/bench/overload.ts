@@ -2,7 +2,7 @@
  * The overload scenario (`npm run bench:overload`): more load than blocks can
  * take, for a bounded time, to show that a node's mempool stays within
  * `mempoolMaxBytes` (every node is started with a small one,
- * `--mempool-max-bytes`, default 16 MiB) while admission outpaces
+ * `--mempool-max-bytes`, default 4 MiB) while admission outpaces
  * finalization. Pre-signed transfers go in `POST /txs` batches over the
  * transfers' raw connections (sender i's txs to node i mod nodes); a tx
  * refused with MEMPOOL_FULL is sent again after a backoff, bounded in count
