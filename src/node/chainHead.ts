@@ -207,14 +207,17 @@ export class ChainHead {
  * hashed once for the accumulator, then encoded again as they are written in
  * one transaction, so that the state is never held twice in memory.
  */
+/** The genesis rows written and hashed in one pass over the genesis's entries. */
 function initDiskGenesis(disk: DiskState, g: Genesis, genesisHash: string): WorldState {
   const acc = new LtHash();
-  for (const [k, v] of genesisEntryStream(g)) acc.add(ltElement(k, encodeStateValue(k, v)));
-  const accumulator = acc.toBytes();
-  disk.initGenesisRows(genesisHash, encodedRows(genesisEntryStream(g)), accumulator);
-  return WorldState.fromSource(disk.stateSource(), accumulator);
+  disk.initGenesisRows(genesisHash, hashedRows(genesisEntryStream(g), acc), () => acc.toBytes());
+  return WorldState.fromSource(disk.stateSource(), acc.toBytes());
 }
 
-function* encodedRows(entries: Iterable<readonly [string, StateValue]>): IterableIterator<[string, string]> {
-  for (const [k, v] of entries) yield [k, encodeStateValue(k, v)];
+function* hashedRows(entries: Iterable<readonly [string, StateValue]>, acc: LtHash): IterableIterator<[string, string]> {
+  for (const [k, v] of entries) {
+    const json = encodeStateValue(k, v);
+    acc.add(ltElement(k, json));
+    yield [k, json];
+  }
 }

@@ -144,8 +144,8 @@ export interface DiskState {
    * that commit; an install resets it. Only while the store is open.
    */
   stateSource(): StateSource;
-  /** `initGenesis` from rows read once, in order of arrival, without holding them. */
-  initGenesisRows(genesisHash: string, entries: Iterable<readonly [string, string]>, accumulator: Buffer): void;
+  /** `initGenesis` from rows read once, in order of arrival, without holding them (`accumulator` may be computed once they are written). */
+  initGenesisRows(genesisHash: string, entries: Iterable<readonly [string, string]>, accumulator: Buffer | (() => Buffer)): void;
   /** The state rows at the committed height, consistent however long the walk takes. */
   walkState(): StateWalk;
 }

@@ -230,15 +230,19 @@ export class SqliteChainStore implements ChainStore, DiskState {
     this.initGenesisRows(genesisHash, entries, accumulator);
   }
 
-  /** `initGenesis` from rows read once, as they come (one transaction; nothing is kept). */
-  initGenesisRows(genesisHash: string, entries: Iterable<readonly [string, string]>, accumulator: Buffer): void {
+  /**
+   * `initGenesis` from rows read once, as they come (one transaction; nothing
+   * is kept). `accumulator` may be a function, called once the rows are
+   * written: the caller can then hash the rows as they pass.
+   */
+  initGenesisRows(genesisHash: string, entries: Iterable<readonly [string, string]>, accumulator: Buffer | (() => Buffer)): void {
     const st = this.statements;
     assert(this.genesisHash === null, 'store already has a genesis');
     this.db!.transaction(() => {
       for (const [key, value] of entries) st.upsertState.run(key, value);
       st.setMeta.run('genesis_hash', genesisHash);
       st.setMeta.run('height', 0);
-      st.setMeta.run('accumulator', accumulator);
+      st.setMeta.run('accumulator', typeof accumulator === 'function' ? accumulator() : accumulator);
     })();
     this.genesisHash = genesisHash;
     this.height = 0;
