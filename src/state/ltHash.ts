@@ -23,6 +23,8 @@ export type LtElement = Uint16Array;
 export function ltElement(key: string, valueJson: string): LtElement {
   const out = shake256(DOMAIN + key + '\n' + valueJson, LTHASH_BYTES);
   if (LITTLE_ENDIAN) {
+    // The digest owns its memory: the lanes read it in place when it is aligned.
+    if (out.byteOffset === 0 && out.buffer.byteLength === LTHASH_BYTES) return new Uint16Array(out.buffer, out.byteOffset, LTHASH_LANES);
     const lanes = new Uint16Array(LTHASH_LANES);
     new Uint8Array(lanes.buffer).set(out);
     return lanes;

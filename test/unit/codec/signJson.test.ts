@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalJson } from '../../../src/codec/canonical.js';
+import { decodeStateValue, encodeStateValue } from '../../../src/codec/state.js';
 import { decodeTx, encodeTx, toDecodedTx, txSignJson, txSignJsonGeneric } from '../../../src/codec/tx.js';
 import { addressFromPubKey } from '../../../src/crypto/keys.js';
 import type { UnsignedTx } from '../../../src/types/index.js';
@@ -49,6 +50,20 @@ describe('transfer signing bytes: the direct writer equals canonical JSON', () =
         assert.equal(fast.json, canonicalJson(wire));
       }),
       { seed: 20261127, numRuns: 1000 },
+    );
+  });
+});
+
+describe('account state entries: the direct writer equals canonical JSON', () => {
+  it('property: any balance and nonce give the same text, which decodes back', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 40n }), fc.nat({ max: Number.MAX_SAFE_INTEGER }), (balance, nonce) => {
+        const key = `acct/${'ab'.repeat(20)}`;
+        const text = encodeStateValue(key, { balance, nonce });
+        assert.equal(text, canonicalJson({ balance: balance.toString(), nonce }));
+        assert.deepEqual(decodeStateValue(key, text), { balance, nonce });
+      }),
+      { seed: 20261203, numRuns: 1000 },
     );
   });
 });
