@@ -6,7 +6,8 @@ import { ZERO_HASH } from '../crypto/hash.js';
 import { ErrorCode, FastposError, isFastposError } from '../errors.js';
 import { BlockExecution, executeBlockTxs, type BlockContext } from '../state/execute.js';
 import { unknownUpgradeDue, unknownUpgradeMessage } from '../state/upgrades.js';
-import type { StateDiff, StateReader, WorldState } from '../state/worldState.js';
+import type { StateChanges, StateDiff, StateReader, WorldState } from '../state/worldState.js';
+import type { LtElement } from '../state/ltHash.js';
 import type { Block, BlockHeader, ChainParams, Commit, DecodedTx, Evidence, TxResult, Validator, ValidatorSet } from '../types/index.js';
 import { selectProposer } from './proposer.js';
 
@@ -61,12 +62,8 @@ export function refuseUnknownUpgrade(state: StateReader, height: number): void {
   if (due !== null) throw new FastposError(ErrorCode.INVALID_BLOCK, `block ${height}: ${unknownUpgradeMessage(due)}`);
 }
 
-/**
- * Builds the block for (tip.height + 1, round) from candidate txs in priority
- * order: each is applied in turn; one that may not be in a block is skipped
- * (and reported), and the block stops at the tx-count or byte limit.
- */
-export function buildBlock(p: {
+/** What `buildBlock` takes. */
+export interface BuildInput {
   env: BlockEnv;
   state: WorldState;
   tip: ChainTip;
@@ -75,7 +72,31 @@ export function buildBlock(p: {
   candidates: Iterable<DecodedTx>;
   /** Valid, unused evidence to include (see `selectValidEvidence`); it goes first and counts against maxBlockBytes. */
   evidence?: readonly Evidence[];
-}): ExecutedBlock & { skipped: SkippedTx[] } {
+}
+
+/** A block's txs chosen and executed, before its state root is computed (`sealBlock`). */
+export interface PreparedBlock {
+  readonly input: BuildInput;
+  readonly height: number;
+  readonly proposer: string;
+  readonly txs: DecodedTx[];
+  readonly evidence: Evidence[];
+  readonly skipped: SkippedTx[];
+  readonly changes: StateChanges;
+  readonly results: readonly TxResult[];
+}
+
+/**
+ * Builds the block for (tip.height + 1, round) from candidate txs in priority
+ * order: each is applied in turn; one that may not be in a block is skipped
+ * (and reported), and the block stops at the tx-count or byte limit.
+ */
+export function buildBlock(p: BuildInput): ExecutedBlock & { skipped: SkippedTx[] } {
+  return sealBlock(prepareBlock(p));
+}
+
+/** The first part of `buildBlock`: chooses and executes the txs. */
+export function prepareBlock(p: BuildInput): PreparedBlock {
   const { env, state, tip } = p;
   const height = tip.height + 1;
   refuseUnknownUpgrade(state, height);
@@ -106,16 +127,27 @@ export function buildBlock(p: {
     bytes += d.size;
   }
   ex.endBlock();
-  const diff = state.diff(ex.changes);
+  return { input: p, height, proposer, txs, evidence, skipped, changes: ex.changes, results: ex.results };
+}
+
+/**
+ * The second part of `buildBlock`: the state root and the header. `elements`
+ * may hold lattice elements of the changed entries computed elsewhere
+ * (`WorldState.elementInputs`); the result is the same with or without them.
+ */
+export function sealBlock(b: PreparedBlock, elements?: ReadonlyMap<string, LtElement>): ExecutedBlock & { skipped: SkippedTx[] } {
+  const { env, state, tip, round, timestamp } = b.input;
+  const { txs, evidence } = b;
+  const diff = state.diff(b.changes, elements);
   const header: BlockHeader = {
     version: BLOCK_VERSION,
     chainId: env.chainId,
-    height,
-    round: p.round,
+    height: b.height,
+    round,
     // Strictly after the previous block, whatever the local clock says.
-    timestamp: Math.max(p.timestamp, tip.timestamp + 1),
+    timestamp: Math.max(timestamp, tip.timestamp + 1),
     prevHash: tip.hash,
-    proposer,
+    proposer: b.proposer,
     txRoot: txRoot(txs.map((d) => d.id)),
     txCount: txs.length,
     stateRoot: diff.stateRoot,
@@ -124,7 +156,7 @@ export function buildBlock(p: {
     evidenceHash: evidenceListHash(evidence),
   };
   const block: Block = { header, txs, lastCommit: tip.commit, evidence };
-  return { block, hash: blockHash(header), results: ex.results, diff, skipped };
+  return { block, hash: blockHash(header), results: b.results, diff, skipped: b.skipped };
 }
 
 function invalid(message: string): never {
@@ -166,7 +198,27 @@ export function bodyMismatch(block: Block): string | null {
  * rule change this release does not know makes it INVALID_BLOCK). Tx signatures must have been verified
  * by the caller; the previous certificate's signatures too (`verifyCommit`).
  */
-export function validateBlock(p: { env: BlockEnv; state: WorldState; tip: ChainTip; block: Block }): ExecutedBlock {
+export function validateBlock(p: ValidateInput): ExecutedBlock {
+  return sealValidated(executeProposed(p));
+}
+
+/** What `validateBlock` takes. */
+export interface ValidateInput {
+  env: BlockEnv;
+  state: WorldState;
+  tip: ChainTip;
+  block: Block;
+}
+
+/** A block whose header rules hold and whose txs were executed, before its state root is checked (`sealValidated`). */
+export interface ExecutedProposal {
+  readonly input: ValidateInput;
+  readonly changes: StateChanges;
+  readonly results: readonly TxResult[];
+}
+
+/** The first part of `validateBlock`: every rule but the state root, and execution. */
+export function executeProposed(p: ValidateInput): ExecutedProposal {
   const { env, state, tip, block } = p;
   const h = block.header;
   if (h.version !== BLOCK_VERSION) invalid(`block version must be ${BLOCK_VERSION}, got ${h.version}`);
@@ -195,7 +247,14 @@ export function validateBlock(p: { env: BlockEnv; state: WorldState; tip: ChainT
     if (h.lastCommitHash !== commitHash(block.lastCommit)) invalid('lastCommitHash does not match lastCommit');
   }
   const { changes, results } = executeBlockTxs(state, { txs: block.txs, lastCommit: block.lastCommit, evidence: block.evidence }, contextFor(env, h.proposer, h.height));
-  const diff = state.diff(changes);
+  return { input: p, changes, results };
+}
+
+/** The second part of `validateBlock`: the state root; `elements` as for `sealBlock`. */
+export function sealValidated(x: ExecutedProposal, elements?: ReadonlyMap<string, LtElement>): ExecutedBlock {
+  const { state, block } = x.input;
+  const h = block.header;
+  const diff = state.diff(x.changes, elements);
   if (diff.stateRoot !== h.stateRoot) invalid(`stateRoot must be ${diff.stateRoot}, got ${h.stateRoot}`);
-  return { block, hash: blockHash(h), results, diff };
+  return { block, hash: blockHash(h), results: x.results, diff };
 }

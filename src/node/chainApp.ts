@@ -7,7 +7,9 @@
  * @module
  */
 import { KEY_PREFIX } from '../codec/state.js';
-import { bodyMismatch, buildBlock, validateBlock, type ExecutedBlock } from '../consensus/block.js';
+import { bodyMismatch, executeProposed, prepareBlock, sealBlock, sealValidated, validateBlock, type ExecutedBlock } from '../consensus/block.js';
+import type { LtElement } from '../state/ltHash.js';
+import type { StateChanges, WorldState } from '../state/worldState.js';
 import { verifyCommit } from '../consensus/commit.js';
 import type { ConsensusApp } from '../consensus/driver.js';
 import { selectProposer } from '../consensus/proposer.js';
@@ -26,6 +28,12 @@ import type { VerifiedTxs } from './verifiedTxs.js';
 
 /** A proposed block with at most this many txs this node has not checked yet checks them on the event loop (about 5 ms at most). */
 const INLINE_BLOCK_SIGNATURES = 32;
+/**
+ * Changed state entries from which a block's lattice elements (one SHAKE-256
+ * of 2 KiB each, about 8 µs) are hashed on the signature workers, leaving the
+ * main thread to admission meanwhile; fewer are hashed in place.
+ */
+const OFFLOAD_STATE_ELEMENTS = 64;
 
 /** Block pacing (see blockPacing.ts) and how long a proposal waits for the tip's missing precommits. */
 export interface ChainAppOptions extends PacingOptions {
@@ -174,7 +182,13 @@ export class ChainApp implements ConsensusApp {
     }
     const t0 = clock.monotonic();
     const tip = { ...head.tip, commit: this.lastCommit.best(head.tip) };
-    const built = buildBlock({ env: head.env(), state: head.world, tip, round, timestamp: clock.now(), candidates: mempool.candidates(head.world), evidence: this.deps.evidence.select(head.world, height) });
+    const world = head.world;
+    const prepared = prepareBlock({ env: head.env(), state: world, tip, round, timestamp: clock.now(), candidates: mempool.candidates(world), evidence: this.deps.evidence.select(world, height) });
+    const elements = await this.elementsOffThread(world, prepared.changes);
+    // While they were hashed, the head may have moved on (the height decided through a peer's certificate) or consensus to another round.
+    const at = this.deps.position();
+    if (head.world !== world || head.height + 1 !== height || at === null || at.height !== height || at.round !== round) return null;
+    const built = sealBlock(prepared, elements);
     for (const sk of built.skipped) {
       if (sk.error.code !== ErrorCode.NONCE_TOO_HIGH) {
         const r = mempool.drop(sk.tx.id, sk.error.code.toLowerCase(), sk.error.message, height, clock.now());
@@ -258,7 +272,11 @@ export class ChainApp implements ConsensusApp {
       if (block.lastCommit !== null) {
         verifyCommit({ chainId: head.chainId, set: head.setAt(height - 1), commit: block.lastCommit, height: height - 1, blockHash: head.tip.hash, keyCache: head.keyCache });
       }
-      const executed = validateBlock({ env: head.env(), state: head.world, tip: head.tip, block });
+      const world = head.world;
+      const proposal = executeProposed({ env: head.env(), state: world, tip: head.tip, block });
+      const elements = await this.elementsOffThread(world, proposal.changes);
+      if (head.world !== world || head.height + 1 !== height) return false;
+      const executed = sealValidated(proposal, elements);
       if (executed.hash !== hash) return false;
       this.executed.set(hash, executed);
       return true;
@@ -267,6 +285,21 @@ export class ChainApp implements ConsensusApp {
       log.warn({ height, hash, code: e.code, err: e.message }, 'refused a proposed block');
       return false;
     }
+  }
+
+  /**
+   * The lattice elements `world.diff(changes)` needs, hashed by the signature
+   * workers when there are many (undefined: `diff` hashes them itself).
+   */
+  private async elementsOffThread(world: WorldState, changes: StateChanges): Promise<Map<string, LtElement> | undefined> {
+    const hasher = this.deps.verifier.stateElements;
+    if (hasher === undefined || changes.size < OFFLOAD_STATE_ELEMENTS / 2) return undefined;
+    const inputs = world.elementInputs(changes);
+    if (inputs.length < OFFLOAD_STATE_ELEMENTS) return undefined;
+    const els = await hasher.call(this.deps.verifier, inputs);
+    const map = new Map<string, LtElement>();
+    inputs.forEach((input, i) => map.set(input, els[i]!));
+    return map;
   }
 
   /** Makes a decided block durable, then applies it and tells everyone. */

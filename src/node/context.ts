@@ -32,6 +32,11 @@ export interface VerifyItem {
 export interface SignatureVerifier {
   verify(item: VerifyItem): Promise<boolean>;
   verifyMany(items: readonly VerifyItem[]): Promise<boolean[]>;
+  /**
+   * Lattice elements of state entries (`ltElementOf` of each input), computed
+   * by the same threads; absent where hashing off the main thread does not pay.
+   */
+  stateElements?(inputs: readonly string[]): Promise<Uint16Array[]>;
   close(): Promise<void>;
 }
 

@@ -2,7 +2,8 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker.js';
 import type { KeyObject } from 'node:crypto';
 import { verifySignature } from '../crypto/ed25519.js';
-import type { VerifyBatch } from './verifyWorker.js';
+import type { ElementJob, VerifyBatch } from './verifyWorker.js';
+import { LTHASH_BYTES, LTHASH_LANES } from '../state/ltHash.js';
 
 import type { SignatureVerifier, VerifyItem } from './context.js';
 
@@ -105,6 +106,38 @@ class WorkerPoolVerifier implements SignatureVerifier {
 
   verifyMany(items: readonly VerifyItem[]): Promise<boolean[]> {
     return Promise.all(items.map((i) => this.verify(i)));
+  }
+
+  /**
+   * Shares the inputs out among all workers at once (ahead of queued signature
+   * batches they do not hold yet); each element comes back in its own memory.
+   */
+  stateElements(inputs: readonly string[]): Promise<Uint16Array[]> {
+    if (this.closed) return Promise.reject(new Error('verifier closed'));
+    const per = Math.ceil(inputs.length / this.workers.length);
+    const parts: Promise<Uint16Array[]>[] = [];
+    for (let w = 0; w < this.workers.length && w * per < inputs.length; w++) {
+      const slot = this.workers[w]!;
+      const chunk = inputs.slice(w * per, (w + 1) * per);
+      const id = this.nextId++;
+      parts.push(
+        new Promise((resolve) => {
+          this.callbacks.set(id, (bytes) => {
+            const out: Uint16Array[] = [];
+            for (let i = 0; i < chunk.length; i++) {
+              const el = new Uint16Array(LTHASH_LANES);
+              new Uint8Array(el.buffer).set(bytes.subarray(i * LTHASH_BYTES, (i + 1) * LTHASH_BYTES));
+              out.push(el);
+            }
+            resolve(out);
+          });
+        }),
+      );
+      slot.inFlight++;
+      const job: ElementJob = { id, inputs: chunk };
+      slot.worker.postMessage(job);
+    }
+    return Promise.all(parts).then((lists) => lists.flat());
   }
 
   /** Hands the next `take` queued checks to a worker, packed as two strings and one transferred buffer. */

@@ -1,6 +1,7 @@
 /**
  * Worker thread that verifies batches of Ed25519 signatures with node:crypto,
- * keeping parsed public keys cached (which doubles the verify rate).
+ * keeping parsed public keys cached (which doubles the verify rate), and
+ * computes the lattice elements of a block's changed state entries.
  * A batch travels packed (two strings and one transferred buffer) so that
  * handing it over costs next to nothing on the main thread.
  */
@@ -8,6 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { verifySignature } from '../crypto/ed25519.js';
 import { nameThread } from '../worker.js';
+import { LTHASH_BYTES, ltElementOf } from '../state/ltHash.js';
 
 export interface VerifyBatch {
   readonly id: number;
@@ -24,7 +26,26 @@ export interface VerifyBatch {
 nameThread('fastpos-verify');
 const cache = new Map<string, KeyObject>();
 
-parentPort?.on('message', (b: VerifyBatch) => {
+/** State entries whose lattice elements are wanted (`ltElementInput` texts). */
+export interface ElementJob {
+  readonly id: number;
+  readonly inputs: readonly string[];
+}
+
+function elements(job: ElementJob): void {
+  const out = new Uint8Array(job.inputs.length * LTHASH_BYTES);
+  for (let i = 0; i < job.inputs.length; i++) {
+    const el = ltElementOf(job.inputs[i]!);
+    out.set(new Uint8Array(el.buffer, el.byteOffset, LTHASH_BYTES), i * LTHASH_BYTES);
+  }
+  parentPort!.postMessage({ id: job.id, results: out }, [out.buffer]);
+}
+
+parentPort?.on('message', (b: VerifyBatch | ElementJob) => {
+  if ('inputs' in b) {
+    elements(b);
+    return;
+  }
   const n = b.lengths.length;
   const results = new Uint8Array(n);
   const all = new Uint8Array(b.messages);

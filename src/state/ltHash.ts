@@ -19,9 +19,19 @@ const LOW = 0x7fff7fff;
 
 export type LtElement = Uint16Array;
 
+/** What an entry's element hashes (after the domain prefix): key, newline, canonical value JSON. */
+export function ltElementInput(key: string, valueJson: string): string {
+  return key + '\n' + valueJson;
+}
+
 /** The lattice element of one state entry (key + canonical value JSON). */
 export function ltElement(key: string, valueJson: string): LtElement {
-  const out = shake256(DOMAIN + key + '\n' + valueJson, LTHASH_BYTES);
+  return ltElementOf(ltElementInput(key, valueJson));
+}
+
+/** The lattice element of an entry given as `ltElementInput(key, valueJson)`. */
+export function ltElementOf(input: string): LtElement {
+  const out = shake256(DOMAIN + input, LTHASH_BYTES);
   if (LITTLE_ENDIAN) {
     // The digest owns its memory: the lanes read it in place when it is aligned.
     if (out.byteOffset === 0 && out.buffer.byteLength === LTHASH_BYTES) return new Uint16Array(out.buffer, out.byteOffset, LTHASH_LANES);

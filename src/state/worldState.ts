@@ -1,5 +1,5 @@
 import { encodeStateValue, type StateValue } from '../codec/state.js';
-import { LtHash, ltElement, type LtElement } from './ltHash.js';
+import { LtHash, ltElement, ltElementInput, ltElementOf, type LtElement } from './ltHash.js';
 import { MemoryStateSource, type StateChanges, type StateSource } from './stateSource.js';
 
 export { MemoryStateSource, type StateChanges, type StateSource } from './stateSource.js';
@@ -93,19 +93,44 @@ export class WorldState implements StateReader {
     yield* this.source.entries();
   }
 
-  private elementOf(key: string, value: StateValue): LtElement {
-    return this.elementCache.get(key) ?? ltElement(key, encodeStateValue(key, value));
+  private elementOf(key: string, value: StateValue, precomputed: ReadonlyMap<string, LtElement> | undefined): LtElement {
+    const cached = this.elementCache.get(key);
+    if (cached !== undefined) return cached;
+    const input = ltElementInput(key, encodeStateValue(key, value));
+    return precomputed?.get(input) ?? ltElementOf(input);
   }
 
-  /** Computes the commitment after `changes` without applying them. */
-  diff(changes: StateChanges): StateDiff {
+  /**
+   * The element inputs (`ltElementInput`) that `diff(changes)` would hash: the
+   * new values, and the old values whose elements are not kept. Their elements
+   * may be computed elsewhere (on other threads) and handed to `diff`.
+   */
+  elementInputs(changes: StateChanges): string[] {
+    const out: string[] = [];
+    for (const [key, value] of changes) {
+      if (!this.elementCache.has(key)) {
+        const old = this.source.get(key);
+        if (old !== undefined) out.push(ltElementInput(key, encodeStateValue(key, old)));
+      }
+      if (value !== null) out.push(ltElementInput(key, encodeStateValue(key, value)));
+    }
+    return out;
+  }
+
+  /**
+   * Computes the commitment after `changes` without applying them.
+   * `precomputed` maps element inputs to their elements (see `elementInputs`);
+   * an element is looked up by the exact text it hashes, so a missing or
+   * unrelated entry only means the element is computed here.
+   */
+  diff(changes: StateChanges, precomputed?: ReadonlyMap<string, LtElement>): StateDiff {
     const acc = this.accumulator.clone();
     const encoded = new Map<string, string | null>();
     const elements = new Map<string, LtElement>();
     let sizeDelta = 0;
     for (const [key, value] of changes) {
       const old = this.source.get(key);
-      if (old !== undefined) acc.remove(this.elementOf(key, old));
+      if (old !== undefined) acc.remove(this.elementOf(key, old, precomputed));
       sizeDelta += (value === null ? 0 : 1) - (old === undefined ? 0 : 1);
       if (value === null) {
         // A deleted entry leaves the multiset: its old element is removed, nothing is added.
@@ -113,7 +138,8 @@ export class WorldState implements StateReader {
         continue;
       }
       const json = encodeStateValue(key, value);
-      const el = ltElement(key, json);
+      const input = ltElementInput(key, json);
+      const el = precomputed?.get(input) ?? ltElementOf(input);
       acc.add(el);
       encoded.set(key, json);
       elements.set(key, el);

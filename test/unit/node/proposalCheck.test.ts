@@ -16,6 +16,7 @@ import { KEY_PREFIX } from '../../../src/codec/state.js';
 import { encodeProposalPayload, envelopeSignBytes, type Envelope, type UnsignedEnvelope } from '../../../src/codec/envelope.js';
 import { toDecodedTx } from '../../../src/codec/tx.js';
 import { DEFAULT_CONFIG } from '../../../src/config/index.js';
+import { blockHash } from '../../../src/codec/block.js';
 import { buildBlock, type BlockEnv } from '../../../src/consensus/block.js';
 import { selectProposer } from '../../../src/consensus/proposer.js';
 import { buildValidatorSet } from '../../../src/consensus/validatorSet.js';
@@ -42,9 +43,9 @@ function badlySigned(d: DecodedTx): DecodedTx {
   return toDecodedTx({ ...d.tx, signature: (sig[0] === '0' ? '1' : '0') + sig.slice(1) });
 }
 
-/** The height-1 proposal of the scheduled proposer, carrying `txs` (executed for real). */
-function proposal(txs: DecodedTx[]): { json: unknown; hash: string } {
-  const built = buildBlock({
+/** The height-1 proposal of the scheduled proposer, carrying `txs` (executed for real); `stateRoot` replaces the true one. */
+function proposal(txs: DecodedTx[], stateRoot?: string): { json: unknown; hash: string } {
+  const real = buildBlock({
     env,
     state,
     tip: { height: 0, hash: genesisHash(genesis), timestamp: genesis.genesisTime, commit: null },
@@ -53,7 +54,9 @@ function proposal(txs: DecodedTx[]): { json: unknown; hash: string } {
     candidates: txs,
     evidence: [],
   });
-  assert.equal(built.block.txs.length, txs.length, 'every tx is in the block');
+  assert.equal(real.block.txs.length, txs.length, 'every tx is in the block');
+  const header = stateRoot === undefined ? real.block.header : { ...real.block.header, stateRoot };
+  const built = { block: { ...real.block, header }, hash: blockHash(header) };
   const u: UnsignedEnvelope = {
     type: 'proposal', chainId: genesis.chainId, height: 1, round: 0, validatorId: devValidator(proposerIndex).address,
     payload: encodeProposalPayload(built.block, built.hash, -1),
@@ -63,12 +66,12 @@ function proposal(txs: DecodedTx[]): { json: unknown; hash: string } {
 }
 
 /** A fresh node holding one non-proposer key; resolves with the block hash of its height-1 prevote. */
-async function prevoteOn(p: { json: unknown }): Promise<string | null> {
-  return (await nodeVoting(p)).prevote;
+async function prevoteOn(p: { json: unknown }, verifyWorkers = 0): Promise<string | null> {
+  return (await nodeVoting(p, verifyWorkers)).prevote;
 }
 
 /** As prevoteOn, also giving the node. */
-async function nodeVoting(p: { json: unknown }): Promise<{ prevote: string | null; running: RunningNode }> {
+async function nodeVoting(p: { json: unknown }, verifyWorkers = 0): Promise<{ prevote: string | null; running: RunningNode }> {
   const dir = mkdtempSync(join(tmpdir(), 'fastpos-propcheck-'));
   dirs.push(dir);
   writeFileSync(join(dir, 'genesis.json'), JSON.stringify(encodeGenesis(genesis)));
@@ -77,7 +80,7 @@ async function nodeVoting(p: { json: unknown }): Promise<{ prevote: string | nul
   const prevote = new Promise<string | null>((resolve) => (sawPrevote = resolve));
   // A long propose timeout: a nil prevote can only be the node's verdict on the block.
   const running: RunningNode = await runNode(
-    { ...DEFAULT_CONFIG, dataDir: dir, port: 0, verifyWorkers: 0, timeoutProposeMs: 60_000, allowDevKeys: true },
+    { ...DEFAULT_CONFIG, dataDir: dir, port: 0, verifyWorkers, timeoutProposeMs: 60_000, allowDevKeys: true },
     {
       logger: pino({ level: 'silent' }),
       wrapTransport: () => ({
@@ -123,6 +126,21 @@ describe('txs of a proposed block that the validator did not hold', () => {
       assert.equal(await prevoteOn(p), c.bad >= 0 ? null : p.hash);
     });
   }
+});
+
+describe("a proposed block's state root, its entries hashed on the signature workers", () => {
+  // 64 transfers from the ten funded accounts to 64 new ones: about 140 lattice elements, hashed off the event loop.
+  const wide = (): DecodedTx[] => Array.from({ length: 64 }, (_, i) => transfer({ from: i % 10, to: acct(100 + i).address, amount: 1n, nonce: Math.floor(i / 10) }));
+
+  it('the true state root: the node prevotes for the block', async () => {
+    const p = proposal(wide());
+    assert.equal(await prevoteOn(p, 2), p.hash);
+  });
+
+  it('error: another state root (the header signed as it is): the node prevotes nil', async () => {
+    const p = proposal(wide(), 'ab'.repeat(32));
+    assert.equal(await prevoteOn(p, 2), null);
+  });
 });
 
 describe('a tx checked in a proposed block, then gossiped', () => {

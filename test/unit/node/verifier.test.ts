@@ -2,13 +2,15 @@
  * The signature verifier: a pool of worker threads (real node:crypto checks
  * in real threads) answers every item of every batch in order, whatever the
  * batches' sizes and however many are in flight, and refuses malformed keys
- * and signatures without shifting its neighbours' answers.
+ * and signatures without shifting its neighbours' answers; the lattice
+ * elements it hashes for a block are those of the calling thread.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createVerifier, type VerifyItem } from '../../../src/node/verifier.js';
+import { ltElementOf } from '../../../src/state/ltHash.js';
 
 function keyPair(): { pub: string; sign: (m: Uint8Array) => string } {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -63,9 +65,23 @@ describe('signature verifier (worker pool)', () => {
     await inline.close();
   });
 
+  it('property: lattice elements hashed on the workers, while signature batches are in flight, equal those of this thread', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.string({ unit: 'grapheme' }), { minLength: 1, maxLength: 40 }), fc.array(fc.nat(4), { maxLength: 100 }), async (inputs, kinds) => {
+        const sigs = kinds.map((kind, n) => item(n, kind));
+        const [els, answers] = await Promise.all([pool.stateElements!(inputs), pool.verifyMany(sigs.map((x) => x.item))]);
+        assert.equal(els.length, inputs.length);
+        inputs.forEach((input, i) => assert.deepEqual(els[i], ltElementOf(input)));
+        assert.deepEqual(answers, sigs.map((x) => x.ok));
+      }),
+      { numRuns: 15, seed: 11 },
+    );
+  });
+
   it('behavior: a closed pool refuses new checks', async () => {
     const p = createVerifier(1);
     await p.close();
     await assert.rejects(p.verify(item(0, 0).item), /verifier closed/);
+    await assert.rejects(p.stateElements!(['x']), /verifier closed/);
   });
 });
